@@ -1,0 +1,32 @@
+# One entry point for people and CI. Needs only python3 (>= 3.11) with venv and pip.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test unit integration lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The demo: embedded broker, topics, enricher, sink, replay of seeds/ into out/.
+run: $(STAMP)
+	$(BIN)/newswire run --seeds seeds --out out
+
+## The whole test suite: unit, property and integration (real broker, real worker).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration"
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration
+
+clean:
+	rm -rf $(VENV) out .newswire .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The record contracts (JSON Schema files), shipped inside the package so services validate offline."""

@@ -1,0 +1,1 @@
+"""Code every service shares: settings, topics, schemas, records and Kafka clients."""

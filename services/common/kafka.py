@@ -1,0 +1,197 @@
+"""Kafka clients built from settings, with broker quirks confined to one profile.
+
+Services never pass connection or tuning options themselves: they ask this module
+for a producer, consumer or admin client, so security settings and the embedded
+broker's workarounds apply everywhere at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+
+from newswire.common.settings import BrokerProfile, KafkaSettings, SecurityProtocol
+from newswire.common.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+#: Producer batches of one record keep the embedded broker's high watermark right.
+EMBEDDED_MAX_BATCH_BYTES = 1
+
+
+def ssl_context_for(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    if kafka.security_protocol not in (SecurityProtocol.SSL, SecurityProtocol.SASL_SSL):
+        return None
+    return create_ssl_context(
+        cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None,
+        certfile=str(kafka.ssl_certfile) if kafka.ssl_certfile else None,
+        keyfile=str(kafka.ssl_keyfile) if kafka.ssl_keyfile else None,
+    )
+
+
+def connection_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """Options every aiokafka client shares: where the cluster is and how to log in."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap,
+        "security_protocol": kafka.security_protocol.value,
+    }
+    context = ssl_context_for(kafka)
+    if context is not None:
+        options["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = kafka.sasl_mechanism.value
+        options["sasl_plain_username"] = kafka.sasl_username
+        options["sasl_plain_password"] = (
+            kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        )
+    return options
+
+
+def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """At-least-once producer: acks from all replicas, no idempotence (Tansu refuses it)."""
+    options = connection_options(kafka) | {"acks": "all", "linger_ms": 5}
+    if kafka.effective_profile is BrokerProfile.EMBEDDED:
+        options["max_batch_size"] = EMBEDDED_MAX_BATCH_BYTES
+        options["linger_ms"] = 0
+    return options
+
+
+def consumer_group_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """Group timing; the embedded profile joins in seconds instead of half a minute."""
+    if kafka.effective_profile is BrokerProfile.EMBEDDED:
+        return {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "rebalance_timeout_ms": 5000}
+    return {}
+
+
+def faust_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """The same connection and profile, spelt the way faust.App wants them."""
+    import faust
+
+    options: dict[str, Any] = {"broker": f"kafka://{kafka.bootstrap.replace(',', ';kafka://')}"}
+    context = ssl_context_for(kafka)
+    if kafka.security_protocol.startswith("SASL"):
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
+        options["broker_credentials"] = faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=password,
+            mechanism=kafka.sasl_mechanism.value,
+            ssl_context=context,
+        )
+    elif context is not None:
+        options["broker_credentials"] = faust.SSLCredentials(context)
+    if kafka.effective_profile is BrokerProfile.EMBEDDED:
+        options |= {
+            "broker_session_timeout": 6.0,
+            "broker_heartbeat_interval": 1.0,
+            "broker_rebalance_timeout": 5.0,
+            "producer_max_batch_size": EMBEDDED_MAX_BATCH_BYTES,
+            "producer_linger": 0.0,
+        }
+    return options
+
+
+def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
+    return AIOKafkaProducer(**(producer_options(kafka) | {"client_id": f"{kafka.client_id}-producer"} | overrides))
+
+
+def new_consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> AIOKafkaConsumer:
+    options = connection_options(kafka) | consumer_group_options(kafka)
+    options |= {"client_id": f"{kafka.client_id}-consumer", "enable_auto_commit": False}
+    return AIOKafkaConsumer(*topics, **(options | overrides))
+
+
+def new_admin(kafka: KafkaSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(**connection_options(kafka), client_id=f"{kafka.client_id}-admin")
+
+
+async def create_missing_topics(kafka: KafkaSettings, specs: Iterable[TopicSpec]) -> dict[str, str]:
+    """Create what is missing; report each topic as ``created`` or ``exists``. Safe to re-run."""
+    admin = new_admin(kafka)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        outcome: dict[str, str] = {}
+        for spec in specs:
+            if spec.name in existing:
+                outcome[spec.name] = "exists"
+                continue
+            try:
+                response = await admin.create_topics(
+                    [NewTopic(spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.config)]
+                )
+            except TopicAlreadyExistsError:
+                outcome[spec.name] = "exists"
+                continue
+            outcome[spec.name] = _create_outcome(response)
+        return outcome
+    finally:
+        await admin.close()
+
+
+def _create_outcome(response: Any) -> str:
+    for _topic, code, message, *_ in response.topic_errors:
+        if code == TopicAlreadyExistsError.errno:
+            return "exists"
+        if code != 0:
+            raise RuntimeError(f"create topic failed: error {code}: {message}")
+    return "created"
+
+
+async def wait_for_broker(kafka: KafkaSettings, *, timeout_s: float = 30.0) -> None:
+    """Block until the cluster answers metadata requests, or raise TimeoutError."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    last_error: Exception | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        admin = new_admin(kafka)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            last_error = exc
+            await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+    raise TimeoutError(f"Kafka at {kafka.bootstrap} did not answer within {timeout_s}s: {last_error}")
+
+
+async def committed_offsets(
+    kafka: KafkaSettings, group_id: str, partitions: Iterable[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """A group's committed positions (-1 where nothing is committed yet)."""
+    consumer = new_consumer(kafka, group_id=group_id)
+    await consumer.start()
+    try:
+        result: dict[TopicPartition, int] = {}
+        for tp in partitions:
+            offset = await consumer.committed(tp)
+            result[tp] = -1 if offset is None else offset
+        return result
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(kafka: KafkaSettings, topic: str) -> dict[TopicPartition, int]:
+    consumer = new_consumer(kafka)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
+            partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        return dict(await consumer.end_offsets(tps)) if tps else {}
+    finally:
+        await consumer.stop()
+
+
+def caught_up(committed: Mapping[TopicPartition, int], targets: Mapping[TopicPartition, int]) -> bool:
+    return all(committed.get(tp, -1) >= target for tp, target in targets.items() if target > 0)

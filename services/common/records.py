@@ -1,0 +1,79 @@
+"""Builders for the records on newswire's topics, so every service writes the same shape."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+from newswire.common.errors import InvalidRecord
+from newswire.common.ids import article_id
+from newswire.common.schemas import SchemaName, schema_info
+
+ServiceName = Literal["fetcher", "enricher", "sink", "replay"]
+SourceKind = Literal["feed", "wordpress", "sitemap", "html", "replay"]
+
+
+def utc_now() -> str:
+    """RFC 3339 UTC timestamp with millisecond precision."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def raw_article(
+    *,
+    source: dict[str, str],
+    text: str,
+    url: str | None = None,
+    title: str | None = None,
+    published_at: str | None = None,
+    fetched_at: str | None = None,
+    language_hint: str | None = None,
+) -> dict[str, Any]:
+    """A raw article record; ``url`` must already be canonical (see common.urls)."""
+    return {
+        "schema_version": schema_info(SchemaName.RAW).version,
+        "id": article_id(url, text),
+        "source": source,
+        "url": url,
+        "title": title,
+        "text": text,
+        "published_at": published_at,
+        "fetched_at": fetched_at or utc_now(),
+        "language_hint": language_hint,
+    }
+
+
+def dead_letter(
+    *,
+    service: ServiceName,
+    error: InvalidRecord,
+    payload: bytes | None,
+    origin: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything needed to understand and re-drive a failed record, original bytes included."""
+    body = payload or b""
+    return {
+        "schema_version": schema_info(SchemaName.DEAD_LETTER).version,
+        "service": service,
+        "kind": error.kind.value,
+        "reason": str(error)[:4000],
+        "failed_at": utc_now(),
+        "origin": origin,
+        "payload_b64": base64.b64encode(body).decode("ascii"),
+        "payload_size": len(body),
+    }
+
+
+def topic_origin(topic: str, partition: int, offset: int, key: bytes | None) -> dict[str, Any]:
+    return {
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key_b64": base64.b64encode(key).decode("ascii") if key is not None else None,
+    }
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record)

@@ -1,0 +1,106 @@
+"""The versioned record contracts in ``schemas/``, loaded once and checked at boundaries.
+
+Validation uses jsonschema-rs (draft 2020-12, formats on) because it runs on every
+record in the hot path; the schema files themselves stay plain JSON Schema so any
+consumer can use them with its own validator.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import jsonschema_rs
+import orjson
+
+from newswire.common.errors import ErrorKind, InvalidRecord
+
+
+class SchemaName(StrEnum):
+    RAW = "raw-article"
+    ENRICHED = "enriched-article"
+    DEAD_LETTER = "dead-letter"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaInfo:
+    """Identity of a schema as carried in record headers and ``schema_version``."""
+
+    name: SchemaName
+    schema_id: str  # x-schema-id, e.g. newswire.raw-article
+    version: str  # major.minor, e.g. 1.0
+    uri: str  # $id
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".", 1)[0])
+
+
+MAJOR = 1
+
+
+def _load_document(name: SchemaName) -> dict[str, Any]:
+    resource = importlib.resources.files("newswire.schemas").joinpath(f"{name.value}.v{MAJOR}.json")
+    return orjson.loads(resource.read_bytes())
+
+
+@functools.cache
+def schema_document(name: SchemaName) -> dict[str, Any]:
+    return _load_document(name)
+
+
+@functools.cache
+def schema_info(name: SchemaName) -> SchemaInfo:
+    doc = schema_document(name)
+    return SchemaInfo(name, doc["x-schema-id"], doc["x-version"], doc["$id"])
+
+
+@functools.cache
+def _registry() -> jsonschema_rs.Registry:
+    return jsonschema_rs.Registry([(schema_info(n).uri, schema_document(n)) for n in SchemaName])
+
+
+@functools.cache
+def _validator(name: SchemaName) -> Any:
+    return jsonschema_rs.validator_for(
+        schema_document(name), registry=_registry(), validate_formats=True
+    )
+
+
+def validate(name: SchemaName, record: Any) -> None:
+    """Raise :class:`InvalidRecord` naming the first violation and where it is."""
+    validator = _validator(name)
+    if validator.is_valid(record):
+        return
+    error = next(iter(validator.iter_errors(record)))
+    path = "/".join(str(p) for p in error.instance_path) or "(root)"
+    raise InvalidRecord(ErrorKind.SCHEMA, f"at {path}: {error.message}", schema=name.value)
+
+
+def decode_json_object(payload: bytes | None, name: SchemaName) -> dict[str, Any]:
+    """Bytes off the wire -> a validated record, or :class:`InvalidRecord` (decode/schema)."""
+    if payload is None:
+        raise InvalidRecord(ErrorKind.DECODE, "empty message (null value)", schema=name.value)
+    try:
+        record = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRecord(ErrorKind.DECODE, f"not valid UTF-8 JSON: {exc}", schema=name.value) from exc
+    if not isinstance(record, dict):
+        raise InvalidRecord(
+            ErrorKind.SCHEMA, f"expected a JSON object, got {type(record).__name__}", schema=name.value
+        )
+    validate(name, record)
+    return record
+
+
+def record_headers(name: SchemaName) -> list[tuple[str, bytes]]:
+    """Kafka headers that let consumers route and validate without parsing the body."""
+    info = schema_info(name)
+    return [
+        ("content-type", b"application/json"),
+        ("schema-id", info.schema_id.encode()),
+        ("schema-version", info.version.encode()),
+    ]

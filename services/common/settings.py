@@ -1,0 +1,174 @@
+"""The one typed settings object, built from environment variables (12-factor).
+
+Every service receives a :class:`Settings` explicitly; nothing reads the environment
+behind its back. Each group reads its own prefix, so the names an operator sets are
+short and stable (``KAFKA_BOOTSTRAP_SERVERS``, ``TOPIC_RAW``, ``SINK_OUT_DIR`` ...).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the embedded broker listens when no cluster is configured.
+EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
+
+
+class BrokerProfile(StrEnum):
+    """Which broker quirks the clients must work around.
+
+    ``kafka`` is Apache Kafka (or anything faithful to it). ``embedded`` is the
+    Tansu broker shipped for development: its high watermark is only right when
+    every produce batch holds one record, so clients trade produce rate for
+    correct end offsets (table recovery, lag, "caught up" checks), and consumer
+    groups use short timeouts so a worker joins in seconds.
+    """
+
+    KAFKA = "kafka"
+    EMBEDDED = "embedded"
+
+
+class SecurityProtocol(StrEnum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class SaslMechanism(StrEnum):
+    PLAIN = "PLAIN"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the cluster. Unset bootstrap servers mean the embedded broker."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str | None = Field(
+        default=None,
+        description="Comma-separated host:port list; unset means the embedded broker "
+        f"at {EMBEDDED_BOOTSTRAP}.",
+    )
+    profile: BrokerProfile | None = Field(
+        default=None,
+        description="Broker quirks profile: 'kafka' or 'embedded'. Defaults to 'embedded' "
+        "when bootstrap servers are unset, else 'kafka'.",
+    )
+    client_id: str = Field(default="newswire", description="Client id prefix sent to brokers.")
+    security_protocol: SecurityProtocol = Field(
+        default=SecurityProtocol.PLAINTEXT, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    sasl_mechanism: SaslMechanism = Field(
+        default=SaslMechanism.SCRAM_SHA_512, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle (PEM) for SSL.")
+    ssl_certfile: Path | None = Field(default=None, description="Client certificate for mTLS.")
+    ssl_keyfile: Path | None = Field(default=None, description="Client key for mTLS.")
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or EMBEDDED_BOOTSTRAP
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.bootstrap_servers is None
+
+    @property
+    def effective_profile(self) -> BrokerProfile:
+        if self.profile is not None:
+            return self.profile
+        return BrokerProfile.EMBEDDED if self.uses_embedded_broker else BrokerProfile.KAFKA
+
+
+class TopicSettings(BaseSettings):
+    """Topic names and layout. Declared once here; ``newswire topics create`` applies them."""
+
+    model_config = SettingsConfigDict(env_prefix="TOPIC_", extra="ignore")
+
+    raw: str = Field(default="news.raw", description="Raw articles from fetcher and replay.")
+    enriched: str = Field(default="news.enriched", description="Enriched articles.")
+    dlq: str = Field(default="news.dlq", description="Dead letters from every service.")
+    partitions: int = Field(
+        default=6, ge=1, description="Partitions of news.raw and news.enriched (enricher max replicas)."
+    )
+    replication_factor: int = Field(default=1, ge=1, description="Replication factor for created topics.")
+    raw_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, description="Retention of news.raw.")
+    enriched_retention_ms: int = Field(
+        default=30 * 24 * 3600 * 1000, description="Retention of news.enriched."
+    )
+    dlq_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, description="Retention of news.dlq.")
+
+
+class EnricherSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENRICHER_", extra="ignore")
+
+    app_id: str = Field(default="newswire-enricher", description="Faust app id (consumer group).")
+    store: str = Field(
+        default="memory://",
+        description="Faust table store: memory:// or rocksdb:// (needs the rocksdb extra).",
+    )
+    data_dir: Path = Field(default=Path(".newswire/enricher"), description="Faust state directory.")
+    web_port: int = Field(default=6066, description="Port of the worker's HTTP server.")
+    web_host: str = Field(default="0.0.0.0", description="Bind address of the worker's HTTP server.")
+    batch_size: int = Field(default=500, ge=1, description="Records taken from the stream at once.")
+    batch_within_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch.")
+    language_prefix_chars: int = Field(
+        default=2000, ge=100, description="Characters of text given to language ID."
+    )
+    taxonomy_path: Path | None = Field(
+        default=None, description="Topic taxonomy YAML; unset means the shipped one."
+    )
+
+
+class SinkSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SINK_", extra="ignore")
+
+    group_id: str = Field(default="newswire-sink", description="Consumer group of the sink.")
+    out_dir: Path = Field(default=Path("out"), description="JSON Lines output directory.")
+    batch_max_records: int = Field(default=1000, ge=1, description="Flush after this many records.")
+    batch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="...or bytes.")
+    batch_max_age_s: float = Field(default=2.0, gt=0, description="...or this many seconds.")
+
+
+class ReplaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPLAY_", extra="ignore")
+
+    max_file_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1, description="Seed files larger than this are refused."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything a newswire service needs, grouped by concern."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
+
+    log_level: str = Field(default="INFO", description="Python log level.")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    enricher: EnricherSettings = Field(default_factory=EnricherSettings)
+    sink: SinkSettings = Field(default_factory=SinkSettings)
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
+
+
+def load_settings() -> Settings:
+    """Read the environment once, at the edge of the program."""
+    return Settings()
