@@ -1,0 +1,122 @@
+"""The ``newswire`` command: one entry point whose subcommands select the service."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newswire.common.logs import configure_logging
+from newswire.common.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="newswire",
+    help="Streaming news ingestion: fetch -> news.raw -> enrich -> news.enriched -> sink.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+topics_app = typer.Typer(help="Manage the declared Kafka topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except Exception as exc:  # pydantic's ValidationError names each bad variable
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level, json_lines=not sys.stderr.isatty())
+    return settings
+
+
+@app.command()
+def broker(port: Annotated[int, typer.Option(help="Port to listen on.")] = 19092) -> None:
+    """Run the embedded Kafka-protocol broker (memory storage) in the foreground."""
+    from newswire.cli.broker import run_broker_foreground
+
+    run_broker_foreground(port)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the declared topics that are missing; safe to re-run."""
+    from newswire.common.kafka import create_missing_topics
+    from newswire.common.topics import declared_topics
+
+    settings = _settings()
+    outcome = asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings.topics)))
+    for name, state in outcome.items():
+        typer.echo(f"{name}\t{state}")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """Show the declared topics with their layout."""
+    from newswire.common.topics import declared_topics
+
+    for spec in declared_topics(_settings().topics):
+        config = ",".join(f"{k}={v}" for k, v in spec.config.items())
+        typer.echo(f"{spec.name}\tpartitions={spec.partitions}\t{config}\t{spec.purpose}")
+
+
+@app.command()
+def replay(
+    paths: Annotated[list[Path], typer.Argument(help=".txt articles, .jsonl raw records, or folders of them.")],
+    rate: Annotated[float | None, typer.Option(help="At most this many records per second.")] = None,
+    loop: Annotated[int, typer.Option(min=1, help="Replay the whole set this many times.")] = 1,
+) -> None:
+    """Turn seed files into raw records on news.raw."""
+    from newswire.replay.service import replay as replay_files
+
+    settings = _settings()
+    report = asyncio.run(replay_files(settings, paths, rate=rate, loop=loop, progress=sys.stderr.isatty()))
+    for error in report.file_errors:
+        typer.echo(f"skipped {error}", err=True)
+    typer.echo(
+        f"produced={report.produced} articles={len(report.article_ids)} files={report.files} "
+        f"dead_letters={report.dead_letters} unreadable={len(report.file_errors)}"
+    )
+
+
+@app.command()
+def enrich() -> None:
+    """Run the enricher (Faust worker) until SIGTERM."""
+    from newswire.enricher.app import run_enricher
+
+    run_enricher(_settings())
+
+
+@app.command()
+def sink(
+    out: Annotated[Path | None, typer.Option(help="JSON Lines output directory (SINK_OUT_DIR).")] = None,
+) -> None:
+    """Write enriched records to their sinks until SIGTERM, committing offsets after each flush."""
+    from newswire.sink.service import run_sink
+
+    settings = _settings()
+    if out is not None:
+        settings.sink.out_dir = out
+    asyncio.run(run_sink(settings))
+
+
+@app.command()
+def run(
+    seeds: Annotated[Path, typer.Option(help="Folder (or file) of seed articles to replay.")] = Path("seeds"),
+    out: Annotated[Path, typer.Option(help="Where the sink writes enriched JSON Lines.")] = Path("out"),
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
+    loop: Annotated[int, typer.Option(min=1, help="Replay the seeds this many times.")] = 1,
+) -> None:
+    """The whole pipeline once: broker (unless KAFKA_BOOTSTRAP_SERVERS), topics, enricher,
+    sink, replay of SEEDS; waits until every replayed article is written, then summarises."""
+    from newswire.cli.run import run_pipeline
+
+    code = run_pipeline(_settings(), seeds=seeds, out=out, timeout_s=timeout, loop=loop)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

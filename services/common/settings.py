@@ -172,3 +172,32 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read the environment once, at the edge of the program."""
     return Settings()
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, StrEnum):
+        return value.value
+    return str(value)
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The environment variables that rebuild these settings in another process.
+
+    ``newswire run`` and the tests start services as child processes configured the
+    way a deployment configures them: through the environment.
+    """
+    env: dict[str, str] = {}
+    groups: list[BaseSettings] = [settings] + [
+        getattr(settings, name) for name, field in Settings.model_fields.items()
+        if isinstance(getattr(settings, name), BaseSettings)
+    ]
+    for group in groups:
+        prefix = str(group.model_config.get("env_prefix", ""))
+        for name in type(group).model_fields:
+            value = getattr(group, name)
+            if value is None or isinstance(value, BaseSettings):
+                continue
+            env[f"{prefix}{name}".upper()] = _env_value(value)
+    return env

@@ -1,0 +1,1 @@
+"""The enricher: a Faust worker that dedupes, tags language and classifies topics."""

@@ -1,0 +1,111 @@
+"""One raw message in, one outcome out: the enricher's logic without Kafka.
+
+The Faust agent only moves bytes and table entries; everything that decides what a
+record becomes lives here, so it is tested directly and benchmarked alone (the
+"compute limit" of ``newswire bench enrich``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from newswire.common.errors import ErrorKind, InvalidRecord
+from newswire.common.ids import content_hash
+from newswire.common.records import utc_now
+from newswire.common.schemas import SchemaName, decode_json_object, schema_info, validate
+from newswire.enricher.classify import TopicClassifier
+from newswire.enricher.dedupe import Decision, SeenEntry, Verdict, decide
+from newswire.enricher.language import LanguageIdentifier
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """An enriched record to produce, and the table entry to store once it is delivered."""
+
+    article_id: str
+    record: dict[str, Any]
+    entry: SeenEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Redelivered:
+    """Same id, same content: nothing to emit, only the count in the table moves."""
+
+    article_id: str
+    entry: SeenEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that goes to the dead-letter topic with this reason."""
+
+    error: InvalidRecord
+
+
+Outcome = Emit | Redelivered | Rejected
+SeenLookup = Callable[[str], SeenEntry | None]
+
+
+class EnrichmentPipeline:
+    """Decode, validate, dedupe, tag language, classify topics, validate the result."""
+
+    def __init__(self, *, languages: LanguageIdentifier, topics: TopicClassifier) -> None:
+        self._languages = languages
+        self._topics = topics
+        self._enriched_version = schema_info(SchemaName.ENRICHED).version
+
+    def process(self, payload: bytes | None, key: bytes | None, seen: SeenLookup) -> Outcome:
+        """Never raises for bad input: every failure becomes :class:`Rejected` with a reason."""
+        try:
+            raw = decode_json_object(payload, SchemaName.RAW)
+            check_key_matches_id(key, raw["id"])
+            decision = decide(seen(raw["id"]), content_hash(raw["title"], raw["text"]), utc_now())
+            if decision.verdict is Verdict.REDELIVERY:
+                return Redelivered(raw["id"], decision.entry)
+            record = self.enrich(raw, decision)
+            validate(SchemaName.ENRICHED, record)
+            return Emit(raw["id"], record, decision.entry)
+        except InvalidRecord as error:
+            return Rejected(error)
+        except Exception as exc:  # noqa: BLE001 - a stage bug must not stop the stream
+            return Rejected(InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}"))
+
+    def enrich(self, raw: dict[str, Any], decision: Decision) -> dict[str, Any]:
+        """The enriched record for a raw one that is not a redelivery."""
+        language = self._languages.identify(
+            raw["text"], title=raw["title"], declared=raw.get("language_hint")
+        )
+        topics = self._topics.classify(title=raw["title"], text=raw["text"], language=language.code)
+        return raw | {
+            "schema_version": self._enriched_version,
+            "enriched_at": utc_now(),
+            "language": language.as_record(),
+            "topics": [match.as_record() for match in topics],
+            "dedupe": dedupe_record(raw["id"], decision),
+        }
+
+
+def check_key_matches_id(key: bytes | None, article_id: str) -> None:
+    """news.raw must be keyed by article id: the dedupe table is co-partitioned with it."""
+    if key is None or key != article_id.encode():
+        shown = "none" if key is None else repr(key[:80])
+        raise InvalidRecord(
+            ErrorKind.SCHEMA,
+            f"message key {shown} does not match record id {article_id!r}; "
+            "records on news.raw must be keyed by their article id",
+            schema=SchemaName.RAW.value,
+        )
+
+
+def dedupe_record(article_id: str, decision: Decision) -> dict[str, Any]:
+    entry = decision.entry
+    return {
+        "status": decision.verdict.value,
+        "content_hash": entry.content_hash,
+        "duplicate_of": article_id if decision.verdict is Verdict.UPDATE else None,
+        "similarity": None,
+        "cluster_id": article_id,
+        "redeliveries": entry.redeliveries,
+    }

@@ -1,0 +1,75 @@
+"""The schema files are the contract: they must be valid, versioned, and enforced."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from newswire.common.errors import ErrorKind, InvalidRecord
+from newswire.common.records import dead_letter, raw_article, topic_origin
+from newswire.common.schemas import SchemaName, decode_json_object, record_headers, schema_info, validate
+
+SCHEMA_DIR = Path(__file__).parents[2] / "schemas"
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMA_DIR.glob("*.json")), ids=lambda p: p.name)
+def test_schema_files_are_valid_draft_2020_12(path: Path) -> None:
+    document = json.loads(path.read_text())
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(document)
+    major = path.name.split(".v")[1].split(".")[0]
+    assert document["x-version"].split(".")[0] == major
+
+
+def test_every_record_kind_has_a_schema() -> None:
+    for name in SchemaName:
+        info = schema_info(name)
+        assert info.major == 1 and info.schema_id.startswith("newswire.")
+
+
+def _raw() -> dict:
+    return raw_article(source={"kind": "replay", "ref": "a.txt"}, text="نص المقال")
+
+
+def test_built_records_validate() -> None:
+    validate(SchemaName.RAW, _raw())
+    error = InvalidRecord(ErrorKind.DECODE, "not json")
+    validate(SchemaName.DEAD_LETTER, dead_letter(service="enricher", error=error, payload=b"\xff", origin=topic_origin("t", 0, 5, None)))
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        (b"not json", ErrorKind.DECODE),
+        (b"\xff\xfe", ErrorKind.DECODE),
+        (None, ErrorKind.DECODE),
+        (b"[1, 2]", ErrorKind.SCHEMA),
+        (b'{"id": "x"}', ErrorKind.SCHEMA),
+    ],
+)
+def test_bad_payloads_are_classified(payload: bytes | None, kind: ErrorKind) -> None:
+    with pytest.raises(InvalidRecord) as caught:
+        decode_json_object(payload, SchemaName.RAW)
+    assert caught.value.kind is kind
+
+
+def test_violation_names_the_field() -> None:
+    record = _raw() | {"fetched_at": "yesterday"}
+    with pytest.raises(InvalidRecord, match="fetched_at"):
+        validate(SchemaName.RAW, record)
+
+
+def test_minor_versions_are_accepted_and_unknown_fields_ignored() -> None:
+    validate(SchemaName.RAW, _raw() | {"schema_version": "1.7", "added_in_1_7": True})
+    with pytest.raises(InvalidRecord):
+        validate(SchemaName.RAW, _raw() | {"schema_version": "2.0"})
+
+
+def test_headers_carry_schema_identity() -> None:
+    headers = dict(record_headers(SchemaName.ENRICHED))
+    assert headers == {
+        "content-type": b"application/json",
+        "schema-id": b"newswire.enriched-article",
+        "schema-version": b"1.0",
+    }

@@ -1,0 +1,45 @@
+import pytest
+from pydantic import ValidationError
+
+from newswire.common.settings import EMBEDDED_BOOTSTRAP, BrokerProfile, KafkaSettings, Settings
+
+
+def test_defaults_mean_the_embedded_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv("KAFKA_PROFILE", raising=False)
+    kafka = KafkaSettings()
+    assert kafka.bootstrap == EMBEDDED_BOOTSTRAP and kafka.effective_profile is BrokerProfile.EMBEDDED
+
+
+def test_environment_configures_each_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
+    monkeypatch.setenv("TOPIC_RAW", "custom.raw")
+    monkeypatch.setenv("SINK_OUT_DIR", "/data/out")
+    monkeypatch.setenv("TOPIC_PARTITIONS", "12")
+    settings = Settings()
+    assert settings.kafka.effective_profile is BrokerProfile.KAFKA
+    assert settings.topics.raw == "custom.raw" and settings.topics.partitions == 12
+    assert str(settings.sink.out_dir) == "/data/out"
+
+
+def test_sasl_without_credentials_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.delenv("KAFKA_SASL_USERNAME", raising=False)
+    with pytest.raises(ValidationError, match="KAFKA_SASL_USERNAME"):
+        KafkaSettings()
+
+
+def test_sasl_options_reach_the_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newswire.common.kafka import connection_options, faust_options
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k:9093")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "SCRAM-SHA-256")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "svc")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "s3cret")
+    kafka = KafkaSettings()
+    options = connection_options(kafka)
+    assert options["sasl_mechanism"] == "SCRAM-SHA-256" and options["sasl_plain_password"] == "s3cret"
+    assert options["ssl_context"] is not None
+    assert faust_options(kafka)["broker_credentials"].mechanism.value == "SCRAM-SHA-256"
+    assert "s3cret" not in repr(kafka)
