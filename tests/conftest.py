@@ -61,7 +61,7 @@ def make_settings(broker: EmbeddedBroker, tmp_path: Path) -> SettingsFactory:
 async def settings(make_settings: SettingsFactory) -> Settings:
     """Settings whose declared topics already exist on the broker."""
     built = make_settings()
-    await create_missing_topics(built.kafka, declared_topics(built.topics))
+    await create_missing_topics(built.kafka, declared_topics(built))
     return built
 
 

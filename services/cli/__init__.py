@@ -48,7 +48,7 @@ def topics_create() -> None:
     from newswire.common.topics import declared_topics
 
     settings = _settings()
-    outcome = asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings.topics)))
+    outcome = asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
     for name, state in outcome.items():
         typer.echo(f"{name}\t{state}")
 
@@ -58,7 +58,7 @@ def topics_list() -> None:
     """Show the declared topics with their layout."""
     from newswire.common.topics import declared_topics
 
-    for spec in declared_topics(_settings().topics):
+    for spec in declared_topics(_settings()):
         config = ",".join(f"{k}={v}" for k, v in spec.config.items())
         typer.echo(f"{spec.name}\tpartitions={spec.partitions}\t{config}\t{spec.purpose}")
 

@@ -118,7 +118,7 @@ def _cluster(settings: Settings, log_dir: Path) -> Iterator[Settings]:
 
 async def _prepare_topics(settings: Settings) -> None:
     await wait_for_broker(settings.kafka)
-    await create_missing_topics(settings.kafka, declared_topics(settings.topics))
+    await create_missing_topics(settings.kafka, declared_topics(settings))
 
 
 def child_environment(settings: Settings, *, out: Path, state_dir: Path) -> dict[str, str]:

@@ -57,7 +57,11 @@ def connection_options(kafka: KafkaSettings) -> dict[str, Any]:
 
 def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
     """At-least-once producer: acks from all replicas, no idempotence (Tansu refuses it)."""
-    options = connection_options(kafka) | {"acks": "all", "linger_ms": 5}
+    options = connection_options(kafka) | {
+        "acks": "all",
+        "linger_ms": 5,
+        "max_request_size": kafka.max_message_bytes,
+    }
     if kafka.effective_profile is BrokerProfile.EMBEDDED:
         options["max_batch_size"] = EMBEDDED_MAX_BATCH_BYTES
         options["linger_ms"] = 0

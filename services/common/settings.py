@@ -60,6 +60,11 @@ class KafkaSettings(BaseSettings):
         "when bootstrap servers are unset, else 'kafka'.",
     )
     client_id: str = Field(default="newswire", description="Client id prefix sent to brokers.")
+    max_message_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest record a producer sends; also set as max.message.bytes on created topics.",
+    )
     security_protocol: SecurityProtocol = Field(
         default=SecurityProtocol.PLAINTEXT, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
     )
@@ -152,7 +157,7 @@ class ReplaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPLAY_", extra="ignore")
 
     max_file_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=1, description="Seed files larger than this are refused."
+        default=2 * 1024 * 1024, ge=1, description="Seed files larger than this are refused."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from newswire.common.settings import TopicSettings
+from newswire.common.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,33 +16,35 @@ class TopicSpec:
     purpose: str = ""
 
 
-def declared_topics(topics: TopicSettings) -> list[TopicSpec]:
+def declared_topics(settings: Settings) -> list[TopicSpec]:
     """The external topics. Faust creates its own internal ones (table changelogs).
 
     ``news.raw`` and ``news.enriched`` share a partition count and are keyed by
     article id, so the enricher's tables stay co-partitioned with its input.
     """
+    topics = settings.topics
     rf = topics.replication_factor
+    max_bytes = str(settings.kafka.max_message_bytes)
     return [
         TopicSpec(
             topics.raw,
             topics.partitions,
             rf,
-            {"cleanup.policy": "delete", "retention.ms": str(topics.raw_retention_ms)},
+            {"cleanup.policy": "delete", "retention.ms": str(topics.raw_retention_ms), "max.message.bytes": max_bytes},
             "raw articles from the fetcher and replay; key = article id",
         ),
         TopicSpec(
             topics.enriched,
             topics.partitions,
             rf,
-            {"cleanup.policy": "delete", "retention.ms": str(topics.enriched_retention_ms)},
+            {"cleanup.policy": "delete", "retention.ms": str(topics.enriched_retention_ms), "max.message.bytes": max_bytes},
             "enriched articles; key = article id",
         ),
         TopicSpec(
             topics.dlq,
             1,
             rf,
-            {"cleanup.policy": "delete", "retention.ms": str(topics.dlq_retention_ms)},
+            {"cleanup.policy": "delete", "retention.ms": str(topics.dlq_retention_ms), "max.message.bytes": max_bytes},
             "dead letters from every service, with reason and original bytes",
         ),
     ]

@@ -1,0 +1,279 @@
+"""Seed files -> raw article records. Pure: no Kafka, no clock beyond ``fetched_at``.
+
+Two formats exist because seeds come from two places: people drop in plain ``.txt``
+articles (one per file), and tools export raw records as ``.jsonl``. A file that
+cannot be read at all raises :class:`SeedFileError` so the caller can report it and
+carry on with the rest; a single bad ``.jsonl`` line becomes a :class:`LineFailure`
+so one typo never costs the other lines of the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from newswire.common.errors import InvalidRecord, SeedFileError
+from newswire.common.records import raw_article
+from newswire.common.schemas import SchemaName, decode_json_object, validate
+from newswire.common.text import clean_plain_text
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIX = ".txt"
+JSONL_SUFFIX = ".jsonl"
+SEED_SUFFIXES = (TEXT_SUFFIX, JSONL_SUFFIX)
+
+#: A first line longer than this is a paragraph, not a headline.
+MAX_HEADLINE_CHARS = 200
+#: Closing quotes/brackets looked through when checking how a line ends.
+_CLOSERS = "\"'\u201d\u2019\u00bb\u203a)]}"  # curly quotes, guillemets
+#: A line ending in one of these is a sentence (or runs on), so it is not a headline.
+_NOT_HEADLINE_ENDINGS = frozenset(
+    ".!?,;:"
+    "\u2026\u3002\uff01\uff1f"  # ellipsis, CJK full stop, fullwidth ! and ?
+    "\u061f\u06d4\u060c\u061b"  # Arabic-script question mark, full stop, comma, semicolon
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeedRecord:
+    """A schema-valid raw record and where in the seed set it came from."""
+
+    record: dict[str, Any]
+    file: str
+    line: int | None = None  # None for a .txt article: the whole file is the record
+
+    @property
+    def article_id(self) -> str:
+        return str(self.record["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class LineFailure:
+    """A ``.jsonl`` line that is not a valid raw record; it goes to the dead-letter topic."""
+
+    file: str
+    line: int  # 1-based, counting blank lines, so it matches an editor's line number
+    payload: bytes  # the line exactly as in the file, without its line terminator
+    error: InvalidRecord
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        """The dead letter's ``origin``: enough to find the line again."""
+        return {"file": self.file, "line": self.line}
+
+
+@dataclass(frozen=True, slots=True)
+class SeedFile:
+    """Everything one seed file yields: valid records and per-line failures."""
+
+    path: Path
+    records: tuple[SeedRecord, ...]
+    failures: tuple[LineFailure, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, slots=True)
+class SeedPaths:
+    """The files a list of PATH arguments stands for, and the arguments that stand for none."""
+
+    files: list[Path]
+    errors: list[SeedFileError]
+
+
+# --- paths -------------------------------------------------------------------------
+
+
+def expand_seed_paths(paths: Iterable[Path]) -> SeedPaths:
+    """Directories become their ``.txt``/``.jsonl`` files (sorted, not recursive); other
+    paths pass through untouched so :func:`read_seed_file` can say what is wrong with
+    them. A file named twice (directly and via its directory) is replayed once.
+    """
+    files: list[Path] = []
+    errors: list[SeedFileError] = []
+    seen: set[Path] = set()
+    for path in paths:
+        try:
+            candidates = _directory_seeds(path) if path.is_dir() else [path]
+        except SeedFileError as error:
+            errors.append(error)
+            continue
+        for candidate in candidates:
+            identity = candidate.resolve()
+            if identity not in seen:
+                seen.add(identity)
+                files.append(candidate)
+    return SeedPaths(files, errors)
+
+
+def _directory_seeds(directory: Path) -> list[Path]:
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        reason = f"cannot list directory: {exc.strerror or exc}"
+        raise SeedFileError(str(directory), reason) from exc
+    seeds = [p for p in entries if p.suffix.lower() in SEED_SUFFIXES and p.is_file()]
+    if not seeds:
+        raise SeedFileError(str(directory), "directory holds no .txt or .jsonl seed files")
+    skipped = len(entries) - len(seeds)
+    if skipped:
+        log.debug("%s: ignoring %d entries that are not .txt/.jsonl files", directory, skipped)
+    return seeds
+
+
+# --- files -------------------------------------------------------------------------
+
+
+def read_seed_file(path: Path, *, max_bytes: int) -> SeedFile:
+    """Read one seed file, choosing the format by extension.
+
+    Raises :class:`SeedFileError` for a file that yields nothing usable: missing, a
+    directory, unknown extension, empty, over ``max_bytes``, a ``.txt`` that is not
+    UTF-8 or has no text, a ``.jsonl`` with no non-blank line.
+    """
+    suffix = _seed_suffix(path)
+    data = _read_bytes(path, max_bytes=max_bytes)
+    if suffix == TEXT_SUFFIX:
+        return SeedFile(path, (SeedRecord(text_article(path, data), path.name),))
+    records, failures = parse_jsonl(data, path.name)
+    if not records and not failures:
+        raise SeedFileError(str(path), "no records: every line is blank")
+    return SeedFile(path, tuple(records), tuple(failures))
+
+
+def _seed_suffix(path: Path) -> str:
+    _require_regular_file(path)
+    suffix = path.suffix.lower()
+    if suffix not in SEED_SUFFIXES:
+        raise SeedFileError(
+            str(path),
+            f"unknown extension {path.suffix or '(none)'!r}: seed files are .txt (one article) "
+            "or .jsonl (raw records, one per line)",
+        )
+    return suffix
+
+
+def _require_regular_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise SeedFileError(str(path), "no such file") from exc
+    except OSError as exc:
+        raise SeedFileError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(mode):
+        raise SeedFileError(str(path), "is a directory, not a seed file")
+    if not stat.S_ISREG(mode):
+        raise SeedFileError(str(path), "not a regular file")
+
+
+def _read_bytes(path: Path, *, max_bytes: int) -> bytes:
+    """Read at most ``max_bytes + 1`` bytes, so a file that grows while we read it (or
+    whose size ``stat`` got wrong) still cannot exhaust memory."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_large(path, size, max_bytes)
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SeedFileError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise _too_large(path, len(data), max_bytes)
+    if not data:
+        raise SeedFileError(str(path), "empty file")
+    return data
+
+
+def _too_large(path: Path, size: int, max_bytes: int) -> SeedFileError:
+    return SeedFileError(
+        str(path), f"{size} bytes exceeds the {max_bytes}-byte limit (REPLAY_MAX_FILE_BYTES)"
+    )
+
+
+# --- .txt --------------------------------------------------------------------------
+
+
+def text_article(path: Path, data: bytes) -> dict[str, Any]:
+    """One plain-text article -> a raw record (no URL, so the id comes from the text).
+
+    The record is validated here, not only when published, so a file the schema
+    cannot take (e.g. text beyond its length limit) is a file error with the file's
+    name on it rather than a failure in the middle of producing.
+    """
+    text = clean_plain_text(_decode_utf8(path, data))
+    if not text:
+        raise SeedFileError(str(path), "no text: the file holds only whitespace")
+    title, body = split_headline(text)
+    record = raw_article(source={"kind": "replay", "ref": path.name}, text=body, title=title)
+    try:
+        validate(SchemaName.RAW, record)
+    except InvalidRecord as exc:
+        raise SeedFileError(str(path), f"not a valid raw article: {exc}") from exc
+    return record
+
+
+def _decode_utf8(path: Path, data: bytes) -> str:
+    try:
+        return data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start]
+        raise SeedFileError(
+            str(path),
+            f"not UTF-8: invalid byte 0x{bad:02x} at offset {exc.start}; seed text must be "
+            "UTF-8 (convert legacy encodings first, e.g. iconv -f windows-1256 -t utf-8)",
+        ) from exc
+
+
+def split_headline(text: str) -> tuple[str | None, str]:
+    """``(title, body)`` for cleaned text: the first line is the title only when it reads
+    like a headline (short, no sentence-final punctuation, more text follows);
+    otherwise there is no title and the whole text is the body.
+
+    Guessing wrong either way is cheap - the text is kept in full in both cases - but
+    a paragraph mistaken for a title would also drop out of the id, so the test errs
+    towards "no title".
+    """
+    first, _, rest = text.partition("\n")
+    first, rest = first.strip(), rest.strip()
+    if rest and _looks_like_headline(first):
+        return first, rest
+    return None, text
+
+
+def _looks_like_headline(line: str) -> bool:
+    if not line or len(line) > MAX_HEADLINE_CHARS:
+        return False
+    ending = line.rstrip(_CLOSERS)
+    return bool(ending) and ending[-1] not in _NOT_HEADLINE_ENDINGS
+
+
+# --- .jsonl ------------------------------------------------------------------------
+
+
+def parse_jsonl(data: bytes, file: str) -> tuple[list[SeedRecord], list[LineFailure]]:
+    """Each non-blank line -> a validated raw record or a :class:`LineFailure`.
+
+    Works on bytes, line by line, so a line in a wrong encoding is one ``decode``
+    failure carrying its original bytes instead of making the whole file unreadable.
+    """
+    records: list[SeedRecord] = []
+    failures: list[LineFailure] = []
+    for number, raw_line in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
+        line = raw_line.removesuffix(b"\r")
+        if not line.strip():
+            continue
+        try:
+            record = decode_json_object(line, SchemaName.RAW)
+        except InvalidRecord as error:
+            failures.append(LineFailure(file, number, line, error))
+        else:
+            records.append(SeedRecord(record, file, number))
+    return records, failures

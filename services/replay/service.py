@@ -1,0 +1,221 @@
+"""Replay: seed files -> raw records on ``news.raw``, to feed the pipeline on demand.
+
+Records are produced keyed by article id and counted only once the broker has acked
+them; invalid ``.jsonl`` lines go to the dead-letter topic with their original bytes;
+a file that cannot be read is reported and skipped. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.structs import RecordMetadata
+
+from newswire.common.errors import SeedFileError
+from newswire.common.kafka import new_producer
+from newswire.common.publish import Publisher
+from newswire.common.schemas import SchemaName
+from newswire.common.settings import Settings
+from newswire.replay.files import LineFailure, SeedRecord, expand_seed_paths, read_seed_file
+from newswire.replay.pacing import Pacer
+
+log = logging.getLogger(__name__)
+
+#: Delivery futures awaited together; bounds memory whatever the size of the seed set.
+DELIVERY_CHUNK = 1000
+
+
+@dataclass
+class ReplayReport:
+    """What a replay did. ``produced`` counts records the broker acked (all passes);
+    ``files`` counts distinct seed files read; ``file_errors`` holds files that could
+    not be read and records too large to send, each once; ``next_offsets`` is, per ``news.raw``
+    partition written, the highest acked offset + 1 - taken from the producer's
+    delivery reports, so it is exact even where broker watermarks are not."""
+
+    produced: int = 0
+    files: int = 0
+    article_ids: set[str] = field(default_factory=set)
+    dead_letters: int = 0
+    file_errors: list[SeedFileError] = field(default_factory=list)
+    next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def record_delivery(self, metadata: RecordMetadata, article_id: str) -> None:
+        tp = TopicPartition(metadata.topic, metadata.partition)
+        self.next_offsets[tp] = max(self.next_offsets.get(tp, 0), metadata.offset + 1)
+        self.article_ids.add(article_id)
+        self.produced += 1
+
+
+async def replay(
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    rate: float | None = None,
+    loop: int = 1,
+    progress: bool = False,
+) -> ReplayReport:
+    """Produce every record of the seed files at ``paths`` to ``settings.topics.raw``.
+
+    ``rate`` caps records per second (None: as fast as the broker takes them);
+    ``loop`` replays the whole set that many times - the same articles keep their
+    ids, so downstream dedupe sees repeats, which is the point of a load test. Dead
+    letters are sent once per line, not once per pass. Returns only when every
+    record is acked; a delivery failure raises (the report would be wrong otherwise).
+    """
+    if loop < 1:
+        raise ValueError(f"loop must be at least 1, got {loop!r}")
+    pacer = Pacer(rate) if rate is not None else None
+    seeds = expand_seed_paths(paths)
+    report = ReplayReport()
+    for error in seeds.errors:
+        _report_file_error(report, error)
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        publisher = Publisher(settings=settings, producer=producer, service="replay")
+        run = _ReplayRun(settings, publisher, report, pacer)
+        with _progress_bar(progress, total=len(seeds.files) * loop) as advance:
+            for _ in range(loop):
+                for path in seeds.files:
+                    await run.replay_file(path)
+                    advance(report)
+            await run.finish()
+            advance(report, files=0)
+    finally:
+        await producer.stop()  # flushes anything still buffered
+    return report
+
+
+class _ReplayRun:
+    """State of one replay call: deliveries in flight and which files were seen."""
+
+    def __init__(
+        self, settings: Settings, publisher: Publisher, report: ReplayReport, pacer: Pacer | None
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._report = report
+        self._pacer = pacer
+        self._pending: list[tuple[asyncio.Future[RecordMetadata], str]] = []
+        self._read: set[Path] = set()
+        self._failed: set[str] = set()
+
+    async def replay_file(self, path: Path) -> None:
+        try:
+            seed = read_seed_file(path, max_bytes=self._settings.replay.max_file_bytes)
+        except SeedFileError as error:
+            if error.path not in self._failed:  # a bad file is reported once, not per pass
+                self._failed.add(error.path)
+                _report_file_error(self._report, error)
+            return
+        first_read = path not in self._read
+        if first_read:  # dead letters and refusals are reported once, not per pass
+            self._read.add(path)
+            self._report.files += 1
+            for failure in seed.failures:
+                await self._dead_letter(failure)
+        for item in seed.records:
+            await self._produce(path, item, report_refusal=first_read)
+
+    async def _produce(self, path: Path, item: SeedRecord, *, report_refusal: bool) -> None:
+        if self._pacer is not None:
+            await self._pacer.wait()
+        try:
+            future = await self._publisher.publish(
+                self._settings.topics.raw, item.article_id, item.record, SchemaName.RAW
+            )
+        except MessageSizeTooLargeError as exc:
+            # Schema-valid but over the producer's request limit: one record cannot be
+            # sent, which must not stop the rest. Too big for a dead letter as well, so
+            # it is reported like an unreadable file, naming the line.
+            if report_refusal:
+                _report_file_error(self._report, _refused(path, item, exc))
+            return
+        self._pending.append((future, item.article_id))
+        if len(self._pending) >= DELIVERY_CHUNK:
+            await self._await_deliveries()
+
+    async def _dead_letter(self, failure: LineFailure) -> None:
+        await self._publisher.dead_letter(
+            error=failure.error, payload=failure.payload, origin=failure.origin
+        )
+        self._report.dead_letters += 1
+
+    async def finish(self) -> None:
+        await self._await_deliveries()
+
+    async def _await_deliveries(self) -> None:
+        """Await every pending delivery; record the acked ones before raising the
+        first failure, so no future is left un-awaited."""
+        pending, self._pending = self._pending, []
+        outcomes = await asyncio.gather(*(future for future, _ in pending), return_exceptions=True)
+        first_error: BaseException | None = None
+        for (_, article_id), outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                first_error = first_error or outcome
+            else:
+                self._report.record_delivery(outcome, article_id)
+        if first_error is not None:
+            raise first_error
+
+
+def _refused(path: Path, item: SeedRecord, exc: MessageSizeTooLargeError) -> SeedFileError:
+    where = f"line {item.line}: " if item.line is not None else ""
+    return SeedFileError(str(path), f"{where}record refused by the producer as too large: {exc}")
+
+
+def _report_file_error(report: ReplayReport, error: SeedFileError) -> None:
+    log.warning("skipping seed file %s: %s", error.path, error.reason)
+    report.file_errors.append(error)
+
+
+Advance = Callable[..., None]
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, *, total: int) -> Iterator[Advance]:
+    """A rich progress bar on stderr (stdout stays clean for the summary), counting
+    files; a no-op when disabled, e.g. when stderr is not a terminal."""
+    if not enabled:
+        yield _no_progress
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "files, {task.fields[produced]} acked, {task.fields[dead_letters]} dead letters"
+        ),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("replay", total=total, produced=0, dead_letters=0)
+
+        def advance(report: ReplayReport, *, files: int = 1) -> None:
+            bar.update(
+                task, advance=files, produced=report.produced, dead_letters=report.dead_letters
+            )
+
+        yield advance
+
+
+def _no_progress(*_args: Any, **_kwargs: Any) -> None:
+    return None

@@ -1,0 +1,165 @@
+"""Replay against the real embedded broker: what lands on news.raw and news.dlq."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from newswire.common.kafka import new_consumer
+from newswire.common.schemas import SchemaName, record_headers, validate
+from newswire.common.settings import Settings
+from newswire.replay.service import replay
+from tests.conftest import FIXTURES, SEEDS
+
+REPLAY = FIXTURES / "replay"
+DEADLINE_S = 15.0
+
+
+async def read_topic(settings: Settings, topic: str, expected: int) -> list[ConsumerRecord]:
+    """Everything on ``topic`` from the start, polling until ``expected`` records or the
+    deadline; then one short extra poll so a surplus (duplicates) would show up too."""
+    consumer = new_consumer(settings.kafka, topic, group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + DEADLINE_S
+        while len(records) < expected and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+        for batch in (await consumer.getmany(timeout_ms=300)).values():
+            records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def consumed_next_offsets(records: list[ConsumerRecord]) -> dict[TopicPartition, int]:
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
+
+
+async def test_seed_dir_looped_three_times(settings: Settings) -> None:
+    report = await replay(settings, [SEEDS], loop=3)
+
+    assert (report.produced, report.files, report.dead_letters) == (3, 1, 0)
+    assert report.file_errors == []
+    [article_id] = report.article_ids
+
+    records = await read_topic(settings, settings.topics.raw, expected=3)
+    assert len(records) == 3
+    for record in records:
+        assert record.key == article_id.encode()
+        assert list(record.headers) == record_headers(SchemaName.RAW)
+        value = orjson.loads(record.value)
+        validate(SchemaName.RAW, value)
+        assert value["id"] == article_id
+        assert value["source"] == {"kind": "replay", "ref": "000_71de62777f81eff8.txt"}
+    assert report.next_offsets == consumed_next_offsets(records)
+    assert all(tp.topic == settings.topics.raw for tp in report.next_offsets)
+
+
+async def test_jsonl_bad_lines_become_dead_letters(settings: Settings) -> None:
+    path = REPLAY / "records.jsonl"
+    report = await replay(settings, [path], loop=2)
+
+    assert (report.produced, report.files, report.dead_letters) == (4, 1, 2)  # letters once
+    raw = await read_topic(settings, settings.topics.raw, expected=4)
+    assert sorted(r.key.decode() for r in raw) == sorted(2 * list(report.article_ids))
+    assert report.next_offsets == consumed_next_offsets(raw)
+
+    letters = await read_topic(settings, settings.topics.dlq, expected=2)
+    assert len(letters) == 2
+    lines = path.read_bytes().split(b"\n")
+    by_line: dict[int, dict] = {}
+    for message in letters:
+        letter = orjson.loads(message.value)
+        validate(SchemaName.DEAD_LETTER, letter)
+        assert list(message.headers) == record_headers(SchemaName.DEAD_LETTER)
+        by_line[letter["origin"]["line"]] = letter
+    assert sorted(by_line) == [2, 4]
+    assert (by_line[2]["kind"], by_line[4]["kind"]) == ("decode", "schema")
+    for line, letter in by_line.items():
+        assert letter["service"] == "replay"
+        assert letter["origin"] == {"file": "records.jsonl", "line": line}
+        assert base64.b64decode(letter["payload_b64"]) == lines[line - 1]
+
+
+async def test_unreadable_files_are_reported_and_skipped(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "missing.txt"
+    with caplog.at_level(logging.WARNING, logger="newswire.replay"):
+        report = await replay(
+            settings,
+            [
+                REPLAY / "empty.txt",
+                REPLAY / "arabic_windows1256.txt",
+                missing,
+                REPLAY / "headline.txt",
+            ],
+            loop=2,
+        )
+
+    assert (report.produced, report.files) == (2, 1)
+    assert [(Path(e.path).name, e.reason.split(":")[0]) for e in report.file_errors] == [
+        ("empty.txt", "empty file"),
+        ("arabic_windows1256.txt", "not UTF-8"),
+        ("missing.txt", "no such file"),
+    ]  # each reported once, though the set was replayed twice
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 3 and all("skipping seed file" in m for m in warned)
+    assert len(await read_topic(settings, settings.topics.raw, expected=2)) == 2
+
+
+async def test_rate_paces_records(settings: Settings) -> None:
+    started = asyncio.get_running_loop().time()
+    report = await replay(settings, [SEEDS], loop=6, rate=20.0)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert report.produced == 6
+    assert elapsed >= 5 / 20.0 * 0.95  # six records at 20/s: five gaps of 50 ms
+
+
+async def test_progress_bar_writes_to_stderr_only(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = await replay(settings, [SEEDS], progress=True)
+    assert report.produced == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "replay" in err
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"loop": 0}, "loop"), ({"rate": 0.0}, "rate")])
+async def test_bad_arguments_fail_before_producing(
+    settings: Settings, kwargs: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        await replay(settings, [SEEDS], **kwargs)
+
+
+async def test_record_too_large_for_the_producer_is_reported_not_fatal(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(
+        update={"kafka": settings.kafka.model_copy(update={"max_message_bytes": 64 * 1024})}
+    )
+    big = tmp_path / "a_big.txt"
+    big.write_text("word " * 20_000)  # schema-valid, but over the 64 KiB message limit
+    (tmp_path / "b_small.txt").write_text("A small article.\n")
+    report = await replay(settings, [tmp_path], loop=2)
+
+    assert report.produced == 2  # the small one, twice
+    [error] = report.file_errors  # the big one, reported once
+    assert error.path == str(big) and "too large" in error.reason
+    assert len(await read_topic(settings, settings.topics.raw, expected=2)) == 2
