@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -45,15 +46,37 @@ def raw_article(
     }
 
 
+#: Largest payload copied into a dead letter whole: base64 grows it by a third, and the
+#: letter must still fit the topic's message limit (KAFKA_MAX_MESSAGE_BYTES, >= 64 KiB).
+MAX_DEAD_LETTER_PAYLOAD = 48 * 1024
+
+
 def dead_letter(
     *,
     service: ServiceName,
     error: InvalidRecord,
     payload: bytes | None,
     origin: dict[str, Any],
+    max_payload: int = MAX_DEAD_LETTER_PAYLOAD,
 ) -> dict[str, Any]:
-    """Everything needed to understand and re-drive a failed record, original bytes included."""
+    """Everything needed to understand and re-drive a failed record, original bytes included.
+
+    A payload too large to travel inside a dead letter is cut to ``max_payload`` bytes
+    and marked so; its SHA-256 and ``origin`` (topic, partition, offset) still point at
+    the untouched original, which stays on its topic for the retention period.
+    """
     body = payload or b""
+    letter = _dead_letter_body(service, error, body[:max_payload], origin)
+    letter["payload_size"] = len(body)
+    if len(body) > max_payload:
+        letter["payload_truncated"] = True
+        letter["payload_sha256"] = hashlib.sha256(body).hexdigest()
+    return letter
+
+
+def _dead_letter_body(
+    service: ServiceName, error: InvalidRecord, body: bytes, origin: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "schema_version": schema_info(SchemaName.DEAD_LETTER).version,
         "service": service,
@@ -62,7 +85,6 @@ def dead_letter(
         "failed_at": utc_now(),
         "origin": origin,
         "payload_b64": base64.b64encode(body).decode("ascii"),
-        "payload_size": len(body),
     }
 
 

@@ -165,9 +165,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     dlq_topic = app.topic(settings.topics.dlq, **raw_codec)
     seen = app.Table(
         "articles-seen",
-        key_type=bytes,
-        key_serializer="raw",
-        value_serializer="json",
+        key_type=bytes,  # raw bytes, like news.raw's keys; values are JSON
         partitions=settings.topics.partitions,
         # Batches mix partitions; place changelog records by key, like news.raw itself.
         use_partitioner=True,

@@ -73,3 +73,16 @@ def test_headers_carry_schema_identity() -> None:
         "schema-id": b"newswire.enriched-article",
         "schema-version": b"1.0",
     }
+
+
+def test_oversized_payloads_are_cut_but_traceable() -> None:
+    import base64
+    import hashlib
+
+    payload = b"x" * 100_000
+    error = InvalidRecord(ErrorKind.SCHEMA, "too big")
+    letter = dead_letter(service="sink", error=error, payload=payload, origin=topic_origin("t", 1, 9, b"k"))
+    validate(SchemaName.DEAD_LETTER, letter)
+    assert letter["payload_truncated"] is True and letter["payload_size"] == 100_000
+    assert letter["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert payload.startswith(base64.b64decode(letter["payload_b64"]))
