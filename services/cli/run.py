@@ -215,7 +215,7 @@ async def _read_range(
         for tp, (first, _) in wanted.items():
             consumer.seek(tp, first)
         values: list[bytes] = []
-        while any(await consumer.position(tp) < stop for tp, (_, stop) in wanted.items()):
+        while [tp for tp, (_, stop) in wanted.items() if await consumer.position(tp) < stop]:
             batches = await consumer.getmany(timeout_ms=1000)
             for tp, messages in batches.items():
                 values.extend(m.value for m in messages if m.offset < wanted[tp][1] and m.value is not None)
