@@ -76,30 +76,43 @@ class BatchHandler:
         self._enriched_headers = record_headers(SchemaName.ENRICHED)
         self._dlq_headers = record_headers(SchemaName.DEAD_LETTER)
 
-    async def handle(self, events: Sequence[faust.EventT]) -> None:
+    async def handle(self, stream: faust.StreamT, events: Sequence[faust.EventT]) -> None:
+        """Process, deliver, then record: the table moves only after the broker has the output.
+
+        Table stores (RocksDB in production) place each key by the partition of the
+        *current* event, and a batch mixes partitions, so every table read and write
+        happens with its own event made current.
+        """
         with self._metrics.batch_seconds.time():
-            pending: dict[str, SeenEntry] = {}
-            outgoing = [out for event in events if (out := self._outcome_to_send(event, pending))]
+            pending: dict[str, tuple[SeenEntry, faust.EventT]] = {}
+            outgoing: list[Outgoing] = []
+            for event in events:
+                stream._set_current_event(event)  # noqa: SLF001 - see docstring
+                if (out := self._outcome_to_send(event, pending)) is not None:
+                    outgoing.append(out)
             await self._deliver_all(outgoing)
-            for article_id, entry in pending.items():
+            for article_id, (entry, event) in pending.items():
+                stream._set_current_event(event)  # noqa: SLF001
                 self._table[article_id.encode()] = entry.to_json()
 
-    def _seen(self, pending: dict[str, SeenEntry], article_id: str) -> SeenEntry | None:
+    def _seen(self, pending: dict[str, tuple[SeenEntry, faust.EventT]], article_id: str) -> SeenEntry | None:
         if article_id in pending:
-            return pending[article_id]
+            return pending[article_id][0]
         stored = self._table.get(article_id.encode())
         return SeenEntry.from_json(stored) if stored else None
 
-    def _outcome_to_send(self, event: faust.EventT, pending: dict[str, SeenEntry]) -> Outgoing | None:
+    def _outcome_to_send(
+        self, event: faust.EventT, pending: dict[str, tuple[SeenEntry, faust.EventT]]
+    ) -> Outgoing | None:
         message = event.message
         outcome = self._pipeline.process(message.value, message.key, lambda aid: self._seen(pending, aid))
         match outcome:
             case Emit(article_id=article_id, record=record, entry=entry):
-                pending[article_id] = entry
+                pending[article_id] = (entry, event)
                 self._metrics.records.labels(record["dedupe"]["status"]).inc()
                 return Outgoing(self._enriched, article_id.encode(), encode(record), self._enriched_headers)
             case Redelivered(article_id=article_id, entry=entry):
-                pending[article_id] = entry
+                pending[article_id] = (entry, event)
                 self._metrics.records.labels("redelivery").inc()
                 return None
             case Rejected(error=error):
@@ -167,8 +180,6 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         "articles-seen",
         key_type=bytes,  # raw bytes, like news.raw's keys; values are JSON
         partitions=settings.topics.partitions,
-        # Batches mix partitions; place changelog records by key, like news.raw itself.
-        use_partitioner=True,
     )
     metrics = EnricherMetrics()
     handler = BatchHandler(
@@ -182,7 +193,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     @app.agent(raw_topic, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within_s):
-            await handler.handle(events)
+            await handler.handle(stream, events)
 
     _add_health_pages(app, metrics)
     return app

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import pytest
 
 from newswire.common.kafka import new_producer
 from newswire.common.records import raw_article, encode
@@ -71,9 +72,14 @@ async def test_seed_is_enriched_once_and_bad_records_are_dead_lettered(
     assert headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.0"
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_dedupe_survives_an_enricher_restart(
-    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess], store: str
 ) -> None:
+    """The dedupe table is rebuilt from its changelog (memory) or kept on disk (RocksDB)."""
+    settings = settings.model_copy(
+        update={"enricher": settings.enricher.model_copy(update={"store": store})}
+    )
     enricher = spawn("enrich", settings)
     await replay(settings, [SEEDS])
 
