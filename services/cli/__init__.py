@@ -118,5 +118,22 @@ def run(
     raise typer.Exit(code)
 
 
+bench_app = typer.Typer(help="Benchmarks that print ratios measured side by side in one run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("enrich")
+def bench_enrich(
+    articles: Annotated[int, typer.Option(min=10, help="Seed-sized articles to push through.")] = 5000,
+    seeds: Annotated[Path, typer.Option(help="Seed article whose size and words the payloads copy.")] = Path("seeds"),
+    timeout: Annotated[float, typer.Option(help="Give up on a measurement after this many seconds.")] = 600.0,
+) -> None:
+    """Enricher throughput (a) vs the bare transport (b) and the stages alone (c)."""
+    from newswire.cli.bench import print_bench, run_bench_enrich
+
+    settings = _settings()
+    print_bench(run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout), settings)
+
+
 def main() -> None:
     app()

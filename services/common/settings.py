@@ -141,6 +141,18 @@ class EnricherSettings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )
+    dedupe_window_s: float = Field(
+        default=7 * 24 * 3600, gt=0, description="How long ids and near-duplicate bands are remembered."
+    )
+    band_capacity: int = Field(
+        default=16, ge=2, description="Articles remembered per LSH band bucket (the first always stays)."
+    )
+    near_duplicate_timeout_s: float = Field(
+        default=30.0, gt=0, description="Longest wait for band answers before a batch goes on without them."
+    )
+    drop_duplicates: bool = Field(
+        default=False, description="Drop duplicates and near-duplicates instead of forwarding them marked."
+    )
 
 
 class SinkSettings(BaseSettings):

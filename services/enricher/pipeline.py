@@ -15,18 +15,26 @@ from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.ids import content_hash
 from newswire.common.records import utc_now
 from newswire.common.schemas import SchemaName, decode_json_object, schema_info, validate
+from newswire.enricher.bands import Candidate
 from newswire.enricher.classify import TopicClassifier
 from newswire.enricher.dedupe import Decision, SeenEntry, Verdict, decide
 from newswire.enricher.language import LanguageIdentifier
+from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
 
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """An enriched record to produce, and the table entry to store once it is delivered."""
+    """An enriched record to produce, and the table entry to store once it is delivered.
+
+    ``record`` says ``new`` or ``update``; the near-duplicate lookup across partitions
+    (see neardup.py) may still turn it into a duplicate via :func:`with_candidate`.
+    """
 
     article_id: str
     record: dict[str, Any]
     entry: SeenEntry
+    verdict: Verdict
+    fingerprint: Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +59,21 @@ SeenLookup = Callable[[str], SeenEntry | None]
 class EnrichmentPipeline:
     """Decode, validate, dedupe, tag language, classify topics, validate the result."""
 
-    def __init__(self, *, languages: LanguageIdentifier, topics: TopicClassifier) -> None:
+    def __init__(
+        self,
+        *,
+        languages: LanguageIdentifier,
+        topics: TopicClassifier,
+        near_duplicates: NearDuplicateDetector,
+    ) -> None:
         self._languages = languages
         self._topics = topics
+        self._near_duplicates = near_duplicates
         self._enriched_version = schema_info(SchemaName.ENRICHED).version
+
+    @property
+    def near_duplicates(self) -> NearDuplicateDetector:
+        return self._near_duplicates
 
     def process(self, payload: bytes | None, key: bytes | None, seen: SeenLookup) -> Outcome:
         """Never raises for bad input: every failure becomes :class:`Rejected` with a reason."""
@@ -66,7 +85,8 @@ class EnrichmentPipeline:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
             validate(SchemaName.ENRICHED, record)
-            return Emit(raw["id"], record, decision.entry)
+            fingerprint = self._near_duplicates.fingerprint(raw["text"])
+            return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
             return Rejected(error)
         except Exception as exc:  # noqa: BLE001 - a stage bug must not stop the stream
@@ -97,6 +117,25 @@ def check_key_matches_id(key: bytes | None, article_id: str) -> None:
             "records on news.raw must be keyed by their article id",
             schema=SchemaName.RAW.value,
         )
+
+
+def with_candidate(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
+    """The final record once the band buckets have answered.
+
+    An update stays an update (the same article, changed); otherwise an exact copy of
+    another id's text is a ``duplicate`` and a close rewrite a ``near_duplicate``,
+    both pointing at the story's first article (the cluster root).
+    """
+    if candidate is None or emit.verdict is Verdict.UPDATE:
+        return emit.record
+    status = "duplicate" if candidate.exact else "near_duplicate"
+    dedupe = emit.record["dedupe"] | {
+        "status": status,
+        "duplicate_of": candidate.cluster_id,
+        "similarity": round(candidate.similarity, 4),
+        "cluster_id": candidate.cluster_id,
+    }
+    return emit.record | {"dedupe": dedupe}
 
 
 def dedupe_record(article_id: str, decision: Decision) -> dict[str, Any]:

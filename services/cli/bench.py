@@ -1,0 +1,213 @@
+"""``newswire bench enrich``: enrichment throughput against its two limits, in one run.
+
+Three rates over the same N seed-sized articles on the same broker:
+
+(a) the real Faust enricher with every stage on, measured from the broker timestamps
+    of its output (worker start-up and group join are not counted);
+(b) a bare aiokafka consume -> produce loop over the same payloads: the transport limit;
+(c) the enrichment stages alone in a plain loop, no Kafka: the compute limit.
+
+If streaming cost nothing beyond the work, a would reach 1 / (1/b + 1/c); the ratio is
+the efficiency E. C = c / b says how lean the stages are next to the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from newswire.common.broker import EmbeddedBroker, free_port
+from newswire.common.kafka import create_missing_topics, new_consumer, new_producer, wait_for_broker
+from newswire.common.records import encode, raw_article
+from newswire.common.settings import BrokerProfile, Settings, TopicSettings, as_environment
+from newswire.common.topics import declared_topics
+from newswire.enricher.app import build_pipeline
+from newswire.enricher.dedupe import SeenEntry
+from newswire.enricher.pipeline import Emit, Redelivered
+
+SEED_WORDS_FALLBACK = "العراق إيران القوات الأمريكية ضربة بغداد أربيل الحكومة رئيس الوزراء".split()
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    articles: int
+    payload_bytes: int
+    faust: float
+    transport: float
+    compute: float
+
+    @property
+    def efficiency(self) -> float:
+        return self.faust * (1 / self.transport + 1 / self.compute)
+
+    @property
+    def compute_vs_transport(self) -> float:
+        return self.compute / self.transport
+
+
+def synthetic_articles(n: int, words: list[str], *, size_chars: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
+    """N distinct articles of the seed's size, drawn from its vocabulary (seeded, repeatable)."""
+    rng = random.Random(seed)
+    out: list[tuple[bytes, bytes]] = []
+    for i in range(n):
+        body: list[str] = []
+        length = 0
+        while length < size_chars:
+            sentence = " ".join(rng.choices(words, k=rng.randint(8, 20))) + "."
+            body.append(sentence)
+            length += len(sentence) + 1
+        record = raw_article(source={"kind": "replay", "ref": f"bench-{i:06d}.txt"}, text="\n".join(body))
+        out.append((record["id"].encode(), encode(record)))
+    return out
+
+
+def measure_compute(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> float:
+    """(c): every stage, in-process, with a dict standing in for the dedupe table."""
+    pipeline = build_pipeline(settings)
+    seen: dict[str, SeenEntry] = {}
+    start = time.perf_counter()
+    for key, value in payloads:
+        outcome = pipeline.process(value, key, seen.get)
+        if isinstance(outcome, Emit | Redelivered):
+            seen[outcome.article_id] = outcome.entry
+    return len(payloads) / (time.perf_counter() - start)
+
+
+async def _produce_all(settings: Settings, topic: str, payloads: list[tuple[bytes, bytes]]) -> None:
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in payloads]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _output_rate(settings: Settings, topic: str, expected: int, timeout_s: float) -> float:
+    """Rate from the broker timestamps of the first and last of EXPECTED output records."""
+    consumer = new_consumer(settings.kafka, topic, group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        stamps: list[int] = []
+        deadline = time.monotonic() + timeout_s
+        while len(stamps) < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(stamps)} of {expected} records reached {topic}")
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                stamps.extend(r.timestamp for r in records)
+        span_s = (max(stamps) - min(stamps)) / 1000.0
+        return (expected - 1) / span_s if span_s > 0 else float("inf")
+    finally:
+        await consumer.stop()
+
+
+async def measure_transport(settings: Settings, payloads: list[tuple[bytes, bytes]], timeout_s: float) -> float:
+    """(b): consume each record and produce it again, nothing else, same client settings."""
+    source, sink = f"bench-in-{uuid.uuid4().hex[:6]}", f"bench-out-{uuid.uuid4().hex[:6]}"
+    await _create(settings, source, sink)
+    await _produce_all(settings, source, payloads)
+    consumer = new_consumer(settings.kafka, source, group_id=f"bench-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest")
+    producer = new_producer(settings.kafka)
+    await consumer.start()
+    await producer.start()
+    try:
+        copied = 0
+        while copied < len(payloads):
+            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+            futures = [
+                await producer.send(sink, r.value, key=r.key) for records in batch.values() for r in records
+            ]
+            await asyncio.gather(*futures)
+            copied += len(futures)
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return await _output_rate(settings, sink, len(payloads), timeout_s)
+
+
+async def _create(settings: Settings, *topics: str) -> None:
+    from newswire.common.topics import TopicSpec
+
+    specs = [TopicSpec(t, settings.topics.partitions, 1) for t in topics]
+    await create_missing_topics(settings.kafka, specs)
+
+
+def measure_faust(settings: Settings, payloads: list[tuple[bytes, bytes]], timeout_s: float, log_path: Path) -> float:
+    """(a): the real worker, as deployed (``newswire enrich`` in its own process)."""
+    asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
+    asyncio.run(_produce_all(settings, settings.topics.raw, payloads))
+    env = dict(os.environ) | as_environment(settings) | {"ENRICHER_WEB_PORT": str(free_port())}
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "newswire", "enrich"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        return asyncio.run(_output_rate(settings, settings.topics.enriched, len(payloads), timeout_s))
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def _bench_settings(settings: Settings, bootstrap: str | None, state_dir: Path) -> Settings:
+    tag = uuid.uuid4().hex[:6]
+    kafka = settings.kafka
+    if bootstrap is not None:
+        kafka = kafka.model_copy(update={"bootstrap_servers": bootstrap, "profile": BrokerProfile.EMBEDDED})
+    topics = TopicSettings(
+        raw=f"bench-raw-{tag}", enriched=f"bench-enriched-{tag}", dlq=f"bench-dlq-{tag}",
+        partitions=settings.topics.partitions,
+    )
+    enricher = settings.enricher.model_copy(update={"app_id": f"bench-enricher-{tag}", "data_dir": state_dir})
+    return settings.model_copy(update={"kafka": kafka, "topics": topics, "enricher": enricher})
+
+
+@contextlib.contextmanager
+def _broker_for_bench(settings: Settings) -> Iterator[str | None]:
+    """A fresh embedded broker unless a cluster is configured (then None: use it)."""
+    if not settings.kafka.uses_embedded_broker:
+        yield None
+        return
+    with EmbeddedBroker(port=free_port()) as broker:
+        yield broker.bootstrap
+
+
+def seed_words(seeds: Path) -> tuple[list[str], int]:
+    """Vocabulary and size of the first seed article, so payloads look like real ones."""
+    for path in sorted(seeds.glob("*.txt")) if seeds.is_dir() else [seeds]:
+        text = path.read_text(encoding="utf-8")
+        return text.split(), len(text)
+    return SEED_WORDS_FALLBACK, 2600
+
+
+def run_bench_enrich(settings: Settings, *, articles: int, seeds: Path, timeout_s: float) -> BenchResult:
+    words, size = seed_words(seeds)
+    payloads = synthetic_articles(articles, words, size_chars=size)
+    with _broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
+        bench = _bench_settings(settings, bootstrap, Path(state))
+        asyncio.run(wait_for_broker(bench.kafka))
+        compute = measure_compute(bench, payloads)
+        transport = asyncio.run(measure_transport(bench, payloads, timeout_s))
+        faust = measure_faust(bench, payloads, timeout_s, Path(state) / "enricher.log")
+    return BenchResult(articles, sum(len(v) for _, v in payloads) // len(payloads), faust, transport, compute)
+
+
+def print_bench(result: BenchResult, settings: Settings) -> None:
+    print(f"articles={result.articles} payload_bytes~{result.payload_bytes} partitions={settings.topics.partitions} "
+          f"profile={settings.kafka.effective_profile.value}")
+    print(f"(a) faust enricher, all stages : {result.faust:10.1f} articles/s")
+    print(f"(b) bare aiokafka consume->produce: {result.transport:10.1f} records/s")
+    print(f"(c) stages alone, no Kafka     : {result.compute:10.1f} articles/s")
+    print(f"ideal a = 1/(1/b + 1/c)        : {1 / (1 / result.transport + 1 / result.compute):10.1f} articles/s")
+    print(f"efficiency={result.efficiency:.2f} compute_vs_transport={result.compute_vs_transport:.2f}")

@@ -1,0 +1,138 @@
+"""Cross-partition near-duplicate lookup: LSH band buckets, probes and replies.
+
+Two copies of a wire story arrive under different ids, so on different partitions
+and perhaps different workers. Each article's LSH band keys are sent as *probes* to
+an internal topic partitioned by band key; whoever owns a band's partition keeps the
+band's bucket (recent members) in a changelogged table, answers with the members it
+already holds, and adds the newcomer. Copies that share any band therefore always
+meet in one bucket, whichever partition they came from.
+
+Buckets hold a compact sketch per member (2 bits of each MinHash value), not the full
+signature, so the table stays small; the sketch estimates Jaccard similarity well
+enough to separate rewrites of one story from independent reports.
+
+Everything here is pure; the Faust wiring lives in ``app.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SKETCH_BITS = 2
+
+
+def sketch(signature: np.ndarray) -> bytes:
+    """The low SKETCH_BITS bits of every MinHash value, packed (b-bit MinHash)."""
+    low = (np.asarray(signature) & ((1 << SKETCH_BITS) - 1)).astype(np.uint8)
+    bits = np.unpackbits(low[:, None], axis=1)[:, -SKETCH_BITS:]
+    return np.packbits(bits.ravel()).tobytes()
+
+
+def sketch_similarity(a: bytes, b: bytes) -> float:
+    """Jaccard estimate from two sketches: equal b-bit values happen by chance with
+    probability 2^-b, so P(equal) = J + (1 - J) 2^-b, solved for J and clipped."""
+    if len(a) != len(b) or not a:
+        return 0.0
+    bits_a = np.unpackbits(np.frombuffer(a, dtype=np.uint8)).reshape(-1, SKETCH_BITS)
+    bits_b = np.unpackbits(np.frombuffer(b, dtype=np.uint8)).reshape(-1, SKETCH_BITS)
+    equal = float(np.mean(np.all(bits_a == bits_b, axis=1)))
+    chance = 2.0**-SKETCH_BITS
+    return float(min(1.0, max(0.0, (equal - chance) / (1.0 - chance))))
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One article remembered in a band bucket, with the story cluster it joined."""
+
+    article_id: str
+    text_hash: str
+    sketch: bytes
+    seen_at: float  # epoch seconds
+    cluster_id: str
+
+    def to_json(self) -> list[Any]:
+        encoded = base64.b64encode(self.sketch).decode()
+        return [self.article_id, self.text_hash, encoded, self.seen_at, self.cluster_id]
+
+    @classmethod
+    def from_json(cls, data: Sequence[Any]) -> Member:
+        return cls(data[0], data[1], base64.b64decode(data[2]), float(data[3]), data[4])
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """An article asking one band bucket who is already there."""
+
+    article_id: str
+    band_key: str
+    text_hash: str
+    sketch: bytes
+    seen_at: float
+    reply_partition: int  # the news.raw partition the article came from
+
+    def to_json(self) -> list[Any]:
+        encoded = base64.b64encode(self.sketch).decode()
+        return [self.article_id, self.band_key, self.text_hash, encoded, self.seen_at, self.reply_partition]
+
+    @classmethod
+    def from_json(cls, data: Sequence[Any]) -> Probe:
+        return cls(data[0], data[1], data[2], base64.b64decode(data[3]), float(data[4]), int(data[5]))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    article_id: str
+    similarity: float
+    seen_at: float
+    cluster_id: str
+    exact: bool  # same normalised text: a duplicate, not a near-duplicate
+
+
+def best_candidate(
+    text_hash: str, own_sketch: bytes, heard: Iterable[Member], *, threshold: float
+) -> Candidate | None:
+    """The earliest exact-text copy if any, else the most similar member at or above
+    the threshold; None when the article is new."""
+    exact: list[Candidate] = []
+    near: list[Candidate] = []
+    for member in {m.article_id: m for m in heard}.values():
+        if member.text_hash == text_hash:
+            exact.append(Candidate(member.article_id, 1.0, member.seen_at, member.cluster_id, True))
+            continue
+        score = sketch_similarity(own_sketch, member.sketch)
+        if score >= threshold:
+            near.append(Candidate(member.article_id, score, member.seen_at, member.cluster_id, False))
+    if exact:
+        return min(exact, key=lambda c: (c.seen_at, c.article_id))
+    if near:
+        return max(near, key=lambda c: (c.similarity, -c.seen_at))
+    return None
+
+
+def answer_probe(
+    bucket: Sequence[Member], probe: Probe, *, window_s: float, capacity: int, threshold: float
+) -> tuple[list[Member], list[Member]]:
+    """(the bucket after the probe joins it, the earlier members the probe should hear of).
+
+    Members older than the dedupe window are forgotten; the probe's own id is never
+    its own candidate (a re-processed record would find itself) and replaces its
+    older entry; the bucket keeps the ``capacity`` most recent members but always
+    the oldest, the story's first copy. The newcomer joins the cluster of its best
+    match in this bucket — an approximation across bands that is exact for copies.
+    """
+    if capacity < 2:
+        raise ValueError(f"band capacity must be at least 2, got {capacity}")
+    horizon = probe.seen_at - window_s
+    alive = [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
+    match = best_candidate(probe.text_hash, probe.sketch, alive, threshold=threshold)
+    cluster = match.cluster_id if match else probe.article_id
+    newcomer = Member(probe.article_id, probe.text_hash, probe.sketch, probe.seen_at, cluster)
+    updated = [*alive, newcomer]
+    if len(updated) > capacity:
+        updated = [updated[0], *updated[-(capacity - 1) :]]
+    return updated, alive

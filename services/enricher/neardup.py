@@ -1,0 +1,168 @@
+"""The near-duplicate exchange between enricher workers, through two internal topics.
+
+``<app>-probes`` is partitioned by LSH band key: its owner keeps band buckets in a
+changelogged table and answers each probe. ``<app>-replies`` has the partition
+count of ``news.raw`` and is co-partitioned with it, so an answer sent to the
+partition an article came from reaches the very worker whose batch is waiting.
+
+A batch sends one probe message per band partition (not one per band), and each
+bucket owner one reply message per destination partition, so the exchange costs
+a handful of messages per batch, whatever its size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import orjson
+from aiokafka.partitioner import murmur2
+
+from newswire.enricher.bands import Member, Probe, answer_probe
+from newswire.enricher.similarity import band_keys
+
+#: Bands used to find candidates across partitions: 8 bands of 2 MinHash values. Few
+#: bands keep the exchange cheap (one bucket write per band per article); short bands
+#: keep recall high (a pair at Jaccard 0.5 shares a band with probability 0.9, at 0.75
+#: with 0.999), and every candidate is then checked on the full sketch, so the extra
+#: candidates cost a comparison, not precision.
+PROBE_BANDS = 8
+PROBE_ROWS = 2
+
+
+def probe_band_keys(signature: Any) -> tuple[str, ...]:
+    return band_keys(signature[: PROBE_BANDS * PROBE_ROWS], PROBE_BANDS)
+
+log = logging.getLogger(__name__)
+
+
+def band_partition(band_key: str, partitions: int) -> int:
+    """Kafka's default partitioner on the band key: stable across workers and restarts."""
+    return (murmur2(band_key.encode()) & 0x7FFFFFFF) % partitions
+
+
+@dataclass
+class _Waiter:
+    expected: int
+    heard: dict[str, list[Member]] = field(default_factory=lambda: defaultdict(list))
+    answered: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, answers: Iterable[tuple[str, list[Member]]]) -> None:
+        for article_id, members in answers:
+            self.heard[article_id].extend(members)
+            self.answered += 1
+        if self.answered >= self.expected:
+            self.done.set()
+
+
+class NearDuplicateExchange:
+    """Worker-side state of the exchange: batches waiting for their band answers.
+
+    Lives on the app instance (never module level); its only state is in-flight
+    batches, which a crash loses harmlessly: the batch was not acked, so it is
+    processed again and probes again.
+    """
+
+    def __init__(self, *, probes: faust.TopicT, partitions: int, timeout_s: float) -> None:
+        self._probes = probes
+        self._partitions = partitions
+        self._timeout_s = timeout_s
+        self._waiting: dict[str, _Waiter] = {}
+
+    async def ask(self, probes: Sequence[Probe]) -> dict[str, list[Member]]:
+        """Send the probes, wait for every answer; returns the members each article heard of.
+
+        On timeout (a rebalance moved a partition mid-batch, say) the batch goes on
+        with what it heard; the caller marks those records as not fully checked.
+        """
+        if not probes:
+            return {}
+        batch_id = uuid.uuid4().hex
+        waiter = self._waiting[batch_id] = _Waiter(expected=len(probes))
+        try:
+            await self._send_probes(batch_id, probes)
+            await asyncio.wait_for(waiter.done.wait(), timeout=self._timeout_s)
+        except TimeoutError:
+            log.warning(
+                "near-duplicate answers incomplete: %d of %d after %.0fs",
+                waiter.answered, waiter.expected, self._timeout_s,
+            )
+        finally:
+            del self._waiting[batch_id]
+        return dict(waiter.heard)
+
+    async def _send_probes(self, batch_id: str, probes: Sequence[Probe]) -> None:
+        by_partition: dict[int, list[list[Any]]] = defaultdict(list)
+        for probe in probes:
+            by_partition[band_partition(probe.band_key, self._partitions)].append(probe.to_json())
+        futures = [
+            await self._probes.send(
+                key=batch_id.encode(), value=orjson.dumps({"batch": batch_id, "probes": items}), partition=p
+            )
+            for p, items in by_partition.items()
+        ]
+        await asyncio.gather(*futures)
+
+    def receive_replies(self, payload: bytes) -> None:
+        """Called by the replies agent; answers for batches no longer waiting are stale."""
+        message = orjson.loads(payload)
+        waiter = self._waiting.get(message["batch"])
+        if waiter is None:
+            return
+        waiter.add(
+            (article_id, [Member.from_json(m) for m in members]) for article_id, members in message["answers"]
+        )
+
+
+class BandResponder:
+    """Owner side: answers probes from its band buckets and records the newcomers."""
+
+    def __init__(
+        self,
+        *,
+        table: faust.Table,
+        replies: faust.TopicT,
+        window_s: float,
+        capacity: int,
+        threshold: float,
+    ) -> None:
+        self._table = table
+        self._replies = replies
+        self._window_s = window_s
+        self._capacity = capacity
+        self._threshold = threshold
+
+    async def answer(self, payload: bytes) -> None:
+        """Answer one probe message (its own event is current: bucket writes land on
+        this partition's changelog) and wait until the replies are delivered, so the
+        message is acked only once its answers are out."""
+        message = orjson.loads(payload)
+        answers: dict[int, list[list[Any]]] = defaultdict(list)
+        for item in message["probes"]:
+            probe = Probe.from_json(item)
+            answers[probe.reply_partition].append([probe.article_id, self._answer_one(probe)])
+        futures = [
+            await self._replies.send(
+                key=message["batch"].encode(),
+                value=orjson.dumps({"batch": message["batch"], "answers": items}),
+                partition=partition,
+            )
+            for partition, items in answers.items()
+        ]
+        await asyncio.gather(*futures)
+
+    def _answer_one(self, probe: Probe) -> list[list[Any]]:
+        key = probe.band_key.encode()
+        bucket = [Member.from_json(m) for m in self._table.get(key) or []]
+        updated, heard = answer_probe(
+            bucket, probe, window_s=self._window_s, capacity=self._capacity, threshold=self._threshold
+        )
+        self._table[key] = [m.to_json() for m in updated]
+        return [m.to_json() for m in heard]

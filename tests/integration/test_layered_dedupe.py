@@ -1,0 +1,86 @@
+"""Layered dedupe on the real worker: copies under other ids meet across partitions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import orjson
+from aiokafka.partitioner import DefaultPartitioner
+
+from newswire.common.kafka import new_producer
+from newswire.common.records import encode, raw_article
+from newswire.common.settings import Settings
+
+from tests.conftest import FIXTURES
+from tests.integration.conftest import ServiceProcess, eventually, read_topic
+
+PAIRS = [json.loads(line) for line in (FIXTURES / "eval" / "near_duplicates.jsonl").read_text().splitlines()]
+
+
+def _pair(variation: str, *, near: bool) -> dict:
+    return next(p for p in PAIRS if p["variation"] == variation and p["near_duplicate"] is near)
+
+
+def _article(url: str, title: str, text: str) -> dict:
+    return raw_article(source={"kind": "feed", "id": "test"}, url=url, title=title, text=text)
+
+
+def _on_another_partition(first: dict, make: Callable[[int], dict], partitions: int) -> dict:
+    """A variant of MAKE whose id lands on another partition than FIRST's."""
+    partitioner = DefaultPartitioner()
+    home = partitioner(first["id"].encode(), list(range(partitions)), list(range(partitions)))
+    for n in range(100):
+        candidate = make(n)
+        if partitioner(candidate["id"].encode(), list(range(partitions)), list(range(partitions))) != home:
+            return candidate
+    raise AssertionError("no id on another partition")
+
+
+async def test_copies_under_other_urls_are_marked_across_partitions(
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
+) -> None:
+    parts = settings.topics.partitions
+    original = _pair("dateline", near=True)
+    independent = _pair("independent_report", near=False)
+    first = _article("https://outlet-a.example/story", original["a"]["title"], original["a"]["text"])
+    exact = _on_another_partition(
+        first, lambda n: _article(f"https://outlet-b.example/s/{n}", "Another headline", original["a"]["text"]), parts
+    )
+    rewrite = _on_another_partition(
+        first, lambda n: _article(f"https://outlet-c.example/r/{n}", original["b"]["title"], original["b"]["text"]), parts
+    )
+    own_report_a = _article("https://outlet-d.example/own", independent["a"]["title"], independent["a"]["text"])
+    own_report_b = _article("https://outlet-e.example/own", independent["b"]["title"], independent["b"]["text"])
+
+    enricher = spawn("enrich", settings)
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        for record in (first, own_report_a):  # first copies are in before their rewrites
+            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
+
+        async def firsts_enriched() -> bool:
+            enricher.assert_running()
+            return len(await read_topic(settings, settings.topics.enriched, idle_ms=300)) >= 2
+
+        await eventually(firsts_enriched, timeout_s=90)
+        for record in (exact, rewrite, own_report_b):
+            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
+    finally:
+        await producer.stop()
+
+    async def all_enriched() -> list:
+        enricher.assert_running()
+        messages = await read_topic(settings, settings.topics.enriched, idle_ms=300)
+        return messages if len(messages) >= 5 else []
+
+    records = {r["id"]: r["dedupe"] for r in (orjson.loads(m.value) for m in await eventually(all_enriched, timeout_s=90))}
+    assert records[first["id"]]["status"] == "new"
+    assert records[exact["id"]]["status"] == "duplicate"
+    assert records[exact["id"]]["duplicate_of"] == records[exact["id"]]["cluster_id"] == first["id"]
+    assert records[rewrite["id"]]["status"] == "near_duplicate"
+    assert records[rewrite["id"]]["duplicate_of"] == first["id"]
+    assert 0.5 <= records[rewrite["id"]]["similarity"] < 1.0
+    assert records[own_report_a["id"]]["status"] == "new"
+    assert records[own_report_b["id"]]["status"] == "new", "independent reports of one event are different articles"
