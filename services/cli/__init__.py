@@ -118,6 +118,24 @@ def run(
     raise typer.Exit(code)
 
 
+@app.command("eval")
+def eval_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labelled topics JSONL.")],
+    near_duplicates: Annotated[
+        Path | None,
+        typer.Option("--near-duplicates", exists=True, dir_okay=False, help="Labelled near-duplicate pairs JSONL."),
+    ] = None,
+) -> None:
+    """Measure language ID, topic classification and near-duplicate detection on labelled data."""
+    from newswire.enricher.evaluation import EvaluationDataError, run_eval
+
+    try:
+        run_eval(file, near_duplicates, out=sys.stdout)
+    except EvaluationDataError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
 bench_app = typer.Typer(help="Benchmarks that print ratios measured side by side in one run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 

@@ -150,6 +150,9 @@ class EnricherSettings(BaseSettings):
     near_duplicate_timeout_s: float = Field(
         default=30.0, gt=0, description="Longest wait for band answers before a batch goes on without them."
     )
+    expiry_sweep_s: float = Field(
+        default=600.0, gt=0, description="How often tables are swept for keys past the dedupe window."
+    )
     drop_duplicates: bool = Field(
         default=False, description="Drop duplicates and near-duplicates instead of forwarding them marked."
     )

@@ -11,16 +11,21 @@ All state is in changelogged tables or on the app instance; nothing at module le
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import faust
+from faust.types import TP
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newswire.common.kafka import faust_options
 from newswire.common.settings import Settings
+from newswire.enricher.bands import bucket_expired
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.classify import TopicClassifier
+from newswire.enricher.dedupe import seen_entry_expired
+from newswire.enricher.expiry import ExpirySweeper
 from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.neardup import BandResponder, NearDuplicateExchange
 from newswire.enricher.pipeline import EnrichmentPipeline
@@ -85,17 +90,35 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         dlq=app.topic(settings.topics.dlq, **raw_codec),
         metrics=metrics,
         drop_duplicates=config.drop_duplicates,
+        window_s=config.dedupe_window_s,
+    )
+
+    window = config.dedupe_window_s
+    def active_on(topic: str) -> Callable[[int], bool]:
+        return lambda partition: TP(topic, partition) in app.assignor.assigned_actives()
+
+    seen_sweeper = ExpirySweeper(
+        table=seen, partitions=partitions, every_s=config.expiry_sweep_s,
+        is_active=active_on(raw_topic.get_topic_name()),
+        is_expired=lambda value, now: seen_entry_expired(value, now, window_s=window),
+    )
+    bucket_sweeper = ExpirySweeper(
+        table=buckets, partitions=partitions, every_s=config.expiry_sweep_s,
+        is_active=active_on(probes_topic.get_topic_name()),
+        is_expired=lambda value, now: bucket_expired(value, now, window_s=window),
     )
 
     @app.agent(raw_topic, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within_s):
             await handler.handle(stream, events)
+            seen_sweeper.sweep(stream, events)
 
     @app.agent(probes_topic, name="answer-probes")
     async def answer_probes(stream: faust.StreamT) -> None:
-        async for payload in stream:
-            await responder.answer(payload)
+        async for event in stream.events():
+            await responder.answer(event.value)
+            bucket_sweeper.sweep(stream, [event])
 
     @app.agent(replies_topic, name="collect-replies")
     async def collect_replies(stream: faust.StreamT) -> None:

@@ -136,3 +136,8 @@ def answer_probe(
     if len(updated) > capacity:
         updated = [updated[0], *updated[-(capacity - 1) :]]
     return updated, alive
+
+
+def bucket_expired(stored: Sequence[Sequence[Any]], now: float, *, window_s: float) -> bool:
+    """A bucket is expired once every member in it is older than the window."""
+    return all(now - Member.from_json(m).seen_at > window_s for m in stored)

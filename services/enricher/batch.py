@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
 from newswire.enricher.bands import Probe, best_candidate, sketch
-from newswire.enricher.dedupe import SeenEntry
+from newswire.enricher.dedupe import SeenEntry, seen_entry_expired
 from newswire.enricher.neardup import NearDuplicateExchange, probe_band_keys
 from newswire.enricher.pipeline import Emit, EnrichmentPipeline, Redelivered, Rejected, with_candidate
 
@@ -71,6 +71,7 @@ class BatchHandler:
         dlq: faust.TopicT,
         metrics: EnricherMetrics,
         drop_duplicates: bool,
+        window_s: float,
     ) -> None:
         self._pipeline = pipeline
         self._table = table
@@ -79,6 +80,7 @@ class BatchHandler:
         self._dlq = dlq
         self._metrics = metrics
         self._drop_duplicates = drop_duplicates
+        self._window_s = window_s
         self._enriched_headers = record_headers(SchemaName.ENRICHED)
         self._dlq_headers = record_headers(SchemaName.DEAD_LETTER)
 
@@ -117,7 +119,9 @@ class BatchHandler:
         if article_id in pending:
             return pending[article_id][0]
         stored = self._table.get(article_id.encode())
-        return SeenEntry.from_json(stored) if stored else None
+        if not stored or seen_entry_expired(stored, time.time(), window_s=self._window_s):
+            return None  # expired entries count as unseen even before a sweep removes them
+        return SeenEntry.from_json(stored)
 
     async def _finalise(self, emits: list[tuple[Emit, faust.EventT]]) -> list[Outgoing]:
         """Ask the band buckets about every new article of the batch, then decide."""

@@ -7,6 +7,7 @@ Kept pure (no Faust) so the rules are unit- and property-tested; the worker stor
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -60,3 +61,9 @@ def decide(previous: SeenEntry | None, content_hash: str, now: str) -> Decision:
         Verdict.UPDATE,
         replace(previous, content_hash=content_hash, last_seen_at=now, revisions=previous.revisions + 1),
     )
+
+
+def seen_entry_expired(stored: dict[str, Any], now: float, *, window_s: float) -> bool:
+    """A table value is expired once its id has not been seen for a whole window."""
+    last_seen = datetime.fromisoformat(stored["l"].replace("Z", "+00:00")).timestamp()
+    return now - last_seen > window_s

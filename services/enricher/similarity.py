@@ -178,7 +178,7 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[str, ...]:
     Kafka key, and the exact-duplicate layer already covers it.
     """
     values = np.asarray(signature)
-    if values.ndim != 1 or values.size == 0 or values.size % bands:
+    if bands < 1 or values.ndim != 1 or values.size == 0 or values.size % bands:
         raise ValueError(f"{bands} bands do not divide a signature of shape {values.shape}")
     if values.min() == EMPTY_VALUE:  # the largest value everywhere: no words
         return ()
@@ -402,7 +402,7 @@ def _shingle_hashes(words: np.ndarray, shingle_words: int) -> np.ndarray:
     for j in range(1, k):
         acc *= _WORD_BASE
         acc += words[j : j + count]
-    acc += _U64((k * int(_LENGTH_SALT)) & _MASK_64)  # shingles of different widths never coincide by design
+    acc += _U64((k * int(_LENGTH_SALT)) & _MASK_64)  # no shingle is shared across widths
     return _fmix64(acc)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import signal
 from collections.abc import Callable
@@ -124,3 +125,31 @@ def test_run_command_writes_one_record_for_the_seed(tmp_path: Path) -> None:
     assert record["language"]["code"] == "ar"
     assert SEED_TOPICS <= {t["id"] for t in record["topics"]}
     assert "enriched: 1" in result.stdout and "ar=1" in result.stdout
+
+
+async def test_ids_expire_after_the_window(
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess], tmp_path: Path
+) -> None:
+    """Past the dedupe window an id is forgotten: the article is new again, and the
+    sweep removes ids nobody has seen since."""
+    settings = settings.model_copy(
+        update={"enricher": settings.enricher.model_copy(update={"dedupe_window_s": 2.0, "expiry_sweep_s": 0.5})}
+    )
+    other = tmp_path / "other.txt"
+    other.write_text("A short original article about the weather in Basra, hot and dusty all week.\n")
+    await replay(settings, [SEEDS, other])
+    again = await replay(settings, [other])  # queued right behind: a redelivery within the window
+    enricher = spawn("enrich", settings)
+    await _wait_enricher_commit(settings, again.next_offsets, enricher)
+    assert len(await read_topic(settings, settings.topics.enriched)) == 2
+
+    await asyncio.sleep(2.5)  # let the window pass (this is the behaviour under test, not a wait)
+    late = await replay(settings, [other])
+    await _wait_enricher_commit(settings, late.next_offsets, enricher)
+    statuses = [orjson.loads(m.value)["dedupe"]["status"] for m in await read_topic(settings, settings.topics.enriched)]
+    assert statuses == ["new", "new", "new"]
+
+    async def seed_id_swept() -> bool:
+        return "expired 1 keys from table articles-seen" in enricher.log_tail(400)
+
+    await eventually(seed_id_swept, timeout_s=10)

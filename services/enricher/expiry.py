@@ -1,0 +1,84 @@
+"""Bounded memory for the enricher's tables: keys older than the dedupe window go.
+
+Faust deletes a table key by writing a tombstone to the changelog partition of the
+*current event*, so a sweep can only delete keys of partitions it holds an event
+of. Agents call :meth:`ExpirySweeper.sweep` with the events of each batch; the
+sweeper remembers the latest event per partition (a quiet partition still gets
+swept) and checks that the partition is still actively assigned before writing,
+which keeps it off revoked and standby partitions. It works through a snapshot of
+the keys a slice at a time, so no call blocks the stream for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import faust
+from aiokafka.partitioner import murmur2
+
+log = logging.getLogger(__name__)
+
+#: Given a stored value and "now" (epoch seconds), is the key past the window?
+IsExpired = Callable[[Any, float], bool]
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner: where a key's records (and changelog) live."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class ExpirySweeper:
+    """Deletes expired keys of one table, a bounded slice per call, at most every ``every_s``."""
+
+    def __init__(
+        self,
+        *,
+        table: faust.Table,
+        partitions: int,
+        is_expired: IsExpired,
+        every_s: float,
+        is_active: Callable[[int], bool],
+        slice_size: int = 5000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._table = table
+        self._partitions = partitions
+        self._is_expired = is_expired
+        self._every_s = every_s
+        self._is_active = is_active
+        self._latest: dict[int, faust.EventT] = {}
+        self._slice_size = slice_size
+        self._clock = clock
+        self._next_round_at = clock() + every_s
+        self._pending: Iterator[bytes] | None = None
+        self.deleted = 0
+
+    def sweep(self, stream: faust.StreamT, events: Sequence[faust.EventT]) -> int:
+        """Delete up to one slice of expired keys on the actively held partitions."""
+        now = self._clock()
+        self._latest.update((event.message.partition, event) for event in events)
+        if self._pending is None:
+            if now < self._next_round_at:
+                return 0
+            self._pending = iter(list(self._table.keys()))
+        by_partition = {p: e for p, e in self._latest.items() if self._is_active(p)}
+        deleted = 0
+        for _ in range(self._slice_size):
+            key = next(self._pending, None)
+            if key is None:
+                self._pending = None
+                self._next_round_at = now + self._every_s
+                break
+            event = by_partition.get(key_partition(key, self._partitions))
+            value = self._table.get(key) if event is not None else None
+            if event is not None and value is not None and self._is_expired(value, now):
+                stream._set_current_event(event)  # noqa: SLF001 - the tombstone's partition
+                del self._table[key]
+                deleted += 1
+        self.deleted += deleted
+        if deleted:
+            log.info("expired %d keys from table %s", deleted, self._table.name)
+        return deleted

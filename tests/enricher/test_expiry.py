@@ -1,0 +1,94 @@
+"""The sweep's rules: only expired keys, only on partitions it holds an event of, a slice at a time.
+
+The table here is a plain dict with Faust's mapping interface; the real table and its
+changelog are exercised by tests/integration/test_pipeline.py::test_ids_expire_after_the_window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from newswire.enricher.expiry import ExpirySweeper, key_partition
+
+
+class DictTable(dict):
+    name = "test-table"
+
+
+@dataclass
+class Message:
+    partition: int
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+@dataclass
+class Stream:
+    current: list[int] = field(default_factory=list)
+
+    def _set_current_event(self, event: Event) -> None:
+        self.current.append(event.message.partition)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _keys_on(partition: int, count: int, partitions: int = 3) -> list[bytes]:
+    keys = [f"k{i}".encode() for i in range(200)]
+    return [k for k in keys if key_partition(k, partitions) == partition][:count]
+
+
+def _sweeper(table: DictTable, clock: Clock, active: set[int] | None = None, **kw: Any) -> ExpirySweeper:
+    held = {0, 1, 2} if active is None else active
+    return ExpirySweeper(
+        table=table, partitions=3, is_expired=lambda value, now: value < now - 100, every_s=60, clock=clock,
+        is_active=lambda partition: partition in held, **kw,
+    )
+
+
+def test_only_expired_keys_of_held_partitions_go() -> None:
+    table = DictTable()
+    old_p0, old_p1 = _keys_on(0, 3), _keys_on(1, 3)
+    fresh_p0 = _keys_on(0, 5)[3:]
+    for key in old_p0 + old_p1:
+        table[key] = 0.0
+    for key in fresh_p0:
+        table[key] = 990.0
+    clock = Clock()
+    sweeper = _sweeper(table, clock)
+    stream = Stream()
+    assert sweeper.sweep(stream, [Event(Message(0))]) == 0, "not due before every_s"
+    clock.now += 61
+    assert sweeper.sweep(stream, [Event(Message(0))]) == 3
+    assert set(table) == set(old_p1 + fresh_p0), "no event of partition 1 yet: its keys stay"
+    assert stream.current == [0, 0, 0], "each tombstone goes out under an event of its partition"
+
+
+def test_a_round_is_worked_through_in_slices() -> None:
+    table = DictTable({key: 0.0 for key in _keys_on(2, 10)})
+    clock = Clock()
+    sweeper = _sweeper(table, clock, slice_size=4)
+    clock.now += 61
+    done = [sweeper.sweep(Stream(), [Event(Message(2))]) for _ in range(4)]
+    assert done == [4, 4, 2, 0] and not table
+
+
+def test_a_quiet_partition_is_swept_with_its_last_event_while_still_held() -> None:
+    table = DictTable({key: 0.0 for key in _keys_on(1, 2) + _keys_on(2, 2)})
+    clock = Clock()
+    held = {0, 1, 2}
+    sweeper = _sweeper(table, clock, active=held)
+    sweeper.sweep(Stream(), [Event(Message(1)), Event(Message(2))])  # events seen, round not due
+    held.discard(2)  # partition 2 revoked since
+    clock.now += 61
+    assert sweeper.sweep(Stream(), []) == 2
+    assert set(table) == set(_keys_on(2, 2)), "never write tombstones for a partition no longer held"
