@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from newswire.common.logs import configure_logging
-from newswire.common.settings import Settings, load_settings
+from pydantic import ValidationError
+
+from newswire.common.settings import Settings, describe_settings_error, load_settings
 
 app = typer.Typer(
     name="newswire",
@@ -26,8 +28,8 @@ app.add_typer(topics_app, name="topics")
 def _settings() -> Settings:
     try:
         settings = load_settings()
-    except Exception as exc:  # pydantic's ValidationError names each bad variable
-        typer.echo(f"configuration error: {exc}", err=True)
+    except ValidationError as exc:
+        typer.echo(describe_settings_error(exc), err=True)
         raise typer.Exit(2) from exc
     configure_logging(settings.log_level, json_lines=not sys.stderr.isatty())
     return settings
