@@ -84,3 +84,33 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     assert 0.5 <= records[rewrite["id"]]["similarity"] < 1.0
     assert records[own_report_a["id"]]["status"] == "new"
     assert records[own_report_b["id"]]["status"] == "new", "independent reports of one event are different articles"
+
+
+async def test_dropping_duplicates_is_a_setting(
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
+) -> None:
+    settings = settings.model_copy(
+        update={"enricher": settings.enricher.model_copy(update={"drop_duplicates": True})}
+    )
+    original = _pair("headline", near=True)
+    first = _article("https://outlet-a.example/one", original["a"]["title"], original["a"]["text"])
+    copy = _article("https://outlet-b.example/two", original["b"]["title"], original["b"]["text"])
+    enricher = spawn("enrich", settings)
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        for record in (first, copy):
+            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
+    finally:
+        await producer.stop()
+    from newswire.common.kafka import caught_up, committed_offsets, end_offsets
+
+    async def processed() -> bool:
+        enricher.assert_running()
+        targets = await end_offsets(settings.kafka, settings.topics.raw)
+        return caught_up(await committed_offsets(settings.kafka, settings.enricher.app_id, targets), targets)
+
+    await eventually(processed, timeout_s=90)
+    emitted = [orjson.loads(m.value)["id"] for m in await read_topic(settings, settings.topics.enriched)]
+    assert len(emitted) == 1, "one copy is emitted, the other dropped"
+    assert emitted[0] in {first["id"], copy["id"]}, "partitions race: whichever came first is the original"
