@@ -37,6 +37,16 @@ def _on_another_partition(first: dict, make: Callable[[int], dict], partitions: 
     raise AssertionError("no id on another partition")
 
 
+async def _produce(settings: Settings, *records: dict) -> None:
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        for record in records:
+            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
+    finally:
+        await producer.stop()
+
+
 async def test_copies_under_other_urls_are_marked_across_partitions(
     settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
 ) -> None:
@@ -54,21 +64,14 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     own_report_b = _article("https://outlet-e.example/own", independent["b"]["title"], independent["b"]["text"])
 
     enricher = spawn("enrich", settings)
-    producer = new_producer(settings.kafka)
-    await producer.start()
-    try:
-        for record in (first, own_report_a):  # first copies are in before their rewrites
-            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
+    await _produce(settings, first, own_report_a)  # first copies are in before their rewrites
 
-        async def firsts_enriched() -> bool:
-            enricher.assert_running()
-            return len(await read_topic(settings, settings.topics.enriched, idle_ms=300)) >= 2
+    async def firsts_enriched() -> bool:
+        enricher.assert_running()
+        return len(await read_topic(settings, settings.topics.enriched, idle_ms=300)) >= 2
 
-        await eventually(firsts_enriched, timeout_s=90)
-        for record in (exact, rewrite, own_report_b):
-            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
-    finally:
-        await producer.stop()
+    await eventually(firsts_enriched, timeout_s=90)
+    await _produce(settings, exact, rewrite, own_report_b)
 
     async def all_enriched() -> list:
         enricher.assert_running()
@@ -96,13 +99,7 @@ async def test_dropping_duplicates_is_a_setting(
     first = _article("https://outlet-a.example/one", original["a"]["title"], original["a"]["text"])
     copy = _article("https://outlet-b.example/two", original["b"]["title"], original["b"]["text"])
     enricher = spawn("enrich", settings)
-    producer = new_producer(settings.kafka)
-    await producer.start()
-    try:
-        for record in (first, copy):
-            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
-    finally:
-        await producer.stop()
+    await _produce(settings, first, copy)
     from newswire.common.kafka import caught_up, committed_offsets, end_offsets
 
     async def processed() -> bool:
