@@ -23,6 +23,7 @@ from newswire.enricher.classify import (
     TopicClassifier,
     TopicMatch,
     candidate_forms,
+    phrase_words,
     tokenise,
 )
 
@@ -183,6 +184,320 @@ def test_phrases_do_not_cross_sentences(classifier: TopicClassifier) -> None:
 def test_militia_aligned_with_iran_is_not_iran(classifier: TopicClassifier) -> None:
     text = "Iran-backed militias attacked a US base in Syria with drones."
     assert "iran-strikes" not in _ids(classifier.classify(title=text, text=text, language="en"))
+
+
+def test_word_before_a_full_stop_is_kept() -> None:
+    # The last word of every sentence used to be dropped at the stop.
+    assert tokenise("Troops left Iraq. Iran struck Erbil.", "en") == [
+        "troops",
+        "left",
+        "iraq",
+        "iran",
+        "struck",
+        "erbil",
+    ]
+    assert "iraq" in _ids(
+        TopicClassifier.from_file().classify(
+            title="Oil deal signed with Iraq.", text="", language="en"
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "language", "expected"),
+    [
+        ("البرج ٢٢", "ar", ["البرج", "22"]),  # Arabic-Indic digits
+        ("برج ۲۲", "fa", ["برج", "22"]),  # Persian digits
+        ("٣٫٥ مليون", "ar", ["3", "5", "مليون"]),  # Arabic decimal separator
+        ("العر\u200bاق", "ar", ["العراق"]),  # zero-width space inside a word
+        ("Bagh\u00addad", "en", ["baghdad"]),  # soft hyphen
+        ("\u061cالعراق", "ar", ["العراق"]),  # Arabic letter mark
+        ("İRAN IRAK ırak", "tr", ["iran", "irak", "irak"]),  # Turkish dotted/dotless i
+        ("ھەولێر", "ckb", tokenise("هەولێر", "ckb")),  # heh doachashmee
+        ("کۆمپانیاکە\u200cی", "ckb", tokenise("کۆمپانیاکەی", "ckb")),  # ZWNJ joins
+    ],
+)
+def test_character_variants_fold(written: str, language: str, expected: list[str]) -> None:
+    assert tokenise(written, language) == expected
+
+
+def test_digit_variants_match_the_same_base(classifier: TopicClassifier) -> None:
+    for digits in ("22", "٢٢", "۲۲"):
+        text = f"مقتل ثلاثة جنود بهجوم على موقع البرج {digits} في الأردن"
+        assert "us-forces" in _ids(classifier.classify(title=None, text=text, language="ar"))
+
+
+def test_commas_end_clauses_but_not_numbers() -> None:
+    assert tokenise("In response to that, 1,300 left; others stayed.", "en") == [
+        "in",
+        "response",
+        "to",
+        "that",
+        "1",
+        "300",
+        "left",
+        "others",
+        "stayed",
+    ]
+
+
+def test_untitled_headline_is_scored_as_a_title(classifier: TopicClassifier) -> None:
+    headline = "Protests spread to the streets of Basra"
+    assert _ids(classifier.classify(title=None, text=headline, language="en")) == {"iraq"}
+    # The same words opening a longer paragraph are a lead mention: not enough alone.
+    article = headline + ". Officials met on Monday. They discussed trade and prices."
+    assert _ids(classifier.classify(title=None, text=article, language="en")) == set()
+
+
+def test_gap_phrases() -> None:
+    assert phrase_words("fired … missiles", "en") == ("fired", "\u2026", "missiles")
+    assert phrase_words("fired ... missiles", "en") == ("fired", "\u2026", "missiles")
+    classifier = TopicClassifier.from_file()
+    near = "Iran fired a barrage of missiles at Israel"
+    far = "Iran fired its spokesman after a long row over missiles"
+    assert "iran-strikes" in _ids(classifier.classify(title=None, text=near, language="en"))
+    assert "iran-strikes" not in _ids(classifier.classify(title=None, text=far, language="en"))
+
+
+# ------------------------------------------------------------------ relations
+
+
+def _relation_taxonomy(tmp_path: Path, relation: dict[str, Any], **section: Any) -> TopicClassifier:
+    document = {
+        "version": "1.1",
+        "topics": [
+            {
+                "id": "demo",
+                "description": "A demo relation.",
+                "threshold": 0.5,
+                "languages": {
+                    "*": {"terms": [{"match": ["zzz"]}], "relations": [relation], **section}
+                },
+            }
+        ],
+    }
+    return TopicClassifier.from_file(_write(tmp_path, document))
+
+
+_STRIKE = {"act": ["hit"], "agent": ["alpha"], "rival": ["beta"], "needs": ["agent"], "within": 4}
+_OBJECT_TARGET = {
+    "act": ["hit"],
+    "agent": ["beta"],
+    "rival": ["gamma"],
+    "object_targets": ["gamma"],
+    "needs": ["target"],
+}
+
+
+@pytest.mark.parametrize(
+    ("relation", "text", "language", "expected"),
+    [
+        # The nearest actor owns the act; a rival owner does not count.
+        (_STRIKE, "Alpha hit the depot", "en", True),
+        (_STRIKE, "Beta hit the depot", "en", False),
+        (_STRIKE, "The depot was hit", "en", False),  # needs an agent
+        (_STRIKE, "Beta said Alpha hit the depot", "en", True),
+        (_STRIKE, "Alpha said Beta hit the depot", "en", False),
+        # svo: an actor right after the act is its object.
+        ({**_STRIKE, "word_order": "svo"}, "Beta hit Alpha", "en", False),
+        ({**_STRIKE, "word_order": "svo"}, "Alpha hit Beta", "en", True),
+        # Target markers: an actor after one is what is hit.
+        ({**_STRIKE, "markers": ["on"]}, "Beta hit targets on Alpha", "en", False),
+        ({**_STRIKE, "markers": ["on"]}, "Alpha hit targets on Beta", "en", True),
+        # ... but not across a clause break.
+        ({**_STRIKE, "markers": ["on"]}, "On Monday, Alpha hit the depot", "en", True),
+        # Agent markers: "by" picks the owner however near another actor is.
+        ({**_STRIKE, "agent_markers": ["by"]}, "Beta was hit by Alpha", "en", True),
+        ({**_STRIKE, "agent_markers": ["by"]}, "Alpha was hit by Beta", "en", False),
+        # Barriers: no owner link crosses one.
+        ({**_STRIKE, "barriers": ["condemned"]}, "Alpha condemned the hit", "en", False),
+        ({**_STRIKE, "barriers": ["condemned"]}, "Beta condemned the hit by Alpha", "en", True),
+        # sov: ties go to the later actor; with none near, the sentence's first actor.
+        ({**_STRIKE, "word_order": "sov"}, "Beta hit Alpha", "en", True),
+        ({**_STRIKE, "word_order": "sov"}, "Alpha one two three four five hit", "en", True),
+        (_STRIKE, "Alpha one two three four five hit", "en", False),
+        # sov: a barrier after the act makes the actors before it that verb's subjects.
+        (
+            {**_STRIKE, "word_order": "sov", "barriers": ["condemned"]},
+            "Alpha hit condemned",
+            "en",
+            False,
+        ),
+        # vso: a definite Arabic act noun takes the actor after it on a tie.
+        (
+            {"act": ["هجوم"], "agent": ["إيراني"], "rival": ["العراق"], "needs": ["agent"]},
+            "أدان العراق الهجوم الإيراني",
+            "ar",
+            False,
+        ),
+        (
+            {
+                "act": ["هجوم"],
+                "agent": ["إيراني"],
+                "rival": ["العراق"],
+                "needs": ["agent"],
+                "word_order": "vso",
+            },
+            "أدان العراق الهجوم الإيراني",
+            "ar",
+            True,
+        ),
+        # Targets: needed near the act; one after a source marker is an origin.
+        (
+            {"act": ["hit"], "target": ["gamma"], "needs": ["target"]},
+            "Rockets hit Gamma",
+            "en",
+            True,
+        ),
+        (
+            {"act": ["hit"], "target": ["gamma"], "needs": ["target"], "source_markers": ["from"]},
+            "Rockets from Gamma hit the town",
+            "en",
+            False,
+        ),
+        # A rival owner blocks even when the target is there.
+        (
+            {"act": ["hit"], "target": ["gamma"], "rival": ["beta"], "needs": ["target"]},
+            "Beta hit Gamma",
+            "en",
+            False,
+        ),
+        # Object targets: an actor that is what the act hits.
+        (
+            {**_OBJECT_TARGET, "word_order": "vso"},
+            "Beta hit Gamma",  # the subject comes first: Gamma is the object
+            "en",
+            True,
+        ),
+        ({**_OBJECT_TARGET, "word_order": "vso"}, "Hit Gamma the depot", "en", False),
+        ({**_OBJECT_TARGET, "word_order": "svo"}, "Beta hit Gamma", "en", True),
+        ({**_OBJECT_TARGET, "markers": ["on"]}, "Jets hit targets on Gamma", "en", True),
+        ({**_OBJECT_TARGET}, "Beta hit Gamma", "en", False),  # no word order, no marker
+        # Gap phrases as acts, with the actor inside the gap.
+        (
+            {"act": ["fired … rockets"], "agent": ["alpha"], "needs": ["agent"]},
+            "They fired Alpha made rockets",
+            "en",
+            True,
+        ),
+    ],
+)
+def test_relation_rules(
+    tmp_path: Path, relation: dict[str, Any], text: str, language: str, expected: bool
+) -> None:
+    classifier = _relation_taxonomy(tmp_path, relation)
+    assert ("demo" in _ids(classifier.classify(title=text, text="", language=language))) is expected
+
+
+def test_relation_evidence_is_act_owner_and_target(tmp_path: Path) -> None:
+    relation = {
+        "act": ["hit"],
+        "agent": ["alpha"],
+        "target": ["gamma"],
+        "needs": ["agent", "target"],
+    }
+    classifier = _relation_taxonomy(tmp_path, relation)
+    (match,) = classifier.classify(title="Alpha hit Gamma", text="", language="en")
+    assert match.evidence == ("alpha", "hit", "gamma")
+    assert {"hit", "alpha", "gamma"} <= classifier.vocabulary("demo")
+
+
+@pytest.mark.parametrize(
+    ("exclude", "text", "expected"),
+    [
+        # extends: clause masks to the clause's end, not beyond the comma.
+        ({"match": ["in response to"], "extends": "clause"}, "In response to zzz, talks", False),
+        ({"match": ["in response to"], "extends": "clause"}, "In response to talks, zzz", True),
+        # extends: sentence masks to the sentence's end.
+        ({"match": ["warned"], "extends": "sentence"}, "Officials warned, then zzz", False),
+        ({"match": ["warned"], "extends": "sentence"}, "Officials warned. Then zzz", True),
+    ],
+)
+def test_exclude_extents(
+    tmp_path: Path, exclude: dict[str, Any], text: str, expected: bool
+) -> None:
+    document = {
+        "version": "1.1",
+        "topics": [
+            {
+                "id": "demo",
+                "description": "d",
+                "threshold": 0.5,
+                "languages": {"*": {"terms": [{"match": ["zzz"]}], "excludes": [exclude]}},
+            }
+        ],
+    }
+    classifier = TopicClassifier.from_file(_write(tmp_path, document))
+    assert ("demo" in _ids(classifier.classify(title=text, text="", language="en"))) is expected
+
+
+def test_longer_phrase_survives_an_exclude_inside_it(tmp_path: Path) -> None:
+    document = _minimal()
+    document["topics"][0]["languages"]["en"] = {
+        "terms": [{"match": ["launched from gamma"]}],
+        "excludes": [{"match": ["gamma"]}],
+    }
+    classifier = TopicClassifier.from_file(_write(tmp_path, document))
+    assert _ids(classifier.classify(title="Launched from Gamma", text="", language="en")) == {
+        "demo"
+    }
+
+
+@pytest.mark.parametrize(
+    ("relation", "where", "reason"),
+    [
+        ({"act": ["hit"], "needs": ["agent"]}, "relations[0].needs", "needs agent"),
+        ({"act": ["hit"], "needs": ["target"]}, "relations[0].needs", "needs target"),
+        ({"act": ["hit"], "markers": ["on top"]}, "relations[0].markers", "not a single word"),
+        ({"act": ["zzz top"]}, "relations[0].act", "would mask itself"),
+        ({"act": ["hit"], "word_order": "osv"}, "relations[0].word_order", "is not one of"),
+        ({"act": []}, "relations[0].act", ""),
+    ],
+)
+def test_broken_relation_names_where(
+    tmp_path: Path, relation: dict[str, Any], where: str, reason: str
+) -> None:
+    document = _minimal()
+    document["version"] = "1.1"
+    document["topics"][0]["languages"]["en"] = {
+        "terms": [{"match": ["demo"]}],
+        "relations": [relation],
+        "excludes": [{"match": ["zzz top"]}],
+    }
+    with pytest.raises(TaxonomyError) as caught:
+        TopicClassifier.from_file(_write(tmp_path, document))
+    assert caught.value.where.startswith(f"topics[0] (demo).languages.en.{where}"), str(
+        caught.value
+    )
+    assert reason in caught.value.reason
+
+
+def test_relation_lists_may_nest_for_yaml_anchors(tmp_path: Path) -> None:
+    text = (
+        "version: '1.1'\ntopics:\n  - id: demo\n    description: d\n    threshold: 0.5\n"
+        "    languages:\n      '*':\n        terms: [{match: [zzz]}]\n        relations:\n"
+        "          - {act: [hit], agent: &good [alpha, delta], needs: [agent]}\n"
+        "          - {act: [struck], agent: [*good, omega], needs: [agent]}\n"
+    )
+    classifier = TopicClassifier.from_file(_write(tmp_path, text))
+    assert _ids(classifier.classify(title="Delta struck", text="", language="en")) == {"demo"}
+    assert _ids(classifier.classify(title="Omega struck", text="", language="en")) == {"demo"}
+
+
+def test_shipped_strike_directions_are_mirror_images(classifier: TopicClassifier) -> None:
+    pairs = {
+        "en": ("Israel struck Iran overnight", "Iran struck Israel overnight"),
+        "ar": ("إسرائيل تضرب إيران", "إيران تضرب إسرائيل"),
+        "fa": ("اسرائیل به ایران حمله کرد", "ایران به اسرائیل حمله کرد"),
+        "ckb": ("ئیسرائیل هێرشی کردە سەر ئێران", "ئێران هێرشی کردە سەر ئیسرائیل"),
+    }
+    for language, (on_iran, by_iran) in pairs.items():
+        assert _ids(classifier.classify(title=None, text=on_iran, language=language)) == {
+            "strikes-on-iran"
+        }, language
+        assert _ids(classifier.classify(title=None, text=by_iran, language=language)) == {
+            "iran-strikes"
+        }, language
 
 
 # ------------------------------------------------------------------ taxonomy validation
