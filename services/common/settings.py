@@ -136,7 +136,7 @@ class EnricherSettings(BaseSettings):
     batch_size: int = Field(default=500, ge=1, description="Records taken from the stream at once.")
     batch_within_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch.")
     language_prefix_chars: int = Field(
-        default=2000, ge=100, description="Characters of text given to language ID."
+        default=600, ge=100, description="Characters of title and text given to language ID."
     )
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."

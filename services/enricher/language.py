@@ -167,7 +167,7 @@ class LanguageIdentifier:
     """
 
     def __init__(
-        self, *, prefix_chars: int = 2000, min_letters: int = 6, min_probability: float = 0.15
+        self, *, prefix_chars: int = 600, min_letters: int = 6, min_probability: float = 0.15
     ) -> None:
         if prefix_chars < 1:
             raise ValueError(f"prefix_chars must be positive, got {prefix_chars}")
