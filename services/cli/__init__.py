@@ -9,10 +9,8 @@ from typing import Annotated
 
 import typer
 
-from newswire.common.logs import configure_logging
-from pydantic import ValidationError
-
-from newswire.common.settings import Settings, describe_settings_error, load_settings
+from newswire.cli.fetcher import bench_fetch, fetch, sources_app
+from newswire.cli.settings import cli_settings as _settings
 
 app = typer.Typer(
     name="newswire",
@@ -23,16 +21,10 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(help="Manage the declared Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ValidationError as exc:
-        typer.echo(describe_settings_error(exc), err=True)
-        raise typer.Exit(2) from exc
-    configure_logging(settings.log_level, json_lines=not sys.stderr.isatty())
-    return settings
+app.add_typer(sources_app, name="sources")
+app.command("fetch")(fetch)
+app.add_typer(sources_app, name="sources")
+app.command("fetch")(fetch)
 
 
 @app.command()
@@ -140,6 +132,8 @@ def eval_(
 
 bench_app = typer.Typer(help="Benchmarks that print ratios measured side by side in one run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+bench_app.command("fetch")(bench_fetch)
+bench_app.command("fetch")(bench_fetch)
 
 
 @bench_app.command("enrich")

@@ -7,11 +7,14 @@ short and stable (``KAFKA_BOOTSTRAP_SERVERS``, ``TOPIC_RAW``, ``SINK_OUT_DIR`` .
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Where the embedded broker listens when no cluster is configured.
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
@@ -176,6 +179,134 @@ class ReplaySettings(BaseSettings):
     )
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_USER_AGENT = "newswire-fetcher/0.1 (news ingestion; conditional GET; honours Retry-After)"
+
+
+class FetcherSettings(BaseSettings):
+    """Politeness, safety limits and scheduling defaults of the fetcher."""
+
+    model_config = SettingsConfigDict(env_prefix="FETCHER_", extra="ignore")
+
+    user_agent: str = Field(
+        default=DEFAULT_USER_AGENT, description="User-Agent sent with every request."
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="TCP/TLS connect timeout.")
+    read_timeout_s: float = Field(
+        default=20.0, gt=0, description="Longest wait for the next bytes."
+    )
+    total_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Deadline for one whole request, body included (stops trickling servers).",
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Body size cap, applied after decompression."
+    )
+    bomb_ratio: float = Field(
+        default=100.0,
+        gt=1,
+        description="A compressed body over the cap expanding more than this is a bomb.",
+    )
+    max_redirects: int = Field(default=5, ge=0, description="Redirects followed per request.")
+    concurrency: int = Field(
+        default=64, ge=1, description="Sources polled at once, all hosts together."
+    )
+    per_host_concurrency: int = Field(
+        default=2, ge=1, description="Requests in flight to one host."
+    )
+    per_host_spacing_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Minimum time between the starts of two requests to one host.",
+    )
+    min_interval_s: float = Field(
+        default=300.0, gt=0, description="Default shortest poll interval."
+    )
+    max_interval_s: float = Field(
+        default=6 * 3600.0, gt=0, description="Default longest poll interval."
+    )
+    hint_cap_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="Feed hints (ttl, max-age, Retry-After) longer than this are cut.",
+    )
+    jitter_ratio: float = Field(
+        default=0.1, ge=0, le=1, description="Intervals grow by up to this fraction."
+    )
+    backoff_base_s: float = Field(
+        default=60.0, gt=0, description="First retry delay after a failure."
+    )
+    backoff_cap_s: float = Field(
+        default=12 * 3600.0, gt=0, description="Longest retry delay after failures."
+    )
+    silent_after_s: float = Field(
+        default=3 * 24 * 3600.0,
+        gt=0,
+        description="A source with no new item for this long is reported silent.",
+    )
+    seen_ids_max: int = Field(default=2000, ge=10, description="Item ids remembered per source.")
+    max_article_fetches: int = Field(
+        default=30,
+        ge=0,
+        description="Article pages fetched per poll (html, sitemap, full_article feeds).",
+    )
+    max_pages: int = Field(
+        default=3, ge=1, description="WordPress pages / child sitemaps read per poll."
+    )
+    shard_count: int = Field(
+        default=1,
+        ge=1,
+        description="Replicas polling disjoint shares of the sources (static sharding).",
+    )
+    shard_index: int = Field(
+        default=0, ge=0, description="This replica's share, 0 .. shard_count-1."
+    )
+    state_topic: str = Field(
+        default="news.fetcher-state", description="Compacted topic of per-source state."
+    )
+    web_host: str = Field(
+        default="0.0.0.0", description="Bind address of /healthz, /readyz, /metrics."
+    )
+    web_port: int = Field(
+        default=6067, description="Port of /healthz, /readyz, /metrics (0 = off)."
+    )
+    allow_networks: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs opened despite the private-address guard (comma-separated), e.g. 127.0.0.1/32.",
+    )
+
+    def owns(self, source_id: str) -> bool:
+        """Whether this replica polls ``source_id``: a stable hash of the id picks the shard,
+        so every replica agrees without talking to the others."""
+        if self.shard_count == 1:
+            return True
+        digest = hashlib.blake2b(source_id.encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % self.shard_count == self.shard_index
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        """Accept ``"10.1.0.0/16,127.0.0.1"`` from the environment as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> FetcherSettings:
+        if self.shard_index >= self.shard_count:
+            raise ValueError(
+                f"FETCHER_SHARD_INDEX={self.shard_index} must be below FETCHER_SHARD_COUNT={self.shard_count}"
+            )
+        return self
+
+    @field_validator("allow_networks", mode="after")
+    @classmethod
+    def _strict_networks(cls, value: list[IPNetwork]) -> list[IPNetwork]:
+        return [ipaddress.ip_network(str(net), strict=False) for net in value]
+
+
 class Settings(BaseSettings):
     """Everything a newswire service needs, grouped by concern."""
 
@@ -187,6 +318,7 @@ class Settings(BaseSettings):
     enricher: EnricherSettings = Field(default_factory=EnricherSettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
     replay: ReplaySettings = Field(default_factory=ReplaySettings)
+    fetcher: FetcherSettings = Field(default_factory=FetcherSettings)
 
 
 def load_settings() -> Settings:
@@ -195,6 +327,8 @@ def load_settings() -> Settings:
 
 
 def _env_value(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(_env_value(item) for item in value)
     if isinstance(value, SecretStr):
         return value.get_secret_value()
     if isinstance(value, StrEnum):
@@ -240,4 +374,4 @@ def describe_settings_error(error: ValidationError) -> str:
 
 
 def _setting_groups() -> list[type[BaseSettings]]:
-    return [Settings, KafkaSettings, TopicSettings, EnricherSettings, SinkSettings, ReplaySettings]
+    return [Settings, KafkaSettings, TopicSettings, EnricherSettings, SinkSettings, ReplaySettings, FetcherSettings]

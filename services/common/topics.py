@@ -40,6 +40,7 @@ def declared_topics(settings: Settings) -> list[TopicSpec]:
             {"cleanup.policy": "delete", "retention.ms": str(topics.enriched_retention_ms), "max.message.bytes": max_bytes},
             "enriched articles; key = article id",
         ),
+        fetcher_state_topic(settings),
         TopicSpec(
             topics.dlq,
             1,
@@ -48,3 +49,20 @@ def declared_topics(settings: Settings) -> list[TopicSpec]:
             "dead letters from every service, with reason and original bytes",
         ),
     ]
+
+
+#: Every fetcher replica reads the whole state topic at start (a record per source),
+#: so partitions only spread broker load; order matters per source id, the key.
+FETCHER_STATE_PARTITIONS = 6
+
+
+def fetcher_state_topic(settings: Settings, name: str | None = None) -> TopicSpec:
+    """Per-source polling state: compacted, keyed by source id, so a restarted or
+    rescheduled fetcher resumes where the last acknowledged poll left off."""
+    return TopicSpec(
+        name or settings.fetcher.state_topic,
+        FETCHER_STATE_PARTITIONS,
+        settings.topics.replication_factor,
+        {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": str(6 * 3600 * 1000)},
+        "fetcher polling state per source (validators, seen item ids, schedule); key = source id",
+    )

@@ -7,6 +7,7 @@ syndication and social sharing append.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -28,8 +29,11 @@ def _is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical_url(url: str) -> str:
-    """The canonical spelling of an http(s) URL; raises :class:`InvalidUrl` otherwise."""
+    """The canonical spelling of an http(s) URL; raises :class:`InvalidUrl` otherwise.
+
+    Cached: a poller sees the same item links on every poll of a feed."""
     stripped = url.strip()
     parts = urlsplit(stripped)
     scheme = parts.scheme.lower()

@@ -71,7 +71,7 @@ def test_headers_carry_schema_identity() -> None:
     assert headers == {
         "content-type": b"application/json",
         "schema-id": b"newswire.enriched-article",
-        "schema-version": b"1.0",
+        "schema-version": b"1.1",
     }
 
 

@@ -70,7 +70,7 @@ async def test_seed_is_enriched_once_and_bad_records_are_dead_lettered(
     enriched = await read_topic(settings, settings.topics.enriched)
     assert len(enriched) == 1, "the two re-deliveries must not be emitted"
     headers = dict(enriched[0].headers)
-    assert headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.0"
+    assert headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.1"
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])

@@ -1,0 +1,174 @@
+"""What the ``newswire`` CLI calls: plain functions returning exit codes.
+
+They take the already-loaded common ``Settings`` (the fetcher's own group is read
+from ``settings.fetcher`` once the lead adds it there, else from the environment)
+and keep standard output clean for data: records in ``--once --output -`` mode,
+reports otherwise; one line per source goes to standard error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from newswire.common.kafka import new_producer
+from newswire.common.publish import Publisher
+from newswire.common.settings import Settings
+from newswire.fetcher.errors import SourcesFileError
+from newswire.fetcher.fetch.client import HttpClient
+from newswire.fetcher.metrics import FetcherMetrics, start_web
+from newswire.fetcher.outputs import JsonLinesSink, KafkaSink
+from newswire.fetcher.poller import PollResult
+from newswire.fetcher.service import FetcherService, RunReport
+from newswire.common.settings import FetcherSettings
+from newswire.fetcher.sources import Source, SourceKind, check_sources_file, load_sources
+from newswire.fetcher.statestore import KafkaStateStore, MemoryStateStore
+
+log = logging.getLogger(__name__)
+
+
+def fetcher_settings(settings: Settings, allow_network: Sequence[str] = ()) -> FetcherSettings:
+    """The FETCHER_ group (from Settings once it lives there), plus ``--allow-network``."""
+    base = settings.fetcher
+    if not allow_network:
+        return base
+    extra = [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in allow_network]
+    return base.model_copy(update={"allow_networks": [*base.allow_networks, *extra]})
+
+
+def sources_check(path: Path, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``newswire sources check FILE``: 0 and a summary if usable, 1 and every problem if not."""
+    out, err = out or sys.stdout, err or sys.stderr
+    problems = check_sources_file(path)
+    if problems:
+        for problem in problems:
+            print(f"{path}: {problem}", file=err)
+        print(f"{path}: {len(problems)} problem(s)", file=err)
+        return 1
+    sources = load_sources(path)
+    kinds = ", ".join(
+        f"{k.value}={sum(s.kind is k for s in sources)}"
+        for k in SourceKind
+        if any(s.kind is k for s in sources)
+    )
+    unverified = sum(not s.verified for s in sources)
+    print(f"{path}: OK, {len(sources)} sources ({kinds}); {unverified} unverified", file=out)
+    return 0
+
+
+def fetch(
+    settings: Settings,
+    sources_path: Path,
+    *,
+    once: bool = False,
+    output: str | None = None,
+    allow_network: Sequence[str] = (),
+) -> int:
+    """``newswire fetch --sources FILE [--once] [--output -] [--allow-network CIDR]...``.
+
+    Exit codes: 0 ok; 1 some source failed (``--once`` only); 2 unusable sources file.
+    """
+    try:
+        sources = load_sources(sources_path)
+    except SourcesFileError as error:
+        for problem in error.problems:
+            print(f"{sources_path}: {problem}", file=sys.stderr)
+        return 2
+    group = fetcher_settings(settings, allow_network)
+    if output is not None:
+        if output != "-":
+            print("--output takes only '-' (standard output)", file=sys.stderr)
+            return 2
+        report = asyncio.run(fetch_once_to_stream(sources, group, sys.stdout.buffer, sys.stderr))
+        return 1 if report.errors else 0
+    if once:
+        report = asyncio.run(fetch_once_to_kafka(settings, sources, group, sys.stderr))
+        return 1 if report.errors else 0
+    asyncio.run(run_fetcher(settings, sources, group))
+    return 0
+
+
+def _stderr_reporter(err: TextIO):
+    def report(result: PollResult) -> None:
+        print(result.summary(), file=err, flush=True)
+
+    return report
+
+
+def _log_poll(result: PollResult) -> None:
+    """Continuous mode: polls that found items or failed at INFO, the rest at DEBUG."""
+    level = logging.DEBUG if result.outcome == "not_modified" else logging.INFO
+    log.log(level, result.summary(), extra={"source_id": result.source.id})
+
+
+async def fetch_once_to_stream(
+    sources: Sequence[Source], group: FetcherSettings, stream: BinaryIO, err: TextIO
+) -> RunReport:
+    """``--once --output -``: records as JSON Lines on ``stream``, no Kafka at all."""
+    async with HttpClient(group) as http:
+        service = FetcherService(
+            sources,
+            group,
+            sink=JsonLinesSink(stream),
+            store=MemoryStateStore(),
+            http=http,
+            report=_stderr_reporter(err),
+        )
+        return await service.run_once()
+
+
+async def fetch_once_to_kafka(
+    settings: Settings, sources: Sequence[Source], group: FetcherSettings, err: TextIO
+) -> RunReport:
+    """``--once`` with Kafka: one poll of every source, state loaded and saved as usual."""
+    async with _kafka_service(settings, sources, group, report=_stderr_reporter(err)) as service:
+        return await service.run_once()
+
+
+async def run_fetcher(
+    settings: Settings, sources: Sequence[Source], group: FetcherSettings
+) -> RunReport:
+    """The long-running service, until SIGTERM/SIGINT; serves health and metrics."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    metrics = FetcherMetrics()
+    web = await start_web(metrics, group.web_host, group.web_port) if group.web_port else None
+    try:
+        async with _kafka_service(
+            settings, sources, group, metrics=metrics, report=_log_poll
+        ) as service:
+            log.info("fetcher polling %d sources", len(service.states) or len(sources))
+            return await service.run(stop)
+    finally:
+        if web is not None:
+            await web.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _kafka_service(
+    settings: Settings, sources: Sequence[Source], group: FetcherSettings, **kwargs
+):
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    store = KafkaStateStore(settings, producer, topic=group.state_topic)
+    try:
+        await store.start()
+        async with HttpClient(group) as http:
+            sink = KafkaSink(
+                Publisher(settings=settings, producer=producer, service="fetcher"),
+                settings.topics.raw,
+            )
+            yield FetcherService(sources, group, sink=sink, store=store, http=http, **kwargs)
+    finally:
+        await store.stop()
+        await producer.stop()

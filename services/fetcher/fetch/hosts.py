@@ -1,0 +1,62 @@
+"""Per-host politeness: at most N requests in flight and a minimum gap between starts.
+
+Implemented with asyncio primitives rather than a library because the rules are
+small and must interact with the schedule: a 429 or a 503 with ``Retry-After`` slows
+the whole host down (``slow_down``), not only the source that saw it, since several
+sources often share one site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from newswire.fetcher.clock import Clock
+
+
+@dataclass
+class _HostGate:
+    semaphore: asyncio.Semaphore
+    next_start: float = 0.0  # monotonic time before which no new request may start
+    requests: int = field(default=0)
+
+
+class HostLimiter:
+    """Hands out request slots per host; one instance per fetcher (no global state)."""
+
+    def __init__(self, *, concurrency: int, spacing_s: float, clock: Clock) -> None:
+        self._concurrency = concurrency
+        self._spacing = spacing_s
+        self._clock = clock
+        self._gates: dict[str, _HostGate] = {}
+
+    def _gate(self, host: str) -> _HostGate:
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = _HostGate(asyncio.Semaphore(self._concurrency))
+        return gate
+
+    @contextlib.asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """Wait for a free slot for ``host`` and for its turn; the slot is held inside."""
+        gate = self._gate(host.lower())
+        async with gate.semaphore:
+            # Reserve a start time before awaiting, so concurrent waiters get distinct turns.
+            now = self._clock.monotonic()
+            start = max(now, gate.next_start)
+            gate.next_start = start + self._spacing
+            gate.requests += 1
+            if start > now:
+                await self._clock.sleep(start - now)
+            yield
+
+    def slow_down(self, host: str, seconds: float) -> None:
+        """No new request to ``host`` for ``seconds`` (Retry-After, rate limiting)."""
+        gate = self._gate(host.lower())
+        gate.next_start = max(gate.next_start, self._clock.monotonic() + seconds)
+
+    def requests_to(self, host: str) -> int:
+        gate = self._gates.get(host.lower())
+        return gate.requests if gate else 0

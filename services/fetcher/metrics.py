@@ -1,0 +1,126 @@
+"""Prometheus metrics and the ``/healthz``, ``/readyz``, ``/metrics`` endpoints.
+
+Each fetcher owns its registry (no module-level collectors), so tests and the bench
+can run several fetchers in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from newswire.fetcher.poller import PollResult
+from newswire.fetcher.state import SourceState, SourceStatus
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class FetcherMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "fetcher_requests_total",
+            "HTTP responses by status class.",
+            ["status_class"],
+            registry=r,
+        )
+        self.polls = Counter(
+            "fetcher_polls_total",
+            "Polls by outcome and error kind.",
+            ["outcome", "error_kind"],
+            registry=r,
+        )
+        self.not_modified = Counter(
+            "fetcher_not_modified_total",
+            "Polls answered 304 or with an unchanged body.",
+            registry=r,
+        )
+        self.items = Counter(
+            "fetcher_items_emitted_total",
+            "Records delivered, by source kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.bytes = Counter(
+            "fetcher_bytes_total", "Body bytes received (after decompression).", registry=r
+        )
+        self.latency = Histogram(
+            "fetcher_fetch_seconds",
+            "Latency of one HTTP request.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.sources = Gauge("fetcher_sources", "Sources by state.", ["state"], registry=r)
+        self.silent = Gauge(
+            "fetcher_silent_sources",
+            "Sources with no new item for FETCHER_SILENT_AFTER_S.",
+            registry=r,
+        )
+        self.ready = False
+
+    def observe(self, result: PollResult) -> None:
+        for status, seconds, size in result.responses:
+            self.requests.labels(f"{status // 100}xx").inc()
+            self.latency.observe(seconds)
+            self.bytes.inc(size)
+        if result.error is not None and result.error.status is not None:
+            self.requests.labels(f"{result.error.status // 100}xx").inc()
+        kind = result.error.kind.value if result.error is not None else ""
+        self.polls.labels(result.outcome, kind).inc()
+        if result.outcome == "not_modified":
+            self.not_modified.inc()
+
+    def delivered(self, result: PollResult) -> None:
+        if result.records:
+            self.items.labels(result.source.kind.value).inc(len(result.records))
+
+    def refresh_states(
+        self, states: Iterable[SourceState], *, now: float, silent_after_s: float
+    ) -> list[str]:
+        """Set the per-state gauges; return the ids of silent sources (for the log)."""
+        counts = {status: 0 for status in SourceStatus}
+        silent: list[str] = []
+        for state in states:
+            counts[state.status] += 1
+            if state.is_silent(now, silent_after_s):
+                silent.append(state.source_id)
+        for status, count in counts.items():
+            self.sources.labels(status.value).set(count)
+        self.silent.set(len(silent))
+        return silent
+
+
+def web_app(metrics: FetcherMetrics) -> web.Application:
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        return web.json_response({"ready": metrics.ready}, status=200 if metrics.ready else 503)
+
+    async def scrape(_: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", scrape)
+    return app
+
+
+async def start_web(metrics: FetcherMetrics, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(web_app(metrics), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

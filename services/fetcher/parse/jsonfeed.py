@@ -1,0 +1,69 @@
+"""JSON Feed 1.0 / 1.1 (https://jsonfeed.org), which feedparser 6 does not read."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+import orjson
+
+from newswire.fetcher.errors import FetchError, FetchErrorKind
+from newswire.fetcher.parse.dates import parse_date
+from newswire.fetcher.parse.htmltext import html_to_text, tidy
+from newswire.fetcher.parse.model import DocFormat, Document, Entry
+
+
+def load_json(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FetchError(FetchErrorKind.MALFORMED, f"invalid JSON: {exc}") from exc
+
+
+def parse_json_feed(text: str, *, base_url: str) -> Document:
+    feed = load_json(text)
+    if not isinstance(feed, dict) or not isinstance(feed.get("items"), list):
+        raise FetchError(FetchErrorKind.MALFORMED, "JSON Feed without an items list")
+    base = feed.get("home_page_url") if isinstance(feed.get("home_page_url"), str) else base_url
+    language = feed.get("language") if isinstance(feed.get("language"), str) else None
+    entries = [
+        _entry(item, urljoin(base_url, base), language)
+        for item in feed["items"]
+        if isinstance(item, dict)
+    ]
+    title = feed.get("title")
+    return Document(
+        format=DocFormat.JSON_FEED,
+        entries=entries,
+        title=title if isinstance(title, str) else None,
+        language=language,
+    )
+
+
+def _entry(item: dict[str, Any], base: str, language: str | None) -> Entry:
+    link = _string(item.get("url")) or _string(item.get("external_url"))
+    html, plain, summary = (
+        _string(item.get("content_html")),
+        _string(item.get("content_text")),
+        _string(item.get("summary")),
+    )
+    if html or plain:
+        text, summary_only = (html_to_text(html) if html else tidy(plain or "")), False
+    else:
+        text, summary_only = tidy(summary or ""), True
+    item_id = item.get("id")
+    return Entry(
+        guid=str(item_id).strip() if item_id not in (None, "") else None,
+        link=urljoin(base, link) if link else None,
+        title=" ".join(html_to_text(_string(item.get("title")) or "").split()) or None,
+        text=text,
+        published_at=parse_date(
+            _string(item.get("date_published")) or _string(item.get("date_modified"))
+        ),
+        language=_string(item.get("language")) or language,
+        summary_only=summary_only,
+    )
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None

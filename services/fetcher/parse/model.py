@@ -1,0 +1,66 @@
+"""What every format adapter produces: entries and document-level hints, nothing else.
+
+Adapters (RSS/Atom via feedparser, JSON Feed, WordPress, sitemaps, HTML) differ in
+what they read; the rest of the fetcher only ever sees these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class DocFormat(StrEnum):
+    """A document's format, as sniffed from its body (never from URL or Content-Type)."""
+
+    RSS = "rss"
+    RDF = "rdf"
+    ATOM = "atom"
+    JSON_FEED = "jsonfeed"
+    WORDPRESS = "wordpress"  # a WP REST posts array
+    SITEMAP = "sitemap"
+    SITEMAP_INDEX = "sitemapindex"
+    HTML = "html"
+    JSON = "json"  # JSON, but not a format we know
+    UNKNOWN = "unknown"
+
+
+FEED_FORMATS = frozenset({DocFormat.RSS, DocFormat.RDF, DocFormat.ATOM, DocFormat.JSON_FEED})
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a document. ``link`` is absolute but not yet canonical; ``text`` is
+    plain text (possibly empty when only a link is known, as in a sitemap)."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    text: str
+    published_at: datetime | None = None
+    language: str | None = None
+    summary_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChildLink:
+    """A document the parsed one points at (child sitemap) with its last-modified time."""
+
+    url: str
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed document: its entries, and what it says about itself."""
+
+    format: DocFormat
+    entries: list[Entry] = field(default_factory=list)
+    title: str | None = None
+    language: str | None = None
+    #: Shortest interval the document asks for (RSS ttl, sy:updatePeriod/Frequency), seconds.
+    poll_hint_s: float | None = None
+    children: list[ChildLink] = field(default_factory=list)
+    #: The parser recovered from errors (ill-formed XML); entries may be partial.
+    recovered: bool = False

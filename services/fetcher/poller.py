@@ -1,0 +1,438 @@
+"""One poll of one source: request, parse, identify, complete, build records, next state.
+
+The poller does no delivery and no storage: it returns the records and the state to
+save *once those records are acknowledged*. Every failure becomes a classified
+outcome of this source (``FetchError``); nothing a source sends can raise out of here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from newswire.common.errors import InvalidRecord
+from newswire.common.schemas import SchemaName, validate
+from newswire.fetcher.clock import Clock
+from newswire.fetcher.errors import FetchError, FetchErrorKind
+from newswire.fetcher.fetch.client import FetchResponse, HttpClient
+from newswire.fetcher.identity import Identified, identify
+from newswire.fetcher.parse import (
+    FEED_FORMATS,
+    Decoded,
+    DocFormat,
+    Document,
+    Entry,
+    decode_body,
+    parse_text,
+)
+from newswire.fetcher.parse.dates import credible, from_epoch
+from newswire.fetcher.parse.html import extract_article, listing_document
+from newswire.fetcher.parse.wordpress import posts_url, total_pages
+from newswire.fetcher.records import RawRecord, build_record
+from newswire.fetcher.schedule import Bounds, failure_delay, http_cache_hint, next_interval
+from newswire.common.settings import FetcherSettings
+from newswire.fetcher.sources import Source, SourceKind
+from newswire.fetcher.state import SourceState
+
+log = logging.getLogger(__name__)
+
+#: Article-page failures that are worth another try next poll rather than a thin record.
+TRANSIENT_KINDS = frozenset(
+    {
+        FetchErrorKind.NETWORK,
+        FetchErrorKind.TIMEOUT,
+        FetchErrorKind.HTTP_5XX,
+        FetchErrorKind.RATE_LIMITED,
+    }
+)
+SITEMAP_FORMATS = frozenset({DocFormat.SITEMAP, DocFormat.SITEMAP_INDEX})
+WORDPRESS_FORMATS = frozenset({DocFormat.WORDPRESS, DocFormat.JSON})
+
+
+@dataclass
+class PollResult:
+    """What one poll did; ``state`` is to be saved after ``records`` are acknowledged."""
+
+    source: Source
+    outcome: str  # items | not_modified | error
+    state: SourceState
+    records: list[RawRecord] = field(default_factory=list)
+    error: FetchError | None = None
+    listed: int = 0  # entries in the document(s)
+    deferred: int = 0  # new entries left for the next poll (article fetch limit, transient errors)
+    dropped: int = 0  # new entries without text or title, or invalid records
+    status: int | None = None
+    bytes: int = 0
+    elapsed_s: float = 0.0
+    requests: int = 0
+    document_format: str | None = None
+    #: (status, seconds, bytes) of every response received, for metrics.
+    responses: list[tuple[int, float, int]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for an operator (``--once`` writes it to stderr)."""
+        head = f"source={self.source.id} kind={self.source.kind} outcome={self.outcome}"
+        if self.error is not None:
+            status = f" status={self.error.status}" if self.error.status is not None else ""
+            return f"{head} error={self.error.kind}{status} detail={self.error.detail!r}"
+        parts = [head, f"items={len(self.records)}", f"listed={self.listed}"]
+        if self.deferred:
+            parts.append(f"deferred={self.deferred}")
+        if self.dropped:
+            parts.append(f"dropped={self.dropped}")
+        if self.document_format:
+            parts.append(f"format={self.document_format}")
+        parts += [f"status={self.status}", f"bytes={self.bytes}", f"ms={self.elapsed_s * 1000:.0f}"]
+        return " ".join(parts)
+
+
+@dataclass
+class _Poll:
+    """Mutable bookkeeping of one poll in progress."""
+
+    source: Source
+    state: SourceState
+    now: float
+    responses: list[FetchResponse] = field(default_factory=list)
+    article_budget: int = 0
+
+    def note(self, response: FetchResponse) -> FetchResponse:
+        self.responses.append(response)
+        return response
+
+
+class Poller:
+    """Polls sources with one shared HTTP client; holds no per-source state itself."""
+
+    def __init__(
+        self, http: HttpClient, settings: FetcherSettings, *, clock: Clock, rng: random.Random
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._clock = clock
+        self._rng = rng
+
+    def bounds(self, source: Source) -> Bounds:
+        low = source.min_interval_s or self._settings.min_interval_s
+        high = max(source.max_interval_s or self._settings.max_interval_s, low)
+        return Bounds(low, high)
+
+    async def poll(self, source: Source, state: SourceState) -> PollResult:
+        now = self._clock.time()
+        run = _Poll(
+            source, state.attempted(now), now, article_budget=self._settings.max_article_fetches
+        )
+        try:
+            result = await self._poll_kind(run)
+        except FetchError as error:
+            return self._failed(run, error)
+        except Exception as exc:
+            log.exception("unexpected error polling %s", source.id)
+            return self._failed(
+                run,
+                FetchError(
+                    FetchErrorKind.MALFORMED, f"internal error: {type(exc).__name__}: {exc}"
+                ),
+            )
+        return _account(result, run)
+
+    async def _poll_kind(self, run: _Poll) -> PollResult:
+        kind = run.source.kind
+        if kind is SourceKind.FEED:
+            return await self._poll_document(run, run.source.url, FEED_FORMATS)
+        if kind is SourceKind.WORDPRESS:
+            return await self._poll_wordpress(run)
+        if kind is SourceKind.SITEMAP:
+            return await self._poll_sitemap(run)
+        return await self._poll_html(run)
+
+    # --- kinds ----------------------------------------------------------------------
+
+    async def _poll_document(
+        self, run: _Poll, url: str, accept: frozenset[DocFormat]
+    ) -> PollResult:
+        response = await self._conditional_get(run, url)
+        unchanged = self._unchanged(run, response)
+        if unchanged is not None:
+            return unchanged
+        document = self._parse(run, response, accept)
+        return await self._emit(run, document, response)
+
+    async def _poll_wordpress(self, run: _Poll) -> PollResult:
+        first_url = posts_url(run.source.url, 1)
+        response = await self._conditional_get(run, first_url)
+        unchanged = self._unchanged(run, response)
+        if unchanged is not None:
+            return unchanged
+        document = self._parse(run, response, WORDPRESS_FORMATS)
+        entries = list(document.entries)
+        pages = min(total_pages(response.headers) or 1, self._settings.max_pages)
+        page = 1
+        while page < pages and self._all_new(run, entries[-len(document.entries) :], document):
+            page += 1
+            more = self._parse(
+                run,
+                run.note(await self._get(run, posts_url(run.source.url, page))),
+                WORDPRESS_FORMATS,
+            )
+            if not more.entries:
+                break
+            document = more
+            entries += more.entries
+        return await self._emit(run, replace(document, entries=entries), response)
+
+    async def _poll_sitemap(self, run: _Poll) -> PollResult:
+        response = await self._conditional_get(run, run.source.url)
+        unchanged = self._unchanged(run, response)
+        if unchanged is not None:
+            return unchanged
+        document = self._parse(run, response, SITEMAP_FORMATS)
+        if document.format is DocFormat.SITEMAP_INDEX:
+            entries: list[Entry] = []
+            for child in document.children[: self._settings.max_pages]:
+                child_response = run.note(await self._get(run, child.url))
+                entries += self._parse(run, child_response, frozenset({DocFormat.SITEMAP})).entries
+            document = replace(document, entries=entries)
+        return await self._emit(run, document, response)
+
+    async def _poll_html(self, run: _Poll) -> PollResult:
+        response = await self._conditional_get(run, run.source.url)
+        unchanged = self._unchanged(run, response)
+        if unchanged is not None:
+            return unchanged
+        selectors = run.source.selectors
+        if selectors is None:  # the sources check forbids this; be explicit anyway
+            raise FetchError(FetchErrorKind.UNSUPPORTED, "html source without selectors")
+        text = self._decode(run, response).text
+        document = listing_document(
+            text, page_url=response.url, selector=selectors.links, language=None
+        )
+        return await self._emit(run, document, response)
+
+    # --- steps -----------------------------------------------------------------------
+
+    async def _get(
+        self, run: _Poll, url: str, headers: Mapping[str, str] | None = None
+    ) -> FetchResponse:
+        return await self._http.get(url, headers={**run.source.headers, **(headers or {})})
+
+    async def _conditional_get(self, run: _Poll, url: str) -> FetchResponse:
+        return run.note(await self._get(run, url, run.state.conditional_headers()))
+
+    def _unchanged(self, run: _Poll, response: FetchResponse) -> PollResult | None:
+        """A not-modified result for a 304, or for a 200 whose body hash did not change."""
+        if not response.not_modified and _body_hash(response.body) != run.state.body_hash:
+            return None
+        interval = self._interval(run, [], response.headers, None)
+        state = run.state.not_modified(
+            now=run.now, next_due_at=run.now + interval, interval_s=interval
+        )
+        state = replace(
+            state,
+            etag=response.headers.get("etag") or state.etag,
+            last_modified=response.headers.get("last-modified") or state.last_modified,
+        )
+        return PollResult(run.source, "not_modified", state, status=response.status)
+
+    def _decode(self, run: _Poll, response: FetchResponse) -> Decoded:
+        return decode_body(
+            response.body,
+            content_type=response.headers.get("content-type"),
+            override=run.source.encoding,
+            language_hint=run.source.language,
+        )
+
+    def _parse(self, run: _Poll, response: FetchResponse, accept: frozenset[DocFormat]) -> Document:
+        decoded = self._decode(run, response)
+        try:
+            return parse_text(decoded.text, base_url=response.url, accept=accept)
+        except FetchError as error:
+            error.url = error.url or response.url
+            raise
+
+    def _all_new(self, run: _Poll, entries: list[Entry], document: Document) -> bool:
+        seen = run.state.seen_ids()
+        identified = identify(entries, run.source.identity)
+        return bool(identified) and all(i.item_id not in seen for i in identified)
+
+    async def _emit(self, run: _Poll, document: Document, response: FetchResponse) -> PollResult:
+        identified = identify(document.entries, run.source.identity)
+        seen = run.state.seen_ids()
+        fresh = [i for i in identified if i.item_id not in seen]
+        completed, deferred = await self._complete(run, fresh)
+        fetched_at = from_epoch(run.now)
+        records: list[RawRecord] = []
+        dropped: list[str] = []
+        for item in sorted(completed, key=_chronological):
+            record = _valid(
+                build_record(
+                    run.source, item, fetched_at=fetched_at, document_language=document.language
+                )
+            )
+            if record is None:
+                dropped.append(item.item_id)
+            else:
+                records.append(record)
+        arrivals = [_arrival(r.value, run.now) for r in records]
+        interval = self._interval(run, arrivals, response.headers, document.poll_hint_s)
+        state = run.state.succeeded(
+            now=run.now,
+            next_due_at=run.now + interval,
+            interval_s=interval,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            body_hash=_body_hash(response.body) if not deferred else None,
+            new_item_ids=[r.item_id for r in records] + dropped,
+            still_listed=[i.item_id for i in identified if i.item_id in seen],
+            arrivals=arrivals,
+            seen_max=self._settings.seen_ids_max,
+        )
+        if deferred:  # come back soon for what is left, and do not trust the validators
+            state = replace(
+                state,
+                etag=None,
+                last_modified=None,
+                next_due_at=run.now + self.bounds(run.source).min_s,
+            )
+        return PollResult(
+            run.source,
+            "items",
+            state,
+            records=records,
+            listed=len(identified),
+            deferred=len(deferred),
+            dropped=len(dropped),
+            status=response.status,
+            document_format=document.format.value,
+        )
+
+    async def _complete(
+        self, run: _Poll, fresh: list[Identified]
+    ) -> tuple[list[Identified], list[Identified]]:
+        """Fetch the article page of each new entry that needs one, within the budget."""
+        done: list[Identified] = []
+        deferred: list[Identified] = []
+        for item in fresh:
+            if not self._needs_page(run.source, item.entry) or item.url is None:
+                done.append(item)
+            elif run.article_budget <= 0:
+                deferred.append(item)
+            else:
+                run.article_budget -= 1
+                completed = await self._with_article(run, item)
+                (done if completed is not None else deferred).append(completed or item)
+        return done, deferred
+
+    @staticmethod
+    def _needs_page(source: Source, entry: Entry) -> bool:
+        if source.kind in (SourceKind.HTML, SourceKind.SITEMAP):
+            return True
+        return source.full_article and entry.summary_only
+
+    async def _with_article(self, run: _Poll, item: Identified) -> Identified | None:
+        """The entry completed from its page; the entry as it is when the page is refused
+        for good; None when the failure is transient (try again next poll)."""
+        assert item.url is not None
+        try:
+            response = run.note(await self._get(run, item.url))
+            decoded = self._decode(run, response)
+            article = extract_article(
+                decoded.text, url=response.url, selectors=run.source.selectors
+            )
+        except FetchError as error:
+            if error.kind in TRANSIENT_KINDS:
+                return None
+            log.info(
+                "article page of %s refused (%s); keeping what the listing says",
+                run.source.id,
+                error,
+            )
+            return item
+        entry = item.entry
+        page_title_first = (
+            run.source.kind is SourceKind.HTML
+        )  # listing anchors are often "Read more"
+        merged = replace(
+            entry,
+            title=(article.title or entry.title)
+            if page_title_first
+            else (entry.title or article.title),
+            text=article.text or entry.text,
+            published_at=entry.published_at or article.published_at,
+            language=entry.language or article.language,
+            summary_only=not article.text and entry.summary_only,
+        )
+        return replace(item, entry=merged)
+
+    def _interval(
+        self, run: _Poll, arrivals: list[float], headers: Mapping[str, str], poll_hint: float | None
+    ) -> float:
+        return next_interval(
+            arrivals=[*run.state.arrivals, *arrivals],
+            now=run.now,
+            bounds=self.bounds(run.source),
+            hints=[poll_hint, http_cache_hint(headers, run.now)],
+            hint_cap_s=self._settings.hint_cap_s,
+            jitter_ratio=self._settings.jitter_ratio,
+            rng=self._rng,
+        )
+
+    def _failed(self, run: _Poll, error: FetchError) -> PollResult:
+        failures = run.state.failures + 1
+        delay = failure_delay(
+            failures=failures,
+            bounds=self.bounds(run.source),
+            base_s=self._settings.backoff_base_s,
+            cap_s=self._settings.backoff_cap_s,
+            retry_after_s=error.retry_after_s,
+            jitter_ratio=self._settings.jitter_ratio,
+            rng=self._rng,
+        )
+        state = run.state.failed(kind=error.kind, detail=str(error), next_due_at=run.now + delay)
+        return _account(
+            PollResult(run.source, "error", state, error=error, status=error.status), run
+        )
+
+
+def _account(result: PollResult, run: _Poll) -> PollResult:
+    result.responses = [(r.status, r.elapsed_s, len(r.body)) for r in run.responses]
+    result.requests = len(run.responses)
+    result.bytes = sum(len(r.body) for r in run.responses)
+    result.elapsed_s = sum(r.elapsed_s for r in run.responses)
+    return result
+
+
+def _body_hash(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def _chronological(item: Identified) -> float:
+    """Oldest first, undated last: downstream sees a source's items in publication order."""
+    published = item.entry.published_at
+    return published.timestamp() if published else float("inf")
+
+
+def _arrival(record: dict[str, object], now: float) -> float:
+    """When an item arrived, for the adaptive interval: its date if credible, else now."""
+    if record.get("published_at_inferred"):
+        return now
+    published = credible(
+        datetime.fromisoformat(str(record["published_at"]).replace("Z", "+00:00")), from_epoch(now)
+    )
+    return min(published.timestamp(), now) if published else now
+
+
+def _valid(record: RawRecord | None) -> RawRecord | None:
+    """Records are checked against the raw schema here, before anything is produced."""
+    if record is None:
+        return None
+    try:
+        validate(SchemaName.RAW, record.value)
+    except InvalidRecord as error:
+        log.warning("dropping an invalid record of %s: %s", record.value["source"].get("id"), error)
+        return None
+    return record

@@ -1,0 +1,104 @@
+"""``fetch --once --output -``: records on stdout as JSON Lines, one report line per source."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from pathlib import Path
+
+import orjson
+
+from newswire.common.schemas import SchemaName, validate
+from newswire.fetcher.commands import fetch_once_to_stream, sources_check
+from newswire.common.settings import FetcherSettings
+from newswire.fetcher.sources import load_sources
+from tests.fetcher.server import FixtureServer, fixture, static
+
+
+def sources_file(tmp_path: Path, server: FixtureServer) -> Path:
+    server.route("/rss", fixture("rss2.xml"))
+    server.route("/ar", fixture("arabic-1256-undeclared.xml", "application/xml"))
+    server.route("/limited", static(b"", status=429, headers={"Retry-After": "60"}))
+    server.route("/bomb", fixture("billion-laughs.xml"))
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        f"""
+sources:
+  - {{id: wire, name: Wire, kind: feed, url: "{server.url("/rss")}"}}
+  - {{id: arabic, name: Arabic, kind: feed, url: "{server.url("/ar")}", language: ar}}
+  - {{id: limited, name: Limited, kind: feed, url: "{server.url("/limited")}"}}
+  - {{id: laughs, name: Laughs, kind: feed, url: "{server.url("/bomb")}"}}
+  - {{id: disabled, name: Disabled, kind: feed, url: "https://off.example/", enabled: false}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def test_once_to_a_stream(
+    tmp_path: Path, server: FixtureServer, fetcher_settings: FetcherSettings
+) -> None:
+    out, err = io.BytesIO(), io.StringIO()
+    report = await fetch_once_to_stream(
+        load_sources(sources_file(tmp_path, server)), fetcher_settings, out, err
+    )
+    records = [orjson.loads(line) for line in out.getvalue().splitlines()]
+    for record in records:
+        validate(SchemaName.RAW, record)
+    assert len(records) == 4 + 3 and report.errors == 2
+    lines = {line.split()[0]: line for line in err.getvalue().splitlines()}
+    assert set(lines) == {"source=wire", "source=arabic", "source=limited", "source=laughs"}
+    assert "outcome=items items=4" in lines["source=wire"]
+    assert "error=rate_limited status=429" in lines["source=limited"]
+    assert "error=unsafe_xml" in lines["source=laughs"]
+
+
+async def test_the_cli_end_to_end(tmp_path: Path, server: FixtureServer) -> None:
+    path = sources_file(tmp_path, server)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "newswire",
+        "fetch",
+        "--sources",
+        str(path),
+        "--once",
+        "--output",
+        "-",
+        "--allow-network",
+        "127.0.0.1/32",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1, stderr.decode()  # two sources failed, and said so
+    titles = {orjson.loads(line)["title"] for line in stdout.splitlines()}
+    assert "رئيس الوزراء يلتقي وفدا من إقليم كردستان في بغداد" in titles
+    report = [line for line in stderr.decode().splitlines() if line.startswith("source=")]
+    assert len(report) == 4
+
+
+async def test_without_the_allow_list_loopback_is_refused(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    out, err = io.BytesIO(), io.StringIO()
+    report = await fetch_once_to_stream(
+        load_sources(sources_file(tmp_path, server)),
+        FetcherSettings(web_port=0, per_host_spacing_s=0),
+        out,
+        err,
+    )
+    assert report.errors == 4 and out.getvalue() == b""
+    assert all("error=blocked_address" in line for line in err.getvalue().splitlines())
+    assert sum(server.hits.values()) == 0
+
+
+def test_sources_check_command(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("sources:\n  - {id: a, name: A, kind: feed, url: 'https://a.example/'}\n")
+    bad.write_text("sources:\n  - {id: a, name: A, kind: blog, url: 'https://a.example/'}\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert sources_check(good, out=out, err=err) == 0 and "OK, 1 sources (feed=1)" in out.getvalue()
+    assert sources_check(bad, out=out, err=err) == 1
+    assert "line 2: sources[0] (id=a).kind" in err.getvalue()

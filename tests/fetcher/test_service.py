@@ -1,0 +1,96 @@
+"""The scheduling loop, metrics and the health endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from newswire.fetcher.fetch.client import HttpClient
+from newswire.fetcher.metrics import FetcherMetrics, web_app
+from newswire.fetcher.outputs import JsonLinesSink
+from newswire.fetcher.service import FetcherService
+from newswire.common.settings import FetcherSettings
+from newswire.fetcher.sources import Source, SourceKind
+from newswire.fetcher.statestore import MemoryStateStore
+from tests.fetcher.server import FixtureServer, conditional, fixture, fixture_bytes, static
+
+
+async def test_the_loop_polls_each_source_on_its_schedule(
+    server: FixtureServer, http: HttpClient, fetcher_settings: FetcherSettings
+) -> None:
+    server.route("/a", conditional(fixture_bytes("atom.xml"), etag='"a"'))  # no ttl hint
+    server.route("/b", static(b"", status=503))
+    sources = [
+        Source(
+            id="a",
+            name="A",
+            kind=SourceKind.FEED,
+            url=server.url("/a"),
+            min_interval_s=0.2,
+            max_interval_s=0.3,
+        ),
+        Source(
+            id="b",
+            name="B",
+            kind=SourceKind.FEED,
+            url=server.url("/b"),
+            min_interval_s=0.2,
+            max_interval_s=0.3,
+        ),
+    ]
+    settings = fetcher_settings.model_copy(update={"backoff_base_s": 0.1, "backoff_cap_s": 0.4})
+    out = io.BytesIO()
+    service = FetcherService(
+        sources,
+        settings,
+        sink=JsonLinesSink(out),
+        store=MemoryStateStore(),
+        http=http,
+        rng=random.Random(2),
+    )
+    stop = asyncio.Event()
+
+    async def stop_after_polls() -> None:
+        while server.hits["/a"] < 3 or server.hits["/b"] < 3:
+            await asyncio.sleep(0.05)
+        stop.set()
+
+    stopper = asyncio.create_task(stop_after_polls())
+    report = await asyncio.wait_for(service.run(stop), timeout=20)
+    await stopper
+    outcomes = [r.outcome for r in report.results if r.source.id == "a"]
+    assert outcomes[0] == "items" and set(outcomes[1:]) == {"not_modified"}
+    assert len(out.getvalue().splitlines()) == 2  # each item once, however many polls
+    assert service.states["b"].failures >= 3 and service.states["b"].status.value == "failing"
+    for result in report.results:  # every next poll was scheduled within bounds (plus jitter)
+        gap = result.state.next_due_at - (result.state.last_attempt_at or 0)
+        assert gap >= 0.1
+
+
+async def test_metrics_and_health_endpoints(
+    server: FixtureServer, http: HttpClient, fetcher_settings: FetcherSettings
+) -> None:
+    server.route("/a", fixture("atom.xml"))
+    metrics = FetcherMetrics()
+    sources = [Source(id="a", name="A", kind=SourceKind.FEED, url=server.url("/a"))]
+    service = FetcherService(
+        sources,
+        fetcher_settings,
+        sink=JsonLinesSink(io.BytesIO()),
+        store=MemoryStateStore(),
+        http=http,
+        metrics=metrics,
+    )
+    async with TestClient(TestServer(web_app(metrics))) as client:
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.get("/readyz")).status == 503
+        await service.run_once()
+        assert (await client.get("/readyz")).status == 200
+        text = await (await client.get("/metrics")).text()
+    assert 'fetcher_requests_total{status_class="2xx"} 1.0' in text
+    assert 'fetcher_items_emitted_total{kind="feed"} 2.0' in text
+    assert 'fetcher_sources{state="ok"} 1.0' in text
+    assert "fetcher_fetch_seconds_bucket" in text and "fetcher_silent_sources 0.0" in text
