@@ -112,6 +112,14 @@ def run(
     raise typer.Exit(code)
 
 
+@app.command("settings")
+def settings_table() -> None:
+    """Print every environment variable with its default and meaning (Markdown)."""
+    from newswire.common.settings import settings_reference_markdown
+
+    typer.echo(settings_reference_markdown())
+
+
 @app.command("eval")
 def eval_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labelled topics JSONL.")],

@@ -167,8 +167,12 @@ class SinkSettings(BaseSettings):
     group_id: str = Field(default="newswire-sink", description="Consumer group of the sink.")
     out_dir: Path = Field(default=Path("out"), description="JSON Lines output directory.")
     batch_max_records: int = Field(default=1000, ge=1, description="Flush after this many records.")
-    batch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="...or bytes.")
-    batch_max_age_s: float = Field(default=2.0, gt=0, description="...or this many seconds.")
+    batch_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Flush after this many bytes of records."
+    )
+    batch_max_age_s: float = Field(
+        default=2.0, gt=0, description="Flush a batch this many seconds after its first record."
+    )
 
 
 class ReplaySettings(BaseSettings):
@@ -375,3 +379,25 @@ def describe_settings_error(error: ValidationError) -> str:
 
 def _setting_groups() -> list[type[BaseSettings]]:
     return [Settings, KafkaSettings, TopicSettings, EnricherSettings, SinkSettings, ReplaySettings, FetcherSettings]
+
+
+def settings_reference() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting, in group order: the source of the
+    README's configuration table, so the documentation cannot drift from the code."""
+    rows: list[tuple[str, str, str]] = []
+    for group in _setting_groups():
+        prefix = str(group.model_config.get("env_prefix", ""))
+        for name, field in group.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, BaseSettings):
+                continue
+            shown = "unset" if default is None else _env_value(default) or "(empty)"
+            rows.append((f"{prefix}{name}".upper(), shown, field.description or ""))
+    return rows
+
+
+def settings_reference_markdown() -> str:
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, default, meaning in settings_reference():
+        lines.append(f"| `{name}` | `{default}` | {meaning} |")
+    return "\n".join(lines)

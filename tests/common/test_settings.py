@@ -43,3 +43,15 @@ def test_sasl_options_reach_the_clients(monkeypatch: pytest.MonkeyPatch) -> None
     assert options["ssl_context"] is not None
     assert faust_options(kafka)["broker_credentials"].mechanism.value == "SCRAM-SHA-256"
     assert "s3cret" not in repr(kafka)
+
+
+def test_readme_configuration_table_is_generated_from_the_settings() -> None:
+    """The README's table is `newswire settings` output: a new setting must show up there."""
+    from pathlib import Path
+
+    from newswire.common.settings import settings_reference_markdown
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    begin = readme.index("<!-- settings:begin")
+    table = readme[readme.index("\n", begin) + 1 : readme.index("<!-- settings:end -->")].strip()
+    assert table == settings_reference_markdown(), "regenerate with `newswire settings`"
