@@ -162,6 +162,7 @@ def test_service_commands(newswire: dict[str, dict[str, Any]]) -> None:
     commands = {name: parse_cli(command_argv(s["command"])) for name, s in newswire.items()}
     assert commands == {
         "topics": ["topics", "create"],
+        "fetcher": ["fetch"],
         "enricher": ["enrich"],
         "sink": ["sink"],
         "replay": ["replay"],
