@@ -112,6 +112,24 @@ def run(
     raise typer.Exit(code)
 
 
+dlq_app = typer.Typer(help="Read and re-drive the dead-letter topic.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    service: Annotated[str | None, typer.Option(help="Only letters from this service.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind: decode, schema, processing, rejected.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")] = False,
+) -> None:
+    """Send dead letters' original bytes back to their origin topics (resumable)."""
+    from newswire.replay.dlq import LetterFilter, describe, redrive
+
+    report = asyncio.run(redrive(_settings(), only=LetterFilter(service, kind), dry_run=dry_run))
+    for line in describe(report, dry_run=dry_run):
+        typer.echo(line)
+
+
 @app.command("settings")
 def settings_table() -> None:
     """Print every environment variable with its default and meaning (Markdown)."""

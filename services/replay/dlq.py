@@ -1,0 +1,148 @@
+"""Re-driving dead letters: put the original bytes back on the topic they came from.
+
+After the cause is fixed (a schema bug, a taxonomy error, a database that refused a
+row), operators replay the dead letters. The original key and bytes are restored
+exactly; letters whose payload was cut (too large to carry) are skipped and listed,
+since their original must be re-driven from its own topic by offset.
+
+The re-drive runs as its own consumer group and commits after each batch is acked,
+so running it again continues where it stopped instead of sending twice; and it
+stops at the end offsets it saw when it started, so it terminates even if the same
+records fail again and land back on the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiokafka import TopicPartition
+
+from newswire.common.kafka import new_consumer, new_producer
+from newswire.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REDRIVE_GROUP = "newswire-dlq-redrive"
+
+
+@dataclass(frozen=True, slots=True)
+class LetterFilter:
+    service: str | None = None
+    kind: str | None = None
+
+    def accepts(self, letter: dict[str, Any]) -> bool:
+        return (self.service is None or letter.get("service") == self.service) and (
+            self.kind is None or letter.get("kind") == self.kind
+        )
+
+
+@dataclass
+class RedriveReport:
+    redriven: Counter[str] = field(default_factory=Counter)  # by destination topic
+    skipped_filtered: int = 0
+    skipped_truncated: list[str] = field(default_factory=list)  # origin descriptions
+    skipped_no_topic: int = 0
+    unreadable: int = 0
+
+
+def _origin_text(origin: dict[str, Any]) -> str:
+    if "topic" in origin:
+        return f"{origin['topic']}[{origin.get('partition')}]@{origin.get('offset')}"
+    return f"{origin.get('file')}:{origin.get('line')}"
+
+
+def plan_redrive(letter: dict[str, Any], report: RedriveReport, only: LetterFilter) -> tuple[str, bytes | None, bytes] | None:
+    """(topic, key, value) to send again, or None with the reason counted in REPORT."""
+    if not only.accepts(letter):
+        report.skipped_filtered += 1
+        return None
+    origin = letter.get("origin", {})
+    if letter.get("payload_truncated"):
+        report.skipped_truncated.append(_origin_text(origin))
+        return None
+    topic = origin.get("topic")
+    if not topic:  # a replayed file line: re-run the replay of that file instead
+        report.skipped_no_topic += 1
+        return None
+    key_b64 = origin.get("key_b64")
+    key = base64.b64decode(key_b64) if key_b64 else None
+    return topic, key, base64.b64decode(letter["payload_b64"])
+
+
+async def redrive(settings: Settings, *, only: LetterFilter, dry_run: bool = False) -> RedriveReport:
+    """Send every dead letter that ONLY accepts back to its origin topic, once."""
+    report = RedriveReport()
+    consumer = new_consumer(settings.kafka, group_id=REDRIVE_GROUP, auto_offset_reset="earliest")
+    producer = new_producer(settings.kafka)
+    await consumer.start()
+    await producer.start()
+    try:
+        await _resume_where_last_run_stopped(consumer, settings.topics.dlq)
+        stop_at = await consumer.end_offsets(list(consumer.assignment()))
+        while [tp for tp, end in stop_at.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+            sends = []
+            for tp, messages in batch.items():
+                for message in messages:
+                    if message.offset >= stop_at.get(tp, 0):
+                        continue
+                    planned = _plan(message.value, report, only)
+                    if planned is None:
+                        continue
+                    topic, key, value = planned
+                    report.redriven[topic] += 1
+                    if not dry_run:
+                        sends.append(await producer.send(topic, value, key=key))
+            await asyncio.gather(*sends)
+            if not dry_run:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return report
+
+
+def _plan(value: bytes | None, report: RedriveReport, only: LetterFilter) -> tuple[str, bytes | None, bytes] | None:
+    try:
+        letter = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        report.unreadable += 1
+        return None
+    return plan_redrive(letter, report, only)
+
+
+async def _resume_where_last_run_stopped(consumer: Any, topic: str) -> None:
+    """Assign every partition by hand (no group join, no rebalance) and start from the
+    re-drive group's committed offsets, or from the beginning on a first run."""
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
+        partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    for tp in tps:
+        committed = await consumer.committed(tp)
+        if committed is None:
+            await consumer.seek_to_beginning(tp)
+        else:
+            consumer.seek(tp, committed)
+
+
+def describe(report: RedriveReport, *, dry_run: bool) -> list[str]:
+    verb = "would re-drive" if dry_run else "re-drove"
+    lines = [f"{verb} {sum(report.redriven.values())} dead letters"]
+    lines += [f"  -> {topic}: {count}" for topic, count in sorted(report.redriven.items())]
+    lines.append(
+        f"skipped: {report.skipped_filtered} filtered out, {len(report.skipped_truncated)} truncated, "
+        f"{report.skipped_no_topic} from files, {report.unreadable} unreadable"
+    )
+    lines += [f"  truncated, re-drive from its topic: {origin}" for origin in report.skipped_truncated[:20]]
+    return lines
+
+
