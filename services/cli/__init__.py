@@ -87,14 +87,33 @@ def enrich() -> None:
 @app.command()
 def sink(
     out: Annotated[Path | None, typer.Option(help="JSON Lines output directory (SINK_OUT_DIR).")] = None,
+    postgres: Annotated[
+        str | None, typer.Option("--postgres", help="Also write to PostgreSQL at this DSN (SINK_POSTGRES_DSN).")
+    ] = None,
+    writers: Annotated[
+        str | None, typer.Option(help="Comma-separated writers: jsonl, postgres (SINK_WRITERS).")
+    ] = None,
+    http_port: Annotated[int | None, typer.Option(help="Port of /healthz, /readyz, /metrics (SINK_HTTP_PORT).")] = None,
 ) -> None:
     """Write enriched records to their sinks until SIGTERM, committing offsets after each flush."""
+    from pydantic import SecretStr
+
+    from newswire.common.errors import NewswireError
     from newswire.sink.service import run_sink
 
     settings = _settings()
-    if out is not None:
-        settings.sink.out_dir = out
-    asyncio.run(run_sink(settings))
+    overrides = {
+        "out_dir": out,
+        "postgres_dsn": SecretStr(postgres) if postgres else None,
+        "writers": writers,
+        "http_port": http_port,
+    }
+    sink_settings = settings.sink.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    try:
+        asyncio.run(run_sink(settings.model_copy(update={"sink": sink_settings})))
+    except NewswireError as exc:
+        typer.echo(f"sink: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()

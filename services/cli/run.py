@@ -129,6 +129,7 @@ def child_environment(settings: Settings, *, out: Path, state_dir: Path) -> dict
         "KAFKA_PROFILE": settings.kafka.effective_profile.value,
         "SINK_OUT_DIR": str(out.resolve()),
         "ENRICHER_WEB_PORT": str(free_port()),
+        "SINK_HTTP_PORT": str(free_port()),
         "ENRICHER_DATA_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
     }

@@ -173,6 +173,17 @@ class SinkSettings(BaseSettings):
     batch_max_age_s: float = Field(
         default=2.0, gt=0, description="Flush a batch this many seconds after its first record."
     )
+    writers: str | None = Field(
+        default=None,
+        description="Comma-separated writers (jsonl, postgres); unset: jsonl, plus postgres when a DSN is set.",
+    )
+    postgres_dsn: SecretStr | None = Field(
+        default=None, description="PostgreSQL DSN of the postgres writer, e.g. postgresql://user:pw@host/db."
+    )
+    postgres_connect_timeout_s: float = Field(default=10.0, gt=0, description="PostgreSQL connect timeout.")
+    postgres_command_timeout_s: float = Field(default=60.0, gt=0, description="PostgreSQL statement timeout.")
+    http_host: str = Field(default="0.0.0.0", description="Bind address of /healthz, /readyz, /metrics.")
+    http_port: int = Field(default=6068, ge=0, description="Port of /healthz, /readyz, /metrics (0: any free port).")
 
 
 class ReplaySettings(BaseSettings):

@@ -19,9 +19,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
-from newswire.enricher.bands import Probe, best_candidate, sketch
+from newswire.enricher.bands import Probe, best_candidate, probe_band_keys, sketch
 from newswire.enricher.dedupe import SeenEntry, seen_entry_expired
-from newswire.enricher.neardup import NearDuplicateExchange, probe_band_keys
+from newswire.enricher.neardup import NearDuplicateExchange
 from newswire.enricher.pipeline import Emit, EnrichmentPipeline, Redelivered, Rejected, with_candidate
 
 log = logging.getLogger(__name__)

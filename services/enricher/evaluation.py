@@ -29,6 +29,7 @@ from typing import Any, TextIO
 from newswire.common.errors import NewswireError
 from newswire.enricher.classify import TopicClassifier
 from newswire.enricher.language import LanguageIdentifier
+from newswire.enricher.bands import probe_band_keys, sketch, sketch_similarity
 from newswire.enricher.similarity import NearDuplicateDetector
 
 #: Upper bounds (exclusive) of the character-length buckets for language accuracy.
@@ -493,14 +494,15 @@ def _evaluate_items(
 def _evaluate_pairs(
     pairs: Sequence[LabelledPair], detector: NearDuplicateDetector
 ) -> NearDuplicateReport:
-    """A pair is judged as the stream would: same body hash, or a shared LSH band and an
-    estimated similarity at or above the detector's threshold."""
+    """A pair is judged exactly as the stream judges it: same body hash, or a shared
+    probe band (bands.probe_band_keys, what travels between workers) and a sketch
+    similarity (what band buckets keep) at or above the detector's threshold."""
     outcomes = []
     for pair in pairs:
         a, b = detector.fingerprint(pair.a), detector.fingerprint(pair.b)
         exact = a.text_hash == b.text_hash
-        shared = len(set(a.band_keys) & set(b.band_keys))
-        similarity = detector.similarity(a, b)
+        shared = len(set(probe_band_keys(a.signature)) & set(probe_band_keys(b.signature)))
+        similarity = sketch_similarity(sketch(a.signature), sketch(b.signature))
         predicted = exact or (shared > 0 and similarity >= detector.threshold)
         outcomes.append(
             PairOutcome(

@@ -25,19 +25,6 @@ import orjson
 from aiokafka.partitioner import murmur2
 
 from newswire.enricher.bands import Member, Probe, answer_probe
-from newswire.enricher.similarity import band_keys
-
-#: Bands used to find candidates across partitions: 8 bands of 2 MinHash values. Few
-#: bands keep the exchange cheap (one bucket write per band per article); short bands
-#: keep recall high (a pair at Jaccard 0.5 shares a band with probability 0.9, at 0.75
-#: with 0.999), and every candidate is then checked on the full sketch, so the extra
-#: candidates cost a comparison, not precision.
-PROBE_BANDS = 8
-PROBE_ROWS = 2
-
-
-def probe_band_keys(signature: Any) -> tuple[str, ...]:
-    return band_keys(signature[: PROBE_BANDS * PROBE_ROWS], PROBE_BANDS)
 
 log = logging.getLogger(__name__)
 

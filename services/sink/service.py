@@ -14,11 +14,20 @@ Failure policy:
 * anything else a writer or the dead-letter producer raises is transient: retried
   with exponential backoff (capped), never dropped. While a flush is retried the
   partitions are paused and the consumer keeps polling, so it stays in its group.
+
+Observability (:mod:`newswire.sink.metrics`): every flush attempt, retry, dead letter
+and commit is counted in the sink's own Prometheus registry; a monitor task keeps
+the consumer lag per partition and probes writers that have had nothing to flush
+lately, so ``/readyz`` knows a database is down before the next batch finds out.
+The CLI path (no ``writers`` given) builds its writers from configuration
+(:func:`newswire.sink.writers.factory.build_writers`) and serves ``/healthz``,
+``/readyz`` and ``/metrics``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -37,8 +46,9 @@ from newswire.common.publish import Publisher
 from newswire.common.records import topic_origin
 from newswire.common.schemas import SchemaName, decode_json_object
 from newswire.common.settings import Settings
-from newswire.sink.writers.base import RecordRejected, Writer
-from newswire.sink.writers.jsonl import JsonLinesWriter
+from newswire.sink.metrics import HealthServer, HttpOptions, Readiness, SinkMetrics
+from newswire.sink.writers.base import FlushResult, Reachable, RecordRejected, Writer
+from newswire.sink.writers.factory import WriterOptions, build_writers
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +65,10 @@ POLL_MAX_S = 0.5
 REVOKE_FLUSH_BUDGET_S = 3.0
 #: How long the final flush on shutdown may keep retrying before giving up (uncommitted).
 FINAL_FLUSH_BUDGET_S = 10.0
+#: How often the monitor refreshes consumer lag and probes idle writers.
+MONITOR_INTERVAL_S = 5.0
+#: Longest a writer probe may take before it counts as failed.
+PROBE_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -123,12 +137,16 @@ class _Sink:
         publisher: Publisher,
         writers: list[Writer],
         stop: asyncio.Event,
+        metrics: SinkMetrics,
+        readiness: Readiness,
     ) -> None:
         self._settings = settings
         self._consumer = consumer
         self._publisher = publisher
         self._writers = writers
         self._stop = stop
+        self._metrics = metrics
+        self._readiness = readiness
         self._lock = asyncio.Lock()
         self._batch = _Batch()
         self._offsets: dict[TopicPartition, int] = {}  # next offset to commit
@@ -194,6 +212,7 @@ class _Sink:
             for writer in self._writers:
                 await self._add(writer, record, message)
         self.stats.consumed += 1
+        self._metrics.consumed.inc()
         self._batch.add(len(raw or b""))
         self._offsets[tp] = message.offset + 1
 
@@ -201,7 +220,9 @@ class _Sink:
         key = message.key.decode("utf-8", "replace") if message.key is not None else record["id"]
         try:
             await self._retry(
-                lambda: writer.add(record, key=key, raw=message.value), what=f"add to {writer.name}"
+                lambda: writer.add(record, key=key, raw=message.value),
+                what=f"add to {writer.name}",
+                operation="add",
             )
         except RecordRejected as rejected:
             error = InvalidRecord(ErrorKind.REJECTED, f"{writer.name}: {rejected.reason}")
@@ -214,8 +235,10 @@ class _Sink:
                 error=error, payload=message.value, origin=origin, key=message.key
             ),
             what="dead letter",
+            operation="dead_letter",
         )
         self.stats.dead_letters[error.kind.value] += 1
+        self._metrics.dead_letters.labels(error.kind.value).inc()
 
     # -- flush and commit -----------------------------------------------------------
 
@@ -228,10 +251,15 @@ class _Sink:
         try:
             for writer in self._writers:
                 result = await self._retry(
-                    writer.flush, what=f"flush {writer.name}", deadline=deadline
+                    functools.partial(self._flush_writer, writer),
+                    what=f"flush {writer.name}",
+                    operation="flush",
+                    deadline=deadline,
                 )
                 self.stats.written[writer.name] += result.written
                 self.stats.duplicates[writer.name] += result.duplicates
+                self._metrics.records_written.labels(writer.name).inc(result.written)
+                self._metrics.records_skipped.labels(writer.name).inc(result.duplicates)
         except _GaveUp:
             log.error("flush gave up; %d records stay uncommitted", self._batch.records)
             return False
@@ -241,6 +269,23 @@ class _Sink:
         self._batch.reset()
         await self._commit()
         return True
+
+    async def _flush_writer(self, writer: Writer) -> FlushResult:
+        """One timed flush attempt. Its outcome feeds the latency histogram and
+        readiness; a flush that had nothing to do proves nothing about reachability."""
+        started = time.perf_counter()
+        try:
+            result = await writer.flush()
+        except Exception as exc:
+            self._metrics.flush_seconds.labels(writer.name, "error").observe(
+                time.perf_counter() - started
+            )
+            self._readiness.flush_failed(writer.name, str(exc) or repr(exc))
+            raise
+        self._metrics.flush_seconds.labels(writer.name, "ok").observe(time.perf_counter() - started)
+        if result.written or result.duplicates:
+            self._readiness.flush_succeeded(writer.name)
+        return result
 
     async def _commit(self) -> None:
         """Commit the next offset of every consumed partition we still own. A failed
@@ -255,9 +300,11 @@ class _Sink:
             await self._consumer.commit(offsets)
         except KafkaError as exc:
             self.stats.commit_failures += 1
+            self._metrics.commits.labels("error").inc()
             log.warning("offset commit failed, will retry with the next flush: %r", exc)
             return
         self.stats.commits += 1
+        self._metrics.commits.labels("ok").inc()
         for tp, offset in offsets.items():
             if self._offsets.get(tp) == offset:
                 del self._offsets[tp]
@@ -276,21 +323,28 @@ class _Sink:
     # -- retrying -------------------------------------------------------------------
 
     async def _retry(
-        self, operation: Callable[[], Awaitable[T]], *, what: str, deadline: float | None = None
+        self,
+        attempt_once: Callable[[], Awaitable[T]],
+        *,
+        what: str,
+        operation: str,
+        deadline: float | None = None,
     ) -> T:
         """Run ``operation`` until it succeeds. :class:`RecordRejected` is not retried
         (content errors are final). Raises :class:`_GaveUp` when stop is requested
-        (unbounded mode) or the deadline would pass."""
+        (unbounded mode) or the deadline would pass. ``operation`` labels the retry
+        metric (add, flush, dead_letter)."""
         delay = BACKOFF_INITIAL_S
         attempt = 0
         while True:
             try:
-                return await operation()
+                return await attempt_once()
             except RecordRejected:
                 raise
             except Exception as exc:
                 attempt += 1
                 self.stats.retries += 1
+                self._metrics.retries.labels(operation).inc()
                 log.warning(
                     "%s failed (attempt %d), retrying in %.1fs: %r", what, attempt, delay, exc
                 )
@@ -361,19 +415,95 @@ def _install_signal_handlers(stop: asyncio.Event) -> Callable[[], None]:
     return undo
 
 
+class _Monitor:
+    """Every ``interval_s``: probe the writers that have no recent flush outcome to
+    judge them by, then refresh consumer lag (end offset - committed, per assigned
+    partition). Best effort: a failed lag lookup (a rebalance, a broker hiccup)
+    leaves the last values and is tried again next time."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        writers: list[Writer],
+        metrics: SinkMetrics,
+        readiness: Readiness,
+        interval_s: float,
+    ) -> None:
+        self._consumer = consumer
+        self._writers = writers
+        self._metrics = metrics
+        self._readiness = readiness
+        self._interval_s = interval_s
+
+    async def run(self) -> None:
+        while True:
+            await self.probe_writers()
+            await self.update_lag()
+            await asyncio.sleep(self._interval_s)
+
+    async def probe_writers(self) -> None:
+        for writer in self._writers:
+            if not isinstance(writer, Reachable):
+                continue
+            if self._readiness.seconds_since_news(writer.name) < self._interval_s:
+                continue
+            try:
+                await asyncio.wait_for(writer.ping(), PROBE_TIMEOUT_S)
+            except Exception as exc:
+                self._readiness.probe_failed(writer.name, str(exc) or repr(exc))
+            else:
+                self._readiness.probe_succeeded(writer.name)
+
+    async def update_lag(self) -> None:
+        assigned = sorted(self._consumer.assignment())
+        if not assigned:
+            self._metrics.set_lag({})
+            return
+        try:
+            ends = await self._consumer.end_offsets(assigned)
+            starts = await self._consumer.beginning_offsets(assigned)
+            lags = {}
+            for tp in assigned:
+                committed = await self._consumer.committed(tp)
+                position = starts[tp] if committed is None else committed
+                lags[tp] = max(0, ends[tp] - position)
+        except Exception as exc:  # lag is informative, never fatal
+            log.debug("consumer lag not updated: %r", exc)
+            return
+        self._metrics.set_lag(lags)
+
+
+def _has_assignment(consumer: AIOKafkaConsumer) -> bool:
+    return bool(consumer.assignment())
+
+
 async def run_sink(
-    settings: Settings, *, writers: list[Writer] | None = None, stop: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    writers: list[Writer] | None = None,
+    stop: asyncio.Event | None = None,
+    metrics: SinkMetrics | None = None,
+    http: HttpOptions | None = None,
 ) -> None:
     """Consume ``settings.topics.enriched`` into ``writers`` until stopped.
 
-    Without ``stop`` the sink stops on SIGTERM/SIGINT; with one, the caller owns the
-    lifecycle and no signal handler is installed. Either way the end is a final
-    flush and commit; the writers are closed on exit (also on errors, which skip the
-    final commit so that Kafka redelivers).
+    Without ``writers`` (the CLI path) they are built from configuration
+    (:class:`WriterOptions`: JSON Lines, plus PostgreSQL when a DSN is set) and the
+    HTTP server listens as :class:`HttpOptions` says; with ``writers`` given, the
+    server runs only if ``http`` is. Without ``stop`` the sink stops on
+    SIGTERM/SIGINT; with one, the caller owns the lifecycle and no signal handler is
+    installed. Either way the end is a final flush and commit; the writers are
+    closed on exit (also on errors, which skip the final commit so that Kafka
+    redelivers).
     """
+    metrics = metrics or SinkMetrics()
     if writers is None:
-        # Opening scans the output directory: keep that off the event loop.
-        writers = [await asyncio.to_thread(JsonLinesWriter, out_dir=settings.sink.out_dir)]
+        writers = await build_writers(WriterOptions.from_settings(settings))
+        http = http or HttpOptions.from_settings(settings)
+    readiness = Readiness(metrics)
+    for writer in writers:
+        readiness.track(writer.name, known_ok=not isinstance(writer, Reachable))
+    server = HealthServer(metrics=metrics, readiness=readiness, options=http) if http else None
     undo_signals: Callable[[], None] = lambda: None  # noqa: E731
     if stop is None:
         stop = asyncio.Event()
@@ -381,7 +511,10 @@ async def run_sink(
     producer: AIOKafkaProducer | None = None
     consumer: AIOKafkaConsumer | None = None
     sink: _Sink | None = None
+    monitor: asyncio.Task[None] | None = None
     try:
+        if server is not None:
+            await server.start()
         producer = new_producer(settings.kafka)
         consumer = new_consumer(
             settings.kafka,
@@ -391,15 +524,26 @@ async def run_sink(
         )
         await producer.start()
         await consumer.start()
+        readiness.watch_assignment(functools.partial(_has_assignment, consumer))
         publisher = Publisher(settings=settings, producer=producer, service="sink")
-        sink = _Sink(settings, consumer, publisher, writers, stop)
+        sink = _Sink(settings, consumer, publisher, writers, stop, metrics, readiness)
         consumer.subscribe([settings.topics.enriched], listener=_RevokeListener(sink))
+        monitor = asyncio.create_task(
+            _Monitor(consumer, writers, metrics, readiness, MONITOR_INTERVAL_S).run(),
+            name="sink-monitor",
+        )
         log.info("sink consuming %s as group %s", settings.topics.enriched, settings.sink.group_id)
         await sink.run()
     finally:
         undo_signals()
+        if monitor is not None:
+            monitor.cancel()
+            await asyncio.gather(monitor, return_exceptions=True)
         clients = [client.stop for client in (consumer, producer) if client is not None]
-        await _close_all([*clients, *(writer.close for writer in writers)])
+        closers = [*clients, *(writer.close for writer in writers)]
+        if server is not None:
+            closers.append(server.stop)
+        await _close_all(closers)
         if sink is not None:
             log.info("sink stopped: %s", sink.stats.as_dict(), extra={"service": "sink"})
 

@@ -54,13 +54,6 @@ CRD_KINDS = {
     ("keda.sh/v1alpha1", "TriggerAuthentication"),
 }
 
-#: ASSUMED sink settings, not (yet) in services/common/settings.py: the sink reads them
-#: with ``sink_setting()`` from SinkSettings when it has them, else from SINK_* directly.
-#: Drop an entry once SinkSettings declares it (the test below says when).
-PENDING_SINK_SETTINGS = {
-    "SINK_HTTP_PORT": "port of the sink's /healthz, /readyz, /metrics (6068 in the manifests)",
-    "SINK_POSTGRES_DSN": "PostgreSQL DSN of the sink's postgres writer",
-}
 #: Where each service serves /healthz, /readyz and /metrics.
 PORT_SETTINGS = {
     "fetcher": "FETCHER_WEB_PORT",
@@ -457,27 +450,13 @@ def known_settings() -> frozenset[str]:
 @variants()
 def test_every_environment_variable_is_a_setting(variant: tuple[str, tuple[str, ...]]) -> None:
     rendered = render(*variant)
-    allowed = known_settings() | set(PENDING_SINK_SETTINGS)
+    allowed = known_settings()
     for component, workload in rendered.workloads().items():
         for container in all_containers(pod_spec(workload)):
             unknown = set(container_env(rendered, container)) - allowed
             assert not unknown, f"{component}: not in `newswire settings`: {sorted(unknown)}"
     unknown = set(rendered.config) - known_settings()
     assert not unknown, f"newswire-config: not in `newswire settings`: {sorted(unknown)}"
-
-
-def test_pending_sink_settings_are_read_by_the_sink() -> None:
-    """The assumed SINK_* names are real: the sink reads them (through sink_setting)."""
-    source = "\n".join(
-        p.read_text(encoding="utf-8") for p in (ROOT / "services" / "sink").rglob("*.py")
-    )
-    for name in PENDING_SINK_SETTINGS:
-        if name in known_settings():
-            continue  # SinkSettings has it now: the entry in PENDING_SINK_SETTINGS can go
-        field = name.removeprefix("SINK_").lower()
-        assert re.search(rf"sink_setting\(\s*\w+,\s*\"{field}\"", source), (
-            f"{name} is set in deploy/k8s but neither a setting nor read by services/sink"
-        )
 
 
 @variants()

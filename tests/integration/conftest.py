@@ -19,6 +19,8 @@ from newswire.common.broker import free_port
 from newswire.common.kafka import new_consumer
 from newswire.common.settings import Settings, as_environment
 
+from tests.integration.postgres import postgres_db_dsn, postgres_dsn, stoppable_postgres  # noqa: F401 - fixtures
+
 
 class ServiceProcess:
     """``python -m newswire COMMAND`` configured from Settings through the environment."""
@@ -27,7 +29,12 @@ class ServiceProcess:
         self.command = command
         self.log_path = log_path
         env = dict(os.environ) | as_environment(settings)
-        env |= {"ENRICHER_WEB_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
+        env |= {
+            "ENRICHER_WEB_PORT": str(free_port()),
+            "SINK_HTTP_PORT": str(free_port()),
+            "FETCHER_WEB_PORT": str(free_port()),
+            "PYTHONUNBUFFERED": "1",
+        }
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "newswire", command], env=env, stdout=log, stderr=subprocess.STDOUT

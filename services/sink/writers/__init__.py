@@ -1,6 +1,7 @@
 """Sink writers: one destination each, behind the :class:`Writer` contract."""
 
-from newswire.sink.writers.base import FlushResult, RecordRejected, Writer, WriterError
+from newswire.sink.writers.base import FlushResult, Reachable, RecordRejected, Writer, WriterError
 from newswire.sink.writers.jsonl import JsonLinesWriter
 
-__all__ = ["FlushResult", "JsonLinesWriter", "RecordRejected", "Writer", "WriterError"]
+# PostgresWriter is imported from newswire.sink.writers.postgres, so asyncpg loads only when used.
+__all__ = ["FlushResult", "JsonLinesWriter", "Reachable", "RecordRejected", "Writer", "WriterError"]

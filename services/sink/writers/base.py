@@ -65,3 +65,15 @@ class Writer(Protocol):
     async def close(self) -> None:
         """Release resources. Does not flush."""
         ...
+
+
+@runtime_checkable
+class Reachable(Protocol):
+    """Optional for a writer with a remote destination: a cheap "can I reach it?".
+
+    The sink calls ``ping`` only while the writer has no recent flush to judge by
+    (at start, when idle), so ``/readyz`` can tell a database that is down before
+    any record arrives. Raise (any error) for "not reachable".
+    """
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,473 @@
+"""PostgreSQL: one row per article id, the latest content, upserted idempotently.
+
+Why asyncpg (and not psycopg 3): the sink is plain asyncio, and asyncpg is an asyncio
+driver from the ground up with no libpq to install, a binary COPY
+(``copy_records_to_table``) that encodes ``jsonb``, ``text[]`` and ``timestamptz``
+straight from Python values, and a typed exception per SQLSTATE, which is what
+telling "the database is down" (retry) from "the database refuses this content"
+(reject) needs. psycopg 3 would do, but needs libpq (or its binary wheel) and buys
+us nothing here.
+
+Every flush is one transaction: the batch is COPYed into a session-local staging
+table and moved into ``articles`` by one ``INSERT ... ON CONFLICT (id) DO UPDATE ...
+WHERE articles.content_hash IS DISTINCT FROM excluded.content_hash``. So
+
+* a new id inserts a row, an ``update`` (new content hash) replaces it;
+* the same (id, content_hash) again changes nothing, not even ``updated_at``: Kafka
+  redelivery after a crash between flush and commit is harmless;
+* a duplicate or near-duplicate has its own id, hence its own row, with its dedupe
+  fields pointing at the original.
+
+Content PostgreSQL cannot store is found in :meth:`PostgresWriter.add`, before any
+I/O, and refused with :class:`RecordRejected` (the sink dead-letters it): a NUL
+character anywhere (``text`` and ``jsonb`` cannot hold U+0000, and stripping it
+would make the row differ from the record every other writer stores), an
+unparseable timestamp, an over-long value in a b-tree indexed column. Anything that
+goes wrong in ``flush`` is a :class:`WriterError`, retried by the sink with the
+batch kept: an unreachable database is not a bad record.
+
+The schema is created or migrated on the first connection (see
+:func:`migrate`), so a sink can start before its database is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import orjson
+
+from newswire.sink.migrations import Migration, load_migrations
+from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
+
+log = logging.getLogger(__name__)
+
+TABLE = "articles"
+STAGING_TABLE = "newswire_incoming_articles"
+#: pg_advisory_xact_lock key serialising concurrent migrators ("nwsink" in ASCII).
+MIGRATION_LOCK_KEY = 0x6E77_7369_6E6B
+#: Longest value accepted in a b-tree indexed free-text column (ids, hashes, cluster
+#: and source ids). A b-tree entry must fit in ~2.7 kB; longer would fail the whole
+#: batch at flush time, so it is refused per record up front instead.
+MAX_INDEXED_CHARS = 1000
+#: Errors that mean "the database (or the way to it) is not working right now".
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
+
+#: Column order of the staging table, of COPY and of :func:`article_row`.
+COLUMNS = (
+    "id",
+    "content_hash",
+    "schema_version",
+    "source_kind",
+    "source_id",
+    "source_ref",
+    "url",
+    "published_at",
+    "fetched_at",
+    "enriched_at",
+    "language_code",
+    "topics",
+    "dedupe_status",
+    "duplicate_of",
+    "cluster_id",
+    "record",
+)
+_COLUMN_TYPES = {
+    "published_at": "timestamptz",
+    "fetched_at": "timestamptz",
+    "enriched_at": "timestamptz",
+    "topics": "text[]",
+    "record": "jsonb",
+}
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version     integer     PRIMARY KEY,
+    name        text        NOT NULL,
+    checksum    text        NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+)"""
+
+# ON COMMIT DELETE ROWS: the staging table is empty at the start of every flush,
+# also after a rolled-back one.
+CREATE_STAGING_TABLE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGING_TABLE} ("
+    + ", ".join(f"{column} {_COLUMN_TYPES.get(column, 'text')}" for column in COLUMNS)
+    + ") ON COMMIT DELETE ROWS"
+)
+
+_UPDATED = ", ".join(f"{column} = excluded.{column}" for column in COLUMNS if column != "id")
+# Returns how many rows were inserted or replaced; unchanged redeliveries are not.
+UPSERT = f"""
+WITH changed AS (
+    INSERT INTO {TABLE} AS a ({", ".join(COLUMNS)}, updated_at)
+    SELECT {", ".join(COLUMNS)}, now() FROM {STAGING_TABLE}
+    ON CONFLICT (id) DO UPDATE SET {_UPDATED}, updated_at = excluded.updated_at
+    WHERE a.content_hash IS DISTINCT FROM excluded.content_hash
+    RETURNING 1
+)
+SELECT count(*) FROM changed"""
+
+
+class MigrationError(WriterError):
+    """The database's schema history does not match the shipped migrations.
+
+    Raised when an applied migration's checksum differs from its file: someone
+    edited a migration after it ran. Retrying will not fix it; it keeps the writer
+    (and ``/readyz``) failing until an operator looks.
+    """
+
+
+# -- records -> rows -------------------------------------------------------------------
+
+
+def find_nul(value: Any, path: str = "$") -> str | None:
+    """JSON path of the first string (key or value) containing U+0000, else None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return f"{path} (a key)"
+            found = find_nul(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = find_nul(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def parse_timestamp(value: Any, field: str, *, required: bool) -> datetime | None:
+    """An RFC 3339 date-time as an aware datetime (UTC when it has no offset).
+
+    Python's parser lacks two things RFC 3339 allows: lower-case ``t``/``z`` and
+    leap seconds; the first is upper-cased, a ``:60`` second becomes ``:59``.
+    """
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise RecordRejected(f"'{field}' is not a date-time string: {value!r}")
+    text = value.strip().upper()
+    if len(text) > 19 and text[16:19] == ":60":
+        text = f"{text[:17]}59{text[19:]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise RecordRejected(f"'{field}' is not an RFC 3339 date-time: {value!r}") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _text(value: Any, field: str, *, required: bool = False, indexed: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise RecordRejected(f"'{field}' must be a {'non-empty ' if required else ''}string")
+    if indexed and len(value) > MAX_INDEXED_CHARS:
+        raise RecordRejected(
+            f"'{field}' is {len(value)} characters long; at most {MAX_INDEXED_CHARS} can be indexed"
+        )
+    return value
+
+
+def _object(record: dict[str, Any], field: str) -> dict[str, Any]:
+    value = record.get(field)
+    if not isinstance(value, dict):
+        raise RecordRejected(f"'{field}' must be an object")
+    return value
+
+
+def _topic_ids(topics: Any) -> list[str]:
+    if not isinstance(topics, list):
+        raise RecordRejected("'topics' must be an array")
+    ids = []
+    for index, topic in enumerate(topics):
+        if not isinstance(topic, dict):
+            raise RecordRejected(f"'topics[{index}]' must be an object")
+        ids.append(_text(topic.get("id"), f"topics[{index}].id", required=True, indexed=True))
+    return [i for i in ids if i is not None]
+
+
+def article_row(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The staging-table row for ``record`` (in :data:`COLUMNS` order), or
+    :class:`RecordRejected` saying which field PostgreSQL could not take and why."""
+    where = find_nul(record)
+    if where is not None:
+        raise RecordRejected(
+            f"{where} contains a NUL character (U+0000), "
+            "which PostgreSQL text and jsonb cannot store"
+        )
+    source, language, dedupe = (_object(record, f) for f in ("source", "language", "dedupe"))
+    try:
+        document = orjson.dumps(record).decode()
+    except orjson.JSONEncodeError as exc:
+        raise RecordRejected(f"cannot encode record as JSON: {exc}") from exc
+    return (
+        _text(record.get("id"), "id", required=True, indexed=True),
+        _text(dedupe.get("content_hash"), "dedupe.content_hash", required=True, indexed=True),
+        _text(record.get("schema_version"), "schema_version", required=True, indexed=True),
+        _text(source.get("kind"), "source.kind", required=True, indexed=True),
+        _text(source.get("id"), "source.id", indexed=True),
+        _text(source.get("ref"), "source.ref"),
+        _text(record.get("url"), "url"),
+        parse_timestamp(record.get("published_at"), "published_at", required=False),
+        parse_timestamp(record.get("fetched_at"), "fetched_at", required=True),
+        parse_timestamp(record.get("enriched_at"), "enriched_at", required=True),
+        _text(language.get("code"), "language.code", required=True, indexed=True),
+        _topic_ids(record.get("topics")),
+        _text(dedupe.get("status"), "dedupe.status", required=True, indexed=True),
+        _text(dedupe.get("duplicate_of"), "dedupe.duplicate_of", indexed=True),
+        _text(dedupe.get("cluster_id"), "dedupe.cluster_id", indexed=True),
+        document,
+    )
+
+
+# -- schema ----------------------------------------------------------------------------
+
+
+def _check_history(applied: dict[int, str], migrations: list[Migration]) -> None:
+    """Refuse an edited migration; tolerate versions newer than ours (a newer sink
+    migrated this database during a rolling upgrade; migrations are additive)."""
+    known = {m.version: m for m in migrations}
+    for version, checksum in sorted(applied.items()):
+        migration = known.get(version)
+        if migration is None:
+            log.warning("database has migration %04d that this sink does not know", version)
+        elif migration.checksum != checksum:
+            raise MigrationError(
+                f"migration {version:04d}_{migration.name} was changed after it was applied "
+                f"(database checksum {checksum[:12]}, file {migration.checksum[:12]}); "
+                "add a new migration instead of editing an applied one"
+            )
+
+
+async def migrate(
+    connection: asyncpg.Connection, migrations: list[Migration] | None = None
+) -> list[int]:
+    """Apply the migrations this database lacks; returns their versions.
+
+    One transaction holding a transaction-level advisory lock: concurrent starters
+    queue on the lock and then find the work done; a crash (or a failing migration)
+    rolls everything back, so a database is never left half-migrated; the lock goes
+    with the transaction, so there is no unlock to forget.
+    """
+    migrations = load_migrations() if migrations is None else migrations
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+        await connection.execute(CREATE_MIGRATIONS_TABLE)
+        rows = await connection.fetch("SELECT version, checksum FROM schema_migrations")
+        applied = {row["version"]: row["checksum"] for row in rows}
+        _check_history(applied, migrations)
+        pending = [m for m in migrations if m.version not in applied]
+        for migration in pending:
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                migration.version,
+                migration.name,
+                migration.checksum,
+            )
+    if pending:
+        log.info("applied migrations %s", [f"{m.version:04d}_{m.name}" for m in pending])
+    return [m.version for m in pending]
+
+
+def redacted(dsn: str) -> str:
+    """host:port/database of a DSN, without credentials, for logs and errors."""
+    try:
+        parts = urlsplit(dsn)
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable DSN)"
+    return f"{host}{port}{parts.path or '/'}"
+
+
+def describe(exc: BaseException) -> str:
+    """An error with its SQLSTATE where it has one."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"{type(exc).__name__}{f' [{sqlstate}]' if sqlstate else ''}: {exc}"
+
+
+# -- the writer ------------------------------------------------------------------------
+
+
+class PostgresWriter:
+    """Idempotent upserts of enriched articles into ``articles``.
+
+    Holds one connection, opened (and the schema migrated) on first use and dropped
+    whenever it breaks, so the flush the sink retries reconnects by itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        name: str = "postgres",
+        connect_timeout_s: float = 10.0,
+        command_timeout_s: float = 60.0,
+        application_name: str = "newswire-sink",
+    ) -> None:
+        if urlsplit(dsn).scheme not in ("postgres", "postgresql"):
+            raise ValueError(f"not a postgresql:// DSN: {redacted(dsn)}")
+        self.name = name
+        self._dsn = dsn
+        self._where = redacted(dsn)
+        self._connect_timeout_s = connect_timeout_s
+        self._command_timeout_s = command_timeout_s
+        self._application_name = application_name
+        self._connection: asyncpg.Connection | None = None
+        self._migrated = False
+        self._closed = False
+        self._pending: dict[str, tuple[Any, ...]] = {}  # id -> row; a later version wins
+        self._skipped = 0  # superseded or repeated within the buffer
+        self._lock = asyncio.Lock()  # one operation at a time on the one connection
+
+    @property
+    def where(self) -> str:
+        return self._where
+
+    @property
+    def buffered(self) -> int:
+        """Articles added but not flushed yet."""
+        return len(self._pending)
+
+    async def start(self) -> None:
+        """Connect and migrate now rather than at the first flush (raises WriterError)."""
+        async with self._lock:
+            await self._ping_locked()
+
+    async def ping(self) -> None:
+        """Reachable and migrated? Skipped while a flush is running (it will tell)."""
+        if self._lock.locked():
+            return
+        async with self._lock:
+            await self._ping_locked()
+
+    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
+        """Validate and buffer. Of two versions of one article in a batch the later
+        wins: Kafka keeps one article's versions in order on one partition."""
+        self._check_open()
+        row = article_row(record)
+        if row[0] in self._pending:
+            self._skipped += 1
+        self._pending[row[0]] = row
+
+    async def flush(self) -> FlushResult:
+        """Upsert the buffer in one transaction; on any error the buffer stays."""
+        async with self._lock:
+            self._check_open()
+            if not self._pending:
+                return self._result(0, 0)
+            # In id order, so two sinks upserting overlapping batches during a
+            # rebalance take their row locks in one order and cannot deadlock.
+            rows = sorted(self._pending.values(), key=lambda row: str(row[0]))
+            connection = await self._connect()
+            try:
+                async with connection.transaction():
+                    await connection.copy_records_to_table(
+                        STAGING_TABLE, records=rows, columns=COLUMNS
+                    )
+                    changed = int(await connection.fetchval(UPSERT))
+            except asyncio.CancelledError:
+                self._drop_connection()  # mid-protocol: the connection cannot be trusted
+                raise
+            except DATABASE_ERRORS as exc:
+                if isinstance(exc, CONNECTION_ERRORS) or connection.is_closed():
+                    self._drop_connection()
+                raise WriterError(
+                    f"upserting {len(rows)} articles into {self._where} failed: {describe(exc)}"
+                ) from exc
+            self._pending.clear()
+            return self._result(changed, len(rows) - changed)
+
+    async def close(self) -> None:
+        """Close the connection. Unflushed articles were not committed either."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pending:
+            log.warning("postgres writer closing with %d unflushed articles", len(self._pending))
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            try:
+                await connection.close(timeout=5)
+            except asyncio.CancelledError:
+                connection.terminate()
+                raise
+            except DATABASE_ERRORS:
+                connection.terminate()
+
+    # -- internals ----------------------------------------------------------------------
+
+    async def _ping_locked(self) -> None:
+        self._check_open()
+        connection = await self._connect()
+        try:
+            await connection.fetchval("SELECT 1")
+        except DATABASE_ERRORS as exc:
+            self._drop_connection()
+            raise WriterError(
+                f"PostgreSQL at {self._where} did not answer: {describe(exc)}"
+            ) from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise WriterError("postgres writer is closed")
+
+    def _result(self, written: int, unchanged: int) -> FlushResult:
+        result = FlushResult(written, unchanged + self._skipped, (f"{self._where}#{TABLE}",))
+        self._skipped = 0
+        return result
+
+    async def _connect(self) -> asyncpg.Connection:
+        """The open connection, or a new one (migrated once per writer, staging table
+        created per connection since temporary tables live in a session)."""
+        if self._connection is not None and not self._connection.is_closed():
+            return self._connection
+        self._connection = None
+        try:
+            connection = await asyncpg.connect(
+                self._dsn,
+                timeout=self._connect_timeout_s,
+                command_timeout=self._command_timeout_s,
+                server_settings={"application_name": self._application_name},
+            )
+        except DATABASE_ERRORS as exc:
+            raise WriterError(
+                f"cannot connect to PostgreSQL at {self._where}: {describe(exc)}"
+            ) from exc
+        try:
+            if not self._migrated:
+                await migrate(connection)
+                self._migrated = True
+            await connection.execute(CREATE_STAGING_TABLE)
+        except DATABASE_ERRORS as exc:
+            connection.terminate()
+            raise WriterError(
+                f"preparing the schema at {self._where} failed: {describe(exc)}"
+            ) from exc
+        except BaseException:
+            connection.terminate()
+            raise
+        self._connection = connection
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            connection.terminate()

@@ -1,0 +1,326 @@
+"""The PostgreSQL writer against a real PostgreSQL (and the sink on the real broker).
+
+The server is the session's (``postgres_dsn``: embedded, or NEWSWIRE_TEST_POSTGRES_DSN);
+every test has a database of its own. The database-down test runs a server of its
+own that it stops and starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+import pytest
+
+from newswire.common.broker import free_port
+from newswire.common.settings import Settings
+from newswire.sink import service
+from newswire.sink.metrics import HttpOptions, SinkMetrics
+from newswire.sink.migrations import load_migrations
+from newswire.sink.service import run_sink
+from newswire.sink.writers import JsonLinesWriter, RecordRejected, Writer
+from newswire.sink.writers.postgres import MigrationError, PostgresWriter, migrate
+from tests.integration.postgres import EmbeddedPostgres, create_database
+from tests.integration.test_sink import (
+    as_messages,
+    eventually,
+    produce,
+    read_dead_letters,
+    sink_caught_up,
+)
+from tests.sink.helpers import enriched_record, keys, output_lines, updated
+
+DEADLINE_S = 30.0
+
+
+@contextlib.asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def opened(dsn: str) -> AsyncIterator[PostgresWriter]:
+    writer = PostgresWriter(dsn=dsn)
+    try:
+        yield writer
+    finally:
+        await writer.close()
+
+
+async def write(writer: PostgresWriter, *records: dict[str, Any]):
+    for record in records:
+        await writer.add(record, key=record["id"], raw=orjson.dumps(record))
+    return await writer.flush()
+
+
+async def rows(dsn: str) -> dict[str, asyncpg.Record]:
+    async with connected(dsn) as connection:
+        return {row["id"]: row for row in await connection.fetch("SELECT * FROM articles")}
+
+
+@contextlib.asynccontextmanager
+async def running_sink(settings: Settings, **kwargs: Any) -> AsyncIterator[asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_sink(settings, stop=stop, **kwargs))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_S)
+
+
+# -- schema ----------------------------------------------------------------------------
+
+
+async def test_migrations_apply_once_however_often_and_concurrently_they_run(
+    postgres_db_dsn: str,
+) -> None:
+    async with connected(postgres_db_dsn) as connection:
+        assert await migrate(connection) == [m.version for m in load_migrations()]
+        assert await migrate(connection) == []
+
+    # Fresh database, several writers starting at once: the advisory lock queues them.
+    fresh = await create_database(postgres_db_dsn)
+    writers = [PostgresWriter(dsn=fresh) for _ in range(4)]
+    try:
+        await asyncio.gather(*(writer.start() for writer in writers))
+    finally:
+        await asyncio.gather(*(writer.close() for writer in writers))
+    async with connected(fresh) as connection:
+        history = await connection.fetch("SELECT version, name FROM schema_migrations ORDER BY 1")
+        indexes = {
+            row["indexname"]: row["indexdef"]
+            for row in await connection.fetch(
+                "SELECT * FROM pg_indexes WHERE tablename = 'articles'"
+            )
+        }
+    assert [(r["version"], r["name"]) for r in history] == [
+        (m.version, m.name) for m in load_migrations()
+    ]
+    assert "USING gin (topics)" in indexes["articles_topics_idx"]
+    assert "USING hash (url)" in indexes["articles_url_idx"]
+
+
+async def test_an_edited_migration_is_refused(postgres_db_dsn: str) -> None:
+    migrations = load_migrations()
+    async with connected(postgres_db_dsn) as connection:
+        await migrate(connection, migrations)
+        edited = [dataclasses.replace(migrations[0], sql=migrations[0].sql + "\n-- edited")]
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(connection, edited + migrations[1:])
+
+
+# -- upserts ---------------------------------------------------------------------------
+
+
+async def test_upserts_insert_new_replace_updates_and_ignore_redeliveries(
+    postgres_db_dsn: str,
+) -> None:
+    first, second = enriched_record(), enriched_record()
+    async with opened(postgres_db_dsn) as writer:
+        result = await write(writer, first, second)
+        assert (result.written, result.duplicates) == (2, 0)
+        before = await rows(postgres_db_dsn)
+
+        # The same (id, content_hash) again: no row added, none changed (not even updated_at).
+        result = await write(writer, first, second)
+        assert (result.written, result.duplicates) == (0, 2)
+        assert await rows(postgres_db_dsn) == before
+
+        # An update replaces the row.
+        newer = updated(first, text="The corrected body of the first article.")
+        result = await write(writer, newer)
+        assert (result.written, result.duplicates) == (1, 0)
+        after = await rows(postgres_db_dsn)
+        assert set(after) == {first["id"], second["id"]}
+        row = after[first["id"]]
+        assert row["content_hash"] == newer["dedupe"]["content_hash"]
+        assert row["dedupe_status"] == "update"
+        assert orjson.loads(row["record"]) == newer
+        assert row["updated_at"] > before[first["id"]]["updated_at"]
+        assert after[second["id"]] == before[second["id"]]
+
+
+async def test_a_duplicate_is_its_own_row_pointing_at_the_original(postgres_db_dsn: str) -> None:
+    original = enriched_record(text="Parliament passed the budget on Tuesday.")
+    copy = enriched_record(
+        text="Parliament passed the budget on Tuesday.", url="https://mirror.example.net/budget"
+    )
+    copy["dedupe"] |= {
+        "status": "duplicate",
+        "duplicate_of": original["id"],
+        "cluster_id": original["id"],
+        "similarity": 1.0,
+    }
+    assert copy["id"] != original["id"]
+    async with opened(postgres_db_dsn) as writer:
+        await write(writer, original, copy)
+
+    stored = await rows(postgres_db_dsn)
+    assert set(stored) == {original["id"], copy["id"]}
+    assert stored[copy["id"]]["dedupe_status"] == "duplicate"
+    assert stored[copy["id"]]["duplicate_of"] == original["id"]
+    assert stored[copy["id"]]["cluster_id"] == original["id"]
+    assert stored[original["id"]]["duplicate_of"] is None
+    async with connected(postgres_db_dsn) as connection:
+        story = await connection.fetch(
+            "SELECT id FROM articles WHERE cluster_id = $1 ORDER BY id", original["id"]
+        )
+    assert {r["id"] for r in story} == {original["id"], copy["id"]}
+
+
+async def test_two_versions_in_one_batch_keep_the_later(postgres_db_dsn: str) -> None:
+    first = enriched_record()
+    newer = updated(first, text="Second version of the body.")
+    async with opened(postgres_db_dsn) as writer:
+        result = await write(writer, first, newer)
+    assert (result.written, result.duplicates) == (1, 1)
+    [row] = (await rows(postgres_db_dsn)).values()
+    assert row["content_hash"] == newer["dedupe"]["content_hash"]
+
+
+async def test_columns_hold_what_consumers_query(postgres_db_dsn: str) -> None:
+    record = enriched_record(url="https://news.example.org/columns")
+    record["topics"] = [
+        {"id": "iraq", "score": 0.9, "evidence": ["Baghdad"]},
+        {"id": "economy", "score": 0.5, "evidence": ["prices"]},
+    ]
+    record["published_at"] = "2025-01-31T09:00:00+03:00"
+    async with opened(postgres_db_dsn) as writer:
+        await write(writer, record)
+    async with connected(postgres_db_dsn) as connection:
+        row = await connection.fetchrow(
+            "SELECT *, published_at AT TIME ZONE 'UTC' AS published_utc FROM articles "
+            "WHERE topics @> ARRAY['iraq'] AND url = $1",
+            record["url"],
+        )
+    assert row is not None
+    assert row["topics"] == ["iraq", "economy"]
+    assert (row["source_kind"], row["source_id"]) == ("feed", "example")
+    assert row["language_code"] == "en"
+    assert row["published_utc"].isoformat() == "2025-01-31T06:00:00"
+    assert row["schema_version"] == record["schema_version"]
+
+
+async def test_nul_characters_are_refused_before_any_io() -> None:
+    record = enriched_record(text="before\x00after")
+    writer = PostgresWriter(dsn="postgresql://nobody@127.0.0.1:9/none")  # never connects
+    with pytest.raises(RecordRejected, match=r"\$\.text contains a NUL"):
+        await writer.add(record, key=record["id"], raw=b"")
+    assert writer.buffered == 0
+    await writer.close()
+
+
+# -- through the sink ------------------------------------------------------------------
+
+
+async def test_nul_byte_record_is_dead_lettered_and_the_rest_lands(
+    settings: Settings, postgres_db_dsn: str
+) -> None:
+    good = [enriched_record(), enriched_record()]
+    poisoned = enriched_record(text="A body with a NUL \x00 in it.")
+    await produce(settings, as_messages([good[0], poisoned, good[1]]))
+    writers: list[Writer] = [
+        JsonLinesWriter(out_dir=settings.sink.out_dir),
+        PostgresWriter(dsn=postgres_db_dsn),
+    ]
+
+    async with running_sink(settings, writers=writers):
+        await eventually(lambda: sink_caught_up(settings), "the sink group to commit everything")
+
+    assert set(await rows(postgres_db_dsn)) == {r["id"] for r in good}
+    # JSON can carry U+0000 (as \\u0000), so the JSON Lines writer keeps all three.
+    assert keys(output_lines(settings.sink.out_dir)) == keys([*good, poisoned])
+    [letter] = await read_dead_letters(settings, expected=1)
+    assert letter["kind"] == "rejected"
+    assert "postgres: $.text contains a NUL" in letter["reason"]
+    assert orjson.loads(base64.b64decode(letter["payload_b64"])) == poisoned
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}{path}") as response,
+    ):
+        return response.status, await response.text()
+
+
+def sample(metrics: SinkMetrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_database_down_is_retried_without_commit_until_it_is_back(
+    settings: Settings,
+    stoppable_postgres: EmbeddedPostgres,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Down from the start (never migrated), then down again under a live connection:
+    the sink keeps its batch, commits nothing, says not ready; when the database
+    is back, the batch lands and the offsets are committed."""
+    monkeypatch.setattr(service, "BACKOFF_INITIAL_S", 0.05)
+    monkeypatch.setattr(service, "BACKOFF_MAX_S", 0.5)
+    monkeypatch.setattr(service, "MONITOR_INTERVAL_S", 0.5)
+    server = stoppable_postgres
+    dsn = await create_database(server.admin_dsn)
+    server.stop()
+    writer = PostgresWriter(dsn=dsn, connect_timeout_s=2.0)
+    metrics = SinkMetrics()
+    port = free_port()
+    first = [enriched_record() for _ in range(5)]
+    second = [enriched_record() for _ in range(3)]
+    await produce(settings, as_messages(first))
+
+    async def flush_retries_reach(count: float) -> bool:
+        return sample(metrics, "newswire_sink_retries_total", operation="flush") >= count
+
+    async def not_ready() -> bool:
+        status, body = await http_get(port, "/readyz")
+        return status == 503 and "postgres" in body and '"ok":false' in body.replace(" ", "")
+
+    async def ready() -> bool:
+        return (await http_get(port, "/readyz"))[0] == 200
+
+    async with running_sink(
+        settings, writers=[writer], metrics=metrics, http=HttpOptions("127.0.0.1", port)
+    ):
+        await eventually(lambda: flush_retries_reach(3), "flush retries while the database is down")
+        assert writer.buffered == len(first)
+        assert not await sink_caught_up(settings)
+        await eventually(not_ready, "/readyz to say not ready")
+        assert (await http_get(port, "/healthz"))[0] == 200
+
+        server.start()
+        await eventually(lambda: sink_caught_up(settings), "the batch to land after the restart")
+        assert set(await rows(dsn)) == {r["id"] for r in first}
+        await eventually(ready, "/readyz to say ready")
+
+        # Down again, now under an open connection.
+        server.stop()
+        retries = sample(metrics, "newswire_sink_retries_total", operation="flush")
+        await produce(settings, as_messages(second))
+        await eventually(
+            lambda: flush_retries_reach(retries + 3), "retries after the second outage"
+        )
+        assert not await sink_caught_up(settings)
+        server.start()
+        await eventually(lambda: sink_caught_up(settings), "the second batch to land")
+        _, page = await http_get(port, "/metrics")
+
+    assert set(await rows(dsn)) == {r["id"] for r in first + second}
+    assert sample(metrics, "newswire_sink_records_written_total", writer="postgres") == 8
+    assert (
+        sample(metrics, "newswire_sink_flush_seconds_count", writer="postgres", outcome="error") > 0
+    )
+    assert 'newswire_sink_records_written_total{writer="postgres"} 8.0' in page
+    assert "newswire_sink_consumer_lag" in page
