@@ -12,6 +12,13 @@ _CONTEXT_FIELDS = ("service", "topic", "partition", "offset", "source_id", "arti
 
 
 class JsonLineFormatter(logging.Formatter):
+    """One JSON object per line, naming the service on every line (so mixed log streams
+    stay attributable) and topic/partition/offset wherever the caller passed them."""
+
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__()
+        self._service = service
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
@@ -19,6 +26,8 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if self._service:
+            entry["service"] = self._service
         for name in _CONTEXT_FIELDS:
             if hasattr(record, name):
                 entry[name] = getattr(record, name)
@@ -27,10 +36,10 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure_logging(level: str, *, json_lines: bool = True) -> None:
+def configure_logging(level: str, *, json_lines: bool = True, service: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
-        handler.setFormatter(JsonLineFormatter())
+        handler.setFormatter(JsonLineFormatter(service))
         logging.Formatter.converter = __import__("time").gmtime
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

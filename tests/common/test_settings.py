@@ -55,3 +55,17 @@ def test_readme_configuration_table_is_generated_from_the_settings() -> None:
     begin = readme.index("<!-- settings:begin")
     table = readme[readme.index("\n", begin) + 1 : readme.index("<!-- settings:end -->")].strip()
     assert table == settings_reference_markdown(), "regenerate with `newswire settings`"
+
+
+def test_json_log_lines_name_the_service_and_position() -> None:
+    import logging
+
+    import orjson
+
+    from newswire.common.logs import JsonLineFormatter
+
+    record = logging.LogRecord("newswire.enricher", logging.WARNING, __file__, 1, "dead letter: %s", ("x",), None)
+    record.topic, record.partition, record.offset = "news.raw", 2, 41
+    line = orjson.loads(JsonLineFormatter("enricher").format(record))
+    assert line["service"] == "enricher" and (line["topic"], line["partition"], line["offset"]) == ("news.raw", 2, 41)
+    assert line["msg"] == "dead letter: x" and line["level"] == "warning"
