@@ -66,7 +66,7 @@ def replay(
     """Turn seed files into raw records on news.raw."""
     from newswire.replay.service import replay as replay_files
 
-    settings = _settings()
+    settings = _settings("replay")
     report = asyncio.run(replay_files(settings, paths, rate=rate, loop=loop, progress=sys.stderr.isatty()))
     for error in report.file_errors:
         typer.echo(f"skipped {error}", err=True)
@@ -81,7 +81,7 @@ def enrich() -> None:
     """Run the enricher (Faust worker) until SIGTERM."""
     from newswire.enricher.app import run_enricher
 
-    run_enricher(_settings())
+    run_enricher(_settings("enricher"))
 
 
 @app.command()
@@ -101,7 +101,7 @@ def sink(
     from newswire.common.errors import NewswireError
     from newswire.sink.service import run_sink
 
-    settings = _settings()
+    settings = _settings("sink")
     overrides = {
         "out_dir": out,
         "postgres_dsn": SecretStr(postgres) if postgres else None,
@@ -127,7 +127,7 @@ def run(
     sink, replay of SEEDS; waits until every replayed article is written, then summarises."""
     from newswire.cli.run import run_pipeline
 
-    code = run_pipeline(_settings(), seeds=seeds, out=out, timeout_s=timeout, loop=loop)
+    code = run_pipeline(_settings("run"), seeds=seeds, out=out, timeout_s=timeout, loop=loop)
     raise typer.Exit(code)
 
 

@@ -34,7 +34,7 @@ def fetch(
     from newswire.fetcher.commands import fetch as run
 
     raise typer.Exit(
-        run(_settings(), sources, once=once, output=output, allow_network=allow_network or ())
+        run(_settings("fetcher"), sources, once=once, output=output, allow_network=allow_network or ())
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from pydantic import ValidationError
 
@@ -12,21 +11,12 @@ from newswire.common.logs import configure_logging
 from newswire.common.settings import Settings, describe_settings_error, load_settings
 
 
-#: Command name -> the service it runs, as named in logs.
-SERVICE_OF_COMMAND = {"enrich": "enricher", "fetch": "fetcher", "sink": "sink", "replay": "replay"}
-
-
-def _service_name() -> str:
-    context = click.get_current_context(silent=True)
-    command = context.info_name if context is not None else None
-    return SERVICE_OF_COMMAND.get(command or "", command or "newswire")
-
-
-def cli_settings() -> Settings:
+def cli_settings(service: str = "newswire") -> Settings:
+    """Settings for a command; SERVICE names the process in every JSON log line."""
     try:
         settings = load_settings()
     except ValidationError as exc:
         typer.echo(describe_settings_error(exc), err=True)
         raise typer.Exit(2) from exc
-    configure_logging(settings.log_level, json_lines=not sys.stderr.isatty(), service=_service_name())
+    configure_logging(settings.log_level, json_lines=not sys.stderr.isatty(), service=service)
     return settings

@@ -163,6 +163,7 @@ def test_service_commands(newswire: dict[str, dict[str, Any]]) -> None:
     assert commands == {
         "topics": ["topics", "create"],
         "fetcher": ["fetch"],
+        "demo-fetcher": ["fetch"],
         "enricher": ["enrich"],
         "sink": ["sink"],
         "replay": ["replay"],
@@ -369,7 +370,12 @@ def test_start_order(services: dict[str, Any]) -> None:
 
 def test_profiles(services: dict[str, Any]) -> None:
     profiled = {name: s["profiles"] for name, s in services.items() if s.get("profiles")}
-    assert profiled == {"replay": ["demo"], "postgres": ["postgres"]}
+    assert profiled == {
+        "replay": ["demo"],
+        "demo-feeds": ["demo"],
+        "demo-fetcher": ["demo"],
+        "postgres": ["postgres"],
+    }
 
 
 def test_enricher_is_scalable(services: dict[str, Any]) -> None:
