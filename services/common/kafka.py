@@ -183,15 +183,20 @@ async def committed_offsets(
         await consumer.stop()
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """TOPIC's partitions, refreshing metadata once if the client has not seen it yet."""
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
+        partitions = consumer.partitions_for_topic(topic) or set()
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
+
+
 async def end_offsets(kafka: KafkaSettings, topic: str) -> dict[TopicPartition, int]:
     consumer = new_consumer(kafka)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = await topic_partitions(consumer, topic)
         return dict(await consumer.end_offsets(tps)) if tps else {}
     finally:
         await consumer.stop()

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import TopicPartition
 
-from newswire.common.kafka import new_consumer, new_producer
+from newswire.common.kafka import new_consumer, new_producer, topic_partitions
 from newswire.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,11 +119,7 @@ def _plan(value: bytes | None, report: RedriveReport, only: LetterFilter) -> tup
 async def _resume_where_last_run_stopped(consumer: Any, topic: str) -> None:
     """Assign every partition by hand (no group join, no rebalance) and start from the
     re-drive group's committed offsets, or from the beginning on a first run."""
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
-        partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    tps = await topic_partitions(consumer, topic)
     consumer.assign(tps)
     for tp in tps:
         committed = await consumer.committed(tp)
