@@ -126,17 +126,16 @@ class BatchHandler:
     async def _finalise(self, emits: list[tuple[Emit, faust.EventT]]) -> list[Outgoing]:
         """Ask the band buckets about every new article of the batch, then decide."""
         now = time.time()
+        sketches = [sketch(emit.fingerprint.signature) for emit, _ in emits]
         probes = [
-            Probe(emit.article_id, band, emit.fingerprint.text_hash, sketch(emit.fingerprint.signature), now,
-                  event.message.partition)
-            for emit, event in emits
+            Probe(emit.article_id, band, emit.fingerprint.text_hash, own_sketch, now, event.message.partition)
+            for (emit, event), own_sketch in zip(emits, sketches, strict=True)
             for band in probe_band_keys(emit.fingerprint.signature)
         ]
         heard = await self._exchange.ask(probes)
         threshold = self._pipeline.near_duplicates.threshold
         outgoing: list[Outgoing] = []
-        for emit, _event in emits:
-            own_sketch = sketch(emit.fingerprint.signature)
+        for (emit, _event), own_sketch in zip(emits, sketches, strict=True):
             candidate = best_candidate(
                 emit.fingerprint.text_hash, own_sketch, heard.get(emit.article_id, []), threshold=threshold
             )
