@@ -140,7 +140,7 @@ def child_environment(settings: Settings, *, out: Path, state_dir: Path) -> dict
 def _services(settings: Settings, *, out: Path, log_dir: Path) -> Iterator[list[Child]]:
     with tempfile.TemporaryDirectory(prefix="newswire-enricher-") as state_dir:
         env = child_environment(settings, out=out, state_dir=Path(state_dir))
-        children = [_spawn(name, env, log_dir) for name in ("enrich", "sink")]
+        children = [spawn_service(name, env, log_dir) for name in ("enrich", "sink")]
         try:
             yield children
         finally:
@@ -148,7 +148,8 @@ def _services(settings: Settings, *, out: Path, log_dir: Path) -> Iterator[list[
                 child.stop()
 
 
-def _spawn(command: str, env: Mapping[str, str], log_dir: Path) -> Child:
+def spawn_service(command: str, env: Mapping[str, str], log_dir: Path) -> Child:
+    """``python -m newswire COMMAND`` with ENV, its output in LOG_DIR/COMMAND.log."""
     log_path = log_dir / f"{command}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
