@@ -7,8 +7,9 @@ start with it, so classifying an article is one pass over its tokens with a few 
 look-ups per token, whatever the size of the taxonomy.
 
 Matching works on a comparison form of the text (:func:`newswire.common.text.normalise_text`:
-case, Arabic letter variants, diacritics and tatweel folded; here also heh shapes, ZWNJ,
-invisible format characters, Arabic-Indic and Persian digits, Turkish dotted/dotless i)
+case, Arabic letter variants and heh shapes, diacritics, tatweel, ZWNJ, Arabic-Indic and
+Persian digits, Turkish dotted I folded; here also invisible format characters, the Arabic
+decimal and thousands separators and Turkish dotless i)
 split into word tokens. A taxonomy token matches an article token if it equals the token
 or the token with its allowed clitics stripped (Arabic و ف ب ل ك ال لل, pronoun suffixes
 and plural/dual endings; Persian and Sorani plural, ezafe, pronoun and definite suffixes;
@@ -110,7 +111,6 @@ _STOPS = frozenset(".!?؟۔")
 _BREAK = ""  # clause break marker in token streams; None marks a sentence end
 _POSSESSIVE = re.compile(r"(?<=\w)['’ʼ]s\b")
 _US_ABBREVIATION = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
-_ZWNJ = "\u200c"
 # Persian plural/ezafe suffixes that writers separate with a space instead of a ZWNJ.
 _DETACHED_SUFFIXES = frozenset(normalise_text(s) for s in ("ها", "های", "هایی"))
 # "a … b" / "a ... b" in a taxonomy phrase: up to GAP_TOKENS other words between a and b.
@@ -119,59 +119,28 @@ _GAP = "\u2026"  # the token that stands for a gap inside a compiled phrase
 _GAP_SPLIT = re.compile(r"\s*(?:\.\.\.|\u2026)\s*")
 
 
-# Heh shapes that ar/fa/ckb writers use for plain ه (Sorani keyboards often type ھ:
-# «ھەولێر»). Not folded for Urdu or the fallback, where ھ marks aspiration.
-_HEH_FOLDS = str.maketrans({"ھ": "ه", "ہ": "ه", "ۃ": "ه"})
-# For every language: Arabic-Indic and Persian digits as ASCII («البرج ٢٢», «۲۰۰۰»),
-# the Arabic decimal/thousands separators, and invisible format characters that would
-# otherwise split a word in two (zero-width space, soft hyphen, Arabic letter mark,
-# word joiner).
-_UNIVERSAL_FOLDS = str.maketrans(
-    {
-        **{chr(0x0660 + i): str(i) for i in range(10)},
-        **{chr(0x06F0 + i): str(i) for i in range(10)},
-        "\u066b": ".",
-        "\u066c": ",",
-        "\u200b": None,
-        "\u00ad": None,
-        "\u061c": None,
-        "\u2060": None,
-    }
-)
-
-
+# Folded before :func:`normalise_text` (which already folds the heh shapes, deletes
+# ZWNJ and the other zero-width marks, maps Arabic-Indic and Persian digits and repairs
+# Turkish İ): the Arabic decimal/thousands separators, and invisible format characters
+# that would otherwise split a word in two (zero-width space, soft hyphen, Arabic letter
+# mark, word joiner).
 _PREPARE_FOLDS = {
-    "ar": {**_UNIVERSAL_FOLDS, **_HEH_FOLDS},
-    "fa": {**_UNIVERSAL_FOLDS, **_HEH_FOLDS, ord(_ZWNJ): None},
-    "ckb": {**_UNIVERSAL_FOLDS, **_HEH_FOLDS, ord(_ZWNJ): None},
+    "\u066b": ".",
+    "\u066c": ",",
+    "\u200b": "",
+    "\u00ad": "",
+    "\u061c": "",
+    "\u2060": "",
 }
 # str.translate looks every character up in a dict; a regex finds the few that fold.
-_PREPARE_SUBS = {
-    language: (
-        re.compile("[" + "".join(re.escape(chr(c)) for c in table) + "]"),
-        {chr(c): ("" if v is None else v) for c, v in table.items()},
-    )
-    for language, table in {**_PREPARE_FOLDS, FALLBACK: _UNIVERSAL_FOLDS}.items()
-}
+_PREPARE_PATTERN = re.compile("[" + "".join(_PREPARE_FOLDS) + "]")
 
 
-def _prepare(text: str, language: str) -> str:
-    """Language-specific clean-up before :func:`normalise_text`.
-
-    Persian and Sorani join suffixes with a zero-width non-joiner, which normalise_text
-    turns into a space; deleting it instead keeps «نیرو‌های» one word, as it is
-    written without the ZWNJ too. normalise_text leaves the heh shapes and the
-    non-ASCII digits apart.
-    """
-    pattern, folds = _PREPARE_SUBS.get(language) or _PREPARE_SUBS[FALLBACK]
-    return pattern.sub(lambda m: folds[m.group()], text)
-
-
-def _comparison_form(text: str, language: str) -> str:
-    text = normalise_text(_prepare(text, language))
-    # Turkish: casefolded İ keeps a combining dot; dotless ı is the same letter for us
-    # («IRAK» casefolds to «irak», a writer may type «ırak»).
-    text = text.replace("i\u0307", "i").replace("ı", "i")
+def _comparison_form(text: str) -> str:
+    text = normalise_text(_PREPARE_PATTERN.sub(lambda m: _PREPARE_FOLDS[m.group()], text))
+    # Turkish dotless ı is the same letter for us (a writer may type «ırak» for «IRAK»).
+    if "ı" in text:
+        text = text.replace("ı", "i")
     if "u." in text:
         text = _US_ABBREVIATION.sub("us", text)  # "U.S." would otherwise be the tokens u, s
     if "'" in text or "’" in text or "ʼ" in text:
@@ -181,7 +150,7 @@ def _comparison_form(text: str, language: str) -> str:
 
 def _paragraph_tokens(paragraph: str, language: str) -> Iterator[str | None]:
     """Word tokens of one paragraph; None marks a sentence end, ``_BREAK`` a clause end."""
-    return _form_tokens(_comparison_form(paragraph, language), language)
+    return _form_tokens(_comparison_form(paragraph), language)
 
 
 def _form_tokens(form: str, language: str) -> Iterator[str | None]:
@@ -239,27 +208,30 @@ class _LeadPolicy:
 _PARAGRAPH = "\ue000"
 
 
-def _comparison_paragraphs(text: str, language: str) -> list[str]:
+def _comparison_paragraphs(text: str) -> list[str]:
     """The comparison forms of the text's lines, normalised in one call."""
     if _PARAGRAPH in text:
         text = text.replace(_PARAGRAPH, " ")
     joined = _PARAGRAPH.join(text.splitlines())
-    return [p.strip() for p in _comparison_form(joined, language).split(_PARAGRAPH)]
+    return [p.strip() for p in _comparison_form(joined).split(_PARAGRAPH)]
 
 
-def _untitled_headline(paragraphs: Sequence[str], language: str, lead: _LeadPolicy) -> int | None:
-    """Index of the first non-empty paragraph (comparison forms) if it reads as a
-    headline: one sentence, at most ``headline_chars`` characters. Feeds often send a
-    headline as the text."""
+def _untitled_headline(
+    paragraphs: Sequence[str], language: str, lead: _LeadPolicy
+) -> tuple[int, list[str | None]] | None:
+    """Index and tokens of the first non-empty paragraph (comparison forms) if it reads
+    as a headline: one sentence, at most ``headline_chars`` characters. Feeds often send
+    a headline as the text."""
     for i, paragraph in enumerate(paragraphs):
         if not paragraph:
             continue
         if len(paragraph) > lead.headline_chars:
             return None
         items = list(_form_tokens(paragraph, language))
-        while items and items[-1] is None:
-            items.pop()
-        return i if items and None not in items else None
+        end = len(items)
+        while end and items[end - 1] is None:
+            end -= 1
+        return (i, items) if end and None not in items[:end] else None
     return None
 
 
@@ -273,15 +245,13 @@ def _document_tokens(title: str | None, text: str, language: str, lead: _LeadPol
     """
     tokens: list[Token] = []
     sentence = clause = 0
-    paragraphs = _comparison_paragraphs(text, language)
+    paragraphs = _comparison_paragraphs(text)
     heading: Iterable[str | None] = ()
     if title and title.strip():
         heading = _paragraph_tokens(title.replace("\n", " "), language)
-    elif (
-        lead.headline_chars and (head := _untitled_headline(paragraphs, language, lead)) is not None
-    ):
-        heading = _form_tokens(paragraphs[head], language)
-        paragraphs = paragraphs[head + 1 :]
+    elif lead.headline_chars and (head := _untitled_headline(paragraphs, language, lead)):
+        index, heading = head
+        paragraphs = paragraphs[index + 1 :]
     open_sentence = False
     for word in heading:
         if word:
@@ -801,7 +771,7 @@ class TopicClassifier:
     """Assigns taxonomy topics to articles. Build once (``from_file``), share freely.
 
     The phrase index is compiled per article language: the same phrase tokenises
-    differently in Persian (ZWNJ joins) than elsewhere. Languages without a section of
+    differently in Persian (detached suffixes join) than elsewhere. Languages without a section of
     their own and without morphology rules share the ``*`` index, so the number of
     compiled indexes stays bounded whatever language tags the feeds send.
     """

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from newswire.common.errors import NewswireError
+from newswire.enricher.bands import probe_band_keys, sketch, sketch_similarity
 from newswire.enricher.classify import TopicClassifier
 from newswire.enricher.language import LanguageIdentifier
-from newswire.enricher.bands import probe_band_keys, sketch, sketch_similarity
 from newswire.enricher.similarity import NearDuplicateDetector
 
 #: Upper bounds (exclusive) of the character-length buckets for language accuracy.

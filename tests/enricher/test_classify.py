@@ -215,6 +215,8 @@ def test_word_before_a_full_stop_is_kept() -> None:
         ("İRAN IRAK ırak", "tr", ["iran", "irak", "irak"]),  # Turkish dotted/dotless i
         ("ھەولێر", "ckb", tokenise("هەولێر", "ckb")),  # heh doachashmee
         ("کۆمپانیاکە\u200cی", "ckb", tokenise("کۆمپانیاکەی", "ckb")),  # ZWNJ joins
+        # canonically equivalent spellings of heh goal with hamza fold alike
+        ("خان\u06c1\u0654", "fa", tokenise("خان\u06c2", "fa")),
     ],
 )
 def test_character_variants_fold(written: str, language: str, expected: list[str]) -> None:
