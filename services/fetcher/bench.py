@@ -104,11 +104,9 @@ def _urls(port: int, sources: int, hosts: int) -> list[str]:
 
 async def time_fetcher(urls: Sequence[str], concurrency: int) -> Timing:
     from newswire.fetcher.fetch.client import HttpClient
-    from newswire.fetcher.outputs import JsonLinesSink
-    from newswire.fetcher.service import FetcherService
+    from newswire.fetcher.service import stream_service
     from newswire.common.settings import FetcherSettings
     from newswire.fetcher.sources import Source, SourceKind
-    from newswire.fetcher.statestore import MemoryStateStore
 
     settings = FetcherSettings(
         allow_networks=[ipaddress.ip_network("127.0.0.0/8")], concurrency=concurrency, web_port=0
@@ -117,9 +115,8 @@ async def time_fetcher(urls: Sequence[str], concurrency: int) -> Timing:
         Source(id=f"s{i}", name=f"S{i}", kind=SourceKind.FEED, url=url)
         for i, url in enumerate(urls)
     ]
-    sink = JsonLinesSink(io.BytesIO())
     async with HttpClient(settings) as http:
-        service = FetcherService(sources, settings, sink=sink, store=MemoryStateStore(), http=http)
+        service = stream_service(sources, settings, stream=io.BytesIO(), http=http)
         started = time.perf_counter()
         report = await service.run_once()
         elapsed = time.perf_counter() - started

@@ -19,17 +19,16 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from newswire.common.kafka import new_producer
-from newswire.common.publish import Publisher
 from newswire.common.settings import Settings
 from newswire.fetcher.errors import SourcesFileError
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics, start_web
-from newswire.fetcher.outputs import JsonLinesSink, KafkaSink
+from newswire.fetcher.outputs import KafkaSink
 from newswire.fetcher.poller import PollResult
-from newswire.fetcher.service import FetcherService, RunReport
+from newswire.fetcher.service import FetcherService, RunReport, stream_service
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source, SourceKind, check_sources_file, load_sources
-from newswire.fetcher.statestore import KafkaStateStore, MemoryStateStore
+from newswire.fetcher.statestore import KafkaStateStore
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +112,8 @@ async def fetch_once_to_stream(
 ) -> RunReport:
     """``--once --output -``: records as JSON Lines on ``stream``, no Kafka at all."""
     async with HttpClient(group) as http:
-        service = FetcherService(
-            sources,
-            group,
-            sink=JsonLinesSink(stream),
-            store=MemoryStateStore(),
-            http=http,
-            report=_stderr_reporter(err),
+        service = stream_service(
+            sources, group, stream=stream, http=http, report=_stderr_reporter(err)
         )
         return await service.run_once()
 
@@ -164,10 +158,7 @@ async def _kafka_service(
     try:
         await store.start()
         async with HttpClient(group) as http:
-            sink = KafkaSink(
-                Publisher(settings=settings, producer=producer, service="fetcher"),
-                settings.topics.raw,
-            )
+            sink = KafkaSink(producer, settings.topics.raw)
             yield FetcherService(sources, group, sink=sink, store=store, http=http, **kwargs)
     finally:
         await store.stop()

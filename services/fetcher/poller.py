@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -172,7 +172,7 @@ class Poller:
         entries = list(document.entries)
         pages = min(total_pages(response.headers) or 1, self._settings.max_pages)
         page = 1
-        while page < pages and self._all_new(run, entries[-len(document.entries) :], document):
+        while page < pages and self._all_new(run, document.entries):
             page += 1
             more = self._parse(
                 run,
@@ -254,7 +254,9 @@ class Poller:
             error.url = error.url or response.url
             raise
 
-    def _all_new(self, run: _Poll, entries: list[Entry], document: Document) -> bool:
+    @staticmethod
+    def _all_new(run: _Poll, entries: Sequence[Entry]) -> bool:
+        """Every entry of the last page read is unseen: the next page may hold more."""
         seen = run.state.seen_ids()
         identified = identify(entries, run.source.identity)
         return bool(identified) and all(i.item_id not in seen for i in identified)
@@ -427,7 +429,8 @@ def _arrival(record: dict[str, object], now: float) -> float:
 
 
 def _valid(record: RawRecord | None) -> RawRecord | None:
-    """Records are checked against the raw schema here, before anything is produced."""
+    """Records are checked against the raw schema here, once, before anything is produced
+    (the sinks rely on it and do not check again)."""
     if record is None:
         return None
     try:

@@ -15,16 +15,17 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO
 
 from newswire.fetcher.clock import Clock, SystemClock
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics
-from newswire.fetcher.outputs import RecordSink
+from newswire.fetcher.outputs import JsonLinesSink, RecordSink
 from newswire.fetcher.poller import Poller, PollResult
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source
 from newswire.fetcher.state import Pending, SourceState
-from newswire.fetcher.statestore import StateStore
+from newswire.fetcher.statestore import MemoryStateStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +110,8 @@ class FetcherService:
                     )
                 )
                 await self._store.save(pending)
-                self.states[source_id] = (
-                    pending  # if delivery fails, the next poll settles it first
-                )
+                # if delivery fails, the next poll settles the pending delivery first
+                self.states[source_id] = pending
             await self._sink.deliver(result.records)
             self.metrics.delivered(result)
         await self._store.save(result.state)
@@ -196,3 +196,22 @@ class FetcherService:
                 self._settings.silent_after_s,
                 ", ".join(silent[:20]),
             )
+
+
+def stream_service(
+    sources: Sequence[Source],
+    settings: FetcherSettings,
+    *,
+    stream: BinaryIO,
+    http: HttpClient,
+    **options: Any,
+) -> FetcherService:
+    """A service writing JSON Lines to ``stream``, state in memory (``--output -``, bench)."""
+    return FetcherService(
+        sources,
+        settings,
+        sink=JsonLinesSink(stream),
+        store=MemoryStateStore(),
+        http=http,
+        **options,
+    )

@@ -9,14 +9,15 @@ write-ahead ``pending`` protocol that makes a kill between the two harmless).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from newswire.common.kafka import create_missing_topics, new_consumer
+from newswire.common.kafka import create_missing_topics, end_offsets, new_consumer
 from newswire.common.settings import Settings
 from newswire.common.topics import fetcher_state_topic
 from newswire.fetcher.state import SourceState
@@ -153,24 +154,18 @@ async def _read_to_end(
     *,
     starts: dict[int, int] | None = None,
     timeout_s: float = 120.0,
-):
+) -> AsyncIterator[tuple[bytes | None, bytes | None]]:
     """(key, value) of every message of ``topic`` from ``starts`` (default: the beginning)
     up to the end offsets taken when reading began; TimeoutError if that takes too long."""
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout_s
+    ends = await end_offsets(settings.kafka, topic)
+    if not ends:
+        return
+    tps = list(ends)
     consumer = new_consumer(settings.kafka, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
         for tp in tps:
             if starts is not None and tp.partition in starts:
                 consumer.seek(tp, starts[tp.partition])

@@ -15,12 +15,29 @@ from pathlib import Path
 
 from aiohttp import web
 
+from newswire.fetcher.sources import Selectors
+
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "fetcher"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+#: The body of ``article-a1.html`` as the selectors of :func:`article_a1_selectors` read it.
+ARTICLE_A1_TEXT = "الفقرة الأولى من المقال & تحليلها.\n\nالفقرة الثانية من المقال."  # noqa: RUF001
+
+
+def article_a1_selectors(links: str) -> Selectors:
+    """Selectors that read ``article-a1.html`` (title, date, body; share box removed)."""
+    return Selectors(
+        links=links,
+        title="h1.headline",
+        published="time.date",
+        body=".entry-content",
+        remove=(".share",),
+    )
 
 
 class FixtureServer:

@@ -17,7 +17,7 @@ from newswire.fetcher.parse.html import extract_article, listing_links
 from newswire.fetcher.parse.htmltext import html_to_text
 from newswire.fetcher.parse.xmlguard import refuse_unsafe_xml, repair_charrefs
 from newswire.fetcher.sources import Selectors
-from tests.fetcher.server import fixture_bytes
+from tests.fetcher.server import ARTICLE_A1_TEXT, article_a1_selectors, fixture_bytes
 
 ALL = frozenset(DocFormat)
 FIRST_ARABIC_TITLE = "رئيس الوزراء يلتقي وفدا من إقليم كردستان في بغداد"
@@ -258,18 +258,13 @@ def test_listing_links_resolve_against_the_base_and_stay_on_site() -> None:
 
 
 def test_article_by_selectors() -> None:
-    selectors = Selectors(
-        links="a",
-        title="h1.headline",
-        published="time.date",
-        body=".entry-content",
-        remove=(".share",),
-    )
     article = extract_article(
-        fixture_bytes("article-a1.html").decode(), url="https://pk.example/a1", selectors=selectors
+        fixture_bytes("article-a1.html").decode(),
+        url="https://pk.example/a1",
+        selectors=article_a1_selectors(links="a"),
     )
     assert article.title == "قراءة في المشهد السياسي العراقي"
-    assert article.text == "الفقرة الأولى من المقال & تحليلها.\n\nالفقرة الثانية من المقال."
+    assert article.text == ARTICLE_A1_TEXT
     assert article.published_at == datetime(2026, 11, 2, 5, tzinfo=UTC)
     assert (article.language, article.extractor) == ("ar", "selectors")
 

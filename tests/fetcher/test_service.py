@@ -10,11 +10,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics, web_app
-from newswire.fetcher.outputs import JsonLinesSink
-from newswire.fetcher.service import FetcherService
+from newswire.fetcher.service import stream_service
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source, SourceKind
-from newswire.fetcher.statestore import MemoryStateStore
 from tests.fetcher.server import FixtureServer, conditional, fixture, fixture_bytes, static
 
 
@@ -25,32 +23,18 @@ async def test_the_loop_polls_each_source_on_its_schedule(
     server.route("/b", static(b"", status=503))
     sources = [
         Source(
-            id="a",
-            name="A",
+            id=name,
+            name=name.upper(),
             kind=SourceKind.FEED,
-            url=server.url("/a"),
+            url=server.url(f"/{name}"),
             min_interval_s=0.2,
             max_interval_s=0.3,
-        ),
-        Source(
-            id="b",
-            name="B",
-            kind=SourceKind.FEED,
-            url=server.url("/b"),
-            min_interval_s=0.2,
-            max_interval_s=0.3,
-        ),
+        )
+        for name in ("a", "b")
     ]
     settings = fetcher_settings.model_copy(update={"backoff_base_s": 0.1, "backoff_cap_s": 0.4})
     out = io.BytesIO()
-    service = FetcherService(
-        sources,
-        settings,
-        sink=JsonLinesSink(out),
-        store=MemoryStateStore(),
-        http=http,
-        rng=random.Random(2),
-    )
+    service = stream_service(sources, settings, stream=out, http=http, rng=random.Random(2))
     stop = asyncio.Event()
 
     async def stop_after_polls() -> None:
@@ -76,13 +60,8 @@ async def test_metrics_and_health_endpoints(
     server.route("/a", fixture("atom.xml"))
     metrics = FetcherMetrics()
     sources = [Source(id="a", name="A", kind=SourceKind.FEED, url=server.url("/a"))]
-    service = FetcherService(
-        sources,
-        fetcher_settings,
-        sink=JsonLinesSink(io.BytesIO()),
-        store=MemoryStateStore(),
-        http=http,
-        metrics=metrics,
+    service = stream_service(
+        sources, fetcher_settings, stream=io.BytesIO(), http=http, metrics=metrics
     )
     async with TestClient(TestServer(web_app(metrics))) as client:
         assert (await client.get("/healthz")).status == 200
