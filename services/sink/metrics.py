@@ -178,7 +178,7 @@ class Readiness:
 
 @dataclass(frozen=True)
 class HttpOptions:
-    """Where the sink's HTTP server listens (proposed ``SINK_HTTP_HOST``/``SINK_HTTP_PORT``).
+    """Where the sink's HTTP server listens (``SINK_HTTP_HOST``/``SINK_HTTP_PORT``).
     Port 0 picks a free one (tests)."""
 
     host: str = "0.0.0.0"

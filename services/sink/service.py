@@ -209,15 +209,19 @@ class _Sink:
         except InvalidRecord as error:
             await self._dead_letter(error, message)
         else:
+            key = (
+                message.key.decode("utf-8", "replace") if message.key is not None else record["id"]
+            )
             for writer in self._writers:
-                await self._add(writer, record, message)
+                await self._add(writer, record, key, message)
         self.stats.consumed += 1
         self._metrics.consumed.inc()
         self._batch.add(len(raw or b""))
         self._offsets[tp] = message.offset + 1
 
-    async def _add(self, writer: Writer, record: dict[str, Any], message: ConsumerRecord) -> None:
-        key = message.key.decode("utf-8", "replace") if message.key is not None else record["id"]
+    async def _add(
+        self, writer: Writer, record: dict[str, Any], key: str, message: ConsumerRecord
+    ) -> None:
         try:
             await self._retry(
                 lambda: writer.add(record, key=key, raw=message.value),

@@ -4,103 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from aiokafka import TopicPartition
 
-from newswire.common.kafka import (
-    caught_up,
-    committed_offsets,
-    end_offsets,
-    new_consumer,
-    new_producer,
-)
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
 from newswire.sink import service
 from newswire.sink.service import run_sink
 from newswire.sink.writers import FlushResult, JsonLinesWriter, RecordRejected, Writer, WriterError
-from tests.sink.helpers import enriched_record, keys, output_lines, updated
+from tests.integration.conftest import eventually, read_topic
+from tests.sink.helpers import (
+    DEADLINE_S,
+    as_messages,
+    enriched_record,
+    keys,
+    output_lines,
+    produce,
+    running_sink,
+    sink_caught_up,
+    updated,
+)
 
-DEADLINE_S = 30.0
 NOT_JSON = b"\xffnot json at all"
 SCHEMA_INVALID = orjson.dumps({"schema_version": "1.0", "id": "not-a-hex-id", "text": "x"})
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = DEADLINE_S
-) -> None:
-    """Poll ``check`` until true; fail with ``what`` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def produce(settings: Settings, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = new_producer(settings.kafka)
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(settings.topics.enriched, value, key=key) for key, value in messages
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-def as_messages(records: list[dict[str, Any]]) -> list[tuple[bytes | None, bytes]]:
-    return [(r["id"].encode(), orjson.dumps(r)) for r in records]
-
-
-async def sink_caught_up(settings: Settings) -> bool:
-    targets = await end_offsets(settings.kafka, settings.topics.enriched)
-    committed = await committed_offsets(settings.kafka, settings.sink.group_id, targets)
-    return caught_up(committed, targets)
-
-
 async def read_dead_letters(settings: Settings, expected: int) -> list[dict[str, Any]]:
     """Every dead letter on the DLQ topic, once ``expected`` of them are there."""
-    consumer = new_consumer(settings.kafka, group_id=None, auto_offset_reset="earliest")
-    await consumer.start()
-    letters: list[dict[str, Any]] = []
-    try:
-        tp = TopicPartition(settings.topics.dlq, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        deadline = time.monotonic() + DEADLINE_S
-        end = (await consumer.end_offsets([tp]))[tp]
-        while await consumer.position(tp) < end or len(letters) < expected:
-            if time.monotonic() > deadline:
-                pytest.fail(f"expected {expected} dead letters, got {len(letters)}")
-            for messages in (await consumer.getmany(timeout_ms=200)).values():
-                letters.extend(orjson.loads(m.value) for m in messages)
-            end = (await consumer.end_offsets([tp]))[tp]
-    finally:
-        await consumer.stop()
-    return letters
 
+    async def enough() -> list[dict[str, Any]] | None:
+        letters = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+        return letters if len(letters) >= expected else None
 
-@contextlib.asynccontextmanager
-async def running_sink(settings: Settings, **kwargs: Any) -> AsyncIterator[asyncio.Task[None]]:
-    """``run_sink`` as a task; stopped (final flush and commit) on exit."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_sink(settings, stop=stop, **kwargs))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, DEADLINE_S)
+    return await eventually(enough, timeout_s=DEADLINE_S)
 
 
 async def test_sink_writes_valid_records_once_and_dead_letters_the_rest(settings: Settings) -> None:
@@ -115,7 +54,7 @@ async def test_sink_writes_valid_records_once_and_dead_letters_the_rest(settings
     await produce(settings, [*as_messages(records), (b"bad-1", NOT_JSON), (None, SCHEMA_INVALID)])
 
     async with running_sink(settings) as task:
-        await eventually(lambda: sink_caught_up(settings), "the sink group to commit everything")
+        await eventually(lambda: sink_caught_up(settings))
         assert not task.done()
 
     out = settings.sink.out_dir
@@ -136,7 +75,7 @@ async def test_sink_writes_valid_records_once_and_dead_letters_the_rest(settings
     # A restart on the same group and directory, after the same records arrive again.
     await produce(settings, as_messages(records))
     async with running_sink(settings):
-        await eventually(lambda: sink_caught_up(settings), "the restarted sink to commit")
+        await eventually(lambda: sink_caught_up(settings))
     assert len(output_lines(out)) == 4
     assert len(await read_dead_letters(settings, expected=2)) == 2
 
@@ -172,7 +111,7 @@ async def test_rejected_record_is_dead_lettered_and_the_batch_goes_on(settings: 
     writers: list[Writer] = [JsonLinesWriter(out_dir=settings.sink.out_dir), picky]
 
     async with running_sink(settings, writers=writers):
-        await eventually(lambda: sink_caught_up(settings), "the sink group to commit everything")
+        await eventually(lambda: sink_caught_up(settings))
 
     assert sorted(picky.accepted) == sorted(r["id"] for r in kept)
     assert len(output_lines(settings.sink.out_dir)) == 3  # the JSON Lines writer took all three
@@ -217,11 +156,11 @@ async def test_failing_flush_is_retried_and_nothing_is_committed_before_it_works
         async def failed_a_few_times() -> bool:
             return flaky.failures >= 4
 
-        await eventually(failed_a_few_times, "flush retries")
+        await eventually(failed_a_few_times)
         assert not await sink_caught_up(settings)
         assert output_lines(settings.sink.out_dir) == []
         flaky.healed.set()
-        await eventually(lambda: sink_caught_up(settings), "the commit after the flush worked")
+        await eventually(lambda: sink_caught_up(settings))
 
     assert keys(output_lines(settings.sink.out_dir)) == keys(records)
 
@@ -270,10 +209,10 @@ async def test_revoked_partitions_are_flushed_and_committed_before_they_move(
         async def holding_everything() -> bool:
             return first.inner.buffered == len(records) and first.failures >= 2
 
-        await eventually(holding_everything, "sink A to buffer every record")
+        await eventually(holding_everything)
         assert not await sink_caught_up(settings)
         async with running_sink(second_settings):
-            await eventually(lambda: sink_caught_up(settings), "the group to commit everything")
+            await eventually(lambda: sink_caught_up(settings))
 
     assert keys(output_lines(settings.sink.out_dir)) == {key: 1 for key in keys(records)}
     assert output_lines(second_settings.sink.out_dir) == []
@@ -315,27 +254,18 @@ async def test_stop_flushes_and_commits_the_open_batch(settings: Settings) -> No
     assert await sink_caught_up(settings)
 
 
-def test_sigterm_stops_the_sink_process_cleanly(settings: Settings) -> None:
+async def test_sigterm_stops_the_sink_process_cleanly(settings: Settings, spawn) -> None:
     """Deployed as a process: SIGTERM ends it with a final commit and exit code 0."""
+    settings.sink.batch_max_age_s = 30.0  # only the idle flush or the final one can write
     records = [enriched_record() for _ in range(3)]
-    asyncio.run(produce(settings, as_messages(records)))
-    env = os.environ | as_environment(settings) | {"SINK_BATCH_MAX_AGE_S": "30"}
-    code = (
-        "import asyncio\nfrom newswire.common.settings import load_settings\n"
-        "from newswire.sink.service import run_sink\nasyncio.run(run_sink(load_settings()))\n"
-    )
-    child = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + DEADLINE_S
-        while len(list(settings.sink.out_dir.glob("date=*/*.jsonl"))) == 0:
-            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-            assert time.monotonic() < deadline, "the sink wrote nothing"
-            time.sleep(0.1)
-        child.send_signal(signal.SIGTERM)
-        _, stderr = child.communicate(timeout=DEADLINE_S)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 0, stderr.decode()
-    assert asyncio.run(sink_caught_up(settings))
+    await produce(settings, as_messages(records))
+    sink = spawn("sink", settings)
+
+    async def wrote_something() -> bool:
+        sink.assert_running()
+        return bool(list(settings.sink.out_dir.glob("date=*/*.jsonl")))
+
+    await eventually(wrote_something, timeout_s=DEADLINE_S)
+    assert sink.stop(signal.SIGTERM, timeout_s=DEADLINE_S) == 0, sink.log_tail()
+    assert await sink_caught_up(settings)
     assert keys(output_lines(settings.sink.out_dir)) == keys(records)

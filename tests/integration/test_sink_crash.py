@@ -32,15 +32,12 @@ from dataclasses import dataclass
 
 import asyncpg
 import orjson
-import pytest
 from aiokafka import TopicPartition
 
-from newswire.common.broker import free_port
 from newswire.common.kafka import committed_offsets, end_offsets, new_producer
 from newswire.common.settings import Settings
 from tests.integration.conftest import ServiceProcess
-from tests.integration.test_sink import sink_caught_up
-from tests.sink.helpers import enriched_record, output_lines
+from tests.sink.helpers import enriched_record, output_lines, sink_caught_up
 
 SEED = 20251129
 ARTICLES = 2_000
@@ -144,26 +141,16 @@ async def wait_for_rows(
         await asyncio.sleep(0.005)
 
 
-def configure_sink(settings: Settings, monkeypatch: pytest.MonkeyPatch, **values: object) -> None:
-    """Set sink options on ``settings.sink``; the child gets them through the environment."""
-    for name, value in values.items():
-        setattr(settings.sink, name, value)
-
-
-def spawn_sink(spawn, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ServiceProcess:
-    configure_sink(settings, monkeypatch, http_port=free_port())
-    return spawn("sink", settings)
-
-
 async def test_sigkilled_sink_writes_every_article_exactly_once(
     settings: Settings,
     postgres_db_dsn: str,
     spawn,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The children get these through the environment (ServiceProcess picks a free HTTP port).
     settings.sink.batch_max_records = BATCH
+    settings.sink.writers = "jsonl,postgres"
+    settings.sink.postgres_dsn = postgres_db_dsn
     out = settings.sink.out_dir
-    configure_sink(settings, monkeypatch, writers="jsonl,postgres", postgres_dsn=postgres_db_dsn)
     records = [enriched_record() for _ in range(ARTICLES)]
     assert len({r["id"] for r in records}) == ARTICLES
     placement = await produce_placed(settings, records)
@@ -176,13 +163,13 @@ async def test_sigkilled_sink_writes_every_article_exactly_once(
             # At most ~2 batches of new rows, then at most ~2 more batches' worth of
             # time (a batch takes ~10 ms here): four kills stay well short of the end.
             threshold = await table_count_if_any(connection) + rng.randint(1, 2 * BATCH)
-            sink = spawn_sink(spawn, settings, monkeypatch)
+            sink = spawn("sink", settings)
             await wait_for_rows(connection, sink, threshold)
             await asyncio.sleep(rng.uniform(0.0, 0.02))
             sink.stop(signal.SIGKILL)
             snapshots.append(await snapshot(settings, connection, placement, threshold))
 
-        last = spawn_sink(spawn, settings, monkeypatch)
+        last = spawn("sink", settings)
         deadline = time.monotonic() + DEADLINE_S
         while not await sink_caught_up(settings):
             last.assert_running()

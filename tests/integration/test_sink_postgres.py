@@ -24,20 +24,21 @@ from newswire.common.settings import Settings
 from newswire.sink import service
 from newswire.sink.metrics import HttpOptions, SinkMetrics
 from newswire.sink.migrations import load_migrations
-from newswire.sink.service import run_sink
 from newswire.sink.writers import JsonLinesWriter, RecordRejected, Writer
 from newswire.sink.writers.postgres import MigrationError, PostgresWriter, migrate
+from tests.integration.conftest import eventually
 from tests.integration.postgres import EmbeddedPostgres, create_database
-from tests.integration.test_sink import (
+from tests.integration.test_sink import read_dead_letters
+from tests.sink.helpers import (
     as_messages,
-    eventually,
+    enriched_record,
+    keys,
+    output_lines,
     produce,
-    read_dead_letters,
+    running_sink,
     sink_caught_up,
+    updated,
 )
-from tests.sink.helpers import enriched_record, keys, output_lines, updated
-
-DEADLINE_S = 30.0
 
 
 @contextlib.asynccontextmanager
@@ -67,17 +68,6 @@ async def write(writer: PostgresWriter, *records: dict[str, Any]):
 async def rows(dsn: str) -> dict[str, asyncpg.Record]:
     async with connected(dsn) as connection:
         return {row["id"]: row for row in await connection.fetch("SELECT * FROM articles")}
-
-
-@contextlib.asynccontextmanager
-async def running_sink(settings: Settings, **kwargs: Any) -> AsyncIterator[asyncio.Task[None]]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_sink(settings, stop=stop, **kwargs))
-    try:
-        yield task
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, DEADLINE_S)
 
 
 # -- schema ----------------------------------------------------------------------------
@@ -237,7 +227,7 @@ async def test_nul_byte_record_is_dead_lettered_and_the_rest_lands(
     ]
 
     async with running_sink(settings, writers=writers):
-        await eventually(lambda: sink_caught_up(settings), "the sink group to commit everything")
+        await eventually(lambda: sink_caught_up(settings))
 
     assert set(await rows(postgres_db_dsn)) == {r["id"] for r in good}
     # JSON can carry U+0000 (as \\u0000), so the JSON Lines writer keeps all three.
@@ -294,27 +284,25 @@ async def test_database_down_is_retried_without_commit_until_it_is_back(
     async with running_sink(
         settings, writers=[writer], metrics=metrics, http=HttpOptions("127.0.0.1", port)
     ):
-        await eventually(lambda: flush_retries_reach(3), "flush retries while the database is down")
+        await eventually(lambda: flush_retries_reach(3))
         assert writer.buffered == len(first)
         assert not await sink_caught_up(settings)
-        await eventually(not_ready, "/readyz to say not ready")
+        await eventually(not_ready)
         assert (await http_get(port, "/healthz"))[0] == 200
 
         server.start()
-        await eventually(lambda: sink_caught_up(settings), "the batch to land after the restart")
+        await eventually(lambda: sink_caught_up(settings))
         assert set(await rows(dsn)) == {r["id"] for r in first}
-        await eventually(ready, "/readyz to say ready")
+        await eventually(ready)
 
         # Down again, now under an open connection.
         server.stop()
         retries = sample(metrics, "newswire_sink_retries_total", operation="flush")
         await produce(settings, as_messages(second))
-        await eventually(
-            lambda: flush_retries_reach(retries + 3), "retries after the second outage"
-        )
+        await eventually(lambda: flush_retries_reach(retries + 3))
         assert not await sink_caught_up(settings)
         server.start()
-        await eventually(lambda: sink_caught_up(settings), "the second batch to land")
+        await eventually(lambda: sink_caught_up(settings))
         _, page = await http_get(port, "/metrics")
 
     assert set(await rows(dsn)) == {r["id"] for r in first + second}

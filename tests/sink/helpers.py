@@ -9,16 +9,25 @@ tests that only care about the idempotency key.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import itertools
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from newswire.common.ids import article_id, content_hash
+from newswire.common.kafka import caught_up, committed_offsets, end_offsets, new_producer
 from newswire.common.schemas import SchemaName, schema_info, validate
+from newswire.common.settings import Settings
+from newswire.sink.service import run_sink
+
+#: Failure guard of the broker helpers below (never a timed assertion).
+DEADLINE_S = 30.0
 
 _serial = itertools.count(1)
 
@@ -106,3 +115,42 @@ def output_lines(out_dir: Path) -> list[dict[str, Any]]:
 
 def keys(records: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
     return Counter((r["id"], r["dedupe"]["content_hash"]) for r in records)
+
+
+# -- the sink on the real broker (integration tests) -----------------------------------
+
+
+async def produce(settings: Settings, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Put (key, value) messages on the enriched topic, every one acknowledged."""
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(settings.topics.enriched, value, key=key) for key, value in messages
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def as_messages(records: list[dict[str, Any]]) -> list[tuple[bytes | None, bytes]]:
+    return [(r["id"].encode(), orjson.dumps(r)) for r in records]
+
+
+async def sink_caught_up(settings: Settings) -> bool:
+    """Has the sink's group committed everything on the enriched topic?"""
+    targets = await end_offsets(settings.kafka, settings.topics.enriched)
+    committed = await committed_offsets(settings.kafka, settings.sink.group_id, targets)
+    return caught_up(committed, targets)
+
+
+@contextlib.asynccontextmanager
+async def running_sink(settings: Settings, **kwargs: Any) -> AsyncIterator[asyncio.Task[None]]:
+    """``run_sink`` as a task; stopped (final flush and commit) on exit."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_sink(settings, stop=stop, **kwargs))
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_S)

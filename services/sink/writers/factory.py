@@ -29,12 +29,6 @@ class SinkConfigError(NewswireError):
     """The sink's writer configuration is inconsistent; the message names the variable."""
 
 
-def sink_setting(settings: Settings, name: str) -> Any:
-    """``settings.sink.<name>``, secrets unwrapped."""
-    value = getattr(settings.sink, name)
-    return value.get_secret_value() if hasattr(value, "get_secret_value") else value
-
-
 def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, ...]:
     """``"jsonl,postgres"`` (or a list) -> names; unset -> the default described above."""
     if value is None or value == "" or value == []:
@@ -51,7 +45,7 @@ def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, .
 
 @dataclass(frozen=True)
 class WriterOptions:
-    """Everything :func:`build_writers` needs (proposed ``SinkSettings`` fields)."""
+    """Everything :func:`build_writers` needs, taken from ``SinkSettings``."""
 
     writers: tuple[str, ...] = (JSONL,)
     out_dir: Path = Path("out")
@@ -65,16 +59,15 @@ class WriterOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WriterOptions:
-        dsn = sink_setting(settings, "postgres_dsn")
-        names = parse_writer_names(
-            sink_setting(settings, "writers"), postgres_configured=bool(dsn)
+        sink = settings.sink
+        dsn = sink.postgres_dsn.get_secret_value() if sink.postgres_dsn is not None else None
+        return cls(
+            writers=parse_writer_names(sink.writers, postgres_configured=bool(dsn)),
+            out_dir=sink.out_dir,
+            postgres_dsn=dsn,
+            postgres_connect_timeout_s=sink.postgres_connect_timeout_s,
+            postgres_command_timeout_s=sink.postgres_command_timeout_s,
         )
-        timeouts = {
-            field: float(value)
-            for field in ("postgres_connect_timeout_s", "postgres_command_timeout_s")
-            if (value := sink_setting(settings, field)) is not None
-        }
-        return cls(writers=names, out_dir=settings.sink.out_dir, postgres_dsn=dsn, **timeouts)
 
 
 async def build_writers(options: WriterOptions) -> list[Writer]:
