@@ -46,4 +46,5 @@ def configure_logging(level: str, *, json_lines: bool = True, service: str | Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    for chatty in ("aiokafka", "httpx"):  # a line per request or fetch: warnings and up only
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
