@@ -2,8 +2,8 @@
 
 Three rates over the same N seed-sized articles on the same broker:
 
-(a) the real Faust enricher with every stage on, measured from the broker timestamps
-    of its output (worker start-up and group join are not counted);
+(a) the real Faust enricher with every stage on, timed from its /readyz (start-up and
+    group join are not counted) to the broker timestamp of its last output record;
 (b) a bare aiokafka consume -> produce loop over the same payloads: the transport limit;
 (c) the enrichment stages alone in a plain loop, no Kafka: the compute limit.
 
