@@ -12,6 +12,7 @@ class ErrorKind(StrEnum):
     SCHEMA = "schema"  # JSON, but not a valid record of its schema
     PROCESSING = "processing"  # a stage raised while handling a valid record
     REJECTED = "rejected"  # a writer refused the record's content
+    TOO_LARGE = "too_large"  # the record (or what it became) exceeds the message size limit
 
 
 class NewswireError(Exception):

@@ -68,6 +68,11 @@ def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+def fetch_bytes_for(kafka: KafkaSettings) -> int:
+    """Per-partition fetch size that always holds one record at the message limit."""
+    return max(4 * 1024 * 1024, kafka.max_message_bytes + 64 * 1024)
+
+
 def consumer_group_options(kafka: KafkaSettings) -> dict[str, Any]:
     """Group timing; the embedded profile joins in seconds instead of half a minute."""
     if kafka.effective_profile is BrokerProfile.EMBEDDED:
@@ -79,7 +84,13 @@ def faust_options(kafka: KafkaSettings) -> dict[str, Any]:
     """The same connection and profile, spelt the way faust.App wants them."""
     import faust
 
-    options: dict[str, Any] = {"broker": f"kafka://{kafka.bootstrap.replace(',', ';kafka://')}"}
+    options: dict[str, Any] = {
+        "broker": f"kafka://{kafka.bootstrap.replace(',', ';kafka://')}",
+        # Faust's own producer keeps a 1 MB request limit unless told: without this an
+        # enriched record between 1 MB and the topic limit made ``send`` raise.
+        "producer_max_request_size": kafka.max_message_bytes,
+        "consumer_max_fetch_size": fetch_bytes_for(kafka),
+    }
     context = ssl_context_for(kafka)
     if kafka.security_protocol.startswith("SASL"):
         password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
@@ -108,7 +119,12 @@ def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
 
 def new_consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> AIOKafkaConsumer:
     options = connection_options(kafka) | consumer_group_options(kafka)
-    options |= {"client_id": f"{kafka.client_id}-consumer", "enable_auto_commit": False}
+    options |= {
+        "client_id": f"{kafka.client_id}-consumer",
+        "enable_auto_commit": False,
+        "max_partition_fetch_bytes": fetch_bytes_for(kafka),
+        "fetch_max_bytes": max(52428800, fetch_bytes_for(kafka)),
+    }
     return AIOKafkaConsumer(*topics, **(options | overrides))
 
 

@@ -141,6 +141,12 @@ class EnricherSettings(BaseSettings):
     language_prefix_chars: int = Field(
         default=600, ge=100, description="Characters of title and text given to language ID."
     )
+    max_classified_chars: int = Field(
+        default=50_000,
+        ge=1_000,
+        description="Characters of text read by topic classification; bounds the work one record "
+        "costs, so no article holds the event loop near the group session timeout.",
+    )
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )

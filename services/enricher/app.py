@@ -11,7 +11,7 @@ All state is in changelogged tables or on the app instance; nothing at module le
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ def build_pipeline(settings: Settings) -> EnrichmentPipeline:
         languages=LanguageIdentifier(prefix_chars=settings.enricher.language_prefix_chars),
         topics=TopicClassifier.from_file(settings.enricher.taxonomy_path),
         near_duplicates=NearDuplicateDetector(),
+        max_classified_chars=settings.enricher.max_classified_chars,
     )
 
 
@@ -91,6 +92,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         metrics=metrics,
         drop_duplicates=config.drop_duplicates,
         window_s=config.dedupe_window_s,
+        max_message_bytes=settings.kafka.max_message_bytes,
     )
 
     window = config.dedupe_window_s
@@ -110,15 +112,22 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
 
     @app.agent(raw_topic, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
+        async def settle(events: Sequence[faust.EventT]) -> None:
+            """Ack now rather than when the loop comes round, and commit at once, so a
+            crash re-emits at most the batch in flight."""
+            for event in events:
+                await stream.ack(event)
+            await app.consumer.commit({event.message.tp for event in events})
+
         async for events in stream.take_events(config.batch_size, within=config.batch_within_s):
-            await handler.handle(stream, events)
-            seen_sweeper.sweep(stream, events)
+            await handler.handle(events, settle=settle)
+            seen_sweeper.sweep(events)
 
     @app.agent(probes_topic, name="answer-probes")
     async def answer_probes(stream: faust.StreamT) -> None:
         async for event in stream.events():
             await responder.answer(event.value)
-            bucket_sweeper.sweep(stream, [event])
+            bucket_sweeper.sweep([event])
 
     @app.agent(replies_topic, name="collect-replies")
     async def collect_replies(stream: faust.StreamT) -> None:
@@ -141,7 +150,8 @@ def _add_health_pages(app: faust.App, metrics: EnricherMetrics) -> None:
 
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp refuses a charset inside ``content_type``; the header carries it whole.
+        return web.bytes(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def run_enricher(settings: Settings) -> None:

@@ -1,9 +1,18 @@
-"""One batch of raw events: enrich, look up near-duplicates, deliver, then record.
+"""One batch of raw events: enrich, look up near-duplicates, deliver, record, ack, commit.
 
-Faust acks a message whether or not the agent succeeded, so nothing here raises for
-a record: bad records become dead letters. Sends are awaited until the broker has
-them before the batch ends (Faust acks taken events when the loop body returns) and
-before the dedupe table moves, so a crash re-processes rather than loses.
+Every record taken from news.raw ends exactly one way, and is counted when it does:
+emitted to news.enriched (``new``, ``update``, ``duplicate``, ``near_duplicate``),
+dead-lettered with a reason, counted as a redelivery, or dropped by the
+drop-duplicates setting. ``in = outcomes + in_flight`` holds on ``/metrics`` at any
+moment (see :class:`EnricherMetrics`).
+
+Faust acks taken events when the loop body returns, whether or not it succeeded, so
+:meth:`BatchHandler.handle` never raises: a bad record becomes a dead letter, a bug
+turns the whole batch into dead letters, and a send the cluster refuses for good (a
+record over the size limit) becomes a dead letter too. A send that fails for now is
+retried until the broker has it. Only then does the dedupe table move, the events
+get acked and their offsets committed: a crash re-processes at most the batch in
+flight, never loses it.
 """
 
 from __future__ import annotations
@@ -11,55 +20,126 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
 import faust
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import orjson
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
 from newswire.enricher.bands import Probe, best_candidate, probe_band_keys, sketch
 from newswire.enricher.dedupe import SeenEntry, seen_entry_expired
 from newswire.enricher.neardup import NearDuplicateExchange
-from newswire.enricher.pipeline import Emit, EnrichmentPipeline, Redelivered, Rejected, with_candidate
+from newswire.enricher.pipeline import (
+    Emit,
+    EnrichmentPipeline,
+    Redelivered,
+    Rejected,
+    with_candidate,
+)
+from newswire.enricher.scope import writes_for
 
 log = logging.getLogger(__name__)
 
 MAX_SEND_BACKOFF_S = 30.0
 DUPLICATE_STATUSES = frozenset({"duplicate", "near_duplicate"})
+#: Bytes a Kafka record batch adds around one record (batch header, record framing,
+#: header names); a record must fit the limit with this to spare.
+RECORD_OVERHEAD_BYTES = 1024
+#: Errors that no retry can cure: the record itself is too large for the cluster.
+PERMANENT_SEND_ERRORS = (MessageSizeTooLargeError, RecordTooLargeError)
+
+#: Acks a batch's events and commits their offsets (the agent's, which owns the stream).
+Settle = Callable[[Sequence[faust.EventT]], Awaitable[None]]
 
 
 class EnricherMetrics:
-    """Prometheus metrics in a registry of the app's own (several apps may share a process in tests)."""
+    """Prometheus metrics in a registry of the app's own (apps may share a process in tests).
+
+    The conservation law operators can check at any time::
+
+        newswire_enricher_records_in_total
+          == sum(newswire_enricher_records_total)        # by outcome
+           + newswire_enricher_records_in_flight
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.records = Counter(
-            "newswire_enricher_records", "Raw records handled, by outcome", ["outcome"], registry=self.registry
-        )
-        self.batch_seconds = Histogram(
-            "newswire_enricher_batch_seconds", "Time to enrich and deliver one batch", registry=self.registry
-        )
-        self.send_retries = Counter(
-            "newswire_enricher_send_retries", "Produce attempts repeated after a delivery failure",
+        self.records_in = Counter(
+            "newswire_enricher_records_in",
+            "Raw records taken from news.raw",
             registry=self.registry,
         )
+        self.in_flight = Gauge(
+            "newswire_enricher_records_in_flight",
+            "Raw records taken but not yet delivered, dead-lettered or counted",
+            registry=self.registry,
+        )
+        self.records = Counter(
+            "newswire_enricher_records",
+            "Raw records handled, by how they ended: new, update, duplicate, near_duplicate "
+            "(emitted), redelivery, dropped_<status>, dead_letter_<kind>",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "newswire_enricher_batch_seconds",
+            "Time to enrich and deliver one batch",
+            registry=self.registry,
+        )
+        self.send_retries = Counter(
+            "newswire_enricher_send_retries",
+            "Produce attempts repeated after a delivery failure",
+            registry=self.registry,
+        )
+        self.batch_failures = Counter(
+            "newswire_enricher_batch_failures",
+            "Batches whose handling raised (a bug): every record went to the dead-letter topic",
+            registry=self.registry,
+        )
+
+    def taken(self, n: int) -> None:
+        self.records_in.inc(n)
+        self.in_flight.inc(n)
+
+    def ended(self, outcomes: Tally[str]) -> None:
+        for outcome, n in outcomes.items():
+            self.records.labels(outcome).inc(n)
+        self.in_flight.dec(sum(outcomes.values()))
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
+    """One record to produce, and the outcome it stands for once the broker has it."""
+
     topic: faust.TopicT
     key: bytes | None
     value: bytes
     headers: list[tuple[str, bytes]]
+    event: faust.EventT
+    outcome: str
+
+    @property
+    def size(self) -> int:
+        headers = sum(len(name) + len(value) for name, value in self.headers)
+        return len(self.key or b"") + len(self.value) + headers + RECORD_OVERHEAD_BYTES
 
 
-Pending = dict[str, tuple[SeenEntry, faust.EventT]]
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A table entry to store for an article once its batch is delivered."""
+
+    entry: SeenEntry
+    event: faust.EventT
 
 
 class BatchHandler:
-    """Turns one batch of raw events into delivered records and table updates."""
+    """Turns one batch of raw events into delivered records, table updates and commits."""
 
     def __init__(
         self,
@@ -72,6 +152,7 @@ class BatchHandler:
         metrics: EnricherMetrics,
         drop_duplicates: bool,
         window_s: float,
+        max_message_bytes: int,
     ) -> None:
         self._pipeline = pipeline
         self._table = table
@@ -81,102 +162,210 @@ class BatchHandler:
         self._metrics = metrics
         self._drop_duplicates = drop_duplicates
         self._window_s = window_s
+        self._max_message_bytes = max_message_bytes
         self._enriched_headers = record_headers(SchemaName.ENRICHED)
         self._dlq_headers = record_headers(SchemaName.DEAD_LETTER)
 
-    async def handle(self, stream: faust.StreamT, events: Sequence[faust.EventT]) -> None:
-        """Process, deliver, then record: the table moves only after the broker has the output.
-
-        Table stores (RocksDB in production) place each key by the partition of the
-        *current* event, and a batch mixes partitions, so every table read and write
-        happens with its own event made current.
-        """
+    async def handle(self, events: Sequence[faust.EventT], *, settle: Settle) -> None:
+        """Deliver, record, then SETTLE (ack and commit) the events; never raises for a
+        record or a bug (see the module doc)."""
+        self._metrics.taken(len(events))
         with self._metrics.batch_seconds.time():
-            pending: Pending = {}
-            emits: list[tuple[Emit, faust.EventT]] = []
-            outgoing: list[Outgoing] = []
-            for event in events:
-                stream._set_current_event(event)  # noqa: SLF001 - see docstring
-                outcome = self._pipeline.process(
-                    event.message.value, event.message.key, lambda aid: self._seen(pending, aid)
-                )
-                match outcome:
-                    case Emit():
-                        pending[outcome.article_id] = (outcome.entry, event)
-                        emits.append((outcome, event))
-                    case Redelivered():
-                        pending[outcome.article_id] = (outcome.entry, event)
-                        self._metrics.records.labels("redelivery").inc()
-                    case Rejected():
-                        outgoing.append(self._dead_letter(event, outcome))
-            outgoing.extend(await self._finalise(emits))
-            await self._deliver_all(outgoing)
-            for article_id, (entry, event) in pending.items():
-                stream._set_current_event(event)  # noqa: SLF001
-                self._table[article_id.encode()] = entry.to_json()
+            try:
+                outcomes = await self._process_and_deliver(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                outcomes = await self._dead_letter_batch(events, exc)
+            self._metrics.ended(outcomes)
+            await settle(events)
 
-    def _seen(self, pending: Pending, article_id: str) -> SeenEntry | None:
+    async def _process_and_deliver(self, events: Sequence[faust.EventT]) -> Tally[str]:
+        pending: dict[str, Pending] = {}
+        emits: list[tuple[Emit, faust.EventT]] = []
+        outgoing: list[Outgoing] = []
+        outcomes: Tally[str] = Tally()
+        for event in events:
+            outcome = self._pipeline.process(
+                event.message.value,
+                event.message.key,
+                lambda aid, e=event: self._seen(pending, aid, e),
+            )
+            match outcome:
+                case Emit():
+                    pending[outcome.article_id] = Pending(outcome.entry, event)
+                    emits.append((outcome, event))
+                case Redelivered():
+                    pending[outcome.article_id] = Pending(outcome.entry, event)
+                    outcomes["redelivery"] += 1
+                case Rejected():
+                    outgoing.append(self._dead_letter(event, outcome.error))
+            await asyncio.sleep(0)  # one long batch must not starve heartbeats and fetches
+        finalised, dropped = await self._finalise(emits)
+        outgoing.extend(finalised)
+        outcomes.update(dropped)
+        outcomes.update(await self._deliver_all(outgoing))
+        for article_id, item in pending.items():
+            with writes_for(item.event):
+                self._table[article_id.encode()] = item.entry.to_json()
+        return outcomes
+
+    def _seen(
+        self, pending: dict[str, Pending], article_id: str, event: faust.EventT
+    ) -> SeenEntry | None:
         if article_id in pending:
-            return pending[article_id][0]
-        stored = self._table.get(article_id.encode())
+            return pending[article_id].entry
+        with writes_for(event):
+            stored = self._table.get(article_id.encode())
         if not stored or seen_entry_expired(stored, time.time(), window_s=self._window_s):
             return None  # expired entries count as unseen even before a sweep removes them
         return SeenEntry.from_json(stored)
 
-    async def _finalise(self, emits: list[tuple[Emit, faust.EventT]]) -> list[Outgoing]:
+    async def _finalise(
+        self, emits: list[tuple[Emit, faust.EventT]]
+    ) -> tuple[list[Outgoing], Tally[str]]:
         """Ask the band buckets about every new article of the batch, then decide."""
         now = time.time()
         sketches = [sketch(emit.fingerprint.signature) for emit, _ in emits]
         probes = [
-            Probe(emit.article_id, band, emit.fingerprint.text_hash, own_sketch, now, event.message.partition)
+            Probe(
+                emit.article_id,
+                band,
+                emit.fingerprint.text_hash,
+                own_sketch,
+                now,
+                event.message.partition,
+            )
             for (emit, event), own_sketch in zip(emits, sketches, strict=True)
             for band in probe_band_keys(emit.fingerprint.signature)
         ]
         heard = await self._exchange.ask(probes)
         threshold = self._pipeline.near_duplicates.threshold
         outgoing: list[Outgoing] = []
-        for (emit, _event), own_sketch in zip(emits, sketches, strict=True):
+        dropped: Tally[str] = Tally()
+        for (emit, event), own_sketch in zip(emits, sketches, strict=True):
             candidate = best_candidate(
-                emit.fingerprint.text_hash, own_sketch, heard.get(emit.article_id, []), threshold=threshold
+                emit.fingerprint.text_hash,
+                own_sketch,
+                heard.get(emit.article_id, []),
+                threshold=threshold,
             )
             record = with_candidate(emit, candidate)
             status = record["dedupe"]["status"]
-            self._metrics.records.labels(status).inc()
             if self._drop_duplicates and status in DUPLICATE_STATUSES:
+                dropped[f"dropped_{status}"] += 1
                 continue
-            outgoing.append(Outgoing(self._enriched, emit.article_id.encode(), encode(record), self._enriched_headers))
-        return outgoing
+            key = emit.article_id.encode()
+            outgoing.append(
+                Outgoing(self._enriched, key, encode(record), self._enriched_headers, event, status)
+            )
+        return outgoing, dropped
 
-    def _dead_letter(self, event: faust.EventT, rejected: Rejected) -> Outgoing:
+    def _dead_letter(self, event: faust.EventT, error: InvalidRecord) -> Outgoing:
         message = event.message
-        error = rejected.error
-        self._metrics.records.labels(f"dead_letter_{error.kind.value}").inc()
         log.warning(
-            "dead letter: %s", error,
-            extra={"topic": message.topic, "partition": message.partition, "offset": message.offset},
+            "dead letter: %s",
+            error,
+            extra={
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+            },
         )
         origin = topic_origin(message.topic, message.partition, message.offset, message.key)
-        letter = dead_letter(service="enricher", error=error, payload=message.value, origin=origin)
-        return Outgoing(self._dlq, message.key, encode(letter), self._dlq_headers)
+        letter = dead_letter(
+            service="enricher",
+            error=error,
+            payload=message.value,
+            origin=origin,
+            max_payload=self._max_dead_letter_payload,
+        )
+        return Outgoing(
+            self._dlq,
+            message.key,
+            encode(letter),
+            self._dlq_headers,
+            event,
+            f"dead_letter_{error.kind.value}",
+        )
 
-    async def _deliver_all(self, outgoing: list[Outgoing]) -> None:
-        """Send everything, then wait for every ack; resend failures with backoff, forever.
+    @property
+    def _max_dead_letter_payload(self) -> int:
+        """Base64 grows a payload by a third: a letter must still fit the message limit."""
+        return min(48 * 1024, self._max_message_bytes // 2)
 
-        Stalling while the cluster is away is the price of not losing records: Faust
-        would ack the batch the moment this returns.
+    def _too_large(self, out: Outgoing) -> Outgoing:
+        """The dead letter standing in for a record the cluster cannot take."""
+        error = InvalidRecord(
+            ErrorKind.TOO_LARGE,
+            f"the {out.outcome} record is {out.size:,} bytes with its headers, over the "
+            f"{self._max_message_bytes:,}-byte message limit (KAFKA_MAX_MESSAGE_BYTES); "
+            "the raw article is kept on its topic at the origin offset",
+        )
+        return self._dead_letter(out.event, error)
+
+    async def _dead_letter_batch(
+        self, events: Sequence[faust.EventT], exc: Exception
+    ) -> Tally[str]:
+        """A bug in a stage: every record of the batch goes to the dead-letter topic."""
+        log.exception("batch of %d records failed; dead-lettering all of them", len(events))
+        self._metrics.batch_failures.inc()
+        error = InvalidRecord(ErrorKind.PROCESSING, f"batch failed: {type(exc).__name__}: {exc}")
+        return await self._deliver_all([self._dead_letter(event, error) for event in events])
+
+    async def _deliver_all(self, outgoing: list[Outgoing]) -> Tally[str]:
+        """Send everything, wait for every ack; what the cluster refuses for good becomes a
+        dead letter, what fails for now is resent with backoff until the broker has it.
+
+        Stalling while the cluster is away is the price of not losing records: the
+        events are acked and committed only after this returns.
         """
+        outgoing = [
+            self._too_large(out) if out.size > self._max_message_bytes else out for out in outgoing
+        ]
+        delivered: Tally[str] = Tally()
         attempt = 0
         while outgoing:
-            futures = [
-                await out.topic.send(key=out.key, value=out.value, headers=out.headers) for out in outgoing
-            ]
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            failed = [(out, r) for out, r in zip(outgoing, results, strict=True) if isinstance(r, BaseException)]
-            if not failed:
-                return
+            results = await asyncio.gather(
+                *(self._send(out) for out in outgoing), return_exceptions=True
+            )
+            retry: list[Outgoing] = []
+            for out, result in zip(outgoing, results, strict=True):
+                if not isinstance(result, BaseException):
+                    delivered[out.outcome] += 1
+                elif isinstance(result, PERMANENT_SEND_ERRORS):
+                    retry.append(self._refused(out, result))
+                else:
+                    retry.append(out)
+            if not retry:
+                return delivered
+            transient = [r for r in results if isinstance(r, BaseException)]
             delay = min(MAX_SEND_BACKOFF_S, 0.2 * 2**attempt)
-            log.error("%d sends failed (%s); retrying in %.1fs", len(failed), failed[0][1], delay)
-            self._metrics.send_retries.inc(len(failed))
-            outgoing = [out for out, _ in failed]
+            log.error("%d sends failed (%r); retrying in %.1fs", len(retry), transient[0], delay)
+            self._metrics.send_retries.inc(len(retry))
+            outgoing = retry
             attempt += 1
             await asyncio.sleep(delay)
+        return delivered
+
+    async def _send(self, out: Outgoing) -> None:
+        """Queue one record and wait until the broker acknowledges it."""
+        future = await out.topic.send(key=out.key, value=out.value, headers=out.headers)
+        await future
+
+    def _refused(self, out: Outgoing, error: BaseException) -> Outgoing:
+        """What to send instead of a record the broker refused as too large."""
+        if out.topic is not self._dlq:
+            log.error("broker refused a %s record as too large: %r", out.outcome, error)
+            return self._too_large(out)
+        # A dead letter the broker will not take: keep its reason and origin, drop the bytes.
+        log.error(
+            "broker refused a dead letter as too large (%r); resending it without payload", error
+        )
+        return replace(out, value=_without_payload(out.value))
+
+
+def _without_payload(letter: bytes) -> bytes:
+    body = orjson.loads(letter)
+    body |= {"payload_b64": "", "payload_truncated": True}
+    return orjson.dumps(body)

@@ -2,7 +2,7 @@
 
 Faust deletes a table key by writing a tombstone to the changelog partition of the
 *current event*, so a sweep can only delete keys of partitions it holds an event
-of. Agents call :meth:`ExpirySweeper.sweep` with the events of each batch; the
+of (named with :func:`newswire.enricher.scope.writes_for`). Agents call :meth:`ExpirySweeper.sweep` with the events of each batch; the
 sweeper remembers the latest event per partition (a quiet partition still gets
 swept) and checks that the partition is still actively assigned before writing,
 which keeps it off revoked and standby partitions. It works through a snapshot of
@@ -18,6 +18,8 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2
+
+from newswire.enricher.scope import writes_for
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class ExpirySweeper:
         self._pending: Iterator[bytes] | None = None
         self.deleted = 0
 
-    def sweep(self, stream: faust.StreamT, events: Sequence[faust.EventT]) -> int:
+    def sweep(self, events: Sequence[faust.EventT]) -> int:
         """Delete up to one slice of expired keys on the actively held partitions."""
         now = self._clock()
         self._latest.update((event.message.partition, event) for event in events)
@@ -75,8 +77,8 @@ class ExpirySweeper:
             event = by_partition.get(key_partition(key, self._partitions))
             value = self._table.get(key) if event is not None else None
             if event is not None and value is not None and self._is_expired(value, now):
-                stream._set_current_event(event)  # noqa: SLF001 - the tombstone's partition
-                del self._table[key]
+                with writes_for(event):  # the tombstone goes to the key's own partition
+                    del self._table[key]
                 deleted += 1
         self.deleted += deleted
         if deleted:

@@ -65,7 +65,9 @@ class EnrichmentPipeline:
         languages: LanguageIdentifier,
         topics: TopicClassifier,
         near_duplicates: NearDuplicateDetector,
+        max_classified_chars: int = 50_000,
     ) -> None:
+        self._max_classified_chars = max_classified_chars
         self._languages = languages
         self._topics = topics
         self._near_duplicates = near_duplicates
@@ -97,7 +99,10 @@ class EnrichmentPipeline:
         language = self._languages.identify(
             raw["text"], title=raw["title"], declared=raw.get("language_hint")
         )
-        topics = self._topics.classify(title=raw["title"], text=raw["text"], language=language.code)
+        # Topics are decided by the lead and the body's first pages; reading all of a
+        # two-million-character text would hold the event loop for seconds.
+        text = raw["text"][: self._max_classified_chars]
+        topics = self._topics.classify(title=raw["title"], text=text, language=language.code)
         return raw | {
             "schema_version": self._enriched_version,
             "enriched_at": utc_now(),

@@ -6,14 +6,28 @@ changelog are exercised by tests/integration/test_pipeline.py::test_ids_expire_a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from faust.streams import current_event
 
 from newswire.enricher.expiry import ExpirySweeper, key_partition
 
 
 class DictTable(dict):
+    """Records the partition of Faust's current event at each delete, as a real table
+    places the tombstone by it."""
+
     name = "test-table"
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.tombstone_partitions: list[int | None] = []
+
+    def __delitem__(self, key: bytes) -> None:
+        event = current_event()
+        self.tombstone_partitions.append(event.message.partition if event else None)
+        super().__delitem__(key)
 
 
 @dataclass
@@ -24,14 +38,6 @@ class Message:
 @dataclass
 class Event:
     message: Message
-
-
-@dataclass
-class Stream:
-    current: list[int] = field(default_factory=list)
-
-    def _set_current_event(self, event: Event) -> None:
-        self.current.append(event.message.partition)
 
 
 class Clock:
@@ -65,12 +71,12 @@ def test_only_expired_keys_of_held_partitions_go() -> None:
         table[key] = 990.0
     clock = Clock()
     sweeper = _sweeper(table, clock)
-    stream = Stream()
-    assert sweeper.sweep(stream, [Event(Message(0))]) == 0, "not due before every_s"
+    assert sweeper.sweep([Event(Message(0))]) == 0, "not due before every_s"
     clock.now += 61
-    assert sweeper.sweep(stream, [Event(Message(0))]) == 3
+    assert sweeper.sweep([Event(Message(0))]) == 3
     assert set(table) == set(old_p1 + fresh_p0), "no event of partition 1 yet: its keys stay"
-    assert stream.current == [0, 0, 0], "each tombstone goes out under an event of its partition"
+    assert table.tombstone_partitions == [0, 0, 0], "each tombstone goes out under an event of its partition"
+    assert current_event() is None, "the event is current only for the delete itself"
 
 
 def test_a_round_is_worked_through_in_slices() -> None:
@@ -78,7 +84,7 @@ def test_a_round_is_worked_through_in_slices() -> None:
     clock = Clock()
     sweeper = _sweeper(table, clock, slice_size=4)
     clock.now += 61
-    done = [sweeper.sweep(Stream(), [Event(Message(2))]) for _ in range(4)]
+    done = [sweeper.sweep([Event(Message(2))]) for _ in range(4)]
     assert done == [4, 4, 2, 0] and not table
 
 
@@ -87,8 +93,8 @@ def test_a_quiet_partition_is_swept_with_its_last_event_while_still_held() -> No
     clock = Clock()
     held = {0, 1, 2}
     sweeper = _sweeper(table, clock, active=held)
-    sweeper.sweep(Stream(), [Event(Message(1)), Event(Message(2))])  # events seen, round not due
+    sweeper.sweep([Event(Message(1)), Event(Message(2))])  # events seen, round not due
     held.discard(2)  # partition 2 revoked since
     clock.now += 61
-    assert sweeper.sweep(Stream(), []) == 2
+    assert sweeper.sweep([]) == 2
     assert set(table) == set(_keys_on(2, 2)), "never write tombstones for a partition no longer held"
