@@ -17,9 +17,9 @@ from typing import Any
 
 import faust
 from faust.types import TP
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from newswire.common.kafka import faust_options
+from newswire.common.prometheus import exposition
 from newswire.common.settings import Settings
 from newswire.enricher.bands import bucket_expired
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
@@ -151,7 +151,8 @@ def _add_health_pages(app: faust.App, metrics: EnricherMetrics) -> None:
     @app.page("/metrics")
     async def prometheus(web: Any, request: Any) -> Any:
         # aiohttp refuses a charset inside ``content_type``; the header carries it whole.
-        return web.bytes(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        body, headers = exposition(metrics.registry)
+        return web.bytes(body, headers=headers)
 
 
 def run_enricher(settings: Settings) -> None:

@@ -10,14 +10,13 @@ from collections.abc import Iterable
 
 from aiohttp import web
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
 
+from newswire.common.prometheus import exposition
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.state import SourceState, SourceStatus
 
@@ -108,9 +107,8 @@ def web_app(metrics: FetcherMetrics) -> web.Application:
         return web.json_response({"ready": metrics.ready}, status=200 if metrics.ready else 503)
 
     async def scrape(_: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
+        body, headers = exposition(metrics.registry)
+        return web.Response(body=body, headers=headers)
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -21,9 +21,10 @@ from typing import Any
 
 from aiohttp import web
 from aiokafka import TopicPartition
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from newswire.common.prometheus import PROMETHEUS_TEXT
 from newswire.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ class HealthServer:
     async def _metrics_page(self, _request: web.Request) -> web.Response:
         self._readiness.status()  # refresh the ready gauge
         return web.Response(
-            body=self._metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+            body=self._metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT}
         )
 
 

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from tests.integration.postgres import postgres_db_dsn, postgres_dsn, stoppable_
 class ServiceProcess:
     """``python -m newswire COMMAND`` configured from Settings through the environment."""
 
-    def __init__(self, command: str, settings: Settings, log_path: Path) -> None:
+    def __init__(
+        self, command: str, settings: Settings, log_path: Path, *, args: Sequence[str] = ()
+    ) -> None:
         self.command = command
         self.log_path = log_path
         env = dict(os.environ) | as_environment(settings)
@@ -35,10 +37,19 @@ class ServiceProcess:
             "FETCHER_WEB_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
         }
+        #: The child's whole environment, e.g. ``env["SINK_HTTP_PORT"]`` for its HTTP port.
+        self.env = env
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newswire", command], env=env, stdout=log, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "newswire", command, *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+
+    def url(self, port_variable: str, path: str = "/") -> str:
+        """``http://127.0.0.1:PORT/path`` for the port the child got in ``port_variable``."""
+        return f"http://127.0.0.1:{self.env[port_variable]}{path}"
 
     def assert_running(self) -> None:
         code = self.process.poll()
