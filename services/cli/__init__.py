@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from newswire.audit.command import audit
 from newswire.cli.fetcher import bench_fetch, fetch, sources_app
 from newswire.cli.settings import cli_settings as _settings
 
@@ -23,6 +24,7 @@ topics_app = typer.Typer(help="Manage the declared Kafka topics.", no_args_is_he
 app.add_typer(topics_app, name="topics")
 app.add_typer(sources_app, name="sources")
 app.command("fetch")(fetch)
+app.command("audit")(audit)
 app.add_typer(sources_app, name="sources")
 app.command("fetch")(fetch)
 

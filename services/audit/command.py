@@ -1,0 +1,243 @@
+"""``newswire audit``: read everything once, account for every raw record, say what is lost.
+
+The glue between the CLI, the readers and the ledger. Sources are read upstream
+first (news.raw, news.enriched, news.dlq, then the outputs), each up to the end it
+had when its read began, so on a pipeline that is still draining the audit errs
+towards "enriched" rather than false alarms; run it on a quiet pipeline for an
+exact answer: records still in flight show as lost.
+
+Outputs: JSON Lines (``--out``) must hold every version (id, content hash) on
+news.enriched, PostgreSQL (``--postgres``) the latest version of each id; versions
+the sink dead-lettered for that writer are excused. Output records that are not on
+the topic are listed but do not fail the audit (retention may have removed them).
+Memory grows with the number of records (ids, hashes, positions, 16-byte digests;
+roughly 300 bytes a record), never with their size.
+
+Exit status: 0 nothing lost and every output complete and equal to the topic;
+1 something lost, missing, differing or torn (with ENRICHER_DROP_DUPLICATES on,
+raw records without an enriched record may have been dropped rather than lost:
+they fail the audit too unless ``--allow-dropped``); 2 usage error or a source
+that cannot be read (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from newswire.common.settings import KafkaSettings, Settings
+
+if TYPE_CHECKING:  # imported when used: ``newswire --help`` stays fast
+    from newswire.audit.ledger import Ledger
+    from newswire.audit.readers import Progress
+    from newswire.audit.report import Sources
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    out: Path | None = None
+    postgres: str | None = None
+    as_json: bool = False
+    allow_dropped: bool = False
+    drop_duplicates: bool | None = None  # None: ENRICHER_DROP_DUPLICATES
+    ids: tuple[str, ...] = ()
+    timeout_s: float = 10.0
+
+
+def audit(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", exists=True, file_okay=False, help="The sink's JSON Lines directory to check."
+        ),
+    ] = None,
+    postgres: Annotated[
+        str | None,
+        typer.Option("--postgres", help="DSN of the sink's PostgreSQL database to check."),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print a machine-readable report (complete lists) instead."),
+    ] = False,
+    allow_dropped: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dropped",
+            help="With drop-duplicates on, do not fail for raw records that may have been dropped.",
+        ),
+    ] = False,
+    drop_duplicates: Annotated[
+        bool | None,
+        typer.Option(
+            "--drop-duplicates/--no-drop-duplicates",
+            help="How the enricher ran; default: ENRICHER_DROP_DUPLICATES.",
+            show_default=False,
+        ),
+    ] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option("--id", help="Also show every trace of this article id (repeatable)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for Kafka (and PostgreSQL) to answer.")
+    ] = 10.0,
+) -> None:
+    """Account for every raw record by article id: enriched, redelivered, dead-lettered or lost;
+    duplicate emissions; and whether the sink's outputs hold exactly what the topic holds.
+    Exit 0 all accounted, 1 something lost or differing, 2 usage or connection error."""
+    from newswire.cli.settings import cli_settings
+
+    settings = cli_settings("audit")
+    options = AuditOptions(
+        out, postgres, as_json, allow_dropped, drop_duplicates, tuple(ids or ()), timeout
+    )
+    try:
+        code = asyncio.run(run_audit(settings, options))
+    except KeyboardInterrupt:
+        _fail(sys.stderr, "interrupted")
+        code = 130  # as a shell reports SIGINT
+    raise typer.Exit(code)
+
+
+def _fail(stderr: IO[str], message: str) -> int:
+    print(f"newswire audit: {message}", file=stderr, flush=True)
+    return 2
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """aiokafka logs an error per failed connection attempt; the audit says it once."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+async def _kafka_answers(kafka: KafkaSettings, timeout_s: float) -> bool:
+    from newswire.common.kafka import wait_for_broker
+
+    with _quiet("aiokafka"):
+        try:
+            await wait_for_broker(kafka, timeout_s=timeout_s)
+        except TimeoutError:
+            return False
+    return True
+
+
+async def run_audit(
+    settings: Settings,
+    options: AuditOptions,
+    *,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """The whole audit; returns the exit status (see the module docstring)."""
+    import orjson
+    from aiokafka.errors import KafkaError
+
+    from newswire.audit.ledger import Ledger
+    from newswire.audit.readers import AuditInputError, check_postgres
+    from newswire.audit.report import Sources, as_json, progress_on, render_text, summary_line
+
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    if options.postgres and urlsplit(options.postgres).scheme not in ("postgres", "postgresql"):
+        return _fail(stderr, "--postgres must be a postgresql:// DSN")
+    kafka = settings.kafka
+    if not await _kafka_answers(kafka, options.timeout_s):
+        return _fail(
+            stderr, f"Kafka at {kafka.bootstrap} did not answer within {options.timeout_s:g}s"
+        )
+    drop = (
+        settings.enricher.drop_duplicates
+        if options.drop_duplicates is None
+        else options.drop_duplicates
+    )
+    ledger = Ledger(
+        raw_topic=settings.topics.raw,
+        enriched_topic=settings.topics.enriched,
+        drop_duplicates=drop,
+        allow_dropped=options.allow_dropped,
+        watch=frozenset(options.ids),
+    )
+    sources = Sources(kafka=kafka.bootstrap)
+    try:
+        if options.postgres:
+            await check_postgres(options.postgres, timeout_s=options.timeout_s)
+        with progress_on(stderr) as progress:
+            await _read_sources(settings, options, ledger, sources, progress)
+    except AuditInputError as exc:
+        return _fail(stderr, str(exc))
+    except KafkaError as exc:
+        return _fail(
+            stderr, f"reading from Kafka at {kafka.bootstrap} failed: {type(exc).__name__}: {exc}"
+        )
+    except OSError as exc:
+        return _fail(stderr, f"cannot read {exc.filename or options.out}: {exc.strerror or exc}")
+    report = ledger.report()
+    if options.as_json:
+        stdout.write(
+            orjson.dumps(as_json(report, sources), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
+        print(summary_line(report), file=stderr)
+    else:
+        stdout.write("\n".join(render_text(report, sources)) + "\n")
+    stdout.flush()
+    return 0 if report.ok else 1
+
+
+async def _read_sources(
+    settings: Settings, options: AuditOptions, ledger: Ledger, sources: Sources, progress: Progress
+) -> None:
+    """Feed every source to the ledger, upstream first (see the module docstring)."""
+    from newswire.audit.ledger import OutputMode
+    from newswire.audit.readers import (
+        JSONL_WRITER,
+        POSTGRES_WRITER,
+        AuditInputError,
+        enriched_observation,
+        letter_observation,
+        raw_observation,
+        scan_jsonl,
+        scan_postgres,
+        scan_topic,
+    )
+
+    kafka, topics = settings.kafka, settings.topics
+    sources.topics["raw"] = await scan_topic(
+        kafka, topics.raw, lambda p, o, k, v: ledger.add(raw_observation(p, o, k, v)), progress
+    )
+    if not sources.topics["raw"].exists:
+        raise AuditInputError(
+            f"topic {topics.raw} does not exist at {kafka.bootstrap} (TOPIC_RAW?)"
+        )
+    sources.topics["enriched"] = await scan_topic(
+        kafka,
+        topics.enriched,
+        lambda p, o, k, v: ledger.add(enriched_observation(p, o, v)),
+        progress,
+    )
+    sources.topics["dlq"] = await scan_topic(
+        kafka, topics.dlq, lambda p, o, k, v: ledger.add(letter_observation(v)), progress
+    )
+    if options.out is not None:
+        ledger.expect_output(JSONL_WRITER, OutputMode.VERSIONS)
+        sources.outputs[JSONL_WRITER] = str(options.out)
+        scan_jsonl(options.out, ledger.add, progress)  # nothing else runs meanwhile: no thread
+    if options.postgres:
+        from newswire.sink.writers.postgres import redacted
+
+        ledger.expect_output(POSTGRES_WRITER, OutputMode.LATEST)
+        sources.outputs[POSTGRES_WRITER] = redacted(options.postgres)
+        await scan_postgres(options.postgres, ledger.add, progress, timeout_s=options.timeout_s)
