@@ -30,33 +30,68 @@ def fetch(
         ),
     ] = None,
 ) -> None:
-    """Poll the sources into news.raw (or, with --once --output -, to stdout)."""
-    from newswire.fetcher.commands import fetch as run
+    """Poll the sources into news.raw (or, with --once --output -, to stdout).
 
+    Exit status: 0 ok; 1 a source failed (--once); 2 the sources file is unusable (every
+    problem is printed as ``newswire sources check`` prints it).
+    """
+    from newswire.fetcher.commands import fetch as run
+    from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
+
+    try:
+        problems, _ = sources_file_problems(sources)
+    except SourcesFileUnreadable as error:
+        typer.echo(error.render(), err=True)
+        raise typer.Exit(2) from None
+    if problems:
+        for problem in problems:
+            typer.echo(problem.render(str(sources)), err=True)
+        typer.echo(f"{sources}: not polling: fix the problems above first", err=True)
+        raise typer.Exit(2)
     raise typer.Exit(
-        run(_settings("fetcher"), sources, once=once, output=output, allow_network=allow_network or ())
+        run(
+            _settings("fetcher"),
+            sources,
+            once=once,
+            output=output,
+            allow_network=allow_network or (),
+        )
     )
 
 
 @sources_app.command("check")
 def sources_check(path: Annotated[Path, typer.Argument(help="Sources file to validate.")]) -> None:
-    """Validate a sources file; print every problem with its line and source."""
-    from newswire.fetcher.commands import sources_check as check
+    """Validate a sources file; print every problem with its line and source.
 
-    raise typer.Exit(check(path))
+    Exit status: 0 valid, 1 problems (all of them are printed), 2 unreadable or not YAML.
+    """
+    from newswire.fetcher.sources import check_report
+
+    raise typer.Exit(check_report(path))
 
 
 @sources_app.command("discover")
 def sources_discover(
-    url: Annotated[str, typer.Argument(help="A site's home page.")],
+    url: Annotated[str, typer.Argument(help="A site's home page, or a feed or sitemap URL.")],
     allow_network: Annotated[
         list[str] | None, typer.Option("--allow-network", help="CIDR opened; repeatable.")
     ] = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="Sources file whose ids the proposal must not reuse."),
+    ] = None,
 ) -> None:
-    """Look at a site and propose a sources entry (feeds, WP REST API, sitemaps)."""
+    """Look at a site and propose a sources entry (feeds, WP REST API, sitemaps).
+
+    Exit status: 0 a proposal (YAML on stdout); 1 nothing usable, and why (refused by
+    the network guard, connection refused, DNS, timeout, HTTP status, or no feed found);
+    2 not an http(s) URL or a bad option.
+    """
     from newswire.fetcher.discover import discover_command
 
-    raise typer.Exit(discover_command(_settings(), url, allow_network=allow_network or ()))
+    raise typer.Exit(
+        discover_command(_settings(), url, allow_network=allow_network or (), sources=sources)
+    )
 
 
 def bench_fetch(

@@ -16,6 +16,12 @@ the feed's GUID, or repeat one) are told apart by the first later component of t
 chain that differs between them; entries that agree on every component are one item
 listed twice, and are kept once.
 
+An entry without a link (an RSS item with only a GUID, an Atom entry with only an id)
+is identified like any other, by the first component it has: its GUID under ``guid`` and
+``link``, its title and date under ``title``. Its record has no URL, so its article id
+comes from its text (common.ids); the item key, from the GUID, is what keeps it from
+being emitted twice, and it does not change when the text is edited.
+
 The item key is what the polling state remembers; it is not the article id, which
 comes from the canonical URL (common.ids), so two sources carrying one story
 converge downstream while each source still tracks its own items.

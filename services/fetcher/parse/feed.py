@@ -7,11 +7,35 @@ absolute (``ar-1001``) against the feed URL, so an item's identity would change 
 the feed's address. Entry links are resolved here instead; links inside content do
 not matter, since records carry plain text. Any exception feedparser raises is a
 ``malformed`` error for this source.
+
+Liberal in what is read, strict in what is emitted:
+
+- **An entry is an article when it has something to read** - a title, a summary or
+  content - whatever else it lacks. An item with a GUID but no ``<link>``, or an Atom
+  entry with only an id, an author and a title, is an article; its identity is its GUID
+  (see identity.py: no link, so the chain's next component) and its record has no URL.
+  An entry with nothing textual is skipped, counted in ``Document.skipped`` under
+  ``SKIP_NO_TEXT``, and not remembered as seen, so it is read once it has text.
+- **A link is emitted only if it is an http(s) URL.** feedparser copies a GUID into
+  ``link`` when an item has none (``guidislink``); a GUID such as ``1001`` or
+  ``tag:site,2026:1`` is not a link and resolving it against the feed URL would invent
+  one (``https://site/feeds/1001``). Such entries keep the GUID and get no link.
+- **A truncated document** (the connection dropped, a proxy cut the body): the root
+  element is never closed. Complete items before the cut are emitted; an item the cut
+  went through is skipped (``SKIP_CUT_OFF``) - emitting it would give downstream a
+  half-written article and mark its id seen, so the whole article would never follow.
+  The document is flagged (``recovered`` and a ``truncated: ...`` entry in
+  ``defects``) for the poll report and the logs. A document cut before any item was
+  complete is a ``malformed`` error: there is nothing to emit, and the poll must fail
+  (and back off, and retry) rather than report a quiet success with no items.
 """
 
 from __future__ import annotations
 
 import io
+import logging
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -33,42 +57,140 @@ _UPDATE_PERIODS = {
     "yearly": 31536000.0,
 }
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+SKIP_NO_TEXT = "no title, summary or content"
+SKIP_CUT_OFF = "cut off by the truncation"
+#: (entry element, root element) of each XML feed format, local names.
+_ELEMENTS = {
+    DocFormat.RSS: ("item", "rss"),
+    DocFormat.RDF: ("item", "RDF"),
+    DocFormat.ATOM: ("entry", "feed"),
+}
+_PREFIX = r"(?:[A-Za-z_][\w.-]*:)?"
+
+log = logging.getLogger(__name__)
 
 
 def parse_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
-    """Entries and hints of an XML feed; ``malformed`` when nothing can be read."""
+    """Entries and hints of an XML feed; ``malformed`` when nothing can be read
+    (see the module docstring for ill-formed and truncated documents)."""
     refuse_unsafe_xml(text)
-    data = as_utf8_xml(repair_charrefs(text))
+    repaired = repair_charrefs(text)
+    data = as_utf8_xml(repaired)
     try:
         result = feedparser.parse(
             io.BytesIO(data),
             response_headers={"content-type": "application/xml; charset=utf-8"},
-            sanitize_html=False,  # records carry plain text (htmltext drops scripts & co.); saves ~20%
+            # records carry plain text (htmltext drops scripts & co.); saves ~20%
+            sanitize_html=False,
             resolve_relative_uris=False,
         )
     except Exception as exc:
         raise FetchError(
             FetchErrorKind.MALFORMED, f"feedparser raised {type(exc).__name__}: {exc}"
         ) from exc
-    if result.get("bozo") and not result.entries:
+    raw_entries = list(result.entries)
+    defects: list[str] = []
+    skipped: dict[str, int] = {}
+    cut = truncation(repaired, format_) if result.get("bozo") else None
+    if cut is not None:
+        defects.append(cut.describe())
+        raw_entries = _complete_entries(raw_entries, cut)
+        if len(raw_entries) < len(result.entries):
+            skipped[SKIP_CUT_OFF] = len(result.entries) - len(raw_entries)
+        if not raw_entries:
+            raise FetchError(
+                FetchErrorKind.MALFORMED, f"{cut.describe()}, before any {cut.entry} was complete"
+            )
+        log.warning("feed %s: %s; %d complete entries kept", base_url, defects[0], len(raw_entries))
+    elif result.get("bozo"):
         reason = result.get("bozo_exception")
-        raise FetchError(
-            FetchErrorKind.MALFORMED, f"ill-formed XML, no entries recovered: {reason}"
-        )
+        if not raw_entries:
+            raise FetchError(
+                FetchErrorKind.MALFORMED, f"ill-formed XML, no entries recovered: {reason}"
+            )
+        defects.append(f"ill-formed XML: {reason}")
     feed = result.get("feed", {})
     language = _language(feed.get("language"))
+    entries = []
+    for raw in raw_entries:
+        entry = _entry(raw, base_url, language)
+        if entry.title or entry.text.strip():
+            entries.append(entry)
+        else:
+            skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + 1
     return Document(
         format=format_,
-        entries=[_entry(raw, base_url, language) for raw in result.entries],
+        entries=entries,
         title=tidy(feed.get("title", "")) or None,
         language=language,
         poll_hint_s=poll_hint(feed),
         recovered=bool(result.get("bozo")),
+        defects=tuple(defects),
+        skipped=skipped,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Truncation:
+    """Where a document whose root element is never closed stops."""
+
+    entry: str  # "item" / "entry"
+    root: str
+    entries_started: int  # start tags of entries in the text
+    inside_entry: bool  # the text ends inside the last entry
+    start_tag_closed: bool = True  # the last entry's start tag has its ">"
+
+    def describe(self) -> str:
+        if self.inside_entry:
+            return f"truncated: the document ends inside <{self.entry}> {self.entries_started}"
+        if self.entries_started:
+            return (
+                f"truncated: the document ends without </{self.root}> after its last {self.entry}"
+            )
+        return f"truncated: the document ends before </{self.root}>"
+
+
+def truncation(text: str, format_: DocFormat) -> Truncation | None:
+    """How ``text`` is truncated, or None when its root element is closed.
+
+    A document is truncated when no end tag of its root element follows the last
+    entry (trailing junk after ``</rss>``, a PHP warning say, is not truncation). The
+    last entry was cut when neither its own end tag nor an enclosing end tag
+    (``</channel>``, the root's) follows its start tag: an unclosed ``<item>`` followed
+    by ``</channel>`` is ill-formed, but complete.
+    """
+    if format_ not in _ELEMENTS:
+        return None
+    entry, root = _ELEMENTS[format_]
+    starts = list(re.finditer(rf"<{_PREFIX}{entry}[\s/>]", text))
+    tail = text[starts[-1].start() :] if starts else text
+    if re.search(rf"</{_PREFIX}{root}\s*>", tail):
+        return None
+    inside = bool(starts) and not (
+        re.match(rf"<{_PREFIX}{entry}\b[^>]*/>", tail)  # <item/>: empty, but whole
+        or re.search(rf"</{_PREFIX}(?:{entry}|channel|{root})\s*>", tail)
+    )
+    return Truncation(entry, root, len(starts), inside, ">" in tail)
+
+
+def _complete_entries(raw_entries: list[Any], cut: Truncation) -> list[Any]:
+    """The entries of a truncated document that were read whole."""
+    if not cut.inside_entry:
+        return raw_entries
+    if len(raw_entries) == cut.entries_started:
+        return raw_entries[:-1]  # feedparser made an entry of every start tag: drop the cut one
+    if len(raw_entries) == cut.entries_started - 1 and not cut.start_tag_closed:
+        return raw_entries  # cut inside the start tag: the cut one never became an entry
+    raise FetchError(
+        FetchErrorKind.MALFORMED,
+        f"{cut.describe()}, and its {len(raw_entries)} entries cannot be matched to the "
+        f"{cut.entries_started} <{cut.entry}> start tags: cannot tell complete ones",
     )
 
 
 def poll_hint(feed: dict[str, Any]) -> float | None:
-    """The shortest interval the feed asks for: RSS ``ttl`` (minutes) or sy:updatePeriod/Frequency."""
+    """The shortest interval the feed asks for: RSS ``ttl`` (minutes) or
+    sy:updatePeriod/Frequency."""
     hints: list[float] = []
     ttl = str(feed.get("ttl", "")).strip()
     if ttl.isdigit() and int(ttl) > 0:
@@ -82,16 +204,36 @@ def poll_hint(feed: dict[str, Any]) -> float | None:
 
 def _entry(raw: dict[str, Any], base_url: str, feed_language: str | None) -> Entry:
     text, summary_only = _body(raw)
-    link = raw.get("link") or _alternate(raw)
     return Entry(
         guid=(raw.get("id") or "").strip() or None,
-        link=urljoin(base_url, link.strip()) if link else None,
+        link=_link(raw, base_url),
         title=_title(raw),
         text=text,
         published_at=_published(raw),
         language=_language((raw.get("title_detail") or {}).get("language")) or feed_language,
         summary_only=summary_only,
     )
+
+
+def _link(raw: dict[str, Any], base_url: str) -> str | None:
+    """The entry's http(s) link, absolute; never one made up from a GUID that is no URL."""
+    if raw.get("guidislink"):  # feedparser's copy of the GUID: a link only if a URL
+        guid = str(raw.get("link") or "").strip()
+        return guid if is_http_url(guid) else _http(_alternate(raw), base_url)
+    return _http(raw.get("link"), base_url) or _http(_alternate(raw), base_url)
+
+
+def _http(link: Any, base_url: str) -> str | None:
+    if not isinstance(link, str) or not link.strip():
+        return None
+    absolute = urljoin(base_url, link.strip())
+    return absolute if is_http_url(absolute) else None
+
+
+def is_http_url(value: str) -> bool:
+    """An absolute http(s) URL with a host."""
+    head = value[:8].lower()
+    return head.startswith(("http://", "https://")) and len(value.split("/", 3)[2:3][0]) > 0
 
 
 def _alternate(raw: dict[str, Any]) -> str | None:

@@ -1,4 +1,11 @@
-"""JSON Feed 1.0 / 1.1 (https://jsonfeed.org), which feedparser 6 does not read."""
+"""JSON Feed 1.0 / 1.1 (https://jsonfeed.org), which feedparser 6 does not read.
+
+Read liberally (sniff.py takes any spelling of the version URL, or none when the items
+look like JSON Feed items; ``id`` may be a number), emitted strictly, by the rules of
+feed.py: an item with a title, summary or content is an article even without ``url``;
+an item with nothing to read is skipped (``Document.skipped``); only http(s) URLs
+become links.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,11 @@ import orjson
 
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.parse.dates import parse_date
+from newswire.fetcher.parse.feed import SKIP_NO_TEXT, is_http_url
 from newswire.fetcher.parse.htmltext import html_to_text, tidy
 from newswire.fetcher.parse.model import DocFormat, Document, Entry
+
+SKIP_NOT_OBJECT = "item is not a JSON object"
 
 
 def load_json(text: str) -> Any:
@@ -26,17 +36,24 @@ def parse_json_feed(text: str, *, base_url: str) -> Document:
         raise FetchError(FetchErrorKind.MALFORMED, "JSON Feed without an items list")
     base = feed.get("home_page_url") if isinstance(feed.get("home_page_url"), str) else base_url
     language = feed.get("language") if isinstance(feed.get("language"), str) else None
-    entries = [
-        _entry(item, urljoin(base_url, base), language)
-        for item in feed["items"]
-        if isinstance(item, dict)
-    ]
+    entries: list[Entry] = []
+    skipped: dict[str, int] = {}
+    for item in feed["items"]:
+        if not isinstance(item, dict):
+            skipped[SKIP_NOT_OBJECT] = skipped.get(SKIP_NOT_OBJECT, 0) + 1
+            continue
+        entry = _entry(item, urljoin(base_url, base), language)
+        if entry.title or entry.text.strip():
+            entries.append(entry)
+        else:
+            skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + 1
     title = feed.get("title")
     return Document(
         format=DocFormat.JSON_FEED,
         entries=entries,
-        title=title if isinstance(title, str) else None,
+        title=title.strip() or None if isinstance(title, str) else None,
         language=language,
+        skipped=skipped,
     )
 
 
@@ -52,9 +69,10 @@ def _entry(item: dict[str, Any], base: str, language: str | None) -> Entry:
     else:
         text, summary_only = tidy(summary or ""), True
     item_id = item.get("id")
+    absolute = urljoin(base, link.strip()) if link else None
     return Entry(
-        guid=str(item_id).strip() if item_id not in (None, "") else None,
-        link=urljoin(base, link) if link else None,
+        guid=str(item_id).strip() or None if item_id not in (None, "") else None,
+        link=absolute if absolute and is_http_url(absolute) else None,
         title=" ".join(html_to_text(_string(item.get("title")) or "").split()) or None,
         text=text,
         published_at=parse_date(

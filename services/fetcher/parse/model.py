@@ -64,3 +64,13 @@ class Document:
     children: list[ChildLink] = field(default_factory=list)
     #: The parser recovered from errors (ill-formed XML); entries may be partial.
     recovered: bool = False
+    #: What was wrong with the document although entries were read from it
+    #: (``truncated: ...``, ``ill-formed XML: ...``), for the poll report.
+    defects: tuple[str, ...] = ()
+    #: Entries read but not passed on, by reason (``no title, summary or content``).
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def malformed(self) -> bool:
+        """Read, but not as written: an operator should look at this feed."""
+        return self.recovered or bool(self.defects)

@@ -26,13 +26,29 @@ _ROOTS = {
 }
 
 
+#: JSON Feed's version URL however it is spelled: http or https, a trailing slash,
+#: ``www.``, any case, or with the ``\/`` escapes PHP's json_encode writes.
+_JSON_FEED_VERSION = re.compile(
+    r'"version"\s*:\s*"(?:https?:)?(?:\\?/){2}(?:www\.)?jsonfeed\.org(?:\\?/)version', re.IGNORECASE
+)
+#: Without a version URL: an ``items`` list and a member only JSON Feed items have.
+_JSON_FEED_ITEMS = re.compile(r'"items"\s*:\s*\[')
+_JSON_FEED_MEMBERS = re.compile(r'"(?:content_html|content_text|date_published|external_url)"\s*:')
+
+
+def _is_json_feed(head: str) -> bool:
+    """A JSON Feed by its version URL, or (liberally) by the shape of its items."""
+    if _JSON_FEED_VERSION.search(head):
+        return True
+    items = _JSON_FEED_ITEMS.search(head)
+    return items is not None and _JSON_FEED_MEMBERS.search(head, items.end()) is not None
+
+
 def sniff_format(text: str) -> DocFormat:
     """The format of a decoded body (see module docstring)."""
     head = text[:65536].lstrip("\ufeff \t\r\n")
     if head.startswith(("{", "[")):
-        if head.startswith("{") and re.search(
-            r'"version"\s*:\s*"https?://jsonfeed\.org/version/', head
-        ):
+        if head.startswith("{") and _is_json_feed(head):
             return DocFormat.JSON_FEED
         if (
             head.startswith("[")
