@@ -38,8 +38,8 @@ from newswire.common.settings import KafkaSettings, Settings
 
 if TYPE_CHECKING:  # imported when used: ``newswire --help`` stays fast
     from newswire.audit.ledger import Ledger
-    from newswire.audit.readers import Progress
     from newswire.audit.report import Sources
+    from newswire.common.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,8 @@ async def run_audit(
 
     from newswire.audit.ledger import Ledger
     from newswire.audit.readers import AuditInputError, check_postgres
-    from newswire.audit.report import Sources, as_json, progress_on, render_text, summary_line
+    from newswire.audit.report import Sources, as_json, render_text, summary_line
+    from newswire.common.progress import progress_on
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     if options.postgres and urlsplit(options.postgres).scheme not in ("postgres", "postgresql"):
@@ -175,7 +176,7 @@ async def run_audit(
     try:
         if options.postgres:
             await check_postgres(options.postgres, timeout_s=options.timeout_s)
-        with progress_on(stderr) as progress:
+        with progress_on(stderr, "audit") as progress:
             await _read_sources(settings, options, ledger, sources, progress)
     except AuditInputError as exc:
         return _fail(stderr, str(exc))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -28,6 +28,7 @@ from newswire.audit.model import (
 )
 from newswire.common.errors import InvalidRecord, NewswireError
 from newswire.common.ids import content_hash
+from newswire.common.progress import Progress
 from newswire.common.schemas import SchemaName, decode_json_object
 from newswire.common.settings import KafkaSettings
 
@@ -41,16 +42,6 @@ Handle = Callable[[Observation], None]
 
 class AuditInputError(NewswireError):
     """A source cannot be read (unreachable, missing, stuck); the message says which."""
-
-
-class Progress(Protocol):
-    """How far the current source has been read (rendered by newswire.audit.report)."""
-
-    def begin(self, label: str, total: int | None) -> None: ...
-
-    def update(self, done: int) -> None: ...
-
-    def end(self) -> None: ...
 
 
 # -- bytes -> observations -------------------------------------------------------------

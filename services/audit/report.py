@@ -8,14 +8,11 @@ text (counts first, the worst problems listed, a one-line summary last, so ``tai
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any
 
 from newswire.audit.model import AuditReport, OutputMode, OutputReport, Unaccounted
-from newswire.audit.readers import Progress, TopicScan
+from newswire.audit.readers import TopicScan
 
 #: Lost ids (and other lists) shown in the text report; ``--json`` has them all.
 SHOWN = 50
@@ -28,85 +25,6 @@ class Sources:
     kafka: str
     topics: dict[str, TopicScan] = field(default_factory=dict)  # role (raw, enriched, dlq) -> scan
     outputs: dict[str, str] = field(default_factory=dict)  # writer -> location
-
-
-# -- progress ----------------------------------------------------------------------------
-
-
-class NoProgress:
-    def begin(self, label: str, total: int | None) -> None:
-        return None
-
-    def update(self, done: int) -> None:
-        return None
-
-    def end(self) -> None:
-        return None
-
-
-class LineProgress:
-    """A status line at most every INTERVAL_S seconds, for logs and pipes; a quick
-    audit prints none, so its stderr stays empty."""
-
-    def __init__(self, stream: IO[str], interval_s: float = 5.0) -> None:
-        self._stream, self._interval_s = stream, interval_s
-        self._label, self._total, self._done, self._said = "", None, 0, False
-        self._started = self._last = time.monotonic()
-
-    def begin(self, label: str, total: int | None) -> None:
-        self._label, self._total, self._done, self._said = label, total, 0, False
-        self._started = time.monotonic()
-
-    def update(self, done: int) -> None:
-        self._done = done
-        if time.monotonic() - self._last >= self._interval_s:
-            self._last, self._said = time.monotonic(), True
-            of = f"/{self._total}" if self._total is not None else ""
-            self._write(f"audit: reading {self._label}: {done}{of}")
-
-    def end(self) -> None:
-        if self._said:
-            elapsed = time.monotonic() - self._started
-            self._write(f"audit: read {self._label}: {self._done} in {elapsed:.1f}s")
-
-    def _write(self, line: str) -> None:
-        print(line, file=self._stream, flush=True)
-
-
-class RichProgress:
-    """A bar per source on a terminal (rich), on stderr."""
-
-    def __init__(self, bar: Any) -> None:
-        self._bar = bar
-        self._task: Any = None
-
-    def begin(self, label: str, total: int | None) -> None:
-        self._task = self._bar.add_task(label, total=total)
-
-    def update(self, done: int) -> None:
-        self._bar.update(self._task, completed=done)
-
-    def end(self) -> None:
-        self._bar.refresh()
-
-
-@contextlib.contextmanager
-def progress_on(stream: IO[str]) -> Iterator[Progress]:
-    """A rich bar when STREAM is a terminal, periodic status lines otherwise."""
-    if not stream.isatty():
-        yield LineProgress(stream)
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=Console(file=stream), transient=False) as bar:
-        yield RichProgress(bar)
 
 
 # -- JSON ------------------------------------------------------------------------------
