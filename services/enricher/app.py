@@ -75,7 +75,12 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     buckets = app.Table("band-buckets", key_type=bytes, partitions=partitions)
 
     metrics = EnricherMetrics()
-    exchange = NearDuplicateExchange(probes=probes_topic, partitions=partitions, timeout_s=config.near_duplicate_timeout_s)
+    exchange = NearDuplicateExchange(
+        probes=probes_topic,
+        partitions=partitions,
+        timeout_s=config.near_duplicate_timeout_s,
+        interrupted=lambda: bool(app.rebalancing or app.should_stop),
+    )
     responder = BandResponder(
         table=buckets,
         replies=replies_topic,
@@ -119,7 +124,10 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
                 await stream.ack(event)
             await app.consumer.commit({event.message.tp for event in events})
 
-        async for events in stream.take_events(config.batch_size, within=config.batch_within_s):
+        # noack_take, not take_events: take_events acks a batch in a ``finally``, so a
+        # batch cancelled mid-delivery (shutdown, a crash of this agent) would be
+        # committed unsent. Here only ``settle`` acks, after delivery.
+        async for events in stream.noack_take(config.batch_size, within=config.batch_within_s):
             await handler.handle(events, settle=settle)
             seen_sweeper.sweep(events)
 

@@ -97,6 +97,12 @@ class EnricherMetrics:
             "Produce attempts repeated after a delivery failure",
             registry=self.registry,
         )
+        self.incomplete_lookups = Counter(
+            "newswire_enricher_near_duplicate_incomplete",
+            "Batches that went on without every band answer (timeout, rebalance or shutdown): "
+            "their articles may miss a near-duplicate mark",
+            registry=self.registry,
+        )
         self.batch_failures = Counter(
             "newswire_enricher_batch_failures",
             "Batches whose handling raised (a bug): every record went to the dead-letter topic",
@@ -239,7 +245,10 @@ class BatchHandler:
             for (emit, event), own_sketch in zip(emits, sketches, strict=True)
             for band in probe_band_keys(emit.fingerprint.signature)
         ]
-        heard = await self._exchange.ask(probes)
+        answers = await self._exchange.ask(probes)
+        if not answers.complete:
+            self._metrics.incomplete_lookups.inc()
+        heard = answers.members
         threshold = self._pipeline.near_duplicates.threshold
         outgoing: list[Outgoing] = []
         dropped: Tally[str] = Tally()

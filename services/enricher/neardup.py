@@ -13,10 +13,11 @@ a handful of messages per batch, whatever its size.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,17 @@ from aiokafka.partitioner import murmur2
 from newswire.enricher.bands import Member, Probe, answer_probe
 
 log = logging.getLogger(__name__)
+
+#: How often a waiting batch checks whether a rebalance or shutdown has begun.
+INTERRUPT_POLL_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """What the band buckets said about a batch's articles, and whether all of them spoke."""
+
+    members: dict[str, list[Member]]
+    complete: bool
 
 
 def band_partition(band_key: str, partitions: int) -> int:
@@ -57,33 +69,63 @@ class NearDuplicateExchange:
     processed again and probes again.
     """
 
-    def __init__(self, *, probes: faust.TopicT, partitions: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        probes: faust.TopicT,
+        partitions: int,
+        timeout_s: float,
+        interrupted: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._probes = probes
         self._partitions = partitions
         self._timeout_s = timeout_s
+        self._interrupted = interrupted
         self._waiting: dict[str, _Waiter] = {}
 
-    async def ask(self, probes: Sequence[Probe]) -> dict[str, list[Member]]:
+    async def ask(self, probes: Sequence[Probe]) -> Answers:
         """Send the probes, wait for every answer; returns the members each article heard of.
 
-        On timeout (a rebalance moved a partition mid-batch, say) the batch goes on
-        with what it heard; the caller marks those records as not fully checked.
+        The wait ends early when INTERRUPTED says so (a rebalance or a shutdown has
+        begun): Faust pauses every partition, the replies topic included, and then
+        waits for the batch in flight, so waiting on would stall the whole group
+        until the timeout. The batch then goes on with what it heard, as after a
+        timeout, and says so (``complete=False``).
         """
         if not probes:
-            return {}
+            return Answers({}, complete=True)
         batch_id = uuid.uuid4().hex
         waiter = self._waiting[batch_id] = _Waiter(expected=len(probes))
         try:
             await self._send_probes(batch_id, probes)
-            await asyncio.wait_for(waiter.done.wait(), timeout=self._timeout_s)
-        except TimeoutError:
-            log.warning(
-                "near-duplicate answers incomplete: %d of %d after %.0fs",
-                waiter.answered, waiter.expected, self._timeout_s,
-            )
+            await self._wait(waiter)
         finally:
             del self._waiting[batch_id]
-        return dict(waiter.heard)
+        complete = waiter.answered >= waiter.expected
+        return Answers(dict(waiter.heard), complete=complete)
+
+    async def _wait(self, waiter: _Waiter) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        while not waiter.done.is_set():
+            remaining = deadline - loop.time()
+            why = (
+                "rebalance or shutdown"
+                if self._interrupted()
+                else "timeout"
+                if remaining <= 0
+                else None
+            )
+            if why is not None:
+                log.warning(
+                    "near-duplicate answers incomplete (%s): %d of %d; the batch goes on",
+                    why,
+                    waiter.answered,
+                    waiter.expected,
+                )
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.done.wait(), timeout=min(INTERRUPT_POLL_S, remaining))
 
     async def _send_probes(self, batch_id: str, probes: Sequence[Probe]) -> None:
         by_partition: dict[int, list[list[Any]]] = defaultdict(list)
@@ -91,7 +133,9 @@ class NearDuplicateExchange:
             by_partition[band_partition(probe.band_key, self._partitions)].append(probe.to_json())
         futures = [
             await self._probes.send(
-                key=batch_id.encode(), value=orjson.dumps({"batch": batch_id, "probes": items}), partition=p
+                key=batch_id.encode(),
+                value=orjson.dumps({"batch": batch_id, "probes": items}),
+                partition=p,
             )
             for p, items in by_partition.items()
         ]
@@ -104,7 +148,8 @@ class NearDuplicateExchange:
         if waiter is None:
             return
         waiter.add(
-            (article_id, [Member.from_json(m) for m in members]) for article_id, members in message["answers"]
+            (article_id, [Member.from_json(m) for m in members])
+            for article_id, members in message["answers"]
         )
 
 
@@ -149,7 +194,11 @@ class BandResponder:
         key = probe.band_key.encode()
         bucket = [Member.from_json(m) for m in self._table.get(key) or []]
         updated, heard = answer_probe(
-            bucket, probe, window_s=self._window_s, capacity=self._capacity, threshold=self._threshold
+            bucket,
+            probe,
+            window_s=self._window_s,
+            capacity=self._capacity,
+            threshold=self._threshold,
         )
         self._table[key] = [m.to_json() for m in updated]
         return [m.to_json() for m in heard]

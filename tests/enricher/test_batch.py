@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from newswire.common.records import encode, raw_article
 from newswire.common.settings import Settings
 from newswire.enricher.app import build_pipeline
-from newswire.enricher.bands import Member
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
+from newswire.enricher.neardup import Answers
 
 SERVICES = Path(__file__).parents[2] / "services"
 
@@ -68,8 +68,8 @@ class FakeTopic:
 class NoNeighbours:
     """The near-duplicate exchange with empty buckets everywhere."""
 
-    async def ask(self, probes: Sequence[Any]) -> dict[str, list[Member]]:
-        return {}
+    async def ask(self, probes: Sequence[Any]) -> Answers:
+        return Answers({}, complete=True)
 
 
 class Table(dict):
