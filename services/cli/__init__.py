@@ -12,6 +12,7 @@ import typer
 from newswire.audit.command import audit
 from newswire.cli.fetcher import bench_fetch, fetch, sources_app
 from newswire.cli.settings import cli_settings as _settings
+from newswire.soak.command import soak
 
 app = typer.Typer(
     name="newswire",
@@ -25,6 +26,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(sources_app, name="sources")
 app.command("fetch")(fetch)
 app.command("audit")(audit)
+app.command("soak")(soak)
 app.add_typer(sources_app, name="sources")
 app.command("fetch")(fetch)
 
