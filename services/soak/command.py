@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 class ScenarioName(StrEnum):
-    """The scenarios of newswire.soak.scenario.SCENARIOS (a test keeps the two equal)."""
+    """The scenarios of newswire.soak.scenarios.SCENARIOS (a test keeps the two equal)."""
 
     TRICKLE = "trickle"
     POISON = "poison"
@@ -65,7 +65,9 @@ def soak(
     from newswire.cli.run import _cluster, _prepare_topics
     from newswire.cli.settings import cli_settings
     from newswire.common.errors import BrokerError
-    from newswire.soak.scenario import report_lines, run_scenario, scenario_named
+    from newswire.soak.report import report_lines
+    from newswire.soak.run import run_scenario
+    from newswire.soak.scenarios import scenario_named
 
     settings = cli_settings("soak")
     dsn = postgres or (

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from newswire.common.settings import Settings
-from newswire.soak.scenario import SoakResult, report_lines, run_scenario, scenario_named
+from newswire.soak.ledger import SoakResult
+from newswire.soak.report import report_lines
+from newswire.soak.run import run_scenario
+from newswire.soak.scenarios import scenario_named
 
 pytestmark = pytest.mark.timeout(300)
 
