@@ -6,12 +6,14 @@ session broker never see each other's records.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from newswire.common.broker import EmbeddedBroker
 from newswire.common.kafka import create_missing_topics
@@ -24,6 +26,12 @@ from newswire.common.settings import (
     TopicSettings,
 )
 from newswire.common.topics import declared_topics
+
+# CI explores the same examples every run (a red build must be reproducible, not a
+# coin toss); a developer's run keeps hypothesis's random search and its database.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEEDS = Path(__file__).parent.parent / "seeds"

@@ -49,7 +49,7 @@ def report_lines(result: SoakResult) -> list[str]:
             parts.append(f"duplicate emissions after it: {row['duplicates']}")
         if "bound" in row:
             owned = row["owned"] if row["owned"] is not None else "all (assignment unknown)"
-            parts.append(f"bound {row['bound']} (one batch per partition held: {owned})")
+            parts.append(f"bound {row['bound']} (one batch; partitions held: {owned})")
         if row.get("raw_in_flight") is not None:
             parts.append(
                 f"raw records the enricher group had not committed: {row['raw_in_flight']}"

@@ -15,8 +15,8 @@ stops the services and then counts by id:
 * every duplicate emission on news.enriched (an id emitted again) is put down to
   the last enricher event before it (a SIGKILL, the replica joining or leaving)
   by comparing its offset with news.enriched's end offsets snapshotted right after
-  each event. A kill may cost at most one batch per partition its enricher held
-  (``ENRICHER_BATCH_SIZE`` x partitions); before any event, nothing may be emitted twice.
+  each event. A kill may cost at most one batch (``ENRICHER_BATCH_SIZE``: the
+  enricher commits after each); before any event, nothing may be emitted twice.
 
 This module holds the phases of the run (start, send, chaos, drain, stop, audit);
 the scenarios are in :mod:`newswire.soak.scenarios`, the run's records in

@@ -282,6 +282,8 @@ def _ensure_patterns(phases: list[Phase], spec: ArrivalSpec, rng: random.Random)
                 Burst(burst),
                 Trickle(trickle.count - burst, trickle.rate),
             ]
+        elif isinstance(trickle, Trickle) and len(phases) >= 2:
+            phases[biggest] = Burst(trickle.count)  # one-record trickles only: one becomes a burst
     if spec.pauses and not any(isinstance(p, Pause) for p in phases):
         pause = Pause(round(rng.uniform(*spec.pause_s), 3))
         if len(phases) >= 2:

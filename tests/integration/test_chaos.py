@@ -64,7 +64,7 @@ async def test_crash_sigkills_and_a_rebalance_lose_nothing(
     """A few hundred articles in bursts, trickles and pauses; the enricher and the sink
     SIGKILLed twice each, a second enricher replica joining and leaving; JSON Lines
     and PostgreSQL must both hold every good article once, and each kill may cost at
-    most one batch per partition of duplicate emissions."""
+    most one batch of duplicate emissions."""
     scenario = scenario_named("crash", articles=200, enricher_kills=2, sink_kills=2)
     result = await run_scenario(
         scenario,

@@ -78,6 +78,18 @@ arrival_specs = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(total=st.integers(1, 2000), spec=arrival_specs, seed=st.integers(0, 2**32))
+@example(  # two one-record trickles and no burst: found by hypothesis
+    total=2,
+    spec=ArrivalSpec(
+        bursts=True,
+        burst_size=(1, 1),
+        trickle_rate=(1.0, 1.0),
+        trickle_length=(1, 1),
+        pauses=False,
+        pause_s=(1.0, 5.0),
+    ),
+    seed=108876,
+)
 def test_arrivals_send_every_record_in_bounded_phases(
     total: int, spec: ArrivalSpec, seed: int
 ) -> None:
