@@ -165,6 +165,8 @@ def _add_health_pages(app: faust.App, metrics: EnricherMetrics) -> None:
 
 def run_enricher(settings: Settings) -> None:
     """Run the worker in the foreground until SIGTERM/SIGINT (Faust handles both)."""
+    # Faust creates its data directory but not the parents (.newswire/ on a fresh clone).
+    settings.enricher.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), override_logging=False, quiet=True)
     worker.execute_from_commandline()
