@@ -17,7 +17,8 @@ Exit status: 0 nothing lost and every output complete and equal to the topic;
 1 something lost, missing, differing or torn (with ENRICHER_DROP_DUPLICATES on,
 raw records without an enriched record may have been dropped rather than lost:
 they fail the audit too unless ``--allow-dropped``); 2 usage error or a source
-that cannot be read (one line on stderr, no traceback).
+that cannot be read; 3 Kafka did not answer (one line on stderr, no traceback; with
+``--json`` also ``{"ok": false, "error": ...}`` on stdout).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def audit(
 ) -> None:
     """Account for every raw record by article id: enriched, redelivered, dead-lettered or lost;
     duplicate emissions; and whether the sink's outputs hold exactly what the topic holds.
-    Exit 0 all accounted, 1 something lost or differing, 2 usage or connection error."""
+    Exit 0 all accounted, 1 something lost or differing, 2 usage error or an unreadable
+    input, 3 Kafka did not answer."""
     from newswire.cli.settings import cli_settings
 
     settings = cli_settings("audit")
@@ -108,9 +110,16 @@ def audit(
     raise typer.Exit(code)
 
 
-def _fail(stderr: IO[str], message: str) -> int:
+def _fail(stderr: IO[str], message: str, code: int = 2, *, json_out: IO[str] | None = None) -> int:
+    """One line on stderr; with ``--json`` also a JSON answer on stdout, so a script that
+    parses stdout reads why rather than an empty string."""
     print(f"newswire audit: {message}", file=stderr, flush=True)
-    return 2
+    if json_out is not None:
+        import orjson
+
+        json_out.write(orjson.dumps({"ok": False, "error": message, "exit": code}).decode() + "\n")
+        json_out.flush()
+    return code
 
 
 @contextlib.contextmanager
@@ -150,16 +159,19 @@ async def run_audit(
     from newswire.audit.ledger import Ledger
     from newswire.audit.readers import AuditInputError, check_postgres
     from newswire.audit.report import Sources, as_json, render_text, summary_line
+    from newswire.cli.exits import EXIT_UNREACHABLE, EXIT_USAGE, unreachable_line
     from newswire.common.progress import progress_on
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+
+    def fail(message: str, code: int = EXIT_USAGE) -> int:
+        return _fail(stderr, message, code, json_out=stdout if options.as_json else None)
+
     if options.postgres and urlsplit(options.postgres).scheme not in ("postgres", "postgresql"):
-        return _fail(stderr, "--postgres must be a postgresql:// DSN")
+        return fail("--postgres must be a postgresql:// DSN")
     kafka = settings.kafka
     if not await _kafka_answers(kafka, options.timeout_s):
-        return _fail(
-            stderr, f"Kafka at {kafka.bootstrap} did not answer within {options.timeout_s:g}s"
-        )
+        return fail(unreachable_line(kafka, options.timeout_s), EXIT_UNREACHABLE)
     drop = (
         settings.enricher.drop_duplicates
         if options.drop_duplicates is None
@@ -179,13 +191,12 @@ async def run_audit(
         with progress_on(stderr, "audit") as progress:
             await _read_sources(settings, options, ledger, sources, progress)
     except AuditInputError as exc:
-        return _fail(stderr, str(exc))
+        return fail(str(exc))
     except KafkaError as exc:
-        return _fail(
-            stderr, f"reading from Kafka at {kafka.bootstrap} failed: {type(exc).__name__}: {exc}"
-        )
+        message = f"reading from Kafka at {kafka.bootstrap} failed: {type(exc).__name__}: {exc}"
+        return fail(message, EXIT_UNREACHABLE)
     except OSError as exc:
-        return _fail(stderr, f"cannot read {exc.filename or options.out}: {exc.strerror or exc}")
+        return fail(f"cannot read {exc.filename or options.out}: {exc.strerror or exc}")
     report = ledger.report()
     if options.as_json:
         stdout.write(

@@ -2,33 +2,258 @@
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from newswire.audit.command import audit
+from newswire.cli.exits import (
+    DEFAULT_KAFKA_TIMEOUT_S,
+    KafkaTimeout,
+    positive_rate,
+    require_kafka,
+    run_with_kafka,
+)
 from newswire.cli.fetcher import bench_fetch, fetch, sources_app
 from newswire.cli.settings import cli_settings as _settings
+from newswire.common.errors import ErrorKind
+from newswire.common.records import ServiceName
 from newswire.soak.command import soak
+
+#: Every command's one-line summary (the command lists show it) and real examples (the
+#: end of its --help), by command path. A test runs the parser on every example.
+COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "broker": (
+        "Run the embedded Kafka-protocol broker in the foreground.",
+        ("newswire broker --port 19092",),
+    ),
+    "topics create": (
+        "Create the declared topics that are missing; safe to re-run.",
+        ("newswire topics create", "KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire topics create"),
+    ),
+    "topics list": (
+        "Declared topics vs the broker: layout, offsets, consumer lag.",
+        ("newswire topics list", "newswire topics list --declared"),
+    ),
+    "fetch": (
+        "Poll the sources into news.raw (--once --output -: to stdout).",
+        (
+            "newswire fetch --sources sources.example.yaml",
+            "newswire fetch --sources sources.example.yaml --once --output -",
+        ),
+    ),
+    "sources check": (
+        "Validate a sources file; every problem with its line and source.",
+        ("newswire sources check sources.example.yaml",),
+    ),
+    "sources discover": (
+        "Look at a site and propose a sources entry (feeds, WP, sitemaps).",
+        ("newswire sources discover https://www.example.org/",),
+    ),
+    "replay": (
+        "Turn seed files into raw records on news.raw.",
+        ("newswire replay seeds", "newswire replay seeds --rate 20 --loop 3"),
+    ),
+    "enrich": (
+        "Run the enricher (Faust worker) until SIGTERM.",
+        ("newswire enrich", "NEWSWIRE_STATUS_INTERVAL_S=10 newswire enrich"),
+    ),
+    "sink": (
+        "Write enriched records to their sinks until SIGTERM.",
+        ("newswire sink --out out", "newswire sink --postgres postgresql://newswire@db/newswire"),
+    ),
+    "run": (
+        "The whole pipeline once on seed files, then a summary.",
+        ("newswire run --seeds seeds --out out", "newswire run --loop 3 --timeout 600"),
+    ),
+    "dlq list": (
+        "One line per dead letter: time, service, kind, origin, reason.",
+        ("newswire dlq list", "newswire dlq list --kind schema --since 2h --limit 20"),
+    ),
+    "dlq show": (
+        "One whole dead letter: reason, origin, payload, size, sha256.",
+        ("newswire dlq show 42", "newswire dlq show --origin news.raw:3:1187 --full"),
+    ),
+    "dlq replay": (
+        "Send dead letters' bytes back to their origin topics (resumable).",
+        ("newswire dlq replay --kind processing --dry-run", "newswire dlq replay --service sink"),
+    ),
+    "audit": (
+        "Account for every raw record by article id; exit 1 if any is lost.",
+        ("newswire audit --out out", "newswire audit --out out --json"),
+    ),
+    "soak": (
+        "Chaos soak: real traffic, SIGKILLs, rebalances, then an audit.",
+        ("newswire soak --scenario trickle", "newswire soak --scenario crash --seed 7"),
+    ),
+    "settings": (
+        "Every environment variable: default and meaning (Markdown).",
+        ("newswire settings",),
+    ),
+    "eval": (
+        "Score language ID, topics and near-duplicates on labelled data.",
+        ("newswire eval tests/fixtures/eval/topics.jsonl",),
+    ),
+    "bench fetch": (
+        "Fetcher vs a bare httpx+feedparser loop; last line ratio=R.",
+        ("newswire bench fetch --sources 200 --hosts 20",),
+    ),
+    "bench enrich": (
+        "Enricher throughput vs the bare transport and the stages alone.",
+        ("newswire bench enrich --articles 2000",),
+    ),
+}
+
+#: The panels of ``newswire --help``, by top-level command.
+PANELS = {
+    **dict.fromkeys(("broker", "fetch", "replay", "enrich", "sink", "run"), "Run the pipeline"),
+    **dict.fromkeys(("topics", "dlq", "audit", "sources", "settings"), "Operate"),
+    **dict.fromkeys(("eval", "bench", "soak"), "Measure"),
+}
+HELP_OPTION_NAMES = ["-h", "--help"]
+#: click's names for the types typer reads from annotations (typer 0.2x shows the
+#: Python type itself: ``<int>``, ``<list[Path]>``).
+_TYPE_NAMES = {
+    "int": "INTEGER",
+    "float": "FLOAT",
+    "str": "TEXT",
+    "bool": "BOOLEAN",
+    "path": "PATH",
+    "file": "FILE",
+    "dir": "DIRECTORY",
+    "datetime": "DATETIME",
+    "uuid": "UUID",
+}
+
+
+def _type_label(param: TyperArgument | TyperOption, ctx: typer.Context) -> str:
+    shown = param.display_type(ctx).strip("<>")  # typer's reading of the annotation
+    if shown.startswith("list[") and shown.endswith("]"):
+        shown = shown[len("list[") : -1]
+    shown = shown.removesuffix(" range")  # the range itself is shown as [x>=1]
+    if "|" in shown:
+        return f"[{shown}]"
+    return _TYPE_NAMES.get(shown.lower(), shown.upper())
+
+
+class _Option(TyperOption):
+    """An option as click shows it: ``--rate FLOAT``, ``--dry-run`` with no placeholder."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        if self.metavar is not None:
+            return self.metavar
+        if self.is_flag or self.count:
+            return None
+        return _type_label(self, ctx)
+
+
+class _Argument(TyperArgument):
+    """An argument as click shows it: ``PATH...`` in the usage, ``paths  PATH...`` below."""
+
+    @property
+    def display_name_raw(self) -> str:
+        return self.name or ""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return (self.metavar or "") + ("..." if self.nargs != 1 else "")
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or ""
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def _reflow(text: str | None) -> str | None:
+    """TEXT with each paragraph on one line: typer 0.2x keeps a docstring's line breaks,
+    so help wrapped mid-sentence. Paragraphs marked with click's ``\\b`` stay as written."""
+    if not text:
+        return text
+    body, cut, rest = inspect.cleandoc(text).partition("\f")
+    paragraphs = body.split("\n\n")
+    joined = [par if par.startswith("\b") else " ".join(par.split()) for par in paragraphs]
+    return "\n\n".join(joined) + cut + rest
+
+
+def _conventional(command: Any, path: tuple[str, ...]) -> None:
+    """Give COMMAND and everything below it click-style parameters, reflowed help, and
+    the summaries, examples and panels of COMMANDS and PANELS."""
+    command.help = _reflow(command.help)
+    if len(path) == 1 and path[0] in PANELS:
+        command.rich_help_panel = PANELS[path[0]]
+    help_option = command.get_help_option(
+        typer.Context(command, help_option_names=HELP_OPTION_NAMES)
+    )
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        if isinstance(param, TyperArgument):
+            param.metavar = param.metavar or (param.name or "").upper()
+            param.__class__ = _Argument
+        elif isinstance(param, TyperOption):
+            param.__class__ = _Option
+    if path and " ".join(path) in COMMANDS:
+        summary, examples = COMMANDS[" ".join(path)]
+        command.short_help = summary
+        command.epilog = command.epilog or "\n".join(
+            ["Examples:", *(f"$ {example}" for example in examples)]
+        )
+    for name, sub in getattr(command, "commands", {}).items():
+        _conventional(sub, (*path, name))
+
+
+class _ConventionalHelp(TyperGroup):
+    """The root command, with help in click's conventions (typer 0.2x prints Python
+    types: ``<bool>`` after every flag, ``<list[Path]>``, ``{paths}...``) and every
+    command's summary and examples (COMMANDS), applied once typer has built the tree."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _conventional(self, ())
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        try:
+            installed = version("newswire")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            installed = "unknown (not installed)"
+        typer.echo(f"newswire {installed}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="newswire",
+    cls=_ConventionalHelp,
     help="Streaming news ingestion: fetch -> news.raw -> enrich -> news.enriched -> sink.",
+    epilog="Start here:\n$ newswire run --seeds seeds --out out",
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Streaming news ingestion: fetch -> news.raw -> enrich -> news.enriched -> sink."""
+
+
 topics_app = typer.Typer(help="Manage the declared Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(sources_app, name="sources")
-app.command("fetch")(fetch)
-app.command("audit")(audit)
-app.command("soak")(soak)
-app.add_typer(sources_app, name="sources")
-app.command("fetch")(fetch)
 
 
 @app.command()
@@ -39,67 +264,131 @@ def broker(port: Annotated[int, typer.Option(help="Port to listen on.")] = 19092
     run_broker_foreground(port)
 
 
+app.command("fetch")(fetch)
+
+
 @topics_app.command("create")
-def topics_create() -> None:
-    """Create the declared topics that are missing; safe to re-run."""
+def topics_create(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
+    """Create the declared topics that are missing; safe to re-run.
+
+    Exit status: 0 done; 3 Kafka did not answer.
+    """
     from newswire.common.kafka import create_missing_topics
     from newswire.common.topics import declared_topics
 
     settings = _settings()
-    outcome = asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
+    outcome = run_with_kafka(
+        "topics create",
+        settings.kafka,
+        kafka_timeout,
+        lambda: create_missing_topics(settings.kafka, declared_topics(settings)),
+    )
     for name, state in outcome.items():
         typer.echo(f"{name}\t{state}")
 
 
 @topics_app.command("list")
-def topics_list() -> None:
-    """Show the declared topics with their layout."""
-    from newswire.common.topics import declared_topics
+def topics_list(
+    declared: Annotated[
+        bool,
+        typer.Option(
+            "--declared", help="Only the declared layout, tab-separated; no broker needed."
+        ),
+    ] = False,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
+) -> None:
+    """Show each declared topic, and the enricher's internal ones, as the broker has it.
 
-    for spec in declared_topics(_settings()):
-        config = ",".join(f"{k}={v}" for k, v in spec.config.items())
-        typer.echo(f"{spec.name}\tpartitions={spec.partitions}\t{config}\t{spec.purpose}")
+    Per topic: whether it exists, its partitions, retention and cleanup.policy, the sum
+    of its end offsets, and the lag of every consumer group that committed on it. A
+    line starting with ! under a topic says how the broker differs from the declaration.
+
+    Exit status: 0 every declared topic is there as declared; 1 one is missing or
+    differs; 3 Kafka did not answer.
+    """
+    from newswire.common.topics import declared_topics, inspect_topics, topic_state_lines
+
+    settings = _settings()
+    if declared:
+        for spec in declared_topics(settings):
+            config = ",".join(f"{k}={v}" for k, v in spec.config.items())
+            typer.echo(f"{spec.name}\tpartitions={spec.partitions}\t{config}\t{spec.purpose}")
+        return
+    states = run_with_kafka(
+        "topics list", settings.kafka, kafka_timeout, lambda: inspect_topics(settings)
+    )
+    kafka = settings.kafka
+    typer.echo(f"Kafka at {kafka.bootstrap} ({kafka.effective_profile.value} profile)")
+    for line in topic_state_lines(states):
+        typer.echo(line)
+    differing = [state.spec.name for state in states if state.differences()]
+    if differing:
+        typer.echo(f"{len(differing)} topics differ from their declaration", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
 def replay(
-    paths: Annotated[list[Path], typer.Argument(help=".txt articles, .jsonl raw records, or folders of them.")],
-    rate: Annotated[float | None, typer.Option(help="At most this many records per second.")] = None,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH", help=".txt articles, .jsonl raw records, or folders of them."
+        ),
+    ],
+    rate: Annotated[
+        float | None,
+        typer.Option(callback=positive_rate, help="At most this many records per second (> 0)."),
+    ] = None,
     loop: Annotated[int, typer.Option(min=1, help="Replay the whole set this many times.")] = 1,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
-    """Turn seed files into raw records on news.raw."""
-    from newswire.replay.service import replay as replay_files
+    """Turn seed files into raw records on news.raw.
+
+    Exit status: 0 every seed replayed; 1 a seed could not be replayed, or nothing was
+    produced (the summary says which); 2 usage error; 3 Kafka did not answer.
+    """
+    from newswire.replay.command import replay_command
 
     settings = _settings("replay")
-    report = asyncio.run(replay_files(settings, paths, rate=rate, loop=loop, progress=sys.stderr.isatty()))
-    for error in report.file_errors:
-        typer.echo(f"skipped {error}", err=True)
-    typer.echo(
-        f"produced={report.produced} articles={len(report.article_ids)} files={report.files} "
-        f"dead_letters={report.dead_letters} unreadable={len(report.file_errors)}"
+    raise typer.Exit(
+        replay_command(settings, paths, rate=rate, loop=loop, kafka_timeout_s=kafka_timeout)
     )
 
 
 @app.command()
-def enrich() -> None:
+def enrich(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
     """Run the enricher (Faust worker) until SIGTERM."""
     from newswire.enricher.app import run_enricher
 
-    run_enricher(_settings("enricher"))
+    settings = _settings("enricher")
+    # Faust would log its own traceback and exit 1; say it in one line, like every command.
+    require_kafka("enrich", settings.kafka, kafka_timeout)
+    run_enricher(settings)
 
 
 @app.command()
 def sink(
-    out: Annotated[Path | None, typer.Option(help="JSON Lines output directory (SINK_OUT_DIR).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="JSON Lines output directory (SINK_OUT_DIR).")
+    ] = None,
     postgres: Annotated[
-        str | None, typer.Option("--postgres", help="Also write to PostgreSQL at this DSN (SINK_POSTGRES_DSN).")
+        str | None,
+        typer.Option(
+            "--postgres", help="Also write to PostgreSQL at this DSN (SINK_POSTGRES_DSN)."
+        ),
     ] = None,
     writers: Annotated[
         str | None, typer.Option(help="Comma-separated writers: jsonl, postgres (SINK_WRITERS).")
     ] = None,
-    http_port: Annotated[int | None, typer.Option(help="Port of /healthz, /readyz, /metrics (SINK_HTTP_PORT).")] = None,
+    http_port: Annotated[
+        int | None, typer.Option(help="Port of /healthz, /readyz, /metrics (SINK_HTTP_PORT).")
+    ] = None,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
-    """Write enriched records to their sinks until SIGTERM, committing offsets after each flush."""
+    """Write enriched records to their sinks until SIGTERM, committing offsets after each flush.
+
+    Exit status: 0 stopped cleanly; 2 configuration error; 3 Kafka did not answer.
+    """
     from pydantic import SecretStr
 
     from newswire.common.errors import NewswireError
@@ -112,9 +401,16 @@ def sink(
         "writers": writers,
         "http_port": http_port,
     }
-    sink_settings = settings.sink.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    sink_settings = settings.sink.model_copy(
+        update={k: v for k, v in overrides.items() if v is not None}
+    )
     try:
-        asyncio.run(run_sink(settings.model_copy(update={"sink": sink_settings})))
+        run_with_kafka(
+            "sink",
+            settings.kafka,
+            kafka_timeout,
+            lambda: run_sink(settings.model_copy(update={"sink": sink_settings})),
+        )
     except NewswireError as exc:
         typer.echo(f"sink: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -122,51 +418,260 @@ def sink(
 
 @app.command()
 def run(
-    seeds: Annotated[Path, typer.Option(help="Folder (or file) of seed articles to replay.")] = Path("seeds"),
-    out: Annotated[Path, typer.Option(help="Where the sink writes enriched JSON Lines.")] = Path("out"),
+    seeds: Annotated[
+        Path, typer.Option(help="Folder (or file) of seed articles to replay.")
+    ] = Path("seeds"),
+    out: Annotated[Path, typer.Option(help="Where the sink writes enriched JSON Lines.")] = Path(
+        "out"
+    ),
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
     loop: Annotated[int, typer.Option(min=1, help="Replay the seeds this many times.")] = 1,
 ) -> None:
     """The whole pipeline once: broker (unless KAFKA_BOOTSTRAP_SERVERS), topics, enricher,
-    sink, replay of SEEDS; waits until every replayed article is written, then summarises."""
-    from newswire.cli.run import run_pipeline
+    sink, replay of SEEDS; waits until every replayed article is written, then summarises.
 
+    Exit status: 0 every replayed article accounted for (new in OUT, already there, or
+    absorbed by dedupe); 1 a seed could not be replayed, nothing was replayed, or the
+    pipeline failed; 2 usage error (e.g. no such SEEDS); 3 Kafka did not answer.
+    """
+    from newswire.cli.run import check_seeds, run_pipeline
+
+    problem = check_seeds(seeds)
+    if problem:
+        raise typer.BadParameter(problem, param_hint="'--seeds'")
     code = run_pipeline(_settings("run"), seeds=seeds, out=out, timeout_s=timeout, loop=loop)
     raise typer.Exit(code)
 
 
+app.command("audit")(audit)
 dlq_app = typer.Typer(help="Read and re-drive the dead-letter topic.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 
 
+def _letter_kind(value: str | None) -> str | None:
+    """``--kind`` of the dlq commands: one of the fixed set, else a usage error naming it."""
+    from newswire.replay.dlq_view import check_kind
+
+    try:
+        return check_kind(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _letter_service(value: str | None) -> str | None:
+    """``--service`` of the dlq commands: a newswire service, else a usage error naming them."""
+    from newswire.replay.dlq_view import check_service
+
+    try:
+        return check_service(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _letter_time(value: str | None) -> Any:
+    from newswire.replay.dlq_view import parse_time
+
+    try:
+        return None if value is None else parse_time(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _letter_origin(value: str | None) -> Any:
+    from newswire.replay.dlq_view import parse_origin
+
+    try:
+        return None if value is None else parse_origin(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+_KINDS_HELP = ", ".join(ErrorKind)
+_SERVICES_HELP = ", ".join(get_args(ServiceName))
+
+
+@dlq_app.command("list")
+def dlq_list(
+    service: Annotated[
+        str | None,
+        typer.Option(callback=_letter_service, help=f"Only letters from: {_SERVICES_HELP}."),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(callback=_letter_kind, help=f"Only this kind: {_KINDS_HELP}.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIME",
+            callback=_letter_time,
+            help="Only letters from this time on: 2026-05-01, 2026-05-01T12:00Z, or ago: 2h, 3d.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", callback=_letter_time, help="Only letters before this time."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Show the latest this many matching letters; 0: all.")
+    ] = 50,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
+) -> None:
+    """List dead letters, one line each: offset, failed at, service, kind, origin, reason.
+
+    Oldest first; the offset is what 'newswire dlq show' takes. Reads the topic without
+    a consumer group: it commits nothing and never disturbs 'dlq replay'.
+
+    Exit status: 0 listed (also when none match); 2 usage error; 3 Kafka did not answer.
+    """
+    from newswire.replay.dlq_view import LetterQuery, NoDeadLetterTopic, list_lines, read_letters
+
+    settings = _settings()
+    topic = settings.topics.dlq
+
+    async def letters() -> list[Any] | None:
+        try:
+            return await read_letters(settings)
+        except NoDeadLetterTopic:
+            return None
+
+    found = run_with_kafka("dlq list", settings.kafka, kafka_timeout, letters)
+    if found is None:
+        typer.echo(f"{topic} does not exist yet: no service has dead-lettered anything", err=True)
+        return
+    query = LetterQuery(service=service, kind=kind, since=since, until=until)
+    matching = [letter for letter in found if query.accepts(letter)]
+    shown = matching[-limit:] if limit else matching
+    if shown:
+        partitions = {letter.partition for letter in found}
+        for line in list_lines(shown, with_partition=len(partitions) > 1):
+            typer.echo(line)
+    more = f"; the latest {len(shown):,} shown (--limit)" if len(shown) < len(matching) else ""
+    typer.echo(f"{len(matching):,} of {len(found):,} dead letters on {topic} match{more}", err=True)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    position: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="OFFSET",
+            help="Offset of the letter on the dead-letter topic (PARTITION:OFFSET with several).",
+        ),
+    ] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TOPIC:PARTITION:OFFSET",
+            callback=_letter_origin,
+            help="Instead: the letters of the record at this position, e.g. news.raw:3:1187.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="The whole payload, not the first 2,000 characters.")
+    ] = False,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
+) -> None:
+    """Show one dead letter whole: reason, origin, payload size, truncation, sha256, payload.
+
+    The payload is printed as UTF-8 text where it is UTF-8 (control characters escaped),
+    else as hex. With --origin, every letter of that record is shown (a record can fail
+    more than once).
+
+    Exit status: 0 shown; 1 no such letter; 2 usage error; 3 Kafka did not answer.
+    """
+    from newswire.replay.dlq_view import (
+        LetterQuery,
+        NoDeadLetterTopic,
+        parse_position,
+        read_letter,
+        read_letters,
+        show_lines,
+    )
+
+    if (position is None) == (origin is None):
+        raise typer.BadParameter("give exactly one of them", param_hint=["OFFSET", "--origin"])
+    try:
+        partition, offset = parse_position(position) if position is not None else (None, 0)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'OFFSET'") from None
+    settings = _settings()
+    topic = settings.topics.dlq
+
+    async def find() -> list[Any] | str:
+        try:
+            if origin is not None:
+                letters = await read_letters(settings)
+                return [letter for letter in letters if LetterQuery(origin=origin).accepts(letter)]
+            found = await read_letter(settings, partition or 0, offset)
+            return found if isinstance(found, str) else [found]
+        except NoDeadLetterTopic:
+            return f"{topic} does not exist yet: no service has dead-lettered anything"
+
+    found = run_with_kafka("dlq show", settings.kafka, kafka_timeout, find)
+    if isinstance(found, str) or not found:
+        where = ":".join(map(str, origin)) if origin is not None else ""
+        why = found or f"no dead letter on {topic} has origin {where}"
+        typer.echo(f"newswire dlq show: {why}", err=True)
+        raise typer.Exit(1)
+    for i, letter in enumerate(found):
+        if i:
+            typer.echo("")
+        for line in show_lines(letter, topic=topic, full=full):
+            typer.echo(line)
+
+
 @dlq_app.command("replay")
 def dlq_replay(
-    service: Annotated[str | None, typer.Option(help="Only letters from this service.")] = None,
-    kind: Annotated[str | None, typer.Option(help="Only this kind: decode, schema, processing, rejected.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")] = False,
+    service: Annotated[
+        str | None,
+        typer.Option(callback=_letter_service, help=f"Only letters from: {_SERVICES_HELP}."),
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(callback=_letter_kind, help=f"Only this kind: {_KINDS_HELP}.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
+    ] = False,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
-    """Send dead letters' original bytes back to their origin topics (resumable)."""
-    from newswire.replay.dlq import LetterFilter, describe, redrive
+    """Send dead letters' original bytes back to their origin topics (resumable).
 
-    report = asyncio.run(redrive(_settings(), only=LetterFilter(service, kind), dry_run=dry_run))
-    for line in describe(report, dry_run=dry_run):
-        typer.echo(line)
+    Exit status: 0 done; 2 usage error; 3 Kafka did not answer.
+    """
+    from newswire.replay.command import dlq_replay_command
+    from newswire.replay.dlq import LetterFilter
+
+    only = LetterFilter(service, kind)
+    raise typer.Exit(
+        dlq_replay_command(_settings(), only=only, dry_run=dry_run, kafka_timeout_s=kafka_timeout)
+    )
 
 
 @app.command("settings")
 def settings_table() -> None:
-    """Print every environment variable with its default and meaning (Markdown)."""
+    """Print every environment variable with its default and meaning (Markdown).
+
+    Exit status: 0 done; 2 the environment holds an invalid setting (named on stderr).
+    """
     from newswire.common.settings import settings_reference_markdown
 
+    _settings()  # an invalid variable is named, like every other command does
     typer.echo(settings_reference_markdown())
 
 
 @app.command("eval")
 def eval_(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labelled topics JSONL.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Labelled topics JSONL.")
+    ],
     near_duplicates: Annotated[
         Path | None,
-        typer.Option("--near-duplicates", exists=True, dir_okay=False, help="Labelled near-duplicate pairs JSONL."),
+        typer.Option(
+            "--near-duplicates",
+            exists=True,
+            dir_okay=False,
+            help="Labelled near-duplicate pairs JSONL.",
+        ),
     ] = None,
 ) -> None:
     """Measure language ID, topic classification and near-duplicate detection on labelled data."""
@@ -179,24 +684,36 @@ def eval_(
         raise typer.Exit(2) from exc
 
 
-bench_app = typer.Typer(help="Benchmarks that print ratios measured side by side in one run.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks that print ratios measured side by side in one run.", no_args_is_help=True
+)
 app.add_typer(bench_app, name="bench")
-bench_app.command("fetch")(bench_fetch)
 bench_app.command("fetch")(bench_fetch)
 
 
 @bench_app.command("enrich")
 def bench_enrich(
-    articles: Annotated[int, typer.Option(min=10, help="Seed-sized articles to push through.")] = 5000,
-    seeds: Annotated[Path, typer.Option(help="Seed article whose size and words the payloads copy.")] = Path("seeds"),
-    timeout: Annotated[float, typer.Option(help="Give up on a measurement after this many seconds.")] = 600.0,
+    articles: Annotated[
+        int, typer.Option(min=10, help="Seed-sized articles to push through.")
+    ] = 5000,
+    seeds: Annotated[
+        Path, typer.Option(help="Seed article whose size and words the payloads copy.")
+    ] = Path("seeds"),
+    timeout: Annotated[
+        float, typer.Option(help="Give up on a measurement after this many seconds.")
+    ] = 600.0,
 ) -> None:
     """Enricher throughput (a) vs the bare transport (b) and the stages alone (c)."""
     from newswire.cli.bench import print_bench, run_bench_enrich
 
     settings = _settings()
-    print_bench(run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout), settings)
+    print_bench(
+        run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout), settings
+    )
+
+
+app.command("soak")(soak)
 
 
 def main() -> None:
-    app()
+    app(prog_name="newswire")  # also under ``python -m newswire``

@@ -7,6 +7,13 @@ from typing import Annotated
 
 import typer
 
+from newswire.cli.exits import (
+    DEFAULT_KAFKA_TIMEOUT_S,
+    KafkaTimeout,
+    kafka_failures,
+    networks,
+    require_kafka,
+)
 from newswire.cli.settings import cli_settings as _settings
 
 sources_app = typer.Typer(help="Check and discover fetcher sources.", no_args_is_help=True)
@@ -26,14 +33,18 @@ def fetch(
     allow_network: Annotated[
         list[str] | None,
         typer.Option(
-            "--allow-network", help="CIDR opened despite the private-address guard; repeatable."
+            "--allow-network",
+            callback=networks,
+            help="CIDR opened despite the private-address guard; repeatable.",
         ),
     ] = None,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
     """Poll the sources into news.raw (or, with --once --output -, to stdout).
 
     Exit status: 0 ok; 1 a source failed (--once); 2 the sources file is unusable (every
-    problem is printed as ``newswire sources check`` prints it).
+    problem is printed as ``newswire sources check`` prints it) or a bad option; 3 Kafka
+    did not answer (not with --output -, which needs no Kafka).
     """
     from newswire.fetcher.commands import fetch as run
     from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
@@ -48,15 +59,12 @@ def fetch(
             typer.echo(problem.render(str(sources)), err=True)
         typer.echo(f"{sources}: not polling: fix the problems above first", err=True)
         raise typer.Exit(2)
-    raise typer.Exit(
-        run(
-            _settings("fetcher"),
-            sources,
-            once=once,
-            output=output,
-            allow_network=allow_network or (),
-        )
-    )
+    settings = _settings("fetcher")
+    if output is None:  # to Kafka: say so in one line if it is not there
+        require_kafka("fetch", settings.kafka, kafka_timeout)
+    with kafka_failures("fetch", settings.kafka):
+        code = run(settings, sources, once=once, output=output, allow_network=allow_network or ())
+    raise typer.Exit(code)
 
 
 @sources_app.command("check")

@@ -6,6 +6,13 @@ cluster, not guessed from sleeps: the enricher group has committed past every
 replayed record (positions taken from the producer's acks), and then the sink group
 has committed past everything the enricher produced — the sink commits only after
 its writes are durable.
+
+The summary tells what this run added: the JSON Lines directory is read before and
+after, so an article already under OUT (a second ``make run``) is counted as "already
+there", not as written; replayed records the enricher absorbed (the same article
+again) are counted too. Exit status as in :mod:`newswire.cli.exits`: 0 every
+replayed article accounted for, 1 a seed could not be replayed, nothing was replayed,
+an enriched record is missing from OUT or a service failed, 3 Kafka did not answer.
 """
 
 from __future__ import annotations
@@ -26,21 +33,37 @@ from pathlib import Path
 import orjson
 from aiokafka import TopicPartition
 
+from newswire.cli.exits import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    unreachable_line,
+)
 from newswire.common.broker import EmbeddedBroker, free_port
-from newswire.common.errors import BrokerError, NewswireError
+from newswire.common.errors import BrokerError, NewswireError, SeedFileError
 from newswire.common.kafka import (
+    KafkaUnreachable,
     caught_up,
     committed_offsets,
     create_missing_topics,
     end_offsets,
+    is_unreachable,
     new_consumer,
-    wait_for_broker,
+    require_broker,
 )
+from newswire.common.progress import progress_on
 from newswire.common.settings import BrokerProfile, Settings, as_environment
+from newswire.common.text import excerpt
 from newswire.common.topics import declared_topics
+from newswire.replay.files import expand_seed_paths
 from newswire.replay.service import ReplayReport, replay
 
 POLL_S = 0.5
+#: Longest wait for the cluster to answer before anything starts (capped by --timeout).
+BROKER_WAIT_S = 30.0
+
+Key = tuple[str, str]  # (article id, content hash): what the JSON Lines writer keeps once
 
 
 class PipelineFailed(NewswireError):
@@ -56,7 +79,8 @@ class Child:
     def check_alive(self) -> None:
         if self.process.poll() is not None:
             raise PipelineFailed(
-                f"{self.name} exited with {self.process.returncode}; last log lines:\n{tail(self.log_path)}"
+                f"{self.name} exited with {self.process.returncode}; "
+                f"last log lines:\n{tail(self.log_path)}"
             )
 
     def stop(self, timeout_s: float = 20.0) -> None:
@@ -77,6 +101,56 @@ class Summary:
     statuses: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
     reasons: list[str] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)  # of the enriched records, in order
+
+
+@dataclass
+class Outcome:
+    """A finished run: what was replayed, what came out, and what OUT held before/after
+    (None when the JSON Lines writer is off)."""
+
+    report: ReplayReport
+    summary: Summary
+    out_before: set[Key] | None = None
+    out_after: set[Key] | None = None
+
+    @property
+    def absorbed(self) -> int:
+        """Replayed records the enricher neither emitted nor dead-lettered: the same
+        article again (a redelivery), or a duplicate dropped by ENRICHER_DROP_DUPLICATES."""
+        enricher_letters = sum(
+            n for name, n in self.summary.dead_letters.items() if name.startswith("enricher/")
+        )
+        return max(0, self.report.produced - self.summary.enriched - enricher_letters)
+
+    def out_counts(self) -> tuple[int, int, int] | None:
+        """(new under OUT, already there before, missing from OUT) for this run's records."""
+        if self.out_before is None or self.out_after is None:
+            return None
+        keys = set(self.summary.keys)
+        already = len(keys & self.out_before)
+        new = len((keys - self.out_before) & self.out_after)
+        return new, already, len(keys) - already - new
+
+    def verdict(self) -> tuple[int, str | None]:
+        """(exit status, why it is not 0)."""
+        report = self.report
+        unreadable = len(report.file_errors)
+        seeds = f"{unreadable} seed{'s' if unreadable != 1 else ''}"
+        if not report.produced:
+            reason = (
+                f"{seeds} could not be replayed (see 'skipped')" if unreadable else "no records"
+            )
+            return EXIT_INCOMPLETE, f"nothing replayed: {reason}"
+        if unreadable:
+            return EXIT_INCOMPLETE, f"incomplete: {seeds} could not be replayed (see 'skipped')"
+        counts = self.out_counts()
+        if counts and counts[2]:
+            return EXIT_INCOMPLETE, (
+                f"incomplete: {counts[2]} enriched records are not under the output directory "
+                "(see the dead letters and .newswire/logs/sink.log)"
+            )
+        return EXIT_OK, None
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -86,21 +160,88 @@ def tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def run_pipeline(settings: Settings, *, seeds: Path, out: Path, timeout_s: float, loop: int = 1) -> int:
-    """Run everything, print the summary; 0 on success, 1 on failure."""
+def check_seeds(seeds: Path) -> str | None:
+    """What is wrong with SEEDS as ``--seeds`` (None: usable), before anything starts."""
+    if not seeds.exists():
+        return f"{seeds}: no such file or directory"
+    if seeds.is_dir():
+        errors = expand_seed_paths([seeds]).errors
+        if errors:
+            return str(errors[0])
+    return None
+
+
+def run_pipeline(
+    settings: Settings, *, seeds: Path, out: Path, timeout_s: float, loop: int = 1
+) -> int:
+    """Run everything, print the summary; returns the exit status (module docstring)."""
+    from newswire.sink.writers.factory import JSONL, WriterOptions
+
+    try:
+        jsonl = JSONL in WriterOptions.from_settings(settings).writers
+    except NewswireError as exc:
+        print(f"newswire run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     log_dir = Path(".newswire/logs")
     log_dir.mkdir(parents=True, exist_ok=True)
+    fresh_cluster = settings.kafka.uses_embedded_broker
     try:
         with _cluster(settings, log_dir) as live:
-            asyncio.run(_prepare_topics(live))
+            asyncio.run(_prepare_topics(live, timeout_s=min(BROKER_WAIT_S, timeout_s)))
+            before = out_keys(out) if jsonl else None
             with _services(live, out=out, log_dir=log_dir) as children:
-                summary = asyncio.run(_replay_and_wait(live, children, seeds=seeds, timeout_s=timeout_s, loop=loop))
+                report, summary = asyncio.run(
+                    _replay_and_wait(
+                        live,
+                        children,
+                        seeds=seeds,
+                        timeout_s=timeout_s,
+                        loop=loop,
+                        fresh_cluster=fresh_cluster,
+                    )
+                )
+    except KafkaUnreachable as exc:
+        if fresh_cluster:  # the broker run started itself: its log says why
+            line = f"{exc} (its log: {log_dir}/broker.log)"
+        else:
+            line = unreachable_line(settings.kafka, exc.timeout_s)
+        print(f"newswire run: {line}", file=sys.stderr)
+        return EXIT_UNREACHABLE
     except (PipelineFailed, BrokerError, TimeoutError) as exc:
         print(f"newswire run failed: {exc}", file=sys.stderr)
         print(f"logs: {log_dir}/", file=sys.stderr)
-        return 1
-    print_summary(summary, out)
-    return 0
+        return EXIT_INCOMPLETE
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+        print(f"newswire run: {unreachable_line(settings.kafka)}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    outcome = Outcome(report, summary, before, out_keys(out) if jsonl else None)
+    print_summary(outcome, out)
+    code, why = outcome.verdict()
+    if why:
+        print(f"newswire run: {why}", file=sys.stderr)
+    return code
+
+
+def out_keys(out: Path) -> set[Key]:
+    """(id, content hash) of every line the JSON Lines writer has under OUT - the pairs
+    it skips when they come again."""
+    from newswire.sink.writers.base import RecordRejected
+    from newswire.sink.writers.jsonl import DATE_DIR_PREFIX, SUFFIX, record_key
+
+    keys: set[Key] = set()
+    for path in out.glob(f"{DATE_DIR_PREFIX}*/enriched-*{SUFFIX}"):
+        try:
+            lines = path.read_bytes().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                keys.add(record_key(orjson.loads(line)))
+            except (orjson.JSONDecodeError, RecordRejected, AttributeError):
+                continue
+    return keys
 
 
 @contextlib.contextmanager
@@ -116,8 +257,10 @@ def _cluster(settings: Settings, log_dir: Path) -> Iterator[Settings]:
         yield settings.model_copy(update={"kafka": kafka})
 
 
-async def _prepare_topics(settings: Settings) -> None:
-    await wait_for_broker(settings.kafka)
+async def _prepare_topics(settings: Settings, *, timeout_s: float = BROKER_WAIT_S) -> None:
+    """Wait (quietly) for the cluster, then create the topics; KafkaUnreachable if it
+    does not answer within TIMEOUT_S."""
+    await require_broker(settings.kafka, timeout_s=timeout_s)
     await create_missing_topics(settings.kafka, declared_topics(settings))
 
 
@@ -153,31 +296,48 @@ def spawn_service(command: str, env: Mapping[str, str], log_dir: Path) -> Child:
     log_path = log_dir / f"{command}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "newswire", command], env=dict(env), stdout=log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "newswire", command],
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     return Child(command, process, log_path)
 
 
 async def _replay_and_wait(
-    settings: Settings, children: list[Child], *, seeds: Path, timeout_s: float, loop: int
-) -> Summary:
+    settings: Settings,
+    children: list[Child],
+    *,
+    seeds: Path,
+    timeout_s: float,
+    loop: int,
+    fresh_cluster: bool = True,
+) -> tuple[ReplayReport, Summary]:
     deadline = time.monotonic() + timeout_s
     start_enriched = await end_offsets(settings.kafka, settings.topics.enriched)
     start_dlq = await end_offsets(settings.kafka, settings.topics.dlq)
-    report = await replay(settings, [seeds], rate=None, loop=loop, progress=sys.stderr.isatty())
-    for error in report.file_errors:
-        print(f"skipped {error}", file=sys.stderr)
+    with progress_on(sys.stderr, "run") as progress:
+        report = await replay(
+            settings, [seeds], rate=None, loop=loop, progress=progress, on_file_error=_say_skipped
+        )
     print(
         f"replayed {report.produced} records ({len(report.article_ids)} articles) "
         f"from {report.files} files; waiting for the pipeline...",
         file=sys.stderr,
     )
-    await _wait_for_group(settings, settings.enricher.app_id, report.next_offsets, children, deadline)
+    await _wait_for_group(
+        settings, settings.enricher.app_id, report.next_offsets, children, deadline
+    )
     enriched_targets = await end_offsets(settings.kafka, settings.topics.enriched)
     await _wait_for_group(settings, settings.sink.group_id, enriched_targets, children, deadline)
     summary = await summarise(settings, start_enriched, enriched_targets, start_dlq)
-    _check_every_article_accounted(report, summary)
-    return summary
+    if fresh_cluster:  # an enricher with no memory of earlier runs must emit every article once
+        _check_every_article_accounted(report, summary)
+    return report, summary
+
+
+def _say_skipped(error: SeedFileError) -> None:
+    print(f"skipped {error}", file=sys.stderr, flush=True)
 
 
 async def _wait_for_group(
@@ -204,7 +364,10 @@ def _check_every_article_accounted(report: ReplayReport, summary: Summary) -> No
 
 
 async def _read_range(
-    settings: Settings, topic: str, start: Mapping[TopicPartition, int], end: Mapping[TopicPartition, int]
+    settings: Settings,
+    topic: str,
+    start: Mapping[TopicPartition, int],
+    end: Mapping[TopicPartition, int],
 ) -> list[bytes]:
     """Every value of TOPIC between two offset snapshots."""
     wanted = {tp: (start.get(tp, 0), stop) for tp, stop in end.items() if stop > start.get(tp, 0)}
@@ -220,7 +383,9 @@ async def _read_range(
         while [tp for tp, (_, stop) in wanted.items() if await consumer.position(tp) < stop]:
             batches = await consumer.getmany(timeout_ms=1000)
             for tp, messages in batches.items():
-                values.extend(m.value for m in messages if m.offset < wanted[tp][1] and m.value is not None)
+                values.extend(
+                    m.value for m in messages if m.offset < wanted[tp][1] and m.value is not None
+                )
         return values
     finally:
         await consumer.stop()
@@ -233,9 +398,12 @@ async def summarise(
     start_dlq: Mapping[TopicPartition, int],
 ) -> Summary:
     summary = Summary()
-    for value in await _read_range(settings, settings.topics.enriched, start_enriched, end_enriched):
+    for value in await _read_range(
+        settings, settings.topics.enriched, start_enriched, end_enriched
+    ):
         record = orjson.loads(value)
         summary.enriched += 1
+        summary.keys.append((record["id"], record["dedupe"]["content_hash"]))
         summary.languages[record["language"]["code"]] += 1
         summary.statuses[record["dedupe"]["status"]] += 1
         summary.topics.update(topic["id"] for topic in record["topics"])
@@ -247,14 +415,32 @@ async def summarise(
     return summary
 
 
-def print_summary(summary: Summary, out: Path) -> None:
+def print_summary(outcome: Outcome, out: Path) -> None:
     def fmt(counter: Counter[str]) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted(counter.items())) or "none"
 
-    print(f"enriched: {summary.enriched} (written under {out}/)")
+    report, summary = outcome.report, outcome.summary
+    print(
+        f"replayed: {_n(report.produced, 'record')} ({_n(len(report.article_ids), 'article')}) "
+        f"from {_n(report.files, 'file')}, {len(report.file_errors)} could not be replayed"
+    )
+    counts = outcome.out_counts()
+    if counts is None:
+        print(f"enriched: {summary.enriched} (JSON Lines writer off: not written under {out}/)")
+    else:
+        new, already, missing = counts
+        lost = f", {missing} missing" if missing else ""
+        print(
+            f"enriched: {summary.enriched} (under {out}/: {new} new, {already} already there{lost})"
+        )
+    print(f"  absorbed:  {outcome.absorbed} (the same article again: not emitted twice)")
     print(f"  dedupe:    {fmt(summary.statuses)}")
     print(f"  languages: {fmt(summary.languages)}")
     print(f"  topics:    {fmt(summary.topics)}")
     print(f"dead letters: {sum(summary.dead_letters.values())} ({fmt(summary.dead_letters)})")
     for reason in summary.reasons[:5]:
-        print(f"  - {reason}")
+        print(f"  - {excerpt(reason, 200)}")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -8,14 +8,15 @@ broker's workarounds apply everywhere at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from newswire.common.settings import BrokerProfile, KafkaSettings, SecurityProtocol
@@ -181,6 +182,68 @@ async def wait_for_broker(kafka: KafkaSettings, *, timeout_s: float = 30.0) -> N
         finally:
             await admin.close()
     raise TimeoutError(f"Kafka at {kafka.bootstrap} did not answer within {timeout_s}s: {last_error}")
+
+
+class KafkaUnreachable(TimeoutError):
+    """The cluster did not answer a metadata request in time. A ``TimeoutError``, so
+    code that catches :func:`wait_for_broker`'s timeout catches this too."""
+
+    def __init__(
+        self, bootstrap: str, timeout_s: float, last_error: BaseException | None = None
+    ) -> None:
+        super().__init__(f"Kafka at {bootstrap} did not answer within {timeout_s:g}s")
+        self.bootstrap = bootstrap
+        self.timeout_s = timeout_s
+        self.last_error = last_error
+
+
+@contextlib.contextmanager
+def quiet_kafka_client_logs() -> Iterator[None]:
+    """Silence aiokafka's per-attempt ERROR lines ("Unable connect to ...") while we
+    wait on purpose; the caller reports the outcome once."""
+    logger = logging.getLogger("aiokafka")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def require_broker(kafka: KafkaSettings, *, timeout_s: float) -> None:
+    """Like :func:`wait_for_broker`, for commands a person runs: silent while it waits,
+    each attempt bounded by what is left of ``timeout_s`` (an address that drops
+    packets cannot hold it for the client's 40 s request timeout), every client
+    closed, and :class:`KafkaUnreachable` - one sentence, no cause chain - at the end.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    last_error: BaseException | None = None
+    with quiet_kafka_client_logs():
+        while (left := deadline - loop.time()) > 0:
+            admin = new_admin(kafka)
+            try:
+                await asyncio.wait_for(_metadata_answered(admin), timeout=left)
+                return
+            except TimeoutError as exc:
+                last_error = last_error or exc
+            except Exception as exc:  # any failure means "not yet"
+                last_error = exc
+            finally:
+                with contextlib.suppress(Exception):
+                    await admin.close()
+            await asyncio.sleep(min(0.2, max(0.0, deadline - loop.time())))
+    raise KafkaUnreachable(kafka.bootstrap, timeout_s, last_error)
+
+
+async def _metadata_answered(admin: AIOKafkaAdminClient) -> None:
+    await admin.start()
+    await admin.list_topics()
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether EXC means "the cluster could not be reached" (as opposed to a refusal)."""
+    return isinstance(exc, KafkaUnreachable | KafkaConnectionError | NodeNotReadyError)
 
 
 async def committed_offsets(

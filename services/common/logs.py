@@ -1,14 +1,24 @@
-"""Logging set-up: JSON lines on stderr, one object per event, for log shippers."""
+"""Logging set-up: JSON lines on stderr, one object per event, for log shippers.
+
+At INFO a service says what it runs with once, then a status line now and then (see
+``NEWSWIRE_STATUS_INTERVAL_S``); the libraries' start-up and rebalance chatter (Faust and
+mode log every service they start and stop) is demoted to DEBUG, where it is still
+there for whoever turns ``NEWSWIRE_LOG_LEVEL=DEBUG`` on.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import orjson
 
-_CONTEXT_FIELDS = ("service", "topic", "partition", "offset", "source_id", "article_id")
+_CONTEXT_FIELDS = ("service", "topic", "partition", "offset", "source_id", "article_id", "counts")
+
+#: Loggers whose INFO records are start-up and rebalance chatter, logged at DEBUG instead.
+CHATTY_AT_INFO = ("faust", "mode")
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -36,13 +46,29 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class DemoteChatter(logging.Filter):
+    """Turn INFO records of the PREFIXES loggers into DEBUG records, dropped unless the
+    root logger is at DEBUG. Warnings and errors pass unchanged."""
+
+    def __init__(self, prefixes: tuple[str, ...] = CHATTY_AT_INFO) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or record.name.split(".", 1)[0] not in self._prefixes:
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def configure_logging(level: str, *, json_lines: bool = True, service: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if json_lines:
         handler.setFormatter(JsonLineFormatter(service))
-        logging.Formatter.converter = __import__("time").gmtime
+        logging.Formatter.converter = time.gmtime
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(DemoteChatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

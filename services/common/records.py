@@ -12,6 +12,7 @@ import orjson
 from newswire.common.errors import InvalidRecord
 from newswire.common.ids import article_id
 from newswire.common.schemas import SchemaName, schema_info
+from newswire.common.text import strip_control_chars
 
 ServiceName = Literal["fetcher", "enricher", "sink", "replay"]
 SourceKind = Literal["feed", "wordpress", "sitemap", "html", "replay"]
@@ -32,7 +33,16 @@ def raw_article(
     fetched_at: str | None = None,
     language_hint: str | None = None,
 ) -> dict[str, Any]:
-    """A raw article record; ``url`` must already be canonical (see common.urls)."""
+    """A raw article record; ``url`` must already be canonical (see common.urls).
+
+    Control characters other than tab and line breaks (NUL, ESC, DEL ...) are removed
+    from ``title`` and ``text`` (:func:`strip_control_chars`), so no producer puts them
+    on ``news.raw``: PostgreSQL refuses NUL, terminals act on ESC. A title left empty
+    by that becomes None; text left empty stays empty, and the raw schema refuses it.
+    """
+    text = strip_control_chars(text)
+    if title:
+        title = strip_control_chars(title) or None
     return {
         "schema_version": schema_info(SchemaName.RAW).version,
         "id": article_id(url, text),

@@ -17,6 +17,7 @@ import jsonschema_rs
 import orjson
 
 from newswire.common.errors import ErrorKind, InvalidRecord
+from newswire.common.text import EXCERPT_CHARS, excerpt
 
 
 class SchemaName(StrEnum):
@@ -77,7 +78,38 @@ def validate(name: SchemaName, record: Any) -> None:
         return
     error = next(iter(validator.iter_errors(record)))
     path = "/".join(str(p) for p in error.instance_path) or "(root)"
-    raise InvalidRecord(ErrorKind.SCHEMA, f"at {path}: {error.message}", schema=name.value)
+    message = _quoting_an_excerpt(error.message, error.instance)
+    raise InvalidRecord(ErrorKind.SCHEMA, f"at {path}: {message}", schema=name.value)
+
+
+#: A validator message longer than this is cut even when the value in it is not found.
+MAX_MESSAGE_CHARS = 500
+
+
+def _quoting_an_excerpt(message: str, instance: Any) -> str:
+    """The validator's message with the offending value quoted as a short excerpt.
+
+    jsonschema-rs starts most messages with the whole value as JSON (``"<20 MB of
+    text>" is longer than 2000000 characters``); a reason that repeats the article is
+    no reason, so the value is replaced by its first characters and its size.
+    """
+    if isinstance(instance, str) and len(instance) > EXCERPT_CHARS:
+        shown = f"{_json(instance[:EXCERPT_CHARS])}… ({len(instance):,} characters)"
+    elif isinstance(instance, dict | list):
+        full = _json(instance)
+        if len(full) <= EXCERPT_CHARS:
+            return message
+        shown = f"{full[:EXCERPT_CHARS]}… ({len(full):,} characters of JSON)"
+    else:
+        return message if len(message) <= MAX_MESSAGE_CHARS else excerpt(message, MAX_MESSAGE_CHARS)
+    rendered = _json(instance)
+    if rendered in message:
+        return message.replace(rendered, shown, 1)
+    return excerpt(message, MAX_MESSAGE_CHARS)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def decode_json_object(payload: bytes | None, name: SchemaName) -> dict[str, Any]:

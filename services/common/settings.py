@@ -334,6 +334,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
 
     log_level: str = Field(default="INFO", description="Python log level.")
+    status_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between the services' one-line status logs."
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     enricher: EnricherSettings = Field(default_factory=EnricherSettings)

@@ -62,3 +62,48 @@ def clean_plain_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text.lstrip("\ufeff"))
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return "\n".join(lines).strip()
+
+
+#: C0 and C1 control characters that are not whitespace a person typed: NUL, BEL,
+#: ESC, DEL ... (tab, line feed and carriage return are kept).
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+#: Controls that Python itself treats as line breaks (vertical tab, form feed, the
+#: file/group/record separators, NEL): a newline, so the words either side stay apart.
+_CONTROL_BREAKS = re.compile("[\x0b\x0c\x1c-\x1e\x85]")
+_ANY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Terminal escape sequences (colours, cursor moves, window titles: CSI and OSC), removed
+#: whole so no "[31m" is left behind when their ESC goes.
+_ESCAPE_SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+
+def strip_control_chars(text: str) -> str:
+    """TEXT without control characters other than tab, line feed and carriage return.
+
+    Line-breaking controls (form feed, vertical tab, NEL ...) become ``\\n``; the rest
+    (NUL, BEL, ESC, DEL, C1 controls ...) are removed, terminal escape sequences whole.
+    Format characters such as the zero-width non-joiner are not controls and stay:
+    Persian spelling needs them.
+    """
+    if not _ANY_CONTROL.search(text):  # the common case: nothing to do, no copy
+        return text
+    if "\x1b" in text:
+        text = _ESCAPE_SEQUENCES.sub("", text)
+    return _CONTROL_CHARS.sub("", _CONTROL_BREAKS.sub("\n", text))
+
+
+def has_control_chars(text: str) -> bool:
+    """Whether :func:`strip_control_chars` would change TEXT."""
+    return _ANY_CONTROL.search(text) is not None
+
+
+#: Characters of someone's text quoted in an error message.
+EXCERPT_CHARS = 80
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """TEXT if it is short, else its first LIMIT characters marked as cut and sized:
+    ``first words… (20,971,520 characters)``. For quoting input in error messages,
+    which must stay a line, not a copy of the input."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"

@@ -30,6 +30,7 @@ from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.neardup import BandResponder, NearDuplicateExchange
 from newswire.enricher.pipeline import EnrichmentPipeline
 from newswire.enricher.similarity import NearDuplicateDetector
+from newswire.enricher.status import announce, install_status
 
 #: Probes and replies are only needed while a batch waits for them.
 EXCHANGE_RETENTION = timedelta(hours=6)
@@ -143,6 +144,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
             exchange.receive_replies(payload)
 
     _add_health_pages(app, metrics)
+    install_status(app, settings, metrics)
     return app
 
 
@@ -168,5 +170,7 @@ def run_enricher(settings: Settings) -> None:
     # Faust creates its data directory but not the parents (.newswire/ on a fresh clone).
     settings.enricher.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
+    announce(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.lower(), override_logging=False, quiet=True)
+    worker.spinner = None  # even quiet, it writes "\b\x1b[?25h" to stdout at start
     worker.execute_from_commandline()

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from newswire.common.kafka import new_consumer, new_producer, topic_partitions
+from newswire.common.progress import NoProgress, Progress
 from newswire.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ def _origin_text(origin: dict[str, Any]) -> str:
     return f"{origin.get('file')}:{origin.get('line')}"
 
 
-def plan_redrive(letter: dict[str, Any], report: RedriveReport, only: LetterFilter) -> tuple[str, bytes | None, bytes] | None:
+def plan_redrive(
+    letter: dict[str, Any], report: RedriveReport, only: LetterFilter
+) -> tuple[str, bytes | None, bytes] | None:
     """(topic, key, value) to send again, or None with the reason counted in REPORT."""
     if not only.accepts(letter):
         report.skipped_filtered += 1
@@ -74,16 +77,28 @@ def plan_redrive(letter: dict[str, Any], report: RedriveReport, only: LetterFilt
     return topic, key, base64.b64decode(letter["payload_b64"])
 
 
-async def redrive(settings: Settings, *, only: LetterFilter, dry_run: bool = False) -> RedriveReport:
-    """Send every dead letter that ONLY accepts back to its origin topic, once."""
+async def redrive(
+    settings: Settings,
+    *,
+    only: LetterFilter,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> RedriveReport:
+    """Send every dead letter that ONLY accepts back to its origin topic, once.
+
+    ``progress`` counts the dead letters read, out of those the run will read."""
     report = RedriveReport()
+    shown = progress or NoProgress()
     consumer = new_consumer(settings.kafka, group_id=REDRIVE_GROUP, auto_offset_reset="earliest")
     producer = new_producer(settings.kafka)
-    await consumer.start()
-    await producer.start()
-    try:
+    try:  # both clients are stopped whatever happens, also when a start fails
+        await consumer.start()
+        await producer.start()
         await _resume_where_last_run_stopped(consumer, settings.topics.dlq)
         stop_at = await consumer.end_offsets(list(consumer.assignment()))
+        starts = {tp: await consumer.position(tp) for tp in stop_at}
+        shown.begin("dead letters read", sum(max(0, stop_at[tp] - starts[tp]) for tp in stop_at))
+        read = 0
         while [tp for tp, end in stop_at.items() if await consumer.position(tp) < end]:
             batch = await consumer.getmany(timeout_ms=1000, max_records=500)
             sends = []
@@ -91,6 +106,7 @@ async def redrive(settings: Settings, *, only: LetterFilter, dry_run: bool = Fal
                 for message in messages:
                     if message.offset >= stop_at.get(tp, 0):
                         continue
+                    read += 1
                     planned = _plan(message.value, report, only)
                     if planned is None:
                         continue
@@ -101,13 +117,17 @@ async def redrive(settings: Settings, *, only: LetterFilter, dry_run: bool = Fal
             await asyncio.gather(*sends)
             if not dry_run:
                 await consumer.commit()
+            shown.update(read)
+        shown.end()
     finally:
         await consumer.stop()
         await producer.stop()
     return report
 
 
-def _plan(value: bytes | None, report: RedriveReport, only: LetterFilter) -> tuple[str, bytes | None, bytes] | None:
+def _plan(
+    value: bytes | None, report: RedriveReport, only: LetterFilter
+) -> tuple[str, bytes | None, bytes] | None:
     try:
         letter = orjson.loads(value or b"")
     except orjson.JSONDecodeError:
@@ -134,10 +154,12 @@ def describe(report: RedriveReport, *, dry_run: bool) -> list[str]:
     lines = [f"{verb} {sum(report.redriven.values())} dead letters"]
     lines += [f"  -> {topic}: {count}" for topic, count in sorted(report.redriven.items())]
     lines.append(
-        f"skipped: {report.skipped_filtered} filtered out, {len(report.skipped_truncated)} truncated, "
+        f"skipped: {report.skipped_filtered} filtered out, "
+        f"{len(report.skipped_truncated)} truncated, "
         f"{report.skipped_no_topic} from files, {report.unreadable} unreadable"
     )
-    lines += [f"  truncated, re-drive from its topic: {origin}" for origin in report.skipped_truncated[:20]]
+    lines += [
+        f"  truncated, re-drive from its topic: {origin}"
+        for origin in report.skipped_truncated[:20]
+    ]
     return lines
-
-

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newswire.common.errors import InvalidRecord, SeedFileError
+from newswire.common.errors import ErrorKind, InvalidRecord, SeedFileError
 from newswire.common.records import raw_article
 from newswire.common.schemas import SchemaName, decode_json_object, validate
-from newswire.common.text import clean_plain_text
+from newswire.common.text import clean_plain_text, has_control_chars, strip_control_chars
 
 log = logging.getLogger(__name__)
 
@@ -206,11 +206,18 @@ def text_article(path: Path, data: bytes) -> dict[str, Any]:
 
     The record is validated here, not only when published, so a file the schema
     cannot take (e.g. text beyond its length limit) is a file error with the file's
-    name on it rather than a failure in the middle of producing.
+    name on it rather than a failure in the middle of producing. Control characters
+    other than tab and line breaks (NUL, ESC ...) are removed; a file of nothing else
+    is refused.
     """
-    text = clean_plain_text(_decode_utf8(path, data))
+    decoded = _decode_utf8(path, data)
+    text = clean_plain_text(strip_control_chars(decoded))
     if not text:
-        raise SeedFileError(str(path), "no text: the file holds only whitespace")
+        if has_control_chars(decoded):
+            reason = "no text: the file holds only control characters and whitespace"
+        else:
+            reason = "no text: the file holds only whitespace"
+        raise SeedFileError(str(path), reason)
     title, body = split_headline(text)
     record = raw_article(source={"kind": "replay", "ref": path.name}, text=body, title=title)
     try:
@@ -271,9 +278,26 @@ def parse_jsonl(data: bytes, file: str) -> tuple[list[SeedRecord], list[LineFail
         if not line.strip():
             continue
         try:
-            record = decode_json_object(line, SchemaName.RAW)
+            record = _without_control_chars(decode_json_object(line, SchemaName.RAW))
         except InvalidRecord as error:
             failures.append(LineFailure(file, number, line, error))
         else:
             records.append(SeedRecord(record, file, number))
     return records, failures
+
+
+def _without_control_chars(record: dict[str, Any]) -> dict[str, Any]:
+    """A valid raw record with control characters removed from its title and text, as
+    :func:`raw_article` builds them; refused (schema) if that leaves no text. The id is
+    kept: it is the record's identity, whatever its text looked like."""
+    text = strip_control_chars(record["text"])
+    if text != record["text"] and not text.strip():
+        raise InvalidRecord(
+            ErrorKind.SCHEMA,
+            "at text: only control characters and whitespace",
+            schema=SchemaName.RAW.value,
+        )
+    record["text"] = text
+    if record.get("title"):
+        record["title"] = strip_control_chars(record["title"]) or None
+    return record

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.errors import MessageSizeTooLargeError
@@ -21,6 +20,7 @@ from aiokafka.structs import RecordMetadata
 
 from newswire.common.errors import SeedFileError
 from newswire.common.kafka import new_producer
+from newswire.common.progress import NoProgress, Progress, RichProgress
 from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName
 from newswire.common.settings import Settings
@@ -61,7 +61,8 @@ async def replay(
     *,
     rate: float | None = None,
     loop: int = 1,
-    progress: bool = False,
+    progress: bool | Progress = False,
+    on_file_error: Callable[[SeedFileError], None] | None = None,
 ) -> ReplayReport:
     """Produce every record of the seed files at ``paths`` to ``settings.topics.raw``.
 
@@ -70,28 +71,35 @@ async def replay(
     ids, so downstream dedupe sees repeats, which is the point of a load test. Dead
     letters are sent once per line, not once per pass. Returns only when every
     record is acked; a delivery failure raises (the report would be wrong otherwise).
+
+    ``progress`` counts records as the broker acks them: a
+    :class:`~newswire.common.progress.Progress` (e.g. from ``progress_on``), or True
+    for a rich bar on stderr. Each file that cannot be replayed is passed to
+    ``on_file_error`` as it is found, or logged as a warning when there is none.
     """
     if loop < 1:
         raise ValueError(f"loop must be at least 1, got {loop!r}")
     pacer = Pacer(rate) if rate is not None else None
     seeds = expand_seed_paths(paths)
     report = ReplayReport()
+    report_error = on_file_error or _log_file_error
     for error in seeds.errors:
-        _report_file_error(report, error)
+        _report_file_error(report, error, report_error)
     producer = new_producer(settings.kafka)
-    await producer.start()
-    try:
-        publisher = Publisher(settings=settings, producer=producer, service="replay")
-        run = _ReplayRun(settings, publisher, report, pacer)
-        with _progress_bar(progress, total=len(seeds.files) * loop) as advance:
+    with _progress(progress) as shown:
+        shown.begin("records acked", None)
+        try:
+            await producer.start()
+            publisher = Publisher(settings=settings, producer=producer, service="replay")
+            run = _ReplayRun(settings, publisher, report, pacer, report_error, shown.update)
             for _ in range(loop):
                 for path in seeds.files:
                     await run.replay_file(path)
-                    advance(report)
             await run.finish()
-            advance(report, files=0)
-    finally:
-        await producer.stop()  # flushes anything still buffered
+        finally:
+            await producer.stop()  # flushes anything still buffered; safe if start failed
+        shown.update(report.produced)
+        shown.end()
     return report
 
 
@@ -99,12 +107,21 @@ class _ReplayRun:
     """State of one replay call: deliveries in flight and which files were seen."""
 
     def __init__(
-        self, settings: Settings, publisher: Publisher, report: ReplayReport, pacer: Pacer | None
+        self,
+        settings: Settings,
+        publisher: Publisher,
+        report: ReplayReport,
+        pacer: Pacer | None,
+        report_error: Callable[[SeedFileError], None],
+        acked: Callable[[int], None],
     ) -> None:
         self._settings = settings
         self._publisher = publisher
         self._report = report
         self._pacer = pacer
+        self._report_error = report_error
+        self._show_acked = acked
+        self._acked = 0  # as the broker answers, ahead of report.produced (per chunk)
         self._pending: list[tuple[asyncio.Future[RecordMetadata], str]] = []
         self._read: set[Path] = set()
         self._failed: set[str] = set()
@@ -115,7 +132,7 @@ class _ReplayRun:
         except SeedFileError as error:
             if error.path not in self._failed:  # a bad file is reported once, not per pass
                 self._failed.add(error.path)
-                _report_file_error(self._report, error)
+                _report_file_error(self._report, error, self._report_error)
             return
         first_read = path not in self._read
         if first_read:  # dead letters and refusals are reported once, not per pass
@@ -138,11 +155,17 @@ class _ReplayRun:
             # sent, which must not stop the rest. Too big for a dead letter as well, so
             # it is reported like an unreadable file, naming the line.
             if report_refusal:
-                _report_file_error(self._report, _refused(path, item, exc))
+                _report_file_error(self._report, _refused(path, item, exc), self._report_error)
             return
+        future.add_done_callback(self._count_ack)
         self._pending.append((future, item.article_id))
         if len(self._pending) >= DELIVERY_CHUNK:
             await self._await_deliveries()
+
+    def _count_ack(self, future: asyncio.Future[RecordMetadata]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._acked += 1
+            self._show_acked(self._acked)
 
     async def _dead_letter(self, failure: LineFailure) -> None:
         await self._publisher.dead_letter(
@@ -173,49 +196,35 @@ def _refused(path: Path, item: SeedRecord, exc: MessageSizeTooLargeError) -> See
     return SeedFileError(str(path), f"{where}record refused by the producer as too large: {exc}")
 
 
-def _report_file_error(report: ReplayReport, error: SeedFileError) -> None:
+def _log_file_error(error: SeedFileError) -> None:
     log.warning("skipping seed file %s: %s", error.path, error.reason)
+
+
+def _report_file_error(
+    report: ReplayReport, error: SeedFileError, tell: Callable[[SeedFileError], None]
+) -> None:
+    tell(error)
     report.file_errors.append(error)
 
 
-Advance = Callable[..., None]
-
-
 @contextlib.contextmanager
-def _progress_bar(enabled: bool, *, total: int) -> Iterator[Advance]:
-    """A rich progress bar on stderr (stdout stays clean for the summary), counting
-    files; a no-op when disabled, e.g. when stderr is not a terminal."""
-    if not enabled:
-        yield _no_progress
+def _progress(progress: bool | Progress) -> Iterator[Progress]:
+    """The caller's progress, a rich bar on stderr for True, nothing for False."""
+    if not isinstance(progress, bool):
+        yield progress
+        return
+    if not progress:
+        yield NoProgress()
         return
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
 
     columns = (
-        TextColumn("replay"),
+        TextColumn("replay: {task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(
-            "files, {task.fields[produced]} acked, {task.fields[dead_letters]} dead letters"
-        ),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task("replay", total=total, produced=0, dead_letters=0)
-
-        def advance(report: ReplayReport, *, files: int = 1) -> None:
-            bar.update(
-                task, advance=files, produced=report.produced, dead_letters=report.dead_letters
-            )
-
-        yield advance
-
-
-def _no_progress(*_args: Any, **_kwargs: Any) -> None:
-    return None
+    with Bar(*columns, console=Console(stderr=True)) as bar:
+        yield RichProgress(bar)

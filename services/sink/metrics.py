@@ -103,6 +103,65 @@ class SinkMetrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
+    def counts(self) -> SinkCounts:
+        """A reading of every counter, summed the way the status line shows them."""
+        return SinkCounts(
+            consumed=int(_total(self.consumed)),
+            written=_by_label(self.records_written, "writer"),
+            skipped=_by_label(self.records_skipped, "writer"),
+            dead_letters=_by_label(self.dead_letters, "kind"),
+            flushes=_by_label(self.flush_seconds, "outcome", suffix="_count"),
+            retries=int(_total(self.retries)),
+            commits=_by_label(self.commits, "outcome"),
+            lag=_by_label(self.consumer_lag, "partition", suffix=""),
+        )
+
+
+@dataclass(frozen=True)
+class SinkCounts:
+    """What :meth:`SinkMetrics.counts` read: totals, and per-label breakdowns."""
+
+    consumed: int
+    written: dict[str, int]  # per writer
+    skipped: dict[str, int]  # per writer
+    dead_letters: dict[str, int]  # per kind
+    flushes: dict[str, int]  # flush attempts per outcome (ok, error), all writers
+    retries: int
+    commits: dict[str, int]  # per outcome (ok, error)
+    lag: dict[str, int]  # per assigned partition, as the monitor last saw it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "consumed": self.consumed,
+            "written": self.written,
+            "skipped": self.skipped,
+            "dead_letters": self.dead_letters,
+            "flushes": self.flushes,
+            "retries": self.retries,
+            "commits": self.commits,
+            "lag": sum(self.lag.values()),
+        }
+
+
+def _samples(metric: Any, suffix: str) -> Iterable[Any]:
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.name == family.name + suffix:
+                yield sample
+
+
+def _total(metric: Any, suffix: str = "_total") -> float:
+    return sum(sample.value for sample in _samples(metric, suffix))
+
+
+def _by_label(metric: Any, label: str, *, suffix: str = "_total") -> dict[str, int]:
+    """Sum of METRIC's samples per value of LABEL (other labels summed over)."""
+    sums: dict[str, int] = {}
+    for sample in _samples(metric, suffix):
+        key = sample.labels[label]
+        sums[key] = sums.get(key, 0) + int(sample.value)
+    return sums
+
 
 @dataclass
 class _WriterState:
@@ -234,9 +293,7 @@ class HealthServer:
 
     async def _metrics_page(self, _request: web.Request) -> web.Response:
         self._readiness.status()  # refresh the ready gauge
-        return web.Response(
-            body=self._metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT}
-        )
+        return web.Response(body=self._metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT})
 
 
 def _bound_port(addresses: Iterable[Any], asked: int) -> int:

@@ -47,6 +47,7 @@ from newswire.common.records import topic_origin
 from newswire.common.schemas import SchemaName, decode_json_object
 from newswire.common.settings import Settings
 from newswire.sink.metrics import HealthServer, HttpOptions, Readiness, SinkMetrics
+from newswire.sink.status import start_status
 from newswire.sink.writers.base import FlushResult, Reachable, RecordRejected, Writer
 from newswire.sink.writers.factory import WriterOptions, build_writers
 
@@ -516,9 +517,13 @@ async def run_sink(
     consumer: AIOKafkaConsumer | None = None
     sink: _Sink | None = None
     monitor: asyncio.Task[None] | None = None
+    status: asyncio.Task[None] | None = None
     try:
         if server is not None:
             await server.start()
+        port = server.port if server is not None else None  # the start line says where it went
+        names = [writer.name for writer in writers]
+        status = start_status(settings, metrics, readiness, writers=names, http_port=port)
         producer = new_producer(settings.kafka)
         consumer = new_consumer(
             settings.kafka,
@@ -540,9 +545,10 @@ async def run_sink(
         await sink.run()
     finally:
         undo_signals()
-        if monitor is not None:
-            monitor.cancel()
-            await asyncio.gather(monitor, return_exceptions=True)
+        for task in (monitor, status):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         clients = [client.stop for client in (consumer, producer) if client is not None]
         closers = [*clients, *(writer.close for writer in writers)]
         if server is not None:

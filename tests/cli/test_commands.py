@@ -14,12 +14,23 @@ runner = CliRunner()
 def test_documented_commands_exist() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("broker", "topics", "replay", "enrich", "sink", "run", "eval", "bench"):
+    for command in (
+        "broker",
+        "topics",
+        "replay",
+        "enrich",
+        "sink",
+        "run",
+        "eval",
+        "bench",
+        "audit",
+        "soak",
+    ):
         assert command in result.output
 
 
 def test_topics_list_shows_the_declared_layout() -> None:
-    result = runner.invoke(app, ["topics", "list"])
+    result = runner.invoke(app, ["topics", "list", "--declared"])
     assert result.exit_code == 0
     assert "news.raw\tpartitions=6" in result.output and "news.dlq" in result.output
 
@@ -27,7 +38,13 @@ def test_topics_list_shows_the_declared_layout() -> None:
 def test_eval_prints_every_section_and_a_summary_line() -> None:
     eval_dir = FIXTURES / "eval"
     result = runner.invoke(
-        app, ["eval", str(eval_dir / "topics.jsonl"), "--near-duplicates", str(eval_dir / "near_duplicates.jsonl")]
+        app,
+        [
+            "eval",
+            str(eval_dir / "topics.jsonl"),
+            "--near-duplicates",
+            str(eval_dir / "near_duplicates.jsonl"),
+        ],
     )
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]

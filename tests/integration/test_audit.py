@@ -270,15 +270,20 @@ async def test_postgres_output_missing_a_row_fails_the_audit(
 # -- errors ------------------------------------------------------------------------------
 
 
-async def test_unreachable_sources_are_one_line_and_exit_2(settings: Settings) -> None:
+async def test_unreachable_sources_are_one_line_and_exit_3_or_2(settings: Settings) -> None:
     nowhere = f"127.0.0.1:{free_port()}"
     result = await asyncio.to_thread(
         audit, settings, "--timeout", "2", env={"KAFKA_BOOTSTRAP_SERVERS": nowhere}
     )
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.splitlines() == [
-        f"newswire audit: Kafka at {nowhere} did not answer within 2s"
-    ]
+    assert result.returncode == 3 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"newswire audit: Kafka at {nowhere} did not answer within 2s (")
+
+    result = await asyncio.to_thread(
+        audit, settings, "--json", "--timeout", "2", env={"KAFKA_BOOTSTRAP_SERVERS": nowhere}
+    )
+    answer = orjson.loads(result.stdout)
+    assert result.returncode == 3 and answer["ok"] is False and nowhere in answer["error"]
 
     dead_db = f"postgresql://postgres@127.0.0.1:{free_port()}/newswire"
     result = await run_audit(settings, "--postgres", dead_db, "--timeout", "2")

@@ -1,0 +1,212 @@
+"""The first hour with newswire (issue 14): the real command, run as a person runs it.
+
+Each case starts ``python -m newswire ...`` as a child process with stderr piped, and
+checks what a person would read there and the exit status. None needs a broker: a
+Kafka that does not answer is the point of several (``127.0.0.1:1`` refuses at once).
+The cases that need a broker are in tests/integration/test_cli_errors.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newswire.cli.exits import EXIT_UNREACHABLE
+from tests.conftest import SEEDS
+
+NO_KAFKA = "127.0.0.1:1"
+_OWN_PREFIXES = ("KAFKA_", "TOPIC_", "SINK_", "ENRICHER_", "FETCHER_", "REPLAY_", "NEWSWIRE_")
+
+
+def newswire(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m newswire ARGS`` with the caller's newswire variables replaced by ENV."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+    return subprocess.run(
+        [sys.executable, "-m", "newswire", *args],
+        env=base | {"COLUMNS": "200"} | (env or {}),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def flat(text: str) -> str:
+    """Usage errors come in a box; the words, on one line."""
+    return " ".join(re.sub("[\u2500-\u257f]", " ", text).split())
+
+
+def assert_one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Unclosed" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def sources_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n  - id: example\n    name: Example\n    kind: feed\n"
+        "    url: https://example.com/feed.xml\n"
+    )
+    return path
+
+
+# --- 1. no broker: one line, a hint, exit 3 --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("replay", ["replay", str(SEEDS)]),
+        ("topics create", ["topics", "create"]),
+        ("dlq replay", ["dlq", "replay", "--dry-run"]),
+        ("sink", ["sink", "--http-port", "0"]),
+        ("fetch", ["fetch", "--sources", "{sources}"]),
+        ("fetch", ["fetch", "--sources", "{sources}", "--once"]),
+    ],
+)
+def test_no_broker_is_one_line_with_a_hint(
+    command: str, args: list[str], sources_file: Path, tmp_path: Path
+) -> None:
+    args = [arg.format(sources=sources_file) for arg in args]
+    result = newswire(
+        *args,
+        "--kafka-timeout",
+        "1",
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA, "SINK_OUT_DIR": str(tmp_path / "out")},
+    )
+    line = assert_one_clean_line(result)
+    assert line == (
+        f"newswire {command}: Kafka at {NO_KAFKA} did not answer within 1s "
+        "(check KAFKA_BOOTSTRAP_SERVERS, or unset it and start one with 'newswire broker')"
+    )
+    assert result.returncode == EXIT_UNREACHABLE == 3
+    assert result.stdout == ""
+
+
+def test_run_without_a_broker_is_one_line_too(tmp_path: Path) -> None:
+    result = newswire(
+        "run", "--seeds", str(SEEDS), "--timeout", "2",
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA},
+        cwd=tmp_path,
+    )  # fmt: skip
+    line = assert_one_clean_line(result)
+    assert line.startswith(f"newswire run: Kafka at {NO_KAFKA} did not answer within 2s (")
+    assert result.returncode == 3
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_no_embedded_broker_says_how_to_start_one() -> None:
+    if _port_open(19092):
+        pytest.skip("something listens on the embedded broker's default port")
+    result = newswire("topics", "create", "--kafka-timeout", "1")
+    assert assert_one_clean_line(result) == (
+        "newswire topics create: Kafka at 127.0.0.1:19092 did not answer within 1s "
+        "(start one with 'newswire broker', or set KAFKA_BOOTSTRAP_SERVERS)"
+    )
+    assert result.returncode == 3
+
+
+def test_kafka_timeout_must_be_positive() -> None:
+    result = newswire("topics", "create", "--kafka-timeout", "0")
+    assert result.returncode == 2
+    assert "Invalid value for '--kafka-timeout': must be a positive number" in flat(result.stderr)
+
+
+# --- 2. bad options and settings: usage errors that name what is wrong ------------------
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "nan"])
+def test_replay_rate_must_be_positive(rate: str) -> None:
+    result = newswire(
+        "replay", str(SEEDS), "--rate", rate, env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA}
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert (
+        f"Invalid value for '--rate': must be a positive number of records per second, got {rate}"
+        in flat(result.stderr)
+    )
+
+
+def test_replay_loop_zero_is_still_a_usage_error() -> None:
+    result = newswire("replay", str(SEEDS), "--loop", "0")
+    assert result.returncode == 2 and "'--loop'" in flat(result.stderr)
+
+
+def test_fetch_allow_network_names_the_option_and_the_value(sources_file: Path) -> None:
+    result = newswire("fetch", "--sources", str(sources_file), "--allow-network", "banana")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "Invalid value for '--allow-network': 'banana' is not an IPv4 or IPv6 network" in flat(
+        result.stderr
+    )
+
+
+def test_settings_with_an_invalid_variable_says_invalid_configuration() -> None:
+    result = newswire("settings", env={"FETCHER_CONNECT_TIMEOUT_S": "abc"})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "invalid configuration:",
+        "  FETCHER_CONNECT_TIMEOUT_S: Input should be a valid number, unable to parse string "
+        "as a number (got 'abc')",
+    ]
+
+
+def test_settings_prints_the_table_when_the_environment_is_valid() -> None:
+    result = newswire("settings")
+    assert result.returncode == 0
+    assert result.stdout.startswith("| variable | default | meaning |")
+
+
+def test_a_bad_list_item_names_the_variable_and_the_item() -> None:
+    result = newswire("topics", "list", env={"FETCHER_ALLOW_NETWORKS": "banana,10.0.0.0/8,apple"})
+    assert result.returncode == 2
+    not_a_network = "Input is not a valid IPv4 or IPv6 network"
+    assert result.stderr.splitlines() == [
+        "invalid configuration:",
+        f"  FETCHER_ALLOW_NETWORKS: item 1: {not_a_network} (got 'banana')",
+        f"  FETCHER_ALLOW_NETWORKS: item 3: {not_a_network} (got 'apple')",
+    ]
+
+
+def test_a_huge_bad_value_is_quoted_as_an_excerpt() -> None:
+    result = newswire("settings", env={"FETCHER_CONNECT_TIMEOUT_S": "a" * 100_000})
+    assert result.returncode == 2
+    assert len(result.stderr) < 400 and "… (100,000 characters)" in result.stderr
+
+
+# --- 3. run: usage errors before anything starts ------------------------------------------
+
+
+def test_run_with_missing_seeds_is_a_usage_error(tmp_path: Path) -> None:
+    result = newswire("run", "--seeds", str(tmp_path / "nope"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"Invalid value for '--seeds': {tmp_path / 'nope'}: no such file or directory" in flat(
+        result.stderr
+    )
+    assert "enriched" not in result.stdout
+
+
+def test_run_with_a_folder_of_no_seeds_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("not a seed")
+    result = newswire("run", "--seeds", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "directory holds no .txt or .jsonl seed files" in flat(result.stderr)

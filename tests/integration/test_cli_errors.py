@@ -1,0 +1,198 @@
+"""The first hour with newswire (issue 14), against a real broker: exit statuses and
+summaries that tell the truth, stderr a person can read, progress while it runs.
+
+Commands run as child processes (``python -m newswire ...``) with stderr piped, the
+way a script or ``| tee`` sees them; the progress callbacks are also checked in
+process, where their timing can be observed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from newswire.common.settings import Settings, as_environment
+from newswire.replay.dlq import LetterFilter, redrive
+from newswire.replay.service import replay
+from tests.conftest import FIXTURES, SEEDS
+from tests.integration.conftest import output_records, read_topic
+
+REPLAY = FIXTURES / "replay"
+_OWN_PREFIXES = ("KAFKA_", "TOPIC_", "SINK_", "ENRICHER_", "FETCHER_", "REPLAY_", "NEWSWIRE_")
+
+
+def newswire(
+    settings: Settings | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m newswire ARGS`` configured for SETTINGS' broker and topics (None: the
+    command's own defaults), stdout and stderr captured (so not a terminal)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+    own = as_environment(settings) if settings is not None else {}
+    return subprocess.run(
+        [sys.executable, "-m", "newswire", *args],
+        env=base | own | (env or {}),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class Recorder:
+    """A Progress that remembers what it was told, and when."""
+
+    def __init__(self) -> None:
+        self.began: list[tuple[str, int | None]] = []
+        self.updates: list[tuple[float, int]] = []
+        self.ended_at: float | None = None
+
+    def begin(self, label: str, total: int | None) -> None:
+        self.began.append((label, total))
+
+    def update(self, done: int) -> None:
+        self.updates.append((time.monotonic(), done))
+
+    def end(self) -> None:
+        self.ended_at = time.monotonic()
+
+
+# --- 3. exit statuses and summaries ---------------------------------------------------
+
+
+def test_replay_of_a_missing_file_fails_and_says_so_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.txt"
+    result = newswire(settings, "replay", str(missing))
+    assert result.returncode == 1
+    assert result.stdout == "produced=0 articles=0 files=0 dead_letters=0 unreadable=1\n"
+    assert result.stderr.splitlines() == [  # the warning once: no JSON log line besides
+        f"skipped {missing}: no such file",
+        "newswire replay: nothing replayed: 1 seed could not be replayed (see 'skipped')",
+    ]
+
+
+def test_replay_with_one_unreadable_file_is_incomplete(settings: Settings, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.txt"
+    result = newswire(settings, "replay", str(REPLAY / "headline.txt"), str(missing))
+    assert result.returncode == 1
+    assert result.stdout == "produced=1 articles=1 files=1 dead_letters=0 unreadable=1\n"
+    assert result.stderr.splitlines() == [
+        f"skipped {missing}: no such file",
+        "newswire replay: incomplete: 1 seed could not be replayed (see 'skipped')",
+    ]
+
+
+def test_replay_that_did_everything_exits_0_and_says_nothing_on_stderr(settings: Settings) -> None:
+    result = newswire(settings, "replay", str(REPLAY / "headline.txt"))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "produced=1 articles=1 files=1 dead_letters=0 unreadable=0\n"
+
+
+def test_run_twice_into_one_out_says_what_was_new(tmp_path: Path) -> None:
+    """`make run` twice: the second run writes nothing new, and its summary says so."""
+    first = newswire(
+        None, "run", "--seeds", str(SEEDS), "--out", "out", "--loop", "3", cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    assert "replayed: 3 records (1 article) from 1 file, 0 could not be replayed" in lines
+    assert "enriched: 1 (under out/: 1 new, 0 already there)" in lines
+    assert "  absorbed:  2 (the same article again: not emitted twice)" in lines
+
+    second = newswire(None, "run", "--seeds", str(SEEDS), "--out", "out", cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "enriched: 1 (under out/: 0 new, 1 already there)" in second.stdout.splitlines()
+    assert len(output_records(tmp_path / "out")) == 1
+
+
+# --- 4. control characters ----------------------------------------------------------------
+
+
+async def test_control_characters_never_reach_the_topic(settings: Settings) -> None:
+    only = REPLAY / "control_only.txt"
+    result = newswire(settings, "replay", str(REPLAY / "control_mixed.txt"), str(only))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"skipped {only}: no text: the file holds only control characters and whitespace"
+    )
+    [message] = await read_topic(settings, settings.topics.raw)
+    assert b"\\u0000" not in message.value and b"\\u001b" not in message.value
+    record = orjson.loads(message.value)
+    assert record["title"] == "Storm closes mountain pass"
+
+
+# --- 5. output a person can read ----------------------------------------------------------
+
+
+def test_a_refused_huge_text_is_quoted_as_an_excerpt(settings: Settings, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 4_200_000)  # 21 MB, over the raw schema's 2,000,000 characters
+    result = newswire(settings, "replay", str(big), env={"REPLAY_MAX_FILE_BYTES": "30000000"})
+    assert result.returncode == 1
+    assert len(result.stderr) < 1000, f"{len(result.stderr):,} bytes of stderr"
+    skipped = result.stderr.splitlines()[0]
+    assert re.fullmatch(
+        rf"skipped {re.escape(str(big))}: not a valid raw article: schema \[raw-article\]: "
+        r'at text: "(word ){16}"… \(20,999,999 characters\) is longer than 2000000 characters',
+        skipped,
+    ), skipped
+
+
+def test_piped_replay_prints_progress_while_it_runs(settings: Settings) -> None:
+    result = newswire(
+        settings, "replay", str(REPLAY / "headline.txt"), "--rate", "10", "--loop", "70"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 2, result.stderr
+    midway = re.fullmatch(r"replay: records acked: (\d+)", lines[0])
+    assert midway and 0 < int(midway[1]) < 70, lines  # said during the run, not at its end
+    assert re.fullmatch(r"replay: records acked: 70 in \d+\.\ds", lines[-1]), lines
+    assert result.stdout == "produced=70 articles=1 files=1 dead_letters=0 unreadable=0\n"
+
+
+async def test_replay_progress_counts_acks_as_they_arrive(settings: Settings) -> None:
+    recorder = Recorder()
+    report = await replay(settings, [SEEDS], loop=10, rate=20.0, progress=recorder)
+    assert report.produced == 10
+    assert recorder.began == [("records acked", None)]
+    counts = [done for _, done in recorder.updates]
+    assert counts[:10] == list(range(1, 11)) and counts[-1] == 10
+    first_ack, tenth_ack = recorder.updates[0][0], recorder.updates[9][0]
+    assert tenth_ack - first_ack > 0.3, "acks counted one by one over the run, not at its end"
+    assert recorder.ended_at is not None
+
+
+async def test_dlq_replay_counts_the_letters_it_reads(settings: Settings) -> None:
+    await replay(settings, [REPLAY / "records.jsonl"])  # two bad lines: two dead letters
+    recorder = Recorder()
+    report = await redrive(settings, only=LetterFilter(), dry_run=True, progress=recorder)
+    assert report.skipped_no_topic == 2
+    assert recorder.began == [("dead letters read", 2)]
+    assert recorder.updates[-1][1] == 2 and recorder.ended_at is not None
+
+    result = newswire(settings, "dlq", "replay", "--dry-run")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "would re-drive 0 dead letters",
+        "skipped: 0 filtered out, 0 truncated, 2 from files, 0 unreadable",
+    ]
+
+
+@pytest.mark.parametrize("args", [["topics", "create"], ["dlq", "replay", "--dry-run"]])
+def test_commands_with_a_broker_exit_0(settings: Settings, args: list[str]) -> None:
+    result = newswire(settings, *args)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
