@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import sys
 import tempfile
 import time
 import uuid
@@ -212,14 +213,23 @@ def seed_words(seeds: Path) -> tuple[list[str], int]:
     return SEED_WORDS_FALLBACK, 2600
 
 
+def _step(what: str) -> None:
+    """A bench runs for minutes: say on stderr which measurement is under way (stdout
+    keeps only the figures)."""
+    print(f"bench enrich: {what} ...", file=sys.stderr, flush=True)
+
+
 def run_bench_enrich(settings: Settings, *, articles: int, seeds: Path, timeout_s: float) -> BenchResult:
     words, size = seed_words(seeds)
     payloads = synthetic_articles(articles, words, size_chars=size)
     with _broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
         bench = _bench_settings(settings, bootstrap, Path(state))
         asyncio.run(wait_for_broker(bench.kafka))
+        _step(f"(c) {articles} articles through the stages alone, no Kafka")
         compute = measure_compute(bench, payloads)
+        _step("(b) the same through a bare aiokafka consume->produce loop")
         transport = asyncio.run(measure_transport(bench, payloads, timeout_s))
+        _step("(a) the same through the real Faust worker (start-up excluded)")
         faust = measure_faust(bench, payloads, timeout_s, Path(state))
     return BenchResult(articles, sum(len(v) for _, v in payloads) // len(payloads), faust, transport, compute)
 
