@@ -28,5 +28,10 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration
 
+## Lint and format check (ruff, settings in pyproject.toml); `ruff format` fixes formatting.
+lint: $(STAMP)
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+
 clean:
 	rm -rf $(VENV) out .newswire .pytest_cache .hypothesis

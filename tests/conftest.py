@@ -54,10 +54,18 @@ def make_settings(broker: EmbeddedBroker, tmp_path: Path) -> SettingsFactory:
     def build(**overrides: Any) -> Settings:
         tag = uuid.uuid4().hex[:8]
         values: dict[str, Any] = {
-            "kafka": KafkaSettings(bootstrap_servers=broker.bootstrap, profile=BrokerProfile.EMBEDDED),
-            "topics": TopicSettings(raw=f"raw-{tag}", enriched=f"enriched-{tag}", dlq=f"dlq-{tag}", partitions=3),
-            "enricher": EnricherSettings(app_id=f"enricher-{tag}", data_dir=tmp_path / f"enricher-{tag}"),
-            "sink": SinkSettings(group_id=f"sink-{tag}", out_dir=tmp_path / f"out-{tag}", batch_max_age_s=0.5),
+            "kafka": KafkaSettings(
+                bootstrap_servers=broker.bootstrap, profile=BrokerProfile.EMBEDDED
+            ),
+            "topics": TopicSettings(
+                raw=f"raw-{tag}", enriched=f"enriched-{tag}", dlq=f"dlq-{tag}", partitions=3
+            ),
+            "enricher": EnricherSettings(
+                app_id=f"enricher-{tag}", data_dir=tmp_path / f"enricher-{tag}"
+            ),
+            "sink": SinkSettings(
+                group_id=f"sink-{tag}", out_dir=tmp_path / f"out-{tag}", batch_max_age_s=0.5
+            ),
         }
         values.update(overrides)
         return Settings(**values)

@@ -56,7 +56,9 @@ class BenchResult:
         return self.compute / self.transport
 
 
-def synthetic_articles(n: int, words: list[str], *, size_chars: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
+def synthetic_articles(
+    n: int, words: list[str], *, size_chars: int, seed: int = 7
+) -> list[tuple[bytes, bytes]]:
     """N distinct articles of the seed's size, drawn from its vocabulary (seeded, repeatable)."""
     rng = random.Random(seed)
     out: list[tuple[bytes, bytes]] = []
@@ -67,7 +69,9 @@ def synthetic_articles(n: int, words: list[str], *, size_chars: int, seed: int =
             sentence = " ".join(rng.choices(words, k=rng.randint(8, 20))) + "."
             body.append(sentence)
             length += len(sentence) + 1
-        record = raw_article(source={"kind": "replay", "ref": f"bench-{i:06d}.txt"}, text="\n".join(body))
+        record = raw_article(
+            source={"kind": "replay", "ref": f"bench-{i:06d}.txt"}, text="\n".join(body)
+        )
         out.append((record["id"].encode(), encode(record)))
     return out
 
@@ -118,12 +122,19 @@ async def _output_rate(
         await consumer.stop()
 
 
-async def measure_transport(settings: Settings, payloads: list[tuple[bytes, bytes]], timeout_s: float) -> float:
+async def measure_transport(
+    settings: Settings, payloads: list[tuple[bytes, bytes]], timeout_s: float
+) -> float:
     """(b): consume each record and produce it again, nothing else, same client settings."""
     source, sink = f"bench-in-{uuid.uuid4().hex[:6]}", f"bench-out-{uuid.uuid4().hex[:6]}"
     await _create(settings, source, sink)
     await _produce_all(settings, source, payloads)
-    consumer = new_consumer(settings.kafka, source, group_id=f"bench-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest")
+    consumer = new_consumer(
+        settings.kafka,
+        source,
+        group_id=f"bench-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+    )
     producer = new_producer(settings.kafka)
     await consumer.start()
     await producer.start()
@@ -135,7 +146,9 @@ async def measure_transport(settings: Settings, payloads: list[tuple[bytes, byte
             if batch and started_at is None:
                 started_at = time.time()  # the group has joined: consumption starts now
             futures = [
-                await producer.send(sink, r.value, key=r.key) for records in batch.values() for r in records
+                await producer.send(sink, r.value, key=r.key)
+                for records in batch.values()
+                for r in records
             ]
             await asyncio.gather(*futures)
             copied += len(futures)
@@ -143,7 +156,9 @@ async def measure_transport(settings: Settings, payloads: list[tuple[bytes, byte
     finally:
         await consumer.stop()
         await producer.stop()
-    return await _output_rate(settings, sink, len(payloads), timeout_s, started_at=started_at or time.time())
+    return await _output_rate(
+        settings, sink, len(payloads), timeout_s, started_at=started_at or time.time()
+    )
 
 
 async def _create(settings: Settings, *topics: str) -> None:
@@ -164,7 +179,9 @@ def measure_faust(
     try:
         started_at = _wait_until_ready(int(env["ENRICHER_WEB_PORT"]), worker, timeout_s)
         return asyncio.run(
-            _output_rate(settings, settings.topics.enriched, len(payloads), timeout_s, started_at=started_at)
+            _output_rate(
+                settings, settings.topics.enriched, len(payloads), timeout_s, started_at=started_at
+            )
         )
     finally:
         worker.stop()
@@ -186,12 +203,18 @@ def _bench_settings(settings: Settings, bootstrap: str | None, state_dir: Path) 
     tag = uuid.uuid4().hex[:6]
     kafka = settings.kafka
     if bootstrap is not None:
-        kafka = kafka.model_copy(update={"bootstrap_servers": bootstrap, "profile": BrokerProfile.EMBEDDED})
+        kafka = kafka.model_copy(
+            update={"bootstrap_servers": bootstrap, "profile": BrokerProfile.EMBEDDED}
+        )
     topics = TopicSettings(
-        raw=f"bench-raw-{tag}", enriched=f"bench-enriched-{tag}", dlq=f"bench-dlq-{tag}",
+        raw=f"bench-raw-{tag}",
+        enriched=f"bench-enriched-{tag}",
+        dlq=f"bench-dlq-{tag}",
         partitions=settings.topics.partitions,
     )
-    enricher = settings.enricher.model_copy(update={"app_id": f"bench-enricher-{tag}", "data_dir": state_dir})
+    enricher = settings.enricher.model_copy(
+        update={"app_id": f"bench-enricher-{tag}", "data_dir": state_dir}
+    )
     return settings.model_copy(update={"kafka": kafka, "topics": topics, "enricher": enricher})
 
 
@@ -219,7 +242,9 @@ def _step(what: str) -> None:
     print(f"bench enrich: {what} ...", file=sys.stderr, flush=True)
 
 
-def run_bench_enrich(settings: Settings, *, articles: int, seeds: Path, timeout_s: float) -> BenchResult:
+def run_bench_enrich(
+    settings: Settings, *, articles: int, seeds: Path, timeout_s: float
+) -> BenchResult:
     words, size = seed_words(seeds)
     payloads = synthetic_articles(articles, words, size_chars=size)
     with _broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
@@ -231,14 +256,24 @@ def run_bench_enrich(settings: Settings, *, articles: int, seeds: Path, timeout_
         transport = asyncio.run(measure_transport(bench, payloads, timeout_s))
         _step("(a) the same through the real Faust worker (start-up excluded)")
         faust = measure_faust(bench, payloads, timeout_s, Path(state))
-    return BenchResult(articles, sum(len(v) for _, v in payloads) // len(payloads), faust, transport, compute)
+    return BenchResult(
+        articles, sum(len(v) for _, v in payloads) // len(payloads), faust, transport, compute
+    )
 
 
 def print_bench(result: BenchResult, settings: Settings) -> None:
-    print(f"articles={result.articles} payload_bytes~{result.payload_bytes} partitions={settings.topics.partitions} "
-          f"profile={settings.kafka.effective_profile.value}")
+    print(
+        f"articles={result.articles} payload_bytes~{result.payload_bytes} "
+        f"partitions={settings.topics.partitions} "
+        f"profile={settings.kafka.effective_profile.value}"
+    )
     print(f"(a) faust enricher, all stages : {result.faust:10.1f} articles/s")
     print(f"(b) bare aiokafka consume->produce: {result.transport:10.1f} records/s")
     print(f"(c) stages alone, no Kafka     : {result.compute:10.1f} articles/s")
-    print(f"ideal a = 1/(1/b + 1/c)        : {1 / (1 / result.transport + 1 / result.compute):10.1f} articles/s")
-    print(f"efficiency={result.efficiency:.2f} compute_vs_transport={result.compute_vs_transport:.2f}")
+    print(
+        "ideal a = 1/(1/b + 1/c)        : "
+        f"{1 / (1 / result.transport + 1 / result.compute):10.1f} articles/s"
+    )
+    print(
+        f"efficiency={result.efficiency:.2f} compute_vs_transport={result.compute_vs_transport:.2f}"
+    )

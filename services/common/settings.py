@@ -66,10 +66,13 @@ class KafkaSettings(BaseSettings):
     max_message_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=64 * 1024,
-        description="Largest record a producer sends; also set as max.message.bytes on created topics.",
+        description=(
+            "Largest record a producer sends; also set as max.message.bytes on created topics."
+        ),
     )
     security_protocol: SecurityProtocol = Field(
-        default=SecurityProtocol.PLAINTEXT, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+        default=SecurityProtocol.PLAINTEXT,
+        description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
     )
     sasl_mechanism: SaslMechanism = Field(
         default=SaslMechanism.SCRAM_SHA_512, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
@@ -115,14 +118,22 @@ class TopicSettings(BaseSettings):
     enriched: str = Field(default="news.enriched", description="Enriched articles.")
     dlq: str = Field(default="news.dlq", description="Dead letters from every service.")
     partitions: int = Field(
-        default=6, ge=1, description="Partitions of news.raw and news.enriched (enricher max replicas)."
+        default=6,
+        ge=1,
+        description="Partitions of news.raw and news.enriched (enricher max replicas).",
     )
-    replication_factor: int = Field(default=1, ge=1, description="Replication factor for created topics.")
-    raw_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, description="Retention of news.raw.")
+    replication_factor: int = Field(
+        default=1, ge=1, description="Replication factor for created topics."
+    )
+    raw_retention_ms: int = Field(
+        default=7 * 24 * 3600 * 1000, description="Retention of news.raw."
+    )
     enriched_retention_ms: int = Field(
         default=30 * 24 * 3600 * 1000, description="Retention of news.enriched."
     )
-    dlq_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, description="Retention of news.dlq.")
+    dlq_retention_ms: int = Field(
+        default=30 * 24 * 3600 * 1000, description="Retention of news.dlq."
+    )
 
 
 class EnricherSettings(BaseSettings):
@@ -135,7 +146,9 @@ class EnricherSettings(BaseSettings):
     )
     data_dir: Path = Field(default=Path(".newswire/enricher"), description="Faust state directory.")
     web_port: int = Field(default=6066, description="Port of the worker's HTTP server.")
-    web_host: str = Field(default="0.0.0.0", description="Bind address of the worker's HTTP server.")
+    web_host: str = Field(
+        default="0.0.0.0", description="Bind address of the worker's HTTP server."
+    )
     batch_size: int = Field(default=500, ge=1, description="Records taken from the stream at once.")
     batch_within_s: float = Field(default=0.2, gt=0, description="Longest wait to fill a batch.")
     language_prefix_chars: int = Field(
@@ -151,19 +164,28 @@ class EnricherSettings(BaseSettings):
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )
     dedupe_window_s: float = Field(
-        default=7 * 24 * 3600, gt=0, description="How long ids and near-duplicate bands are remembered."
+        default=7 * 24 * 3600,
+        gt=0,
+        description="How long ids and near-duplicate bands are remembered.",
     )
     band_capacity: int = Field(
-        default=16, ge=2, description="Articles remembered per LSH band bucket (the first always stays)."
+        default=16,
+        ge=2,
+        description="Articles remembered per LSH band bucket (the first always stays).",
     )
     near_duplicate_timeout_s: float = Field(
-        default=30.0, gt=0, description="Longest wait for band answers before a batch goes on without them."
+        default=30.0,
+        gt=0,
+        description="Longest wait for band answers before a batch goes on without them.",
     )
     expiry_sweep_s: float = Field(
-        default=600.0, gt=0, description="How often tables are swept for keys past the dedupe window."
+        default=600.0,
+        gt=0,
+        description="How often tables are swept for keys past the dedupe window.",
     )
     drop_duplicates: bool = Field(
-        default=False, description="Drop duplicates and near-duplicates instead of forwarding them marked."
+        default=False,
+        description="Drop duplicates and near-duplicates instead of forwarding them marked.",
     )
 
 
@@ -181,15 +203,27 @@ class SinkSettings(BaseSettings):
     )
     writers: str | None = Field(
         default=None,
-        description="Comma-separated writers (jsonl, postgres); unset: jsonl, plus postgres when a DSN is set.",
+        description=(
+            "Comma-separated writers (jsonl, postgres); "
+            "unset: jsonl, plus postgres when a DSN is set."
+        ),
     )
     postgres_dsn: SecretStr | None = Field(
-        default=None, description="PostgreSQL DSN of the postgres writer, e.g. postgresql://user:pw@host/db."
+        default=None,
+        description="PostgreSQL DSN of the postgres writer, e.g. postgresql://user:pw@host/db.",
     )
-    postgres_connect_timeout_s: float = Field(default=10.0, gt=0, description="PostgreSQL connect timeout.")
-    postgres_command_timeout_s: float = Field(default=60.0, gt=0, description="PostgreSQL statement timeout.")
-    http_host: str = Field(default="0.0.0.0", description="Bind address of /healthz, /readyz, /metrics.")
-    http_port: int = Field(default=6068, ge=0, description="Port of /healthz, /readyz, /metrics (0: any free port).")
+    postgres_connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="PostgreSQL connect timeout."
+    )
+    postgres_command_timeout_s: float = Field(
+        default=60.0, gt=0, description="PostgreSQL statement timeout."
+    )
+    http_host: str = Field(
+        default="0.0.0.0", description="Bind address of /healthz, /readyz, /metrics."
+    )
+    http_port: int = Field(
+        default=6068, ge=0, description="Port of /healthz, /readyz, /metrics (0: any free port)."
+    )
 
 
 class ReplaySettings(BaseSettings):
@@ -295,7 +329,9 @@ class FetcherSettings(BaseSettings):
     )
     allow_networks: Annotated[list[IPNetwork], NoDecode] = Field(
         default_factory=list,
-        description="CIDRs opened despite the private-address guard (comma-separated), e.g. 127.0.0.1/32.",
+        description=(
+            "CIDRs opened despite the private-address guard (comma-separated), e.g. 127.0.0.1/32."
+        ),
     )
 
     def owns(self, source_id: str) -> bool:
@@ -318,7 +354,8 @@ class FetcherSettings(BaseSettings):
     def _shard_in_range(self) -> FetcherSettings:
         if self.shard_index >= self.shard_count:
             raise ValueError(
-                f"FETCHER_SHARD_INDEX={self.shard_index} must be below FETCHER_SHARD_COUNT={self.shard_count}"
+                f"FETCHER_SHARD_INDEX={self.shard_index} "
+                f"must be below FETCHER_SHARD_COUNT={self.shard_count}"
             )
         return self
 
@@ -368,7 +405,8 @@ def as_environment(settings: Settings) -> dict[str, str]:
     """
     env: dict[str, str] = {}
     groups: list[BaseSettings] = [settings] + [
-        getattr(settings, name) for name, field in Settings.model_fields.items()
+        getattr(settings, name)
+        for name, field in Settings.model_fields.items()
         if isinstance(getattr(settings, name), BaseSettings)
     ]
     for group in groups:
@@ -384,7 +422,9 @@ def as_environment(settings: Settings) -> dict[str, str]:
 def describe_settings_error(error: ValidationError) -> str:
     """Name the environment variable behind each invalid setting, not the model field."""
     groups: dict[str, BaseSettings] = {cls.__name__: cls for cls in _setting_groups()}  # type: ignore[misc]
-    prefix = str(groups[error.title].model_config.get("env_prefix", "")) if error.title in groups else ""
+    prefix = (
+        str(groups[error.title].model_config.get("env_prefix", "")) if error.title in groups else ""
+    )
     lines = []
     for problem in error.errors():
         field = "_".join(str(part) for part in problem["loc"])
@@ -398,7 +438,15 @@ def describe_settings_error(error: ValidationError) -> str:
 
 
 def _setting_groups() -> list[type[BaseSettings]]:
-    return [Settings, KafkaSettings, TopicSettings, EnricherSettings, SinkSettings, ReplaySettings, FetcherSettings]
+    return [
+        Settings,
+        KafkaSettings,
+        TopicSettings,
+        EnricherSettings,
+        SinkSettings,
+        ReplaySettings,
+        FetcherSettings,
+    ]
 
 
 def settings_reference() -> list[tuple[str, str, str]]:

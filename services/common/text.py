@@ -13,17 +13,33 @@ import unicodedata
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _FOLDS: tuple[tuple[str, str], ...] = (
     # alef variants
-    ("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ٱ", "ا"),
+    ("أ", "ا"),
+    ("إ", "ا"),
+    ("آ", "ا"),
+    ("ٱ", "ا"),
     # yaa variants (Arabic alef maqsura, Persian yeh, Pashto/Uyghur yeh)
-    ("ى", "ي"), ("ی", "ي"), ("ې", "ي"), ("ئ", "ي"),
+    ("ى", "ي"),
+    ("ی", "ي"),
+    ("ې", "ي"),
+    ("ئ", "ي"),
     # taa marbuta and the heh shapes of Persian, Sorani and Urdu typing
-    ("ة", "ه"), ("ۀ", "ه"), ("ە", "ه"), ("ھ", "ه"), ("ہ", "ه"), ("ۃ", "ه"),
+    ("ة", "ه"),
+    ("ۀ", "ه"),
+    ("ە", "ه"),
+    ("ھ", "ه"),
+    ("ہ", "ه"),
+    ("ۃ", "ه"),
     # keheh -> kaf, waw with hamza
-    ("ک", "ك"), ("ؤ", "و"),
+    ("ک", "ك"),
+    ("ؤ", "و"),
     # Turkish dotted capital I casefolds to i + combining dot
     ("i\u0307", "i"),
     # zero-width joiners and marks: Persian/Sorani half-spaces join words
-    ("\u200c", ""), ("\u200d", ""), ("\u200e", ""), ("\u200f", ""), ("\ufeff", ""),
+    ("\u200c", ""),
+    ("\u200d", ""),
+    ("\u200e", ""),
+    ("\u200f", ""),
+    ("\ufeff", ""),
     # Arabic-Indic and Persian digits -> ASCII
     *((chr(0x0660 + d), str(d)) for d in range(10)),
     *((chr(0x06F0 + d), str(d)) for d in range(10)),

@@ -14,8 +14,25 @@ from w3lib.url import canonicalize_url
 
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
 TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid",
-     "mc_eid", "_ga", "_gl", "ref_src", "cmpid", "ocid", "at_medium", "at_campaign"}
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "cmpid",
+        "ocid",
+        "at_medium",
+        "at_campaign",
+    }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -39,7 +56,9 @@ def canonical_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise InvalidUrl(f"not an absolute http(s) URL: {url!r}")
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    )
     netloc = parts.hostname.rstrip(".").lower()
     if parts.port is not None and parts.port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{parts.port}"

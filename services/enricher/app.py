@@ -64,10 +64,15 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         producer_acks=-1,
     )
     raw_codec: dict[str, Any] = {
-        "key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
     }
     internal: dict[str, Any] = raw_codec | {
-        "partitions": partitions, "internal": True, "retention": EXCHANGE_RETENTION
+        "partitions": partitions,
+        "internal": True,
+        "retention": EXCHANGE_RETENTION,
     }
     raw_topic = app.topic(settings.topics.raw, **raw_codec)
     probes_topic = app.topic(f"{config.app_id}-band-probes", **internal)
@@ -102,16 +107,21 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     )
 
     window = config.dedupe_window_s
+
     def active_on(topic: str) -> Callable[[int], bool]:
         return lambda partition: TP(topic, partition) in app.assignor.assigned_actives()
 
     seen_sweeper = ExpirySweeper(
-        table=seen, partitions=partitions, every_s=config.expiry_sweep_s,
+        table=seen,
+        partitions=partitions,
+        every_s=config.expiry_sweep_s,
         is_active=active_on(raw_topic.get_topic_name()),
         is_expired=lambda value, now: seen_entry_expired(value, now, window_s=window),
     )
     bucket_sweeper = ExpirySweeper(
-        table=buckets, partitions=partitions, every_s=config.expiry_sweep_s,
+        table=buckets,
+        partitions=partitions,
+        every_s=config.expiry_sweep_s,
         is_active=active_on(probes_topic.get_topic_name()),
         is_expired=lambda value, now: bucket_expired(value, now, window_s=window),
     )
@@ -171,6 +181,8 @@ def run_enricher(settings: Settings) -> None:
     settings.enricher.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     announce(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), override_logging=False, quiet=True)
+    worker = faust.Worker(
+        app, loglevel=settings.log_level.lower(), override_logging=False, quiet=True
+    )
     worker.spinner = None  # even quiet, it writes "\b\x1b[?25h" to stdout at start
     worker.execute_from_commandline()

@@ -91,11 +91,20 @@ class Probe:
 
     def to_json(self) -> list[Any]:
         encoded = base64.b64encode(self.sketch).decode()
-        return [self.article_id, self.band_key, self.text_hash, encoded, self.seen_at, self.reply_partition]
+        return [
+            self.article_id,
+            self.band_key,
+            self.text_hash,
+            encoded,
+            self.seen_at,
+            self.reply_partition,
+        ]
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Probe:
-        return cls(data[0], data[1], data[2], base64.b64decode(data[3]), float(data[4]), int(data[5]))
+        return cls(
+            data[0], data[1], data[2], base64.b64decode(data[3]), float(data[4]), int(data[5])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +129,9 @@ def best_candidate(
             continue
         score = sketch_similarity(own_sketch, member.sketch)
         if score >= threshold:
-            near.append(Candidate(member.article_id, score, member.seen_at, member.cluster_id, False))
+            near.append(
+                Candidate(member.article_id, score, member.seen_at, member.cluster_id, False)
+            )
     if exact:
         return min(exact, key=lambda c: (c.seen_at, c.article_id))
     if near:

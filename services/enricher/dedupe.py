@@ -59,7 +59,9 @@ def decide(previous: SeenEntry | None, content_hash: str, now: str) -> Decision:
         )
     return Decision(
         Verdict.UPDATE,
-        replace(previous, content_hash=content_hash, last_seen_at=now, revisions=previous.revisions + 1),
+        replace(
+            previous, content_hash=content_hash, last_seen_at=now, revisions=previous.revisions + 1
+        ),
     )
 
 

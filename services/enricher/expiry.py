@@ -2,11 +2,12 @@
 
 Faust deletes a table key by writing a tombstone to the changelog partition of the
 *current event*, so a sweep can only delete keys of partitions it holds an event
-of (named with :func:`newswire.enricher.scope.writes_for`). Agents call :meth:`ExpirySweeper.sweep` with the events of each batch; the
-sweeper remembers the latest event per partition (a quiet partition still gets
-swept) and checks that the partition is still actively assigned before writing,
-which keeps it off revoked and standby partitions. It works through a snapshot of
-the keys a slice at a time, so no call blocks the stream for long.
+of (named with :func:`newswire.enricher.scope.writes_for`). Agents call
+:meth:`ExpirySweeper.sweep` with the events of each batch; the sweeper remembers the
+latest event per partition (a quiet partition still gets swept) and checks that the
+partition is still actively assigned before writing, which keeps it off revoked and
+standby partitions. It works through a snapshot of the keys a slice at a time, so no
+call blocks the stream for long.
 """
 
 from __future__ import annotations

@@ -23,8 +23,6 @@ We turn that into one code for the record:
   headline that needed the letters to decide keeps a modest confidence.
 """
 
-# ruff: noqa: RUF002 - Arabic-script letters are this module's subject matter.
-
 from __future__ import annotations
 
 import functools

@@ -91,7 +91,7 @@ class EnrichmentPipeline:
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
             return Rejected(error)
-        except Exception as exc:  # noqa: BLE001 - a stage bug must not stop the stream
+        except Exception as exc:  # a stage bug must not stop the stream
             return Rejected(InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}"))
 
     def enrich(self, raw: dict[str, Any], decision: Decision) -> dict[str, Any]:

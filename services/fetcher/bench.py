@@ -38,14 +38,17 @@ def bench_host(index: int) -> str:
 def feed_body(index: int) -> bytes:
     items = "".join(
         f"<item><title>Source {index} story {i}: ministers meet over the budget</title>"
-        f"<link>https://s{index}.bench.example/news/{i}?utm_source=rss</link><guid>s{index}-{i}</guid>"
+        f"<link>https://s{index}.bench.example/news/{i}?utm_source=rss</link>"
+        f"<guid>s{index}-{i}</guid>"
         f"<pubDate>Mon, 02 Nov 2026 {i % 24:02d}:00:00 GMT</pubDate>"
-        f"<description>&lt;p&gt;Paragraph one of story {i} from source {index}, long enough to look like a "
-        f"real summary of a real article about the budget and oil exports.&lt;/p&gt;</description></item>"
+        f"<description>&lt;p&gt;Paragraph one of story {i} from source {index}, long enough "
+        "to look like a real summary of a real article about the budget and oil exports."
+        "&lt;/p&gt;</description></item>"
         for i in range(ITEMS_PER_FEED)
     )
     return (
-        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Bench {index}</title>'
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0">'
+        f"<channel><title>Bench {index}</title>"
         f"<link>https://s{index}.bench.example/</link>{items}</channel></rss>"
     ).encode()
 
@@ -103,9 +106,9 @@ def _urls(port: int, sources: int, hosts: int) -> list[str]:
 
 
 async def time_fetcher(urls: Sequence[str], concurrency: int) -> Timing:
+    from newswire.common.settings import FetcherSettings
     from newswire.fetcher.fetch.client import HttpClient
     from newswire.fetcher.service import stream_service
-    from newswire.common.settings import FetcherSettings
     from newswire.fetcher.sources import Source, SourceKind
 
     settings = FetcherSettings(
@@ -167,12 +170,14 @@ async def run_bench(sources: int, hosts: int, concurrency: int, out: TextIO) -> 
         server.terminate()
         server.join(5)
     print(
-        f"bench fetch: sources={sources} hosts={hosts} concurrency={concurrency} items/feed={ITEMS_PER_FEED}",
+        f"bench fetch: sources={sources} hosts={hosts} concurrency={concurrency} "
+        f"items/feed={ITEMS_PER_FEED}",
         file=out,
     )
     for name, timing in (("fetcher", fetcher), ("bare loop", bare)):
         print(
-            f"{name}: {timing.sources} sources in {timing.seconds:.2f} s = {timing.rate:.1f} sources/s "
+            f"{name}: {timing.sources} sources in {timing.seconds:.2f} s "
+            f"= {timing.rate:.1f} sources/s "
             f"({timing.items} items, {timing.errors} errors)",
             file=out,
         )

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from newswire.common.kafka import new_producer
-from newswire.common.settings import Settings
+from newswire.common.settings import FetcherSettings, Settings
 from newswire.fetcher.errors import SourcesFileError
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics, start_web
 from newswire.fetcher.outputs import KafkaSink
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.service import FetcherService, RunReport, stream_service
-from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source, SourceKind, check_sources_file, load_sources
 from newswire.fetcher.statestore import KafkaStateStore
 

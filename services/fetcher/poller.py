@@ -16,6 +16,7 @@ from datetime import datetime
 
 from newswire.common.errors import InvalidRecord
 from newswire.common.schemas import SchemaName, validate
+from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import Clock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.client import FetchResponse, HttpClient
@@ -34,7 +35,6 @@ from newswire.fetcher.parse.html import extract_article, listing_document
 from newswire.fetcher.parse.wordpress import posts_url, total_pages
 from newswire.fetcher.records import RawRecord, build_record
 from newswire.fetcher.schedule import Bounds, failure_delay, http_cache_hint, next_interval
-from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source, SourceKind
 from newswire.fetcher.state import SourceState
 

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
+from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import Clock, SystemClock
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics
 from newswire.fetcher.outputs import JsonLinesSink, RecordSink
 from newswire.fetcher.poller import Poller, PollResult
-from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source
 from newswire.fetcher.state import Pending, SourceState
 from newswire.fetcher.statestore import MemoryStateStore, StateStore

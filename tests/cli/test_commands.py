@@ -5,7 +5,6 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from newswire.cli import app
-
 from tests.conftest import FIXTURES
 
 runner = CliRunner()

@@ -8,7 +8,13 @@ import pytest
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, raw_article, topic_origin
-from newswire.common.schemas import SchemaName, decode_json_object, record_headers, schema_info, validate
+from newswire.common.schemas import (
+    SchemaName,
+    decode_json_object,
+    record_headers,
+    schema_info,
+    validate,
+)
 
 SCHEMA_DIR = Path(__file__).parents[2] / "schemas"
 
@@ -35,7 +41,12 @@ def _raw() -> dict:
 def test_built_records_validate() -> None:
     validate(SchemaName.RAW, _raw())
     error = InvalidRecord(ErrorKind.DECODE, "not json")
-    validate(SchemaName.DEAD_LETTER, dead_letter(service="enricher", error=error, payload=b"\xff", origin=topic_origin("t", 0, 5, None)))
+    validate(
+        SchemaName.DEAD_LETTER,
+        dead_letter(
+            service="enricher", error=error, payload=b"\xff", origin=topic_origin("t", 0, 5, None)
+        ),
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,7 +92,9 @@ def test_oversized_payloads_are_cut_but_traceable() -> None:
 
     payload = b"x" * 100_000
     error = InvalidRecord(ErrorKind.SCHEMA, "too big")
-    letter = dead_letter(service="sink", error=error, payload=payload, origin=topic_origin("t", 1, 9, b"k"))
+    letter = dead_letter(
+        service="sink", error=error, payload=payload, origin=topic_origin("t", 1, 9, b"k")
+    )
     validate(SchemaName.DEAD_LETTER, letter)
     assert letter["payload_truncated"] is True and letter["payload_size"] == 100_000
     assert letter["payload_sha256"] == hashlib.sha256(payload).hexdigest()

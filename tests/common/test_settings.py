@@ -8,7 +8,9 @@ def test_defaults_mean_the_embedded_broker(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.delenv("KAFKA_PROFILE", raising=False)
     kafka = KafkaSettings()
-    assert kafka.bootstrap == EMBEDDED_BOOTSTRAP and kafka.effective_profile is BrokerProfile.EMBEDDED
+    assert (
+        kafka.bootstrap == EMBEDDED_BOOTSTRAP and kafka.effective_profile is BrokerProfile.EMBEDDED
+    )
 
 
 def test_environment_configures_each_group(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,7 +41,9 @@ def test_sasl_options_reach_the_clients(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("KAFKA_SASL_PASSWORD", "s3cret")
     kafka = KafkaSettings()
     options = connection_options(kafka)
-    assert options["sasl_mechanism"] == "SCRAM-SHA-256" and options["sasl_plain_password"] == "s3cret"
+    assert (
+        options["sasl_mechanism"] == "SCRAM-SHA-256" and options["sasl_plain_password"] == "s3cret"
+    )
     assert options["ssl_context"] is not None
     assert faust_options(kafka)["broker_credentials"].mechanism.value == "SCRAM-SHA-256"
     assert "s3cret" not in repr(kafka)
@@ -64,8 +68,14 @@ def test_json_log_lines_name_the_service_and_position() -> None:
 
     from newswire.common.logs import JsonLineFormatter
 
-    record = logging.LogRecord("newswire.enricher", logging.WARNING, __file__, 1, "dead letter: %s", ("x",), None)
+    record = logging.LogRecord(
+        "newswire.enricher", logging.WARNING, __file__, 1, "dead letter: %s", ("x",), None
+    )
     record.topic, record.partition, record.offset = "news.raw", 2, 41
     line = orjson.loads(JsonLineFormatter("enricher").format(record))
-    assert line["service"] == "enricher" and (line["topic"], line["partition"], line["offset"]) == ("news.raw", 2, 41)
+    assert line["service"] == "enricher" and (line["topic"], line["partition"], line["offset"]) == (
+        "news.raw",
+        2,
+        41,
+    )
     assert line["msg"] == "dead letter: x" and line["level"] == "warning"

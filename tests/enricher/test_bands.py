@@ -3,7 +3,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.enricher.bands import Member, Probe, answer_probe, best_candidate, sketch, sketch_similarity
+from newswire.enricher.bands import (
+    Member,
+    Probe,
+    answer_probe,
+    best_candidate,
+    sketch,
+    sketch_similarity,
+)
 
 WEEK = 7 * 24 * 3600.0
 
@@ -12,7 +19,13 @@ def _signature(seed: int, n: int = 128) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 2**32, size=n, dtype=np.uint64)
 
 
-def _probe(article_id: str, *, text_hash: str = "t", signature: np.ndarray | None = None, at: float = 1000.0) -> Probe:
+def _probe(
+    article_id: str,
+    *,
+    text_hash: str = "t",
+    signature: np.ndarray | None = None,
+    at: float = 1000.0,
+) -> Probe:
     sig = _signature(hash(article_id) % 1000) if signature is None else signature
     return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0)
 
@@ -41,28 +54,39 @@ def test_probe_joins_bucket_and_hears_earlier_members() -> None:
     first = _probe("a")
     bucket, heard = answer_probe([], first, window_s=WEEK, capacity=4, threshold=0.5)
     assert heard == [] and [m.article_id for m in bucket] == ["a"] and bucket[0].cluster_id == "a"
-    bucket, heard = answer_probe(bucket, _probe("b", text_hash="t", at=1001.0), window_s=WEEK, capacity=4, threshold=0.5)
+    bucket, heard = answer_probe(
+        bucket, _probe("b", text_hash="t", at=1001.0), window_s=WEEK, capacity=4, threshold=0.5
+    )
     assert [m.article_id for m in heard] == ["a"]
     assert bucket[-1].cluster_id == "a", "an exact copy joins the first article's cluster"
 
 
 def test_reprocessed_probe_never_finds_itself() -> None:
     bucket, _ = answer_probe([], _probe("a"), window_s=WEEK, capacity=4, threshold=0.5)
-    bucket, heard = answer_probe(bucket, _probe("a", at=1002.0), window_s=WEEK, capacity=4, threshold=0.5)
+    bucket, heard = answer_probe(
+        bucket, _probe("a", at=1002.0), window_s=WEEK, capacity=4, threshold=0.5
+    )
     assert heard == [] and len(bucket) == 1
 
 
 def test_members_expire_after_the_window() -> None:
     bucket, _ = answer_probe([], _probe("old", at=0.0), window_s=100.0, capacity=4, threshold=0.5)
-    _, heard = answer_probe(bucket, _probe("new", at=500.0), window_s=100.0, capacity=4, threshold=0.5)
+    _, heard = answer_probe(
+        bucket, _probe("new", at=500.0), window_s=100.0, capacity=4, threshold=0.5
+    )
     assert heard == []
 
 
-@given(st.lists(st.text(alphabet="abcdef", min_size=1, max_size=3), min_size=1, max_size=40), st.integers(2, 6))
+@given(
+    st.lists(st.text(alphabet="abcdef", min_size=1, max_size=3), min_size=1, max_size=40),
+    st.integers(2, 6),
+)
 def test_bucket_is_bounded_and_keeps_the_first_copy(ids: list[str], capacity: int) -> None:
     bucket: list[Member] = []
     for i, article_id in enumerate(ids):
-        bucket, _ = answer_probe(bucket, _probe(article_id, at=float(i)), window_s=WEEK, capacity=capacity, threshold=0.5)
+        bucket, _ = answer_probe(
+            bucket, _probe(article_id, at=float(i)), window_s=WEEK, capacity=capacity, threshold=0.5
+        )
         assert len(bucket) <= capacity
         assert len({m.article_id for m in bucket}) == len(bucket)
     assert bucket[-1].article_id == ids[-1]

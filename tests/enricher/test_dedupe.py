@@ -34,7 +34,9 @@ def test_emitted_exactly_when_content_differs_from_the_last_emitted(hashes: list
         decision = decide(entry, h, NOW)
         if decision.verdict is not Verdict.REDELIVERY:
             emitted.append(h)
-        entry = SeenEntry.from_json(decision.entry.to_json())  # survives the table's JSON round trip
+        entry = SeenEntry.from_json(
+            decision.entry.to_json()
+        )  # survives the table's JSON round trip
     changes = [h for i, h in enumerate(hashes) if i == 0 or hashes[i - 1] != h]
     assert emitted == changes
     assert entry is not None and entry.redeliveries == len(hashes) - len(changes)

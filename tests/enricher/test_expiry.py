@@ -53,11 +53,18 @@ def _keys_on(partition: int, count: int, partitions: int = 3) -> list[bytes]:
     return [k for k in keys if key_partition(k, partitions) == partition][:count]
 
 
-def _sweeper(table: DictTable, clock: Clock, active: set[int] | None = None, **kw: Any) -> ExpirySweeper:
+def _sweeper(
+    table: DictTable, clock: Clock, active: set[int] | None = None, **kw: Any
+) -> ExpirySweeper:
     held = {0, 1, 2} if active is None else active
     return ExpirySweeper(
-        table=table, partitions=3, is_expired=lambda value, now: value < now - 100, every_s=60, clock=clock,
-        is_active=lambda partition: partition in held, **kw,
+        table=table,
+        partitions=3,
+        is_expired=lambda value, now: value < now - 100,
+        every_s=60,
+        clock=clock,
+        is_active=lambda partition: partition in held,
+        **kw,
     )
 
 
@@ -75,7 +82,9 @@ def test_only_expired_keys_of_held_partitions_go() -> None:
     clock.now += 61
     assert sweeper.sweep([Event(Message(0))]) == 3
     assert set(table) == set(old_p1 + fresh_p0), "no event of partition 1 yet: its keys stay"
-    assert table.tombstone_partitions == [0, 0, 0], "each tombstone goes out under an event of its partition"
+    assert table.tombstone_partitions == [0, 0, 0], (
+        "each tombstone goes out under an event of its partition"
+    )
     assert current_event() is None, "the event is current only for the delete itself"
 
 
@@ -97,4 +106,6 @@ def test_a_quiet_partition_is_swept_with_its_last_event_while_still_held() -> No
     held.discard(2)  # partition 2 revoked since
     clock.now += 61
     assert sweeper.sweep([]) == 2
-    assert set(table) == set(_keys_on(2, 2)), "never write tombstones for a partition no longer held"
+    assert set(table) == set(_keys_on(2, 2)), (
+        "never write tombstones for a partition no longer held"
+    )

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from newswire.fetcher.fetch.client import HttpClient
 from newswire.common.settings import FetcherSettings
+from newswire.fetcher.fetch.client import HttpClient
 from tests.fetcher.server import FixtureServer
 
 

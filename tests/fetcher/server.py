@@ -26,7 +26,7 @@ def fixture_bytes(name: str) -> bytes:
 
 
 #: The body of ``article-a1.html`` as the selectors of :func:`article_a1_selectors` read it.
-ARTICLE_A1_TEXT = "الفقرة الأولى من المقال & تحليلها.\n\nالفقرة الثانية من المقال."  # noqa: RUF001
+ARTICLE_A1_TEXT = "الفقرة الأولى من المقال & تحليلها.\n\nالفقرة الثانية من المقال."
 
 
 def article_a1_selectors(links: str) -> Selectors:

@@ -1,4 +1,5 @@
-"""``bench fetch`` runs end to end on a handful of sources (its numbers are printed, not asserted)."""
+"""``bench fetch`` runs end to end on a handful of sources (its numbers are printed, not
+asserted)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from tests.fetcher.server import FixtureServer, fixture, fixture_bytes, static
 HOME = """<!DOCTYPE html><html lang="ar"><head><title>موقع تجريبي</title>
 <link rel="alternate" type="application/rss+xml" href="/feed/">
 <link rel="https://api.w.org/" href="/wp-json/"></head>
-<body><article><h2><a href="/a/1">one</a></h2></article><div class="wp-content"></div></body></html>"""
+<body><article><h2><a href="/a/1">one</a></h2></article>\
+<div class="wp-content"></div></body></html>"""
 
 
 async def test_discover_finds_everything_a_site_offers(

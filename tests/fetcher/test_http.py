@@ -9,12 +9,12 @@ from typing import Any
 import httpcore
 import pytest
 
+from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import ManualClock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.client import HttpClient, guarded_transport, parse_retry_after
 from newswire.fetcher.fetch.hosts import HostLimiter
 from newswire.fetcher.fetch.netguard import AddressPolicy
-from newswire.common.settings import FetcherSettings
 from tests.fetcher.server import (
     FixtureServer,
     endless,
@@ -265,7 +265,7 @@ async def test_inflating_a_bomb_never_holds_much_more_than_the_cap() -> None:
 
     compressed = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)  # 64 MiB inflated
 
-    async def chunks():  # noqa: ANN202
+    async def chunks():
         for start in range(0, len(compressed), 65536):
             yield compressed[start : start + 65536]
 

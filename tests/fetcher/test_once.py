@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 
 from newswire.common.schemas import SchemaName, validate
-from newswire.fetcher.commands import fetch_once_to_stream, sources_check
 from newswire.common.settings import FetcherSettings
+from newswire.fetcher.commands import fetch_once_to_stream, sources_check
 from newswire.fetcher.sources import load_sources
 from tests.fetcher.server import FixtureServer, fixture, static
 

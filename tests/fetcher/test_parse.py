@@ -222,7 +222,7 @@ def test_a_parser_exception_is_a_classified_error(monkeypatch: pytest.MonkeyPatc
 def test_wordpress_posts() -> None:
     _, document = parse_fixture("wp-posts-1.json")
     first, second = document.entries
-    assert first.guid == "https://wp.example/?p=301" and first.title == "سياسة – عنوان أول"
+    assert first.guid == "https://wp.example/?p=301" and first.title == "سياسة \u2013 عنوان أول"
     assert first.text == "المحتوى الكامل للمقال الأول.\n\nفقرة ثانية."
     assert first.published_at == datetime(2026, 11, 2, 8, tzinfo=UTC)
     assert second.link == "https://wp.example/2026/11/01/second/"
@@ -281,6 +281,9 @@ def test_article_falls_back_to_the_extractor() -> None:
 
 
 def test_html_to_text_is_clean_plain_text() -> None:
-    html = "<div><p>One &amp; <b>two</b></p><script>x()</script><ul><li>a</li><li>b</li></ul>three<br>four</div>"
+    html = (
+        "<div><p>One &amp; <b>two</b></p><script>x()</script>"
+        "<ul><li>a</li><li>b</li></ul>three<br>four</div>"
+    )
     assert html_to_text(html) == "One & two\n\na\n\nb\n\nthree\nfour"
     assert html_to_text("  plain   text ") == "plain text"

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from newswire.common.schemas import SchemaName, validate
+from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import ManualClock
 from newswire.fetcher.errors import FetchErrorKind
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.poller import Poller, PollResult
-from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import IdentityPolicy, Selectors, Source, SourceKind
 from newswire.fetcher.state import SourceState, SourceStatus
 from tests.fetcher.server import (
@@ -201,14 +201,18 @@ async def test_wordpress_pages_until_it_reaches_known_posts(
     page1, page2 = fixture_bytes("wp-posts-1.json"), fixture_bytes("wp-posts-2.json")
     server.route("/wp-json/wp/v2/posts", static(b"[]", "application/json"))
     for page, body in ((1, page1), (2, page2)):
-        path = f"/wp-json/wp/v2/posts?per_page=20&page={page}&orderby=date&order=desc&_fields=id%2Cguid%2Clink%2Ctitle%2Ccontent%2Cexcerpt%2Cdate_gmt%2Cmodified_gmt%2Clang"
+        path = (
+            f"/wp-json/wp/v2/posts?per_page=20&page={page}&orderby=date&order=desc"
+            "&_fields=id%2Cguid%2Clink%2Ctitle%2Ccontent%2Cexcerpt"
+            "%2Cdate_gmt%2Cmodified_gmt%2Clang"
+        )
         server.route(
             path,
             static(body, "application/json", headers={"X-WP-TotalPages": "2", "X-WP-Total": "3"}),
         )
     wp = source(server.url("/"), SourceKind.WORDPRESS)
     first = await poller.poll(wp, SourceState("src"))
-    assert titles(first) == ["Third post", "Second post", "سياسة – عنوان أول"]
+    assert titles(first) == ["Third post", "Second post", "سياسة \u2013 عنوان أول"]
     assert first.requests == 2
     second = await poller.poll(wp, first.state)
     assert second.outcome == "not_modified" and second.requests == 1

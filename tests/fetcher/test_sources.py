@@ -93,7 +93,8 @@ def test_semantic_checks(tmp_path: Path) -> None:
         """\
 sources:
   - {id: a, name: A, kind: feed, url: "https://a.example/feed", encoding: klingon-8}
-  - {id: a, name: A again, kind: feed, url: "https://a.example/other", min_interval: 2h, max_interval: 5m}
+  - {id: a, name: A again, kind: feed, url: "https://a.example/other", \
+min_interval: 2h, max_interval: 5m}
   - id: h
     name: H
     kind: html

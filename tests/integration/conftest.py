@@ -18,7 +18,6 @@ import pytest
 from newswire.common.broker import free_port
 from newswire.common.kafka import new_consumer
 from newswire.common.settings import Settings, as_environment
-
 from tests.integration.postgres import postgres_db_dsn, postgres_dsn, stoppable_postgres  # noqa: F401 - fixtures
 
 
@@ -83,7 +82,9 @@ def spawn(tmp_path: Path) -> Iterator[Callable[[str, Settings], ServiceProcess]]
         service.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout_s: float = 60.0, every_s: float = 0.3) -> Any:
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout_s: float = 60.0, every_s: float = 0.3
+) -> Any:
     """Poll until CHECK returns something truthy; fail with its last value at the deadline."""
     deadline = time.monotonic() + timeout_s
     last: Any = None

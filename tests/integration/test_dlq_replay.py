@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.kafka import new_producer
 from newswire.common.publish import Publisher
 from newswire.common.records import topic_origin
 from newswire.common.settings import Settings
 from newswire.replay.dlq import LetterFilter, redrive
-
 from tests.integration.conftest import read_topic
 
 
-async def _dead_letter(settings: Settings, service: str, kind: ErrorKind, payload: bytes, key: bytes) -> None:
+async def _dead_letter(
+    settings: Settings, service: str, kind: ErrorKind, payload: bytes, key: bytes
+) -> None:
     producer = new_producer(settings.kafka)
     await producer.start()
     try:
         publisher = Publisher(settings=settings, producer=producer, service=service)  # type: ignore[arg-type]
         origin = topic_origin(settings.topics.raw, 0, 7, key)
-        await publisher.dead_letter(error=InvalidRecord(kind, "test"), payload=payload, origin=origin, key=key)
+        await publisher.dead_letter(
+            error=InvalidRecord(kind, "test"), payload=payload, origin=origin, key=key
+        )
     finally:
         await producer.stop()
 
@@ -39,5 +41,7 @@ async def test_redrive_restores_bytes_filters_and_resumes(settings: Settings) ->
     assert (message.key, message.value) == (b"k1", b'{"fixed": "later"}')
 
     again = await redrive(settings, only=LetterFilter())
-    assert sum(again.redriven.values()) == 0, "a second run continues after the first, sends nothing twice"
+    assert sum(again.redriven.values()) == 0, (
+        "a second run continues after the first, sends nothing twice"
+    )
     assert len(await read_topic(settings, settings.topics.raw)) == 1

@@ -13,12 +13,11 @@ import pytest
 
 from newswire.common.kafka import new_producer
 from newswire.common.schemas import SchemaName, validate
-from newswire.common.settings import Settings
+from newswire.common.settings import FetcherSettings, Settings
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.outputs import KafkaSink
 from newswire.fetcher.records import RawRecord
 from newswire.fetcher.service import FetcherService
-from newswire.common.settings import FetcherSettings
 from newswire.fetcher.sources import Source, SourceKind
 from newswire.fetcher.statestore import KafkaStateStore
 from tests.fetcher.server import FixtureServer, fixture_bytes, sequence, static

@@ -93,7 +93,8 @@ async def test_kill_and_restart_emits_every_item_exactly_once(
         sources.write_text(
             "sources:\n"
             + "".join(
-                f'  - {{id: s{i}, name: S{i}, kind: feed, url: "{server.url(f"/feed/{i}")}", min_interval: 0.4, max_interval: 1}}\n'
+                f"  - {{id: s{i}, name: S{i}, kind: feed, "
+                f'url: "{server.url(f"/feed/{i}")}", min_interval: 0.4, max_interval: 1}}\n'
                 for i in range(SOURCES)
             )
         )

@@ -11,11 +11,13 @@ from aiokafka.partitioner import DefaultPartitioner
 from newswire.common.kafka import new_producer
 from newswire.common.records import encode, raw_article
 from newswire.common.settings import Settings
-
 from tests.conftest import FIXTURES
 from tests.integration.conftest import ServiceProcess, eventually, read_topic
 
-PAIRS = [json.loads(line) for line in (FIXTURES / "eval" / "near_duplicates.jsonl").read_text().splitlines()]
+PAIRS = [
+    json.loads(line)
+    for line in (FIXTURES / "eval" / "near_duplicates.jsonl").read_text().splitlines()
+]
 
 
 def _pair(variation: str, *, near: bool) -> dict:
@@ -32,7 +34,10 @@ def _on_another_partition(first: dict, make: Callable[[int], dict], partitions: 
     home = partitioner(first["id"].encode(), list(range(partitions)), list(range(partitions)))
     for n in range(100):
         candidate = make(n)
-        if partitioner(candidate["id"].encode(), list(range(partitions)), list(range(partitions))) != home:
+        if (
+            partitioner(candidate["id"].encode(), list(range(partitions)), list(range(partitions)))
+            != home
+        ):
             return candidate
     raise AssertionError("no id on another partition")
 
@@ -42,7 +47,9 @@ async def _produce(settings: Settings, *records: dict) -> None:
     await producer.start()
     try:
         for record in records:
-            await (await producer.send(settings.topics.raw, encode(record), key=record["id"].encode()))
+            await (
+                await producer.send(settings.topics.raw, encode(record), key=record["id"].encode())
+            )
     finally:
         await producer.stop()
 
@@ -53,15 +60,29 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     parts = settings.topics.partitions
     original = _pair("dateline", near=True)
     independent = _pair("independent_report", near=False)
-    first = _article("https://outlet-a.example/story", original["a"]["title"], original["a"]["text"])
+    first = _article(
+        "https://outlet-a.example/story", original["a"]["title"], original["a"]["text"]
+    )
     exact = _on_another_partition(
-        first, lambda n: _article(f"https://outlet-b.example/s/{n}", "Another headline", original["a"]["text"]), parts
+        first,
+        lambda n: _article(
+            f"https://outlet-b.example/s/{n}", "Another headline", original["a"]["text"]
+        ),
+        parts,
     )
     rewrite = _on_another_partition(
-        first, lambda n: _article(f"https://outlet-c.example/r/{n}", original["b"]["title"], original["b"]["text"]), parts
+        first,
+        lambda n: _article(
+            f"https://outlet-c.example/r/{n}", original["b"]["title"], original["b"]["text"]
+        ),
+        parts,
     )
-    own_report_a = _article("https://outlet-d.example/own", independent["a"]["title"], independent["a"]["text"])
-    own_report_b = _article("https://outlet-e.example/own", independent["b"]["title"], independent["b"]["text"])
+    own_report_a = _article(
+        "https://outlet-d.example/own", independent["a"]["title"], independent["a"]["text"]
+    )
+    own_report_b = _article(
+        "https://outlet-e.example/own", independent["b"]["title"], independent["b"]["text"]
+    )
 
     enricher = spawn("enrich", settings)
     await _produce(settings, first, own_report_a)  # first copies are in before their rewrites
@@ -78,7 +99,10 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
         messages = await read_topic(settings, settings.topics.enriched, idle_ms=300)
         return messages if len(messages) >= 5 else []
 
-    records = {r["id"]: r["dedupe"] for r in (orjson.loads(m.value) for m in await eventually(all_enriched, timeout_s=90))}
+    records = {
+        r["id"]: r["dedupe"]
+        for r in (orjson.loads(m.value) for m in await eventually(all_enriched, timeout_s=90))
+    }
     assert records[first["id"]]["status"] == "new"
     assert records[exact["id"]]["status"] == "duplicate"
     assert records[exact["id"]]["duplicate_of"] == records[exact["id"]]["cluster_id"] == first["id"]
@@ -86,7 +110,9 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     assert records[rewrite["id"]]["duplicate_of"] == first["id"]
     assert 0.5 <= records[rewrite["id"]]["similarity"] < 1.0
     assert records[own_report_a["id"]]["status"] == "new"
-    assert records[own_report_b["id"]]["status"] == "new", "independent reports of one event are different articles"
+    assert records[own_report_b["id"]]["status"] == "new", (
+        "independent reports of one event are different articles"
+    )
 
 
 async def test_dropping_duplicates_is_a_setting(
@@ -105,9 +131,15 @@ async def test_dropping_duplicates_is_a_setting(
     async def processed() -> bool:
         enricher.assert_running()
         targets = await end_offsets(settings.kafka, settings.topics.raw)
-        return caught_up(await committed_offsets(settings.kafka, settings.enricher.app_id, targets), targets)
+        return caught_up(
+            await committed_offsets(settings.kafka, settings.enricher.app_id, targets), targets
+        )
 
     await eventually(processed, timeout_s=90)
-    emitted = [orjson.loads(m.value)["id"] for m in await read_topic(settings, settings.topics.enriched)]
+    emitted = [
+        orjson.loads(m.value)["id"] for m in await read_topic(settings, settings.topics.enriched)
+    ]
     assert len(emitted) == 1, "one copy is emitted, the other dropped"
-    assert emitted[0] in {first["id"], copy["id"]}, "partitions race: whichever came first is the original"
+    assert emitted[0] in {first["id"], copy["id"]}, (
+        "partitions race: whichever came first is the original"
+    )

@@ -12,10 +12,9 @@ import orjson
 import pytest
 
 from newswire.common.kafka import new_producer
-from newswire.common.records import raw_article, encode
+from newswire.common.records import encode, raw_article
 from newswire.common.settings import Settings
 from newswire.replay.service import replay
-
 from tests.conftest import SEEDS
 from tests.integration.conftest import ServiceProcess, eventually, output_records, read_topic
 
@@ -36,7 +35,9 @@ async def test_seed_is_enriched_once_and_bad_records_are_dead_lettered(
     settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
 ) -> None:
     not_json = b"<rss><channel>this is not JSON"
-    invalid = encode(raw_article(source={"kind": "replay", "ref": "x.txt"}, text="text") | {"fetched_at": "soon"})
+    invalid = encode(
+        raw_article(source={"kind": "replay", "ref": "x.txt"}, text="text") | {"fetched_at": "soon"}
+    )
     invalid_key = orjson.loads(invalid)["id"].encode()
     await _produce_raw(settings, [(b"k1", not_json), (invalid_key, invalid)])
 
@@ -70,7 +71,9 @@ async def test_seed_is_enriched_once_and_bad_records_are_dead_lettered(
     enriched = await read_topic(settings, settings.topics.enriched)
     assert len(enriched) == 1, "the two re-deliveries must not be emitted"
     headers = dict(enriched[0].headers)
-    assert headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.1"
+    assert (
+        headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.1"
+    )
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
@@ -103,7 +106,9 @@ async def _wait_enricher_commit(settings: Settings, targets: dict, service: Serv
 
     async def done() -> bool:
         service.assert_running()
-        return caught_up(await committed_offsets(settings.kafka, settings.enricher.app_id, targets), targets)
+        return caught_up(
+            await committed_offsets(settings.kafka, settings.enricher.app_id, targets), targets
+        )
 
     return bool(await eventually(done, timeout_s=90))
 
@@ -114,11 +119,30 @@ def test_run_command_writes_one_record_for_the_seed(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "TOPIC_", "SINK_", "ENRICHER_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("KAFKA_", "TOPIC_", "SINK_", "ENRICHER_"))
+    }
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "newswire", "run", "--seeds", str(SEEDS), "--out", str(out), "--loop", "3"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "newswire",
+            "run",
+            "--seeds",
+            str(SEEDS),
+            "--out",
+            str(out),
+            "--loop",
+            "3",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     (record,) = output_records(out)
@@ -133,10 +157,16 @@ async def test_ids_expire_after_the_window(
     """Past the dedupe window an id is forgotten: the article is new again, and the
     sweep removes ids nobody has seen since."""
     settings = settings.model_copy(
-        update={"enricher": settings.enricher.model_copy(update={"dedupe_window_s": 2.0, "expiry_sweep_s": 0.5})}
+        update={
+            "enricher": settings.enricher.model_copy(
+                update={"dedupe_window_s": 2.0, "expiry_sweep_s": 0.5}
+            )
+        }
     )
     other = tmp_path / "other.txt"
-    other.write_text("A short original article about the weather in Basra, hot and dusty all week.\n")
+    other.write_text(
+        "A short original article about the weather in Basra, hot and dusty all week.\n"
+    )
     await replay(settings, [SEEDS, other])
     again = await replay(settings, [other])  # queued right behind: a redelivery within the window
     enricher = spawn("enrich", settings)
@@ -146,7 +176,10 @@ async def test_ids_expire_after_the_window(
     await asyncio.sleep(2.5)  # let the window pass (this is the behaviour under test, not a wait)
     late = await replay(settings, [other])
     await _wait_enricher_commit(settings, late.next_offsets, enricher)
-    statuses = [orjson.loads(m.value)["dedupe"]["status"] for m in await read_topic(settings, settings.topics.enriched)]
+    statuses = [
+        orjson.loads(m.value)["dedupe"]["status"]
+        for m in await read_topic(settings, settings.topics.enriched)
+    ]
     assert statuses == ["new", "new", "new"]
 
     async def seed_id_swept() -> bool:

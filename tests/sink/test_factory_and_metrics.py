@@ -56,7 +56,9 @@ def test_options_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_postgres_without_dsn_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(SinkConfigError, match="SINK_POSTGRES_DSN"):
-        WriterOptions.from_settings(Settings(sink=SinkSettings(out_dir=tmp_path, writers="postgres")))
+        WriterOptions.from_settings(
+            Settings(sink=SinkSettings(out_dir=tmp_path, writers="postgres"))
+        )
 
 
 async def test_build_writers_opens_each_even_with_the_database_down(tmp_path: Path) -> None:
@@ -74,7 +76,9 @@ async def test_build_writers_opens_each_even_with_the_database_down(tmp_path: Pa
             await writer.close()
 
 
-def test_http_options_default_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_options_default_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert HttpOptions.from_settings(settings_for(tmp_path)) == HttpOptions("0.0.0.0", 6068)
     monkeypatch.setenv("SINK_HTTP_PORT", "7001")
     monkeypatch.setenv("SINK_HTTP_HOST", "127.0.0.1")

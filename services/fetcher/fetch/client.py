@@ -18,12 +18,12 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import Clock, SystemClock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.body import ACCEPT_ENCODING, read_capped
 from newswire.fetcher.fetch.hosts import HostLimiter
 from newswire.fetcher.fetch.netguard import AddressPolicy, GuardedNetworkBackend
-from newswire.common.settings import FetcherSettings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Bytes of an error response kept to recognise a bot challenge.

@@ -15,7 +15,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from newswire.common.text import clean_plain_text
 
 BLOCK_TAGS = frozenset(
-    "address article aside blockquote dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "address article aside blockquote dd details div dl dt figcaption figure footer "
+    "h1 h2 h3 h4 h5 h6 "
     "header hr li main ol p pre section summary table tbody td th thead tr ul".split()
 )
 DROP_TAGS = frozenset(
