@@ -24,10 +24,7 @@ that cannot be read; 3 Kafka did not answer (one line on stderr, no traceback; w
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -35,7 +32,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from newswire.common.settings import KafkaSettings, Settings
+from newswire.common.settings import Settings
 
 if TYPE_CHECKING:  # imported when used: ``newswire --help`` stays fast
     from newswire.audit.ledger import Ledger
@@ -122,29 +119,6 @@ def _fail(stderr: IO[str], message: str, code: int = 2, *, json_out: IO[str] | N
     return code
 
 
-@contextlib.contextmanager
-def _quiet(logger: str) -> Iterator[None]:
-    """aiokafka logs an error per failed connection attempt; the audit says it once."""
-    log = logging.getLogger(logger)
-    level = log.level
-    log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
-
-
-async def _kafka_answers(kafka: KafkaSettings, timeout_s: float) -> bool:
-    from newswire.common.kafka import wait_for_broker
-
-    with _quiet("aiokafka"):
-        try:
-            await wait_for_broker(kafka, timeout_s=timeout_s)
-        except TimeoutError:
-            return False
-    return True
-
-
 async def run_audit(
     settings: Settings,
     options: AuditOptions,
@@ -160,6 +134,7 @@ async def run_audit(
     from newswire.audit.readers import AuditInputError, check_postgres
     from newswire.audit.report import Sources, as_json, render_text, summary_line
     from newswire.cli.exits import EXIT_UNREACHABLE, EXIT_USAGE, unreachable_line
+    from newswire.common.kafka import KafkaUnreachable, require_broker
     from newswire.common.progress import progress_on
 
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
@@ -170,7 +145,9 @@ async def run_audit(
     if options.postgres and urlsplit(options.postgres).scheme not in ("postgres", "postgresql"):
         return fail("--postgres must be a postgresql:// DSN")
     kafka = settings.kafka
-    if not await _kafka_answers(kafka, options.timeout_s):
+    try:
+        await require_broker(kafka, timeout_s=options.timeout_s)
+    except KafkaUnreachable:
         return fail(unreachable_line(kafka, options.timeout_s), EXIT_UNREACHABLE)
     drop = (
         settings.enricher.drop_duplicates

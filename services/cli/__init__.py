@@ -488,17 +488,21 @@ def _letter_origin(value: str | None) -> Any:
 
 _KINDS_HELP = ", ".join(ErrorKind)
 _SERVICES_HELP = ", ".join(get_args(ServiceName))
+#: The filters dlq list and dlq replay share: validated, so a typo is a usage error
+#: naming the valid values rather than a filter that silently matches nothing.
+LetterService = Annotated[
+    str | None,
+    typer.Option(callback=_letter_service, help=f"Only letters from: {_SERVICES_HELP}."),
+]
+LetterKind = Annotated[
+    str | None, typer.Option(callback=_letter_kind, help=f"Only this kind: {_KINDS_HELP}.")
+]
 
 
 @dlq_app.command("list")
 def dlq_list(
-    service: Annotated[
-        str | None,
-        typer.Option(callback=_letter_service, help=f"Only letters from: {_SERVICES_HELP}."),
-    ] = None,
-    kind: Annotated[
-        str | None, typer.Option(callback=_letter_kind, help=f"Only this kind: {_KINDS_HELP}.")
-    ] = None,
+    service: LetterService = None,
+    kind: LetterKind = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -622,13 +626,8 @@ def dlq_show(
 
 @dlq_app.command("replay")
 def dlq_replay(
-    service: Annotated[
-        str | None,
-        typer.Option(callback=_letter_service, help=f"Only letters from: {_SERVICES_HELP}."),
-    ] = None,
-    kind: Annotated[
-        str | None, typer.Option(callback=_letter_kind, help=f"Only this kind: {_KINDS_HELP}.")
-    ] = None,
+    service: LetterService = None,
+    kind: LetterKind = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
     ] = False,
