@@ -70,6 +70,9 @@ class PollResult:
     elapsed_s: float = 0.0
     requests: int = 0
     document_format: str | None = None
+    #: What was wrong with the document though items were read from it (a truncated
+    #: feed, ill-formed XML): an operator should look at the source.
+    defects: tuple[str, ...] = ()
     #: (status, seconds, bytes) of every response received, for metrics.
     responses: list[tuple[int, float, int]] = field(default_factory=list)
 
@@ -87,6 +90,8 @@ class PollResult:
         if self.document_format:
             parts.append(f"format={self.document_format}")
         parts += [f"status={self.status}", f"bytes={self.bytes}", f"ms={self.elapsed_s * 1000:.0f}"]
+        if self.defects:
+            parts.append(f"malformed={'; '.join(self.defects)!r}")
         return " ".join(parts)
 
 
@@ -310,6 +315,7 @@ class Poller:
             dropped=len(dropped),
             status=response.status,
             document_format=document.format.value,
+            defects=document.defects,
         )
 
     async def _complete(

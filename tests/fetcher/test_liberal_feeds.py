@@ -212,9 +212,10 @@ async def test_the_cut_item_is_emitted_whole_by_the_next_poll(
     )
     url = server.route("/cut", sequence(static(cut), static(whole)))
     first = await poller.poll(source(url), SourceState("src"))
-    assert first.outcome == "items"
+    assert first.outcome == "items" and first.defects
     assert [r.value["guid"] for r in first.records] == ["midcut-1", "midcut-2"]
     second = await poller.poll(source(url), first.state)
+    assert not second.defects
     [record] = second.records
     assert record.value["guid"] == "midcut-3"
     assert record.value["text"].endswith("this time it arrived.")
@@ -294,3 +295,5 @@ async def test_the_fetch_command_on_every_liberal_feed(
         "before any item was complete'" in report["source=firstcut"]
     )
     assert "outcome=items items=2 listed=2" in report["source=midcut"]
+    assert "malformed='truncated: the document ends inside <item> 3'" in report["source=midcut"]
+    assert "malformed=" not in report["source=nolink"]
