@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
+from aiokafka.partitioner import murmur2
 
 from newswire.common.settings import BrokerProfile, KafkaSettings, SecurityProtocol
 from newswire.common.topics import TopicSpec
@@ -67,6 +68,12 @@ def producer_options(kafka: KafkaSettings) -> dict[str, Any]:
         options["max_batch_size"] = EMBEDDED_MAX_BATCH_BYTES
         options["linger_ms"] = 0
     return options
+
+
+def default_partition(key: bytes, partitions: int) -> int:
+    """Where Kafka's default partitioner (murmur2, as Java's and aiokafka's) puts KEY:
+    the enricher relies on it for co-partitioned tables and band ownership."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def fetch_bytes_for(kafka: KafkaSettings) -> int:

@@ -7,9 +7,10 @@ Kept pure (no Faust) so the rules are unit- and property-tested; the worker stor
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from newswire.common.times import parse_rfc3339
 
 
 class Verdict(StrEnum):
@@ -67,5 +68,5 @@ def decide(previous: SeenEntry | None, content_hash: str, now: str) -> Decision:
 
 def seen_entry_expired(stored: dict[str, Any], now: float, *, window_s: float) -> bool:
     """A table value is expired once its id has not been seen for a whole window."""
-    last_seen = datetime.fromisoformat(stored["l"].replace("Z", "+00:00")).timestamp()
+    last_seen = parse_rfc3339(stored["l"]).timestamp()
     return now - last_seen > window_s

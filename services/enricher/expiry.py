@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 
+from newswire.common.kafka import default_partition
 from newswire.enricher.scope import writes_for
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ IsExpired = Callable[[Any, float], bool]
 
 def key_partition(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner: where a key's records (and changelog) live."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return default_partition(key, partitions)
 
 
 class ExpirySweeper:

@@ -23,8 +23,8 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 
+from newswire.common.kafka import default_partition
 from newswire.enricher.bands import Member, Probe, answer_probe
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Answers:
 
 def band_partition(band_key: str, partitions: int) -> int:
     """Kafka's default partitioner on the band key: stable across workers and restarts."""
-    return (murmur2(band_key.encode()) & 0x7FFFFFFF) % partitions
+    return default_partition(band_key.encode(), partitions)
 
 
 @dataclass

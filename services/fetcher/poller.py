@@ -12,11 +12,11 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from newswire.common.errors import InvalidRecord
 from newswire.common.schemas import SchemaName, validate
 from newswire.common.settings import FetcherSettings
+from newswire.common.times import parse_rfc3339
 from newswire.fetcher.clock import Clock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.client import FetchResponse, HttpClient
@@ -428,9 +428,7 @@ def _arrival(record: dict[str, object], now: float) -> float:
     """When an item arrived, for the adaptive interval: its date if credible, else now."""
     if record.get("published_at_inferred"):
         return now
-    published = credible(
-        datetime.fromisoformat(str(record["published_at"]).replace("Z", "+00:00")), from_epoch(now)
-    )
+    published = credible(parse_rfc3339(str(record["published_at"])), from_epoch(now))
     return min(published.timestamp(), now) if published else now
 
 

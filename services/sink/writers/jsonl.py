@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 
+from newswire.common.times import parse_rfc3339
 from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,9 @@ def partition_date(record: dict[str, Any]) -> str:
     if not isinstance(value, str):
         raise RecordRejected("record has no string 'fetched_at'")
     try:
-        moment = datetime.fromisoformat(value.strip().upper())
+        moment = parse_rfc3339(value)
     except ValueError as exc:
         raise RecordRejected(f"'fetched_at' is not an ISO 8601 date-time: {value!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).date().isoformat()
 
 

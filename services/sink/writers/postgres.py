@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 import orjson
 
+from newswire.common.times import parse_rfc3339
 from newswire.sink.migrations import Migration, load_migrations
 from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
 
@@ -153,23 +154,15 @@ def find_nul(value: Any, path: str = "$") -> str | None:
 
 
 def parse_timestamp(value: Any, field: str, *, required: bool) -> datetime | None:
-    """An RFC 3339 date-time as an aware datetime (UTC when it has no offset).
-
-    Python's parser lacks two things RFC 3339 allows: lower-case ``t``/``z`` and
-    leap seconds; the first is upper-cased, a ``:60`` second becomes ``:59``.
-    """
+    """An RFC 3339 date-time as an aware datetime (UTC when it has no offset)."""
     if value is None and not required:
         return None
     if not isinstance(value, str):
         raise RecordRejected(f"'{field}' is not a date-time string: {value!r}")
-    text = value.strip().upper()
-    if len(text) > 19 and text[16:19] == ":60":
-        text = f"{text[:17]}59{text[19:]}"
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_rfc3339(value)
     except ValueError as exc:
         raise RecordRejected(f"'{field}' is not an RFC 3339 date-time: {value!r}") from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _text(value: Any, field: str, *, required: bool = False, indexed: bool = False) -> str | None:
