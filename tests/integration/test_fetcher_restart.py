@@ -102,7 +102,7 @@ async def test_kill_and_restart_emits_every_item_exactly_once(
         processes.append(start_fetcher(settings, sources, state_topic, tmp_path / "fetcher-1.log"))
         before_kill = await wait_for(settings, TOTAL // 3, timeout_s=40)
         processes[0].send_signal(signal.SIGKILL)
-        processes[0].wait()
+        await asyncio.to_thread(processes[0].wait)
         assert TOTAL // 3 <= len(set(before_kill)) < TOTAL, (
             tmp_path / "fetcher-1.log"
         ).read_text()[-3000:]
@@ -115,7 +115,10 @@ async def test_kill_and_restart_emits_every_item_exactly_once(
         assert duplicates == {}
         assert processes[1].poll() is None, (tmp_path / "fetcher-2.log").read_text()[-3000:]
         processes[1].terminate()  # SIGTERM: in-flight polls finish, then a clean exit
-        assert processes[1].wait(timeout=20) == 0, (tmp_path / "fetcher-2.log").read_text()[-3000:]
+        # Wait off the event loop: the fixture server runs on it, and a blocking wait
+        # would starve the poll in flight until its read timeout (a flaky 20 s hang).
+        code = await asyncio.to_thread(processes[1].wait, 20)
+        assert code == 0, (tmp_path / "fetcher-2.log").read_text()[-3000:]
     finally:
         for process in processes:
             if process.poll() is None:
