@@ -30,8 +30,8 @@ integration: $(STAMP)
 
 ## Lint and format check (ruff, settings in pyproject.toml); `ruff format` fixes formatting.
 lint: $(STAMP)
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) out .newswire .pytest_cache .hypothesis

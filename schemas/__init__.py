@@ -1,1 +1,2 @@
-"""The record contracts (JSON Schema files), shipped inside the package so services validate offline."""
+"""The record contracts (JSON Schema files), shipped inside the package so services
+validate offline."""
