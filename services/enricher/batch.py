@@ -6,13 +6,13 @@ dead-lettered with a reason, counted as a redelivery, or dropped by the
 drop-duplicates setting. ``in = outcomes + in_flight`` holds on ``/metrics`` at any
 moment (see :class:`EnricherMetrics`).
 
-Faust acks taken events when the loop body returns, whether or not it succeeded, so
-:meth:`BatchHandler.handle` never raises: a bad record becomes a dead letter, a bug
-turns the whole batch into dead letters, and a send the cluster refuses for good (a
-record over the size limit) becomes a dead letter too. A send that fails for now is
-retried until the broker has it. Only then does the dedupe table move, the events
-get acked and their offsets committed: a crash re-processes at most the batch in
-flight, never loses it.
+The agent takes batches with ``noack_take``: nothing is acked until
+:meth:`BatchHandler.handle` calls ``settle``, and ``handle`` never raises: a bad
+record becomes a dead letter, a bug turns the whole batch into dead letters, and a
+send the cluster refuses for good (a record over the size limit) becomes a dead
+letter too. A send that fails for now is retried until the broker has it. Only then
+does the dedupe table move, the events get acked and their offsets committed: a
+crash or a cancelled batch re-processes at most the batch in flight, never loses it.
 """
 
 from __future__ import annotations

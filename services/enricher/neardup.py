@@ -109,13 +109,11 @@ class NearDuplicateExchange:
         deadline = loop.time() + self._timeout_s
         while not waiter.done.is_set():
             remaining = deadline - loop.time()
-            why = (
-                "rebalance or shutdown"
-                if self._interrupted()
-                else "timeout"
-                if remaining <= 0
-                else None
-            )
+            why = None
+            if self._interrupted():
+                why = "rebalance or shutdown"
+            elif remaining <= 0:
+                why = "timeout"
             if why is not None:
                 log.warning(
                     "near-duplicate answers incomplete (%s): %d of %d; the batch goes on",
