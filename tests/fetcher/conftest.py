@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-from collections.abc import AsyncIterator
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +41,29 @@ def fetcher_settings() -> FetcherSettings:
 async def http(fetcher_settings: FetcherSettings) -> AsyncIterator[HttpClient]:
     async with HttpClient(fetcher_settings) as client:
         yield client
+
+
+async def fetch_once_cli(
+    sources: Path, *, env: Mapping[str, str] | None = None, timeout_s: float = 60.0
+) -> tuple[int, bytes, bytes]:
+    """``newswire fetch --sources SOURCES --once --output -`` as a real process, loopback
+    allowed: (exit status, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "newswire",
+        "fetch",
+        "--sources",
+        str(sources),
+        "--once",
+        "--output",
+        "-",
+        "--allow-network",
+        "127.0.0.1/32",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=timeout_s)
+    assert process.returncode is not None
+    return process.returncode, stdout, stderr

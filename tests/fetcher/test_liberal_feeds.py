@@ -4,10 +4,7 @@ what the fetcher emits from them."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from newswire.fetcher.poller import Poller
 from newswire.fetcher.records import build_record
 from newswire.fetcher.sources import IdentityPolicy, Source, SourceKind
 from newswire.fetcher.state import SourceState
+from tests.fetcher.conftest import fetch_once_cli
 from tests.fetcher.server import FixtureServer, fixture, fixture_bytes, sequence, static
 
 ALL = frozenset(DocFormat)
@@ -256,24 +254,10 @@ async def test_the_fetch_command_on_every_liberal_feed(
         lines.append(f'  - {{id: {source_id}, name: {source_id}, kind: feed, url: "{url}"}}')
     path = tmp_path / "sources.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "newswire",
-        "fetch",
-        "--sources",
-        str(path),
-        "--once",
-        "--output",
-        "-",
-        "--allow-network",
-        "127.0.0.1/32",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "FETCHER_PER_HOST_SPACING_S": "0"},
+    code, stdout, stderr = await fetch_once_cli(
+        path, env={"FETCHER_PER_HOST_SPACING_S": "0"}, timeout_s=120
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 1  # firstcut failed, and said so
+    assert code == 1  # firstcut failed, and said so
     records = [orjson.loads(line) for line in stdout.splitlines()]
     for record in records:
         validate(SchemaName.RAW, record)

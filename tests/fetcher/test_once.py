@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import sys
 from pathlib import Path
 
 import orjson
@@ -13,6 +11,7 @@ from newswire.common.schemas import SchemaName, validate
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.commands import fetch_once_to_stream, sources_check
 from newswire.fetcher.sources import load_sources
+from tests.fetcher.conftest import fetch_once_cli
 from tests.fetcher.server import FixtureServer, fixture, static
 
 
@@ -56,23 +55,8 @@ async def test_once_to_a_stream(
 
 async def test_the_cli_end_to_end(tmp_path: Path, server: FixtureServer) -> None:
     path = sources_file(tmp_path, server)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "newswire",
-        "fetch",
-        "--sources",
-        str(path),
-        "--once",
-        "--output",
-        "-",
-        "--allow-network",
-        "127.0.0.1/32",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 1, stderr.decode()  # two sources failed, and said so
+    code, stdout, stderr = await fetch_once_cli(path)
+    assert code == 1, stderr.decode()  # two sources failed, and said so
     titles = {orjson.loads(line)["title"] for line in stdout.splitlines()}
     assert "رئيس الوزراء يلتقي وفدا من إقليم كردستان في بغداد" in titles
     report = [line for line in stderr.decode().splitlines() if line.startswith("source=")]
