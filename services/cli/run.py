@@ -113,15 +113,26 @@ class Outcome:
     summary: Summary
     out_before: set[Key] | None = None
     out_after: set[Key] | None = None
+    #: The enricher started with no memory (a broker of this run's own), so every
+    #: replayed article must come out once: a gap is a loss, not a redelivery.
+    fresh_cluster: bool = False
+    drop_duplicates: bool = False
 
     @property
     def absorbed(self) -> int:
-        """Replayed records the enricher neither emitted nor dead-lettered: the same
-        article again (a redelivery), or a duplicate dropped by ENRICHER_DROP_DUPLICATES."""
+        """Replayed records that repeat an article of this replay (``--loop``): the
+        enricher counts them as redeliveries and emits nothing for them."""
+        return self.report.produced - len(self.report.article_ids)
+
+    @property
+    def unaccounted(self) -> int:
+        """Replayed records neither emitted, dead-lettered nor absorbed. On a fresh
+        cluster that is a loss, unless ENRICHER_DROP_DUPLICATES may have dropped them."""
         enricher_letters = sum(
             n for name, n in self.summary.dead_letters.items() if name.startswith("enricher/")
         )
-        return max(0, self.report.produced - self.summary.enriched - enricher_letters)
+        gap = self.report.produced - self.summary.enriched - enricher_letters - self.absorbed
+        return max(0, gap)
 
     def out_counts(self) -> tuple[int, int, int] | None:
         """(new under OUT, already there before, missing from OUT) for this run's records."""
@@ -144,6 +155,11 @@ class Outcome:
             return EXIT_INCOMPLETE, f"nothing replayed: {reason}"
         if unreadable:
             return EXIT_INCOMPLETE, f"incomplete: {seeds} could not be replayed (see 'skipped')"
+        if self.fresh_cluster and not self.drop_duplicates and self.unaccounted:
+            return EXIT_INCOMPLETE, (
+                f"incomplete: {self.unaccounted} replayed records were neither enriched nor "
+                "dead-lettered (see .newswire/logs/enricher.log)"
+            )
         counts = self.out_counts()
         if counts and counts[2]:
             return EXIT_INCOMPLETE, (
@@ -216,7 +232,14 @@ def run_pipeline(
             raise
         print(f"newswire run: {unreachable_line(settings.kafka)}", file=sys.stderr)
         return EXIT_UNREACHABLE
-    outcome = Outcome(report, summary, before, out_keys(out) if jsonl else None)
+    outcome = Outcome(
+        report,
+        summary,
+        before,
+        out_keys(out) if jsonl else None,
+        fresh_cluster=fresh_cluster,
+        drop_duplicates=settings.enricher.drop_duplicates,
+    )
     print_summary(outcome, out)
     code, why = outcome.verdict()
     if why:
