@@ -292,7 +292,9 @@ class Poller:
             interval_s=interval,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
-            body_hash=_body_hash(response.body) if not deferred else None,
+            # A defective document (cut short) is read again even if the same bytes come
+            # back: its cut item must not hide behind "unchanged".
+            body_hash=None if deferred or document.defects else _body_hash(response.body),
             new_item_ids=[r.item_id for r in records] + dropped,
             still_listed=[i.item_id for i in identified if i.item_id in seen],
             arrivals=arrivals,

@@ -281,3 +281,17 @@ async def test_the_fetch_command_on_every_liberal_feed(
     assert "outcome=items items=2 listed=2" in report["source=midcut"]
     assert "malformed='truncated: the document ends inside <item> 3'" in report["source=midcut"]
     assert "malformed=" not in report["source=nolink"]
+
+
+def test_an_entry_with_only_a_link_is_kept_for_its_page() -> None:
+    """A full_article source fills such an entry from its page: the parser must pass it
+    on (skipping it lost the item for good once the feed's body hash was stored)."""
+    xml = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><link>https://base.example/news/1</link></item>"
+        '<item><guid isPermaLink="false">nothing-1</guid></item>'
+        "</channel></rss>"
+    )
+    document = parse_text(xml, base_url="https://base.example/feeds/x", accept=ALL)
+    assert [entry.link for entry in document.entries] == ["https://base.example/news/1"]
+    assert document.skipped == {SKIP_NO_TEXT: 1}

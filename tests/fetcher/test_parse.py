@@ -87,7 +87,11 @@ def test_as_utf8_xml_rewrites_the_declaration() -> None:
     assert as_utf8_xml("<a/>") == b"<a/>"
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200).filter(
+        lambda t: not t.startswith("\ufeff")  # a leading BOM is the encoding's mark, dropped
+    )
+)
 def test_utf8_round_trips(text: str) -> None:
     assert decode_body(text.encode()).text == text
 

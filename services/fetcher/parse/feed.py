@@ -46,7 +46,7 @@ from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.parse.dates import from_struct_time
 from newswire.fetcher.parse.decode import as_utf8_xml
 from newswire.fetcher.parse.htmltext import html_to_text, tidy
-from newswire.fetcher.parse.model import DocFormat, Document, Entry
+from newswire.fetcher.parse.model import DocFormat, Document, Entry, has_something_to_read
 from newswire.fetcher.parse.xmlguard import refuse_unsafe_xml, repair_charrefs
 
 _UPDATE_PERIODS = {
@@ -114,7 +114,7 @@ def parse_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
     entries = []
     for raw in raw_entries:
         entry = _entry(raw, base_url, language)
-        if entry.title or entry.text.strip():
+        if has_something_to_read(entry):
             entries.append(entry)
         else:
             skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + 1

@@ -18,7 +18,7 @@ from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.parse.dates import parse_date
 from newswire.fetcher.parse.feed import SKIP_NO_TEXT, is_http_url
 from newswire.fetcher.parse.htmltext import html_to_text, tidy
-from newswire.fetcher.parse.model import DocFormat, Document, Entry
+from newswire.fetcher.parse.model import DocFormat, Document, Entry, has_something_to_read
 
 SKIP_NOT_OBJECT = "item is not a JSON object"
 
@@ -43,7 +43,7 @@ def parse_json_feed(text: str, *, base_url: str) -> Document:
             skipped[SKIP_NOT_OBJECT] = skipped.get(SKIP_NOT_OBJECT, 0) + 1
             continue
         entry = _entry(item, urljoin(base_url, base), language)
-        if entry.title or entry.text.strip():
+        if has_something_to_read(entry):
             entries.append(entry)
         else:
             skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + 1

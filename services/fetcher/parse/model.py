@@ -43,6 +43,13 @@ class Entry:
     summary_only: bool = False
 
 
+def has_something_to_read(entry: Entry) -> bool:
+    """A title, some text, or a link whose page can supply them (a ``full_article``
+    source fetches it): an entry with none of these is skipped and not marked seen, so
+    it is read once it has text."""
+    return bool(entry.title or entry.text.strip() or entry.link)
+
+
 @dataclass(frozen=True, slots=True)
 class ChildLink:
     """A document the parsed one points at (child sitemap) with its last-modified time."""
