@@ -117,10 +117,22 @@ def judge_with_audit(
         if value is not None:
             figures[name] = len(value) if isinstance(value, list) else value
     figures["audit_ok"] = audit.get("ok")
+    # The audit sees only what reached news.raw: a record the broker acknowledged and
+    # then lost is invisible to it, so the harness's own count by id must agree too,
+    # and the audit must have seen every record the producer had acknowledged.
+    our_lost_sent = list(mine.lost)
+    seen = audit.get("raw_records")
     findings.check(
         "no loss",
-        figures["lost"] == 0,
-        "newswire audit: " + _lost_detail(lost if isinstance(lost, list) else []),
+        figures["lost"] == 0 and not our_lost_sent,
+        "newswire audit: "
+        + _lost_detail(lost if isinstance(lost, list) else [])
+        + ("; harness: " + _lost_detail(our_lost_sent) if our_lost_sent else ""),
+    )
+    findings.check(
+        "audit saw every produced record",
+        seen is None or seen >= figures["produced"],
+        f"news.raw held {seen} records for {figures['produced']} acknowledged by the broker",
     )
     findings.check(
         "audit ok",
