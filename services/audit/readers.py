@@ -155,14 +155,8 @@ async def scan_topic(
     """Call HANDLE(partition, offset, key, value) for every message of TOPIC."""
     from newswire.common.kafka import new_consumer, topic_partitions
 
-    fetch_bytes = max(1024 * 1024, kafka.max_message_bytes + 64 * 1024)
-    consumer = new_consumer(
-        kafka,
-        group_id=None,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=fetch_bytes,
-        fetch_max_bytes=max(50 * 1024 * 1024, fetch_bytes),
-    )
+    # new_consumer already sizes fetches to hold a record at the message limit
+    consumer = new_consumer(kafka, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
         tps = await topic_partitions(consumer, topic)

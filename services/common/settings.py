@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Where the embedded broker listens when no cluster is configured.
@@ -417,24 +417,6 @@ def as_environment(settings: Settings) -> dict[str, str]:
                 continue
             env[f"{prefix}{name}".upper()] = _env_value(value)
     return env
-
-
-def describe_settings_error(error: ValidationError) -> str:
-    """Name the environment variable behind each invalid setting, not the model field."""
-    groups: dict[str, BaseSettings] = {cls.__name__: cls for cls in _setting_groups()}  # type: ignore[misc]
-    prefix = (
-        str(groups[error.title].model_config.get("env_prefix", "")) if error.title in groups else ""
-    )
-    lines = []
-    for problem in error.errors():
-        field = "_".join(str(part) for part in problem["loc"])
-        if not field:  # a rule across several variables: its message names them
-            lines.append(problem["msg"].removeprefix("Value error, "))
-            continue
-        name = f"{prefix}{field}".upper()
-        shown = "" if "password" in field else f" (got {problem.get('input')!r})"
-        lines.append(f"{name}: {problem['msg']}{shown}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
 def _setting_groups() -> list[type[BaseSettings]]:

@@ -22,9 +22,8 @@ from typing import Any
 from aiohttp import web
 from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.exposition import generate_latest
 
-from newswire.common.prometheus import PROMETHEUS_TEXT
+from newswire.common.prometheus import exposition
 from newswire.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,9 +98,6 @@ class SinkMetrics:
         self.consumer_lag.clear()
         for tp, lag in lags.items():
             self.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
 
     def counts(self) -> SinkCounts:
         """A reading of every counter, summed the way the status line shows them."""
@@ -293,7 +289,8 @@ class HealthServer:
 
     async def _metrics_page(self, _request: web.Request) -> web.Response:
         self._readiness.status()  # refresh the ready gauge
-        return web.Response(body=self._metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT})
+        body, headers = exposition(self._metrics.registry)
+        return web.Response(body=body, headers=headers)
 
 
 def _bound_port(addresses: Iterable[Any], asked: int) -> int:

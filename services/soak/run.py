@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -408,10 +407,7 @@ class _Run:
         return await read_back(self.settings, self.out_dir, self.postgres_dsn)
 
     async def _audit(self) -> dict[str, Any] | None:
-        """``newswire audit --json`` when it is installed; its report, or None."""
-        if not audit_available():
-            self.note("newswire audit is not installed yet: the harness counts by id itself")
-            return None
+        """``newswire audit --json``: its report, or None when it printed none."""
         env = child_environment(
             self.settings, out=self.out_dir, state_dir=self.run_dir / "state" / "audit"
         )
@@ -459,13 +455,6 @@ class _Run:
 # -- small helpers ----------------------------------------------------------------------
 
 
-def audit_available() -> bool:
-    """Is ``newswire audit`` (services/audit/command.py) installed next to this package?"""
-    import newswire
-
-    return (Path(newswire.__file__).parent / "audit" / "command.py").is_file()
-
-
 def _json_object(text: str) -> dict[str, Any] | None:
     for candidate in (text, *reversed(text.strip().splitlines())):
         with contextlib.suppress(orjson.JSONDecodeError):
@@ -477,7 +466,3 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 def _sum_committed(committed: Mapping[TopicPartition, int]) -> int:
     return sum(max(0, offset) for offset in committed.values())
-
-
-def environment_has_cluster() -> bool:
-    return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
