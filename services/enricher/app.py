@@ -29,6 +29,7 @@ from newswire.enricher.expiry import ExpirySweeper
 from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.neardup import BandResponder, NearDuplicateExchange
 from newswire.enricher.pipeline import EnrichmentPipeline
+from newswire.enricher.settling import settle_only_consumer, settling_consumer
 from newswire.enricher.similarity import NearDuplicateDetector
 from newswire.enricher.status import announce, install_status
 
@@ -81,6 +82,9 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     buckets = app.Table("band-buckets", key_type=bytes, partitions=partitions)
 
     metrics = EnricherMetrics()
+    settle_only_consumer(
+        app, [raw_topic.get_topic_name()], on_unsettled=lambda _: metrics.unsettled_acks.inc()
+    )
     exchange = NearDuplicateExchange(
         probes=probes_topic,
         partitions=partitions,
@@ -130,10 +134,13 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     async def enrich(stream: faust.StreamT) -> None:
         async def settle(events: Sequence[faust.EventT]) -> None:
             """Ack now rather than when the loop comes round, and commit at once, so a
-            crash re-emits at most the batch in flight."""
+            crash re-emits at most the batch in flight. Only acks declared settled here
+            may move news.raw's offsets (see settling.py)."""
+            consumer = settling_consumer(app)
+            consumer.settle(event.message for event in events)
             for event in events:
                 await stream.ack(event)
-            await app.consumer.commit({event.message.tp for event in events})
+            await consumer.commit_settled({event.message.tp for event in events})
 
         # noack_take, not take_events: take_events acks a batch in a ``finally``, so a
         # batch cancelled mid-delivery (shutdown, a crash of this agent) would be

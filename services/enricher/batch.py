@@ -109,6 +109,13 @@ class EnricherMetrics:
             registry=self.registry,
         )
 
+        self.unsettled_acks = Counter(
+            "newswire_enricher_unsettled_acks_refused",
+            "news.raw events Faust skipped and acked during a rebalance without handing them "
+            "to the agent: left uncommitted and read again (not a loss, not an outcome)",
+            registry=self.registry,
+        )
+
     def taken(self, n: int) -> None:
         self.records_in.inc(n)
         self.in_flight.inc(n)

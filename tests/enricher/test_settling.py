@@ -1,0 +1,126 @@
+"""news.raw offsets move only past settled records (see newswire.enricher.settling).
+
+The books are pure and get property tests: whatever order records are settled in,
+whichever are skipped, commits never pass an offset that was not settled. The
+consumer is Faust's real one (built, not started): its acks on news.raw must stay
+out of Faust's own commit bookkeeping, and on other topics must not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from faust.types import TP, Message
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newswire.common.settings import Settings
+from newswire.enricher.app import build_app
+from newswire.enricher.settling import SettledOffsets, SettlingConsumer, settling_consumer
+
+TP0 = TP("news.raw", 0)
+
+
+@st.composite
+def settling_histories(draw: st.DrawFn) -> tuple[int, list[int], set[int]]:
+    """A base, the offsets above it settled in any order, and those never settled."""
+    base = draw(st.integers(0, 1_000))
+    count = draw(st.integers(0, 40))
+    offsets = list(range(base, base + count))
+    skipped = set(draw(st.lists(st.sampled_from(offsets), unique=True))) if offsets else set()
+    settled = draw(st.permutations([o for o in offsets if o not in skipped]))
+    return base, settled, skipped
+
+
+@given(settling_histories(), st.data())
+def test_commits_never_pass_an_unsettled_offset(
+    history: tuple[int, list[int], set[int]], data: st.DataObject
+) -> None:
+    base, settled, skipped = history
+    books = SettledOffsets()
+    books.start(TP0, base)
+    committed = base
+    for offset in settled:
+        books.settle(TP0, offset)
+        if data.draw(st.booleans(), label="commit now"):
+            end = books.committable(TP0)
+            if end is not None:
+                assert end > committed
+                books.committed(TP0, end)
+                committed = end
+        first_gap = min(skipped | {o for o in range(base, base + 41) if o not in settled})
+        assert committed <= first_gap
+        assert all(o not in skipped for o in range(base, committed))
+    end = books.committable(TP0)
+    final = end if end is not None else committed
+    expected = base
+    while expected in set(settled):
+        expected += 1
+    assert final == expected, "every unbroken run from the base is committed in the end"
+
+
+def test_a_hole_of_one_offset_holds_the_commit() -> None:
+    """Faust's own gap check lets exactly this through (committed 4, acked 5..9)."""
+    books = SettledOffsets()
+    books.start(TP0, 4)
+    for offset in range(5, 10):
+        books.settle(TP0, offset)
+    assert books.committable(TP0) is None
+    books.settle(TP0, 4)
+    assert books.committable(TP0) == 10
+
+
+def test_nothing_is_committable_before_the_partition_is_positioned_or_after_revoke() -> None:
+    books = SettledOffsets()
+    books.settle(TP0, 0)
+    assert books.committable(TP0) is None, "no base yet: the position is unknown"
+    books.start(TP0, 0)
+    assert books.committable(TP0) == 1
+    books.forget([TP0])
+    assert books.committable(TP0) is None
+
+
+def test_a_new_start_drops_what_lies_below_it() -> None:
+    books = SettledOffsets()
+    books.start(TP0, 0)
+    books.settle(TP0, 3)
+    books.start(TP0, 5)  # another member committed up to 5 meanwhile
+    books.settle(TP0, 5)
+    assert books.committable(TP0) == 6
+    assert books.done[TP0] == {5}
+
+
+def _message(topic: str, offset: int) -> Message:
+    return Message(topic, 0, offset, 0.0, 0, None, b"key", b"value", None)
+
+
+@pytest.fixture
+async def consumer() -> Any:
+    return settling_consumer(build_app(Settings()))
+
+
+async def test_the_enricher_app_commits_news_raw_through_the_settling_consumer(
+    consumer: SettlingConsumer,
+) -> None:
+    assert consumer.guarded_topics == {Settings().topics.raw}
+
+
+async def test_an_unsettled_ack_on_news_raw_releases_the_message_but_commits_nothing(
+    consumer: SettlingConsumer,
+) -> None:
+    raw = Settings().topics.raw
+    skipped = _message(raw, 7)
+    assert consumer.ack(skipped) is False
+    assert skipped.acked, "nothing may wait for it (rebalances wait for unacked messages)"
+    settled = _message(raw, 8)
+    consumer.settle([settled])
+    assert consumer.ack(settled) is True
+    assert not consumer._acked, "Faust's own commit bookkeeping never sees news.raw"
+
+
+async def test_other_topics_keep_fausts_acks(consumer: SettlingConsumer) -> None:
+    probes = f"{Settings().enricher.app_id}-band-probes"
+    consumer.app.topics.acking_topics.add(probes)  # as Faust does when the agent starts
+    assert consumer.ack(_message(probes, 3)) is True
+    assert consumer._acked[TP(probes, 0)] == [3]
