@@ -83,7 +83,10 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
 
     metrics = EnricherMetrics()
     settle_only_consumer(
-        app, [raw_topic.get_topic_name()], on_unsettled=lambda _: metrics.unsettled_acks.inc()
+        app,
+        [raw_topic.get_topic_name()],
+        on_unsettled=lambda _: metrics.unsettled_acks.inc(),
+        on_reread=lambda tp, offset: metrics.rereads.inc(),
     )
     exchange = NearDuplicateExchange(
         probes=probes_topic,

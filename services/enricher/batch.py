@@ -115,6 +115,13 @@ class EnricherMetrics:
             "to the agent: left uncommitted and read again (not a loss, not an outcome)",
             registry=self.registry,
         )
+        self.rereads = Counter(
+            "newswire_enricher_rereads",
+            "Times a news.raw partition was read again from a record Faust never handed to "
+            "the enricher (it held the partition's commits); its successors come again as "
+            "redeliveries",
+            registry=self.registry,
+        )
 
     def taken(self, n: int) -> None:
         self.records_in.inc(n)

@@ -20,15 +20,19 @@ So for the guarded topic (news.raw) the :class:`SettlingConsumer` keeps its own
 books, :class:`SettledOffsets`: Faust's acks there only release the message (nothing
 waits for it), the batch handler declares what it delivered (:meth:`settle`), and
 :meth:`commit_settled` commits the end of the unbroken run of settled offsets that
-starts at the offset the partition was last seeked to. Faust's own commits never
-include the guarded topic. Anything skipped is read again after the next seek, and
-costs a redelivery, never a record. Other topics (the near-duplicate exchange) keep
-Faust's behaviour.
+starts at the offset the partition was last seeked to (its committed offset, or its
+log start in a new group). Faust's own commits never include the guarded topic.
+Anything skipped is read again: after the seek that follows a rebalance, or, if
+none comes and the gap has held the partition's commits for a few seconds, after a
+seek of our own (:meth:`SettlingConsumer.reread_holes`). It costs a redelivery,
+never a record. Other topics (the near-duplicate exchange) keep Faust's behaviour.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +43,9 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 
 log = logging.getLogger(__name__)
+
+#: How long a hole may hold a partition's commits before the consumer reads it again.
+HOLE_REREAD_AFTER_S = 5.0
 
 
 @dataclass
@@ -70,6 +77,14 @@ class SettledOffsets:
             end += 1
         return end if end > base else None
 
+    def hole(self, tp: TP) -> int | None:
+        """The offset TP's run is stuck at: unsettled while later offsets are settled."""
+        base = self.base.get(tp)
+        done = self.done.get(tp)
+        if base is None or not done or base in done:
+            return None
+        return base
+
     def committed(self, tp: TP, offset: int) -> None:
         if offset > self.base.get(tp, offset):
             self.start(tp, offset)
@@ -87,11 +102,15 @@ class SettlingConsumer(AIOKafkaConsumer):
     guarded_topics: frozenset[str] = frozenset()
     #: Called with each message Faust acked that nobody settled (counted on /metrics).
     on_unsettled: Callable[[Message], None] = staticmethod(lambda message: None)
+    #: Called with each partition sought back to a hole (counted on /metrics).
+    on_reread: Callable[[TP, int], None] = staticmethod(lambda tp, offset: None)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._settled_messages: weakref.WeakSet[Message] = weakref.WeakSet()
         self._books = SettledOffsets()
+        self._holes: dict[TP, tuple[int, float]] = {}
+        self._unpositioned: set[TP] = set()
 
     def settle(self, messages: Iterable[Message]) -> None:
         """Declare MESSAGES delivered: their offsets may be committed once acked."""
@@ -136,38 +155,101 @@ class SettlingConsumer(AIOKafkaConsumer):
         self.app.tables.on_commit(offsets)
         return True
 
+    async def reread_holes(self, *, now: float | None = None) -> None:
+        """Seek back to an offset that has held a partition's commits for too long.
+
+        Faust may drop a fetched record without handing it to the stream (a getmany
+        cut short by a rebalance, a stream skipping it) and counts on the seek that
+        follows a rebalance to read it again. Should no seek follow, the record
+        would hold its partition's commits for ever: so read it again here. The
+        records after it come again too; the dedupe table makes them redeliveries.
+        """
+        now = time.monotonic() if now is None else now
+        assignment = self.assignment()
+        for tp in [tp for tp in assignment if tp.topic in self.guarded_topics]:
+            hole = self._books.hole(tp)
+            first_seen = self._holes.get(tp)
+            if hole is None:
+                self._holes.pop(tp, None)
+            elif first_seen is None or first_seen[0] != hole:
+                self._holes[tp] = (hole, now)
+            elif now - first_seen[1] >= HOLE_REREAD_AFTER_S:
+                log.warning(
+                    "%s[%d]@%d has held the partition's commits for %.0fs (never handed to "
+                    "the enricher); reading the partition again from there",
+                    tp.topic,
+                    tp.partition,
+                    hole,
+                    now - first_seen[1],
+                )
+                self._holes[tp] = (hole, now)
+                self.on_reread(tp, hole)
+                await self.seek(tp, hole)
+
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Faust seeks every assigned partition here before it resumes the streams; the
         position it leaves is where each guarded partition's run of settled offsets starts."""
         committed = await super().seek_to_committed()
         for tp in self.assignment():
-            if tp.topic in self.guarded_topics:
-                self._books.start(tp, await self._start_of(tp, committed.get(tp)))
+            if tp.topic not in self.guarded_topics:
+                continue
+            offset = committed.get(tp)
+            if offset is not None and offset > 0:
+                self._books.start(tp, offset)
+                self._unpositioned.discard(tp)
+            else:
+                # Nothing committed: the consumer starts at the log start (offset reset
+                # "earliest"). Asking the broker where that is happens later, off
+                # Faust's recovery path, which must not wait on it (see position_unknown).
+                self._books.forget([tp])
+                self._unpositioned.add(tp)
         return committed
 
-    async def _start_of(self, tp: TP, committed: int | None) -> int:
-        if committed is not None and committed > 0:
-            return committed
-        # Nothing committed yet: the consumer starts at the log start (offset reset
-        # "earliest"), below which nothing exists to lose.
-        return (await self.earliest_offsets(tp)).get(tp) or 0
+    async def position_unknown(self, *, timeout_s: float = 5.0) -> None:
+        """Start the books of partitions with no committed offset at their log start."""
+        for tp in [tp for tp in self._unpositioned if tp in self.assignment()]:
+            try:
+                earliest = await asyncio.wait_for(self.earliest_offsets(tp), timeout_s)
+            except Exception as exc:  # the next tick asks again; nothing is committed meanwhile
+                log.warning("log start of %s[%d] unknown yet: %r", tp.topic, tp.partition, exc)
+                continue
+            if tp in self._unpositioned:  # no seek to a committed offset came meanwhile
+                self._unpositioned.discard(tp)
+                self._books.start(tp, earliest.get(tp) or 0)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._books.forget(revoked)
+        self._unpositioned.difference_update(revoked)
         await super().on_partitions_revoked(revoked)
 
 
 def settle_only_consumer(
-    app: faust.App, topics: Iterable[str], *, on_unsettled: Callable[[Message], None]
+    app: faust.App,
+    topics: Iterable[str],
+    *,
+    on_unsettled: Callable[[Message], None],
+    on_reread: Callable[[TP, int], None],
 ) -> None:
     """Make APP's consumer (created when the worker starts) a :class:`SettlingConsumer`
-    guarding TOPICS."""
+    guarding TOPICS, and look for holes to read again every few seconds."""
     guarded = type(
         "SettlingConsumer",
         (SettlingConsumer,),
-        {"guarded_topics": frozenset(topics), "on_unsettled": staticmethod(on_unsettled)},
+        {
+            "__module__": __name__,
+            "guarded_topics": frozenset(topics),
+            "on_unsettled": staticmethod(on_unsettled),
+            "on_reread": staticmethod(on_reread),
+        },
     )
     cast(Any, app.transport).Consumer = guarded
+
+    @app.timer(interval=HOLE_REREAD_AFTER_S / 2, name="settling-books")
+    async def keep_books() -> None:
+        consumer = settling_consumer(app)
+        await consumer.position_unknown()
+        if not app.rebalancing:
+            await consumer.reread_holes()
 
 
 def settling_consumer(app: faust.App) -> SettlingConsumer:

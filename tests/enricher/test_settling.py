@@ -124,3 +124,65 @@ async def test_other_topics_keep_fausts_acks(consumer: SettlingConsumer) -> None
     consumer.app.topics.acking_topics.add(probes)  # as Faust does when the agent starts
     assert consumer.ack(_message(probes, 3)) is True
     assert consumer._acked[TP(probes, 0)] == [3]
+
+
+def test_a_hole_is_the_base_only_while_later_offsets_wait_behind_it() -> None:
+    books = SettledOffsets()
+    assert books.hole(TP0) is None
+    books.start(TP0, 10)
+    assert books.hole(TP0) is None, "nothing settled yet: nothing waits"
+    books.settle(TP0, 12)
+    assert books.hole(TP0) == 10
+    books.settle(TP0, 10)
+    assert books.hole(TP0) is None, "10 settled: the run is 10 only, 11 is not yet a hole"
+
+
+async def test_a_hole_that_holds_the_commits_is_read_again_after_a_while(
+    consumer: SettlingConsumer,
+) -> None:
+    """The Kafka side (assignment, seek) is replaced here: what is tested is when the
+    consumer decides to read again, and from where."""
+    raw = TP(Settings().topics.raw, 0)
+    seeks: list[tuple[TP, int]] = []
+    rereads: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    consumer.assignment = lambda: {raw}  # type: ignore[method-assign]
+    consumer.seek = seek  # type: ignore[method-assign]
+    consumer.on_reread = lambda tp, offset: rereads.append((tp, offset))  # type: ignore[method-assign]
+    consumer._books.start(raw, 7)
+    consumer._books.settle(raw, 8)
+    await consumer.reread_holes(now=100.0)
+    await consumer.reread_holes(now=103.0)
+    assert seeks == [], "a hole is given time: its record may still be on its way"
+    await consumer.reread_holes(now=105.0)
+    assert seeks == [(raw, 7)] and rereads == [(raw, 7)]
+    await consumer.reread_holes(now=106.0)
+    assert len(seeks) == 1, "and then time again for the re-read to arrive"
+    consumer._books.settle(raw, 7)
+    await consumer.reread_holes(now=200.0)
+    assert len(seeks) == 1
+
+
+async def test_a_partition_without_a_committed_offset_starts_at_its_log_start_off_the_seek_path(
+    consumer: SettlingConsumer,
+) -> None:
+    """Faust's recovery waits on the seek: the broker is asked for the log start later,
+    and nothing is committed for the partition until it answers."""
+    raw = TP(Settings().topics.raw, 2)
+    asked: list[TP] = []
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        asked.extend(tps)
+        return {raw: 40}
+
+    consumer.assignment = lambda: {raw}  # type: ignore[method-assign]
+    consumer.earliest_offsets = earliest_offsets  # type: ignore[method-assign]
+    consumer._unpositioned.add(raw)
+    consumer._books.settle(raw, 40)
+    assert consumer._books.committable(raw) is None
+    await consumer.position_unknown()
+    assert asked == [raw]
+    assert consumer._books.committable(raw) == 41
