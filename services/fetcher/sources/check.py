@@ -42,7 +42,7 @@ _DURATION_HELP = 'a number of seconds (90) or a number with s, m, h or d ("30s",
 
 
 class Checker:
-    """Every problem of one parsed document; see the module docstring."""
+    """Every problem of one parsed document; see the package docstring (fetcher/sources)."""
 
     def __init__(self, document: Any, root: yaml.Node | None) -> None:
         self.document = document
