@@ -26,7 +26,7 @@ from newswire.fetcher.clock import Clock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.client import FetchResponse, HttpClient
 from newswire.fetcher.identity import Identified, identify
-from newswire.fetcher.kinds import Reading, kind_of
+from newswire.fetcher.kinds import Kind, Reading, kind_of
 from newswire.fetcher.kinds.base import decode
 from newswire.fetcher.parse import Document, Entry
 from newswire.fetcher.parse.dates import credible, from_epoch
@@ -101,7 +101,13 @@ class _Poll:
     responses: list[FetchResponse] = field(default_factory=list)
     article_budget: int = 0
 
+    @property
+    def kind(self) -> Kind:
+        """The registered reader of this source's kind."""
+        return kind_of(self.source.kind)
+
     def note(self, response: FetchResponse) -> FetchResponse:
+        """Count a response with this poll's (requests, bytes, time, metrics)."""
         self.responses.append(response)
         return response
 
@@ -144,12 +150,11 @@ class Poller:
     async def _poll_kind(self, run: _Poll) -> PollResult:
         """Conditional GET of the kind's first URL; unless unchanged, the kind reads the
         response (asking for further pages through this poll) and the items are emitted."""
-        kind = kind_of(run.source.kind)
-        response = await self._conditional_get(run, kind.first_url(run.source))
+        response = await self._conditional_get(run, run.kind.first_url(run.source))
         unchanged = self._unchanged(run, response)
         if unchanged is not None:
             return unchanged
-        document = await kind.read(response, self._reading(run))
+        document = await run.kind.read(response, self._reading(run))
         return await self._emit(run, document, response)
 
     def _reading(self, run: _Poll) -> Reading:
@@ -258,7 +263,7 @@ class Poller:
         done: list[Identified] = []
         deferred: list[Identified] = []
         for item in fresh:
-            if not kind_of(run.source.kind).needs_page(run.source, item.entry) or item.url is None:
+            if not run.kind.needs_page(run.source, item.entry) or item.url is None:
                 done.append(item)
             elif run.article_budget <= 0:
                 deferred.append(item)
@@ -288,7 +293,7 @@ class Poller:
             )
             return item
         entry = item.entry
-        page_title_first = kind_of(run.source.kind).page_title_first
+        page_title_first = run.kind.page_title_first
         merged = replace(
             entry,
             title=(article.title or entry.title)
