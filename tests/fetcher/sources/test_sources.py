@@ -15,7 +15,7 @@ from newswire.fetcher.sources import (
     parse_duration,
 )
 
-REPO = Path(__file__).parents[2]
+REPO = Path(__file__).parents[3]
 
 
 def write(tmp_path: Path, text: str) -> Path:
