@@ -34,8 +34,9 @@ def _validator() -> Any:
 
 
 #: Kinds that read selectors only for article pages, with ``full_article: true``
-#: (``html`` always reads them: the schema requires them there).
-_SELECTORS_NEED_FULL_ARTICLE = frozenset(k.value for k in SourceKind if k is not SourceKind.HTML)
+#: (``html`` always reads them: the schema requires them there). A tuple, not a set:
+#: the kind given may be a YAML list or mapping, which a set cannot look up.
+_SELECTORS_NEED_FULL_ARTICLE = tuple(k.value for k in SourceKind if k is not SourceKind.HTML)
 _SOURCE_FIELDS = tuple(sources_schema()["$defs"]["source"]["properties"])
 _REQUIRED = ("id", "name", "kind", "url")
 _DURATION_HELP = 'a number of seconds (90) or a number with s, m, h or d ("30s", "15m", "2h", "1d")'
