@@ -15,7 +15,6 @@ from newswire.common.schemas import SchemaName, schema_info
 from newswire.common.text import strip_control_chars
 
 ServiceName = Literal["fetcher", "enricher", "sink", "replay"]
-SourceKind = Literal["feed", "wordpress", "sitemap", "html", "replay"]
 
 
 def utc_now() -> str:

@@ -26,7 +26,7 @@ from newswire.fetcher.metrics import FetcherMetrics, start_web
 from newswire.fetcher.outputs import KafkaSink
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.service import FetcherService, RunReport, stream_service
-from newswire.fetcher.sources import Source, SourceKind, check_sources_file, load_sources
+from newswire.fetcher.sources import Source, load_sources
 from newswire.fetcher.statestore import KafkaStateStore
 
 log = logging.getLogger(__name__)
@@ -39,26 +39,6 @@ def fetcher_settings(settings: Settings, allow_network: Sequence[str] = ()) -> F
         return base
     extra = [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in allow_network]
     return base.model_copy(update={"allow_networks": [*base.allow_networks, *extra]})
-
-
-def sources_check(path: Path, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """``newswire sources check FILE``: 0 and a summary if usable, 1 and every problem if not."""
-    out, err = out or sys.stdout, err or sys.stderr
-    problems = check_sources_file(path)
-    if problems:
-        for problem in problems:
-            print(f"{path}: {problem}", file=err)
-        print(f"{path}: {len(problems)} problem(s)", file=err)
-        return 1
-    sources = load_sources(path)
-    kinds = ", ".join(
-        f"{k.value}={sum(s.kind is k for s in sources)}"
-        for k in SourceKind
-        if any(s.kind is k for s in sources)
-    )
-    unverified = sum(not s.verified for s in sources)
-    print(f"{path}: OK, {len(sources)} sources ({kinds}); {unverified} unverified", file=out)
-    return 0
 
 
 def fetch(

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from newswire.common.text import normalise_text
 from newswire.common.urls import InvalidUrl, canonical_url, identity_form
 from newswire.fetcher.parse.model import Entry
-from newswire.fetcher.sources import IdentityPolicy
+from newswire.fetcher.sources.model import IdentityPolicy
 
 Component = Callable[[Entry], str | None]
 

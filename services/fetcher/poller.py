@@ -3,6 +3,11 @@
 The poller does no delivery and no storage: it returns the records and the state to
 save *once those records are acknowledged*. Every failure becomes a classified
 outcome of this source (``FetchError``); nothing a source sends can raise out of here.
+
+What differs between source kinds (which URL to ask, how a response becomes entries,
+whether items need their article page) is the kind's own module in ``kinds/``; the
+conditional GET, "unchanged" detection, identity, article pages, records and the next
+state are done here, once, the same way for every kind.
 """
 
 from __future__ import annotations
@@ -21,21 +26,14 @@ from newswire.fetcher.clock import Clock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.client import FetchResponse, HttpClient
 from newswire.fetcher.identity import Identified, identify
-from newswire.fetcher.parse import (
-    FEED_FORMATS,
-    Decoded,
-    DocFormat,
-    Document,
-    Entry,
-    decode_body,
-    parse_text,
-)
+from newswire.fetcher.kinds import Kind, Reading, kind_of
+from newswire.fetcher.kinds.base import decode
+from newswire.fetcher.parse import Document, Entry
 from newswire.fetcher.parse.dates import credible, from_epoch
-from newswire.fetcher.parse.html import extract_article, listing_document
-from newswire.fetcher.parse.wordpress import posts_url, total_pages
+from newswire.fetcher.parse.html import extract_article
 from newswire.fetcher.records import RawRecord, build_record
 from newswire.fetcher.schedule import Bounds, failure_delay, http_cache_hint, next_interval
-from newswire.fetcher.sources import Source, SourceKind
+from newswire.fetcher.sources.model import Source
 from newswire.fetcher.state import SourceState
 
 log = logging.getLogger(__name__)
@@ -49,8 +47,6 @@ TRANSIENT_KINDS = frozenset(
         FetchErrorKind.RATE_LIMITED,
     }
 )
-SITEMAP_FORMATS = frozenset({DocFormat.SITEMAP, DocFormat.SITEMAP_INDEX})
-WORDPRESS_FORMATS = frozenset({DocFormat.WORDPRESS, DocFormat.JSON})
 
 
 @dataclass
@@ -105,7 +101,13 @@ class _Poll:
     responses: list[FetchResponse] = field(default_factory=list)
     article_budget: int = 0
 
+    @property
+    def kind(self) -> Kind:
+        """The registered reader of this source's kind."""
+        return kind_of(self.source.kind)
+
     def note(self, response: FetchResponse) -> FetchResponse:
+        """Count a response with this poll's (requests, bytes, time, metrics)."""
         self.responses.append(response)
         return response
 
@@ -146,77 +148,27 @@ class Poller:
         return _account(result, run)
 
     async def _poll_kind(self, run: _Poll) -> PollResult:
-        kind = run.source.kind
-        if kind is SourceKind.FEED:
-            return await self._poll_document(run, run.source.url, FEED_FORMATS)
-        if kind is SourceKind.WORDPRESS:
-            return await self._poll_wordpress(run)
-        if kind is SourceKind.SITEMAP:
-            return await self._poll_sitemap(run)
-        return await self._poll_html(run)
-
-    # --- kinds ----------------------------------------------------------------------
-
-    async def _poll_document(
-        self, run: _Poll, url: str, accept: frozenset[DocFormat]
-    ) -> PollResult:
-        response = await self._conditional_get(run, url)
+        """Conditional GET of the kind's first URL; unless unchanged, the kind reads the
+        response (asking for further pages through this poll) and the items are emitted."""
+        response = await self._conditional_get(run, run.kind.first_url(run.source))
         unchanged = self._unchanged(run, response)
         if unchanged is not None:
             return unchanged
-        document = self._parse(run, response, accept)
+        document = await run.kind.read(response, self._reading(run))
         return await self._emit(run, document, response)
 
-    async def _poll_wordpress(self, run: _Poll) -> PollResult:
-        first_url = posts_url(run.source.url, 1)
-        response = await self._conditional_get(run, first_url)
-        unchanged = self._unchanged(run, response)
-        if unchanged is not None:
-            return unchanged
-        document = self._parse(run, response, WORDPRESS_FORMATS)
-        entries = list(document.entries)
-        pages = min(total_pages(response.headers) or 1, self._settings.max_pages)
-        page = 1
-        while page < pages and self._all_new(run, document.entries):
-            page += 1
-            more = self._parse(
-                run,
-                run.note(await self._get(run, posts_url(run.source.url, page))),
-                WORDPRESS_FORMATS,
-            )
-            if not more.entries:
-                break
-            document = more
-            entries += more.entries
-        return await self._emit(run, replace(document, entries=entries), response)
+    def _reading(self, run: _Poll) -> Reading:
+        """What a kind may use during this poll: further GETs counted with the poll's."""
 
-    async def _poll_sitemap(self, run: _Poll) -> PollResult:
-        response = await self._conditional_get(run, run.source.url)
-        unchanged = self._unchanged(run, response)
-        if unchanged is not None:
-            return unchanged
-        document = self._parse(run, response, SITEMAP_FORMATS)
-        if document.format is DocFormat.SITEMAP_INDEX:
-            entries: list[Entry] = []
-            for child in document.children[: self._settings.max_pages]:
-                child_response = run.note(await self._get(run, child.url))
-                entries += self._parse(run, child_response, frozenset({DocFormat.SITEMAP})).entries
-            document = replace(document, entries=entries)
-        return await self._emit(run, document, response)
+        async def get(url: str) -> FetchResponse:
+            return run.note(await self._get(run, url))
 
-    async def _poll_html(self, run: _Poll) -> PollResult:
-        response = await self._conditional_get(run, run.source.url)
-        unchanged = self._unchanged(run, response)
-        if unchanged is not None:
-            return unchanged
-        selectors = run.source.selectors
-        if selectors is None:  # the sources check forbids this; be explicit anyway
-            raise FetchError(FetchErrorKind.UNSUPPORTED, "html source without selectors")
-        text = self._decode(run, response).text
-        document = listing_document(
-            text, page_url=response.url, selector=selectors.links, language=None
+        return Reading(
+            source=run.source,
+            max_pages=self._settings.max_pages,
+            get=get,
+            all_new=lambda entries: self._all_new(run, entries),
         )
-        return await self._emit(run, document, response)
 
     # --- steps -----------------------------------------------------------------------
 
@@ -242,22 +194,6 @@ class Poller:
             last_modified=response.headers.get("last-modified") or state.last_modified,
         )
         return PollResult(run.source, "not_modified", state, status=response.status)
-
-    def _decode(self, run: _Poll, response: FetchResponse) -> Decoded:
-        return decode_body(
-            response.body,
-            content_type=response.headers.get("content-type"),
-            override=run.source.encoding,
-            language_hint=run.source.language,
-        )
-
-    def _parse(self, run: _Poll, response: FetchResponse, accept: frozenset[DocFormat]) -> Document:
-        decoded = self._decode(run, response)
-        try:
-            return parse_text(decoded.text, base_url=response.url, accept=accept)
-        except FetchError as error:
-            error.url = error.url or response.url
-            raise
 
     @staticmethod
     def _all_new(run: _Poll, entries: Sequence[Entry]) -> bool:
@@ -327,7 +263,7 @@ class Poller:
         done: list[Identified] = []
         deferred: list[Identified] = []
         for item in fresh:
-            if not self._needs_page(run.source, item.entry) or item.url is None:
+            if not run.kind.needs_page(run.source, item.entry) or item.url is None:
                 done.append(item)
             elif run.article_budget <= 0:
                 deferred.append(item)
@@ -337,19 +273,13 @@ class Poller:
                 (done if completed is not None else deferred).append(completed or item)
         return done, deferred
 
-    @staticmethod
-    def _needs_page(source: Source, entry: Entry) -> bool:
-        if source.kind in (SourceKind.HTML, SourceKind.SITEMAP):
-            return True
-        return source.full_article and entry.summary_only
-
     async def _with_article(self, run: _Poll, item: Identified) -> Identified | None:
         """The entry completed from its page; the entry as it is when the page is refused
         for good; None when the failure is transient (try again next poll)."""
         assert item.url is not None
         try:
             response = run.note(await self._get(run, item.url))
-            decoded = self._decode(run, response)
+            decoded = decode(run.source, response)
             article = extract_article(
                 decoded.text, url=response.url, selectors=run.source.selectors
             )
@@ -363,9 +293,7 @@ class Poller:
             )
             return item
         entry = item.entry
-        page_title_first = (
-            run.source.kind is SourceKind.HTML
-        )  # listing anchors are often "Read more"
+        page_title_first = run.kind.page_title_first
         merged = replace(
             entry,
             title=(article.title or entry.title)

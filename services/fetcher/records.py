@@ -15,7 +15,7 @@ from typing import Any
 from newswire.common.records import raw_article
 from newswire.fetcher.identity import Identified
 from newswire.fetcher.parse.dates import credible, rfc3339
-from newswire.fetcher.sources import Source
+from newswire.fetcher.sources.model import Source
 
 MAX_TITLE = 2000
 MAX_TEXT = 2_000_000

@@ -9,7 +9,7 @@ import orjson
 
 from newswire.common.schemas import SchemaName, validate
 from newswire.common.settings import FetcherSettings
-from newswire.fetcher.commands import fetch_once_to_stream, sources_check
+from newswire.fetcher.commands import fetch_once_to_stream
 from newswire.fetcher.sources import load_sources
 from tests.fetcher.conftest import fetch_once_cli
 from tests.fetcher.server import FixtureServer, fixture, static
@@ -76,13 +76,3 @@ async def test_without_the_allow_list_loopback_is_refused(
     assert report.errors == 4 and out.getvalue() == b""
     assert all("error=blocked_address" in line for line in err.getvalue().splitlines())
     assert sum(server.hits.values()) == 0
-
-
-def test_sources_check_command(tmp_path: Path) -> None:
-    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
-    good.write_text("sources:\n  - {id: a, name: A, kind: feed, url: 'https://a.example/'}\n")
-    bad.write_text("sources:\n  - {id: a, name: A, kind: blog, url: 'https://a.example/'}\n")
-    out, err = io.StringIO(), io.StringIO()
-    assert sources_check(good, out=out, err=err) == 0 and "OK, 1 sources (feed=1)" in out.getvalue()
-    assert sources_check(bad, out=out, err=err) == 1
-    assert "line 2: sources[0] (id=a).kind" in err.getvalue()

@@ -15,7 +15,7 @@ from newswire.common.urls import InvalidUrl, canonical_url
 from newswire.fetcher.parse.dates import parse_date
 from newswire.fetcher.parse.htmltext import absolute, document_base, node_text, tidy
 from newswire.fetcher.parse.model import DocFormat, Document, Entry
-from newswire.fetcher.sources import Selectors
+from newswire.fetcher.sources.model import Selectors
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from newswire.fetcher.sources import (
     parse_duration,
 )
 
-REPO = Path(__file__).parents[2]
+REPO = Path(__file__).parents[3]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -134,3 +134,15 @@ def test_unreadable_file_raises_with_path(tmp_path: Path) -> None:
     with pytest.raises(SourcesFileError) as caught:
         load_sources(tmp_path / "missing.yaml")
     assert "cannot read" in caught.value.problems[0]
+
+
+def test_a_kind_that_is_not_text_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """The selectors check looks the kind up among the kinds: a YAML list or mapping
+    there must be worded as a wrong kind, never raise (unhashable)."""
+    for kind in ("[feed]", "{a: b}"):
+        path = write(
+            tmp_path,
+            f"sources:\n  - {{id: a, name: A, kind: {kind}, url: 'https://a.example/', "
+            "selectors: {links: a}}\n",
+        )
+        assert any("kind" in p and "is not one of" in p for p in check_sources_file(path))

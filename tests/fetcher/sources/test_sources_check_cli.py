@@ -3,6 +3,7 @@ its exit status (0 valid, 1 problems, 2 nothing to check)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newswire.fetcher.sources import check_sources_file, url_problem
+from newswire.fetcher.sources import check_report, check_sources_file, url_problem
 
 #: What the schema says in its own words; an operator must never have to read it.
 JSON_SCHEMA_WORDS = (
@@ -232,3 +233,23 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "sources.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_the_command_in_process(tmp_path: Path) -> None:
+    """What ``newswire sources check`` runs (``check_report``), without a process: the
+    summary on a usable file, every problem with its line and source on a bad one.
+    (Replaces a test of ``commands.sources_check``, a second implementation the CLI
+    never called.)"""
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("sources:\n  - {id: a, name: A, kind: feed, url: 'https://a.example/'}\n")
+    bad.write_text("sources:\n  - {id: a, name: A, kind: blog, url: 'https://a.example/'}\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert check_report(good, out=out, err=err) == 0
+    assert f"{good}: OK, 1 source checked, no problems (feed=1; 0 unverified)" in out.getvalue()
+    out = io.StringIO()
+    assert check_report(bad, out=out, err=err) == 1
+    assert (
+        f'{bad}:2: source "a": kind "blog" is not one of feed, wordpress, sitemap, html'
+        in out.getvalue()
+    )
+    assert f"{bad}: 1 problem (1 of 1 sources)" in out.getvalue() and err.getvalue() == ""

@@ -1,0 +1,102 @@
+"""What a sources file describes, once checked: sources, their kinds, their options.
+
+``SourceKind`` is declared here and nowhere else: the sources schema's ``kind`` enum and
+the raw-article schema's ``source.kind`` enum are tested against it (tests/fetcher/kinds),
+and the kinds registry (``fetcher/kinds``) must have a reader for every member.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([smhd])$")
+
+
+class SourceKind(StrEnum):
+    """How a source is read: the ``kind`` of a sources file entry (one reader each in
+    ``fetcher/kinds``), and ``source.kind`` of every raw record the source produces."""
+
+    FEED = "feed"
+    WORDPRESS = "wordpress"
+    SITEMAP = "sitemap"
+    HTML = "html"
+
+
+class IdentityPolicy(StrEnum):
+    """What identifies an item first; the rest of the chain follows (see identity.py)."""
+
+    GUID = "guid"
+    LINK = "link"
+    TITLE = "title"
+
+
+@dataclass(frozen=True, slots=True)
+class Selectors:
+    """CSS selectors of an ``html`` source (listing links; article title, date, body)."""
+
+    links: str
+    title: str | None = None
+    published: str | None = None
+    body: str | None = None
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One entry of the sources file, with defaults applied and durations in seconds."""
+
+    id: str
+    name: str
+    kind: SourceKind
+    url: str
+    language: str | None = None
+    min_interval_s: float | None = None
+    max_interval_s: float | None = None
+    encoding: str | None = None
+    identity: IdentityPolicy = IdentityPolicy.GUID
+    headers: dict[str, str] = field(default_factory=dict)
+    selectors: Selectors | None = None
+    full_article: bool = False
+    enabled: bool = True
+    verified: bool = True
+
+    @property
+    def record_source(self) -> dict[str, str]:
+        """The ``source`` object of every raw record this source produces."""
+        return {"kind": self.kind.value, "id": self.id, "name": self.name}
+
+
+def parse_duration(value: float | int | str) -> float:
+    """``90`` / ``"90s"`` / ``"15m"`` / ``"2h"`` / ``"1d"`` -> seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(value)
+    if match is None:
+        raise ValueError(f"not a duration: {value!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def build_source(entry: dict[str, Any]) -> Source:
+    selectors = entry.get("selectors")
+    return Source(
+        id=entry["id"],
+        name=entry["name"],
+        kind=SourceKind(entry["kind"]),
+        url=entry["url"].strip(),
+        language=entry.get("language"),
+        min_interval_s=parse_duration(entry["min_interval"]) if "min_interval" in entry else None,
+        max_interval_s=parse_duration(entry["max_interval"]) if "max_interval" in entry else None,
+        encoding=entry.get("encoding"),
+        identity=IdentityPolicy(entry.get("identity", "guid")),
+        headers=dict(entry.get("headers") or {}),
+        selectors=Selectors(**(selectors | {"remove": tuple(selectors.get("remove", ()))}))
+        if selectors
+        else None,
+        full_article=bool(entry.get("full_article", False)),
+        enabled=bool(entry.get("enabled", True)),
+        verified=bool(entry.get("verified", True)),
+    )
