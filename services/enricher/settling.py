@@ -98,6 +98,10 @@ class SettledOffsets:
 class SettlingConsumer(AIOKafkaConsumer):
     """A Faust consumer that commits its guarded topics only through :meth:`commit_settled`."""
 
+    #: mode names a service's logger after its class's module unless given one: keep
+    #: Faust's, so its start/stop chatter is demoted like the rest (common/logs.py).
+    logger = logging.getLogger("faust.transport.consumer.settling")
+
     #: Topics kept off Faust's ack bookkeeping (set by :func:`settle_only_consumer`).
     guarded_topics: frozenset[str] = frozenset()
     #: Called with each message Faust acked that nobody settled (counted on /metrics).
