@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 #: How long a hole may hold a partition's commits before the consumer reads it again.
 HOLE_REREAD_AFTER_S = 5.0
+#: How long to wait for the broker to say where a partition's log starts (the embedded
+#: broker has taken seconds); asked again at the next tick if it has not answered.
+LOG_START_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -115,6 +118,7 @@ class SettlingConsumer(AIOKafkaConsumer):
         self._books = SettledOffsets()
         self._holes: dict[TP, tuple[int, float]] = {}
         self._unpositioned: set[TP] = set()
+        self._commit_lock = asyncio.Lock()
 
     def settle(self, messages: Iterable[Message]) -> None:
         """Declare MESSAGES delivered: their offsets may be committed once acked."""
@@ -141,23 +145,32 @@ class SettlingConsumer(AIOKafkaConsumer):
         self.on_unsettled(message)
         return False
 
-    async def commit_settled(self, tps: Iterable[TP]) -> bool:
-        """Commit, for each of TPS, the end of its run of settled offsets."""
-        assignment = self.assignment()
-        offsets = {
-            tp: offset
-            for tp in set(tps)
-            if tp in assignment and (offset := self._books.committable(tp)) is not None
-        }
-        if not offsets:
-            return False
-        await self.app.producer.flush()  # table changelog writes before the offsets
-        if not await self._commit(offsets):
-            return False
-        for tp, offset in offsets.items():
-            self._books.committed(tp, offset)
-        self.app.tables.on_commit(offsets)
-        return True
+    async def commit_settled(self, tps: Iterable[TP] | None = None) -> bool:
+        """Commit, for each of TPS (default: every guarded partition assigned), the end
+        of its run of settled offsets.
+
+        The agent calls this after each batch and the books' timer after a partition's
+        start became known (a run can become committable with no batch arriving); the
+        lock keeps their commits in order, so the group's offset never moves back.
+        """
+        async with self._commit_lock:
+            assignment = self.assignment()
+            wanted = self._guarded(assignment) if tps is None else set(tps) & assignment
+            offsets = {
+                tp: offset for tp in wanted if (offset := self._books.committable(tp)) is not None
+            }
+            if not offsets:
+                return False
+            await self.app.producer.flush()  # table changelog writes before the offsets
+            if not await self._commit(offsets):
+                return False
+            for tp, offset in offsets.items():
+                self._books.committed(tp, offset)
+            self.app.tables.on_commit(offsets)
+            return True
+
+    def _guarded(self, tps: Iterable[TP]) -> set[TP]:
+        return {tp for tp in tps if tp.topic in self.guarded_topics}
 
     async def reread_holes(self, *, now: float | None = None) -> None:
         """Seek back to an offset that has held a partition's commits for too long.
@@ -169,8 +182,7 @@ class SettlingConsumer(AIOKafkaConsumer):
         records after it come again too; the dedupe table makes them redeliveries.
         """
         now = time.monotonic() if now is None else now
-        assignment = self.assignment()
-        for tp in [tp for tp in assignment if tp.topic in self.guarded_topics]:
+        for tp in self._guarded(self.assignment()):
             hole = self._books.hole(tp)
             first_seen = self._holes.get(tp)
             if hole is None:
@@ -209,22 +221,29 @@ class SettlingConsumer(AIOKafkaConsumer):
                 self._unpositioned.add(tp)
         return committed
 
-    async def position_unknown(self, *, timeout_s: float = 5.0) -> None:
+    async def position_unknown(self, *, timeout_s: float = LOG_START_TIMEOUT_S) -> None:
         """Start the books of partitions with no committed offset at their log start."""
-        for tp in [tp for tp in self._unpositioned if tp in self.assignment()]:
-            try:
-                earliest = await asyncio.wait_for(self.earliest_offsets(tp), timeout_s)
-            except Exception as exc:  # the next tick asks again; nothing is committed meanwhile
-                log.warning("log start of %s[%d] unknown yet: %r", tp.topic, tp.partition, exc)
-                continue
-            if tp in self._unpositioned:  # no seek to a committed offset came meanwhile
+        asking = sorted(self._unpositioned & self.assignment())
+        if not asking:
+            return
+        try:
+            earliest = await asyncio.wait_for(self.earliest_offsets(*asking), timeout_s)
+        except Exception as exc:  # the next tick asks again; nothing is committed meanwhile
+            log.warning("log start of %s unknown yet: %r", _names(asking), exc)
+            return
+        for tp in asking:
+            if tp in self._unpositioned and tp in earliest:  # no seek came meanwhile
                 self._unpositioned.discard(tp)
-                self._books.start(tp, earliest.get(tp) or 0)
+                self._books.start(tp, earliest[tp])
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._books.forget(revoked)
         self._unpositioned.difference_update(revoked)
         await super().on_partitions_revoked(revoked)
+
+
+def _names(tps: Iterable[TP]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps)
 
 
 def settle_only_consumer(
@@ -252,6 +271,7 @@ def settle_only_consumer(
     async def keep_books() -> None:
         consumer = settling_consumer(app)
         await consumer.position_unknown()
+        await consumer.commit_settled()
         if not app.rebalancing:
             await consumer.reread_holes()
 
