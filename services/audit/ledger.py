@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
+from newswire.audit.alignment import Outcome, align
 from newswire.audit.model import (
     ALL_WRITERS,
     AuditReport,
@@ -169,10 +170,9 @@ class Ledger:
         """Classify every raw record; return the emissions the raw history explains (the
         enricher emits when an id's content hash differs from its previous one)."""
         self._raw.sort(key=lambda entry: (entry[0], entry[1]))
-        emitted = self._digests
-        seen_pairs: set[Pair] = set()
-        previous: dict[str, str] = {}
+        outcomes = self._align_by_id()
         expected: Counter[Pair] = Counter()
+        ids: set[str] = set()
         for partition, offset, ident, content in self._raw:
             report.raw_records += 1
             if (partition, offset) in self._dead_raw:
@@ -185,28 +185,47 @@ class Ledger:
                 )
                 outcome = "LOST (invalid, no dead letter)"
             else:
-                pair = (ident, content)
-                if previous.get(ident) != content:
-                    expected[pair] += 1
-                    previous[ident] = content
-                if pair not in emitted:
-                    outcome = self._unexplained(
-                        report, Unaccounted(ident, partition, offset, "no enriched record")
-                    )
-                elif pair in seen_pairs:
-                    report.redelivered += 1
-                    outcome = "redelivery"
-                else:
-                    seen_pairs.add(pair)
-                    report.enriched += 1
-                    outcome = "enriched"
+                ids.add(ident)
+                match outcomes[(partition, offset)]:
+                    case Outcome.ENRICHED:
+                        expected[(ident, content)] += 1
+                        report.enriched += 1
+                        outcome = "enriched"
+                    case Outcome.REDELIVERY:
+                        report.redelivered += 1
+                        outcome = "redelivery"
+                    case Outcome.LOST:
+                        expected[(ident, content)] += 1
+                        outcome = self._unexplained(
+                            report, Unaccounted(ident, partition, offset, "no enriched record")
+                        )
             if ident in self._watch:
                 report.trails[ident].append(
                     f"raw {self.raw_topic}[{partition}]@{offset} {content}: {outcome}"
                 )
-        report.raw_ids = len(previous)
-        report.enriched_without_raw = sum(1 for pair in emitted if pair not in expected)
+        report.raw_ids = len(ids)
+        report.enriched_without_raw = sum(1 for pair in self._digests if pair not in expected)
         return expected
+
+    def _align_by_id(self) -> dict[Position, Outcome]:
+        """Per id, which raw records its emissions stand for (see alignment.py); both
+        lists are in offset order (raw sorted by the caller, enriched by report())."""
+        raws: dict[str, list[tuple[Position, str]]] = {}
+        for partition, offset, ident, content in self._raw:
+            if ident is not None and content is not None:
+                if (partition, offset) not in self._dead_raw:
+                    raws.setdefault(ident, []).append(((partition, offset), content))
+        emitted: dict[str, list[str]] = {}
+        for *_, ident, content in self._enriched:
+            emitted.setdefault(ident, []).append(content)
+        outcomes: dict[Position, Outcome] = {}
+        for ident, records in raws.items():
+            contents = [content for _, content in records]
+            for (where, _), outcome in zip(
+                records, align(contents, emitted.get(ident, [])), strict=True
+            ):
+                outcomes[where] = outcome
+        return outcomes
 
     def _unexplained(self, report: AuditReport, record: Unaccounted) -> str:
         if self._drop_duplicates:

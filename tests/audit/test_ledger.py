@@ -131,13 +131,26 @@ def test_a_second_emission_of_a_version_is_a_duplicate_not_a_loss() -> None:
 
 
 def test_content_changing_back_is_an_update_not_a_duplicate() -> None:
-    """A, B, A: the enricher compares with the previous hash only, so it emits three times."""
+    """A, B, A: the enricher compares with the previous hash only, so it emits three times,
+    and each emission accounts for one raw record."""
     a, b = version(1), version(2)
     raws = [RawRecord(0, n, ident(1), h) for n, h in enumerate((a, b, a))]
     emitted = [EnrichedRecord(0, n, ident(1), h, fresh_digest()) for n, h in enumerate((a, b, a))]
     report = fed([*raws, *emitted]).report()
     assert report.ok and report.duplicate_emissions == 0
-    assert (report.enriched, report.redelivered) == (2, 1)
+    assert (report.enriched, report.redelivered) == (3, 0)
+
+
+def test_a_version_emitted_once_for_two_changes_back_to_it_loses_the_second() -> None:
+    """A, B, A with the third emission missing: the first A's emission does not explain
+    the third record (it was once counted as a redelivery)."""
+    a, b = version(1), version(2)
+    raws = [RawRecord(0, n, ident(1), h) for n, h in enumerate((a, b, a))]
+    emitted = [EnrichedRecord(0, n, ident(1), h, fresh_digest()) for n, h in enumerate((a, b))]
+    report = fed([*raws, *emitted]).report()
+    assert not report.ok
+    assert [(u.partition, u.offset) for u in report.lost] == [(0, 2)]
+    assert (report.enriched, report.redelivered) == (2, 0)
 
 
 def test_only_a_letter_about_the_raw_topic_accounts_for_a_raw_record() -> None:
@@ -313,6 +326,8 @@ class World:
     jsonl: list[OutputRecord] = field(default_factory=list)
     postgres: list[OutputRecord] = field(default_factory=list)
     crash_duplicates: int = 0
+    #: The raw record (partition, offset) each emission stands for (a crash emits twice).
+    source: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def everything(self) -> list[Observation]:
@@ -344,9 +359,9 @@ def simulate(history: list[tuple[int, int, str]]) -> World:
         previous[article] = content
         for _copy in range(2 if fate == "crash-dup" else 1):
             digest = fresh_digest()
-            world.topic.append(
-                EnrichedRecord(partition, enriched_next[partition], article, content, digest)
-            )
+            emission = EnrichedRecord(partition, enriched_next[partition], article, content, digest)
+            world.topic.append(emission)
+            world.source[id(emission)] = (partition, offset)
             enriched_next[partition] += 1
             first_copy.setdefault((article, content), digest)
             if rows.get(article, ("", b""))[0] != content:
@@ -385,12 +400,11 @@ def test_removing_one_enriched_record_loses_exactly_its_id(
     if not emitted:
         return
     gone = data.draw(st.sampled_from(emitted))
-    copies = sum(
-        1 for o in emitted if (o.article_id, o.content_hash) == (gone.article_id, gone.content_hash)
-    )
+    copies = sum(1 for o in emitted if world.source[id(o)] == world.source[id(gone)])
     rest = [o for o in world.topic if o is not gone]
     report = fed(shuffled(rest, rnd)).report()
-    assert {u.article_id for u in report.lost} == (set() if copies > 1 else {gone.article_id})
+    explained = copies > 1  # the crash's second copy of the same record stands in
+    assert {u.article_id for u in report.lost} == (set() if explained else {gone.article_id})
     assert all(u.reason == "no enriched record" for u in report.lost)
 
 
@@ -405,9 +419,17 @@ def test_removing_one_dead_letter_loses_at_most_its_record(
     gone = data.draw(st.sampled_from(letters))
     report = fed(shuffled([o for o in world.topic if o is not gone], rnd)).report()
     lost = {(u.partition, u.offset) for u in report.lost}
-    assert lost <= {(gone.partition, gone.offset)}
+    assert len(lost) <= 1, "one missing letter costs at most one record"
     if gone.kind == "decode":
         assert lost == {(gone.partition, gone.offset)}
+    else:
+        # Which of one id's records lacks its emission can be ambiguous when its content
+        # changes back (A, B, A, B with B's letter gone explains as well with the second
+        # A lost): the count and the id are certain, the offset is the likeliest one.
+        raw_ids = {
+            (o.partition, o.offset): o.article_id for o in world.topic if isinstance(o, RawRecord)
+        }
+        assert {raw_ids[where] for where in lost} <= {raw_ids[(gone.partition, gone.offset)]}
 
 
 @given(events, st.randoms(use_true_random=False), st.data())
