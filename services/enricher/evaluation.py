@@ -28,9 +28,9 @@ from typing import Any, TextIO
 
 from newswire.common.errors import NewswireError
 from newswire.enricher.bands import probe_band_keys, sketch, sketch_similarity
-from newswire.enricher.classify import TopicClassifier
 from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.similarity import NearDuplicateDetector
+from newswire.enricher.topics import TopicClassifier
 
 #: Upper bounds (exclusive) of the character-length buckets for language accuracy.
 LENGTH_BUCKETS: tuple[tuple[int, str], ...] = (

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from newswire.enricher.classify import TopicMatch
 from newswire.enricher.evaluation import (
     Accuracy,
     Counts,
@@ -34,6 +33,7 @@ from newswire.enricher.evaluation import (
     summarise,
 )
 from newswire.enricher.language import LanguageResult
+from newswire.enricher.topics import TopicMatch
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "eval"
 TOPICS = FIXTURES / "topics.jsonl"
