@@ -47,6 +47,7 @@ class LabelledPair:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line; anything else names the line."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -64,6 +65,7 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _field(value: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """A required field of the expected type, or an error naming the line and field."""
     if name not in value:
         raise EvaluationDataError(f"{where}: missing field {name!r}")
     if not isinstance(value[name], kind):
@@ -72,6 +74,7 @@ def _field(value: dict[str, Any], name: str, kind: type | tuple[type, ...], wher
 
 
 def load_topic_items(path: Path) -> list[TopicItem]:
+    """The labelled items; an item without a title and without a ``kind`` is a headline."""
     items = []
     for number, value in _json_lines(path):
         where = f"{path}:{number}"
@@ -97,6 +100,7 @@ def load_topic_items(path: Path) -> list[TopicItem]:
 
 
 def load_pairs(path: Path) -> list[LabelledPair]:
+    """The labelled pairs (body texts only: dedupe compares bodies)."""
     pairs = []
     for number, value in _json_lines(path):
         where = f"{path}:{number}"

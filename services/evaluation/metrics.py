@@ -65,6 +65,7 @@ def ratio(numerator: int, denominator: int) -> float | None:
 
 
 def scores(counts: Counts) -> Scores:
+    """Precision, recall and F1 of the counts, each None where it is undefined."""
     return Scores(
         precision=ratio(counts.tp, counts.tp + counts.fp),
         recall=ratio(counts.tp, counts.tp + counts.fn),
@@ -74,6 +75,7 @@ def scores(counts: Counts) -> Scores:
 
 
 def binary_counts(gold: Sequence[bool], predicted: Sequence[bool]) -> Counts:
+    """Outcome counts of paired gold and predicted yes/no decisions."""
     _same_length(gold, predicted)
     tally = Counter(zip(gold, predicted, strict=True))
     return Counts(
@@ -93,6 +95,7 @@ def multilabel_counts(
 
 
 def micro_average(counts: Iterable[Counts]) -> Scores:
+    """Scores of all the counts pooled: frequent labels weigh more."""
     total = Counts()
     for item in counts:
         total = total + item
@@ -116,6 +119,7 @@ class Accuracy:
 
 
 def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> Accuracy:
+    """Share of items whose prediction equals the gold label."""
     _same_length(gold, predicted)
     return Accuracy(sum(g == p for g, p in zip(gold, predicted, strict=True)), len(gold))
 
@@ -141,6 +145,7 @@ def confusion_matrix(gold: Sequence[str], predicted: Sequence[str]) -> dict[tupl
 
 
 def length_bucket(chars: int) -> str:
+    """The name of the length bucket (characters) a text falls in."""
     for bound, name in LENGTH_BUCKETS:
         if chars < bound:
             return name
@@ -160,6 +165,7 @@ class Summary:
 
 
 def summarise(values: Iterable[float]) -> Summary:
+    """Minimum, nearest-rank quartiles and maximum; all None for no values."""
     data = sorted(values)
     if not data:
         return Summary(0, None, None, None, None, None)

@@ -9,6 +9,8 @@ from newswire.evaluation.metrics import Accuracy, Counts, Scores, Summary
 
 @dataclass(frozen=True, slots=True)
 class WrongTopic:
+    """A topic predicted against the labels, with the evidence that made it."""
+
     topic: str
     score: float
     evidence: tuple[str, ...]
@@ -16,6 +18,8 @@ class WrongTopic:
 
 @dataclass(frozen=True, slots=True)
 class TopicError:
+    """An item whose predicted topics differ from its labels."""
+
     item_id: str
     lang: str
     kind: str
@@ -29,6 +33,8 @@ class TopicError:
 
 @dataclass(frozen=True, slots=True)
 class LanguageError:
+    """An item whose language was identified wrongly."""
+
     item_id: str
     gold: str
     predicted: str
@@ -40,6 +46,8 @@ class LanguageError:
 
 @dataclass(frozen=True, slots=True)
 class PairOutcome:
+    """One labelled pair: the verdict, and the figures that explain it."""
+
     pair_id: str
     lang: str
     variation: str
@@ -52,6 +60,8 @@ class PairOutcome:
 
 @dataclass(frozen=True)
 class NearDuplicateReport:
+    """Near-duplicate detection on the labelled pairs, overall and by group."""
+
     detector: str
     lsh_threshold: float
     pairs: tuple[PairOutcome, ...]
@@ -65,6 +75,8 @@ class NearDuplicateReport:
 
 @dataclass(frozen=True)
 class EvalReport:
+    """Everything one ``newswire eval`` run measured."""
+
     items: int
     topics: tuple[str, ...]
     topic_scores: dict[str, Scores]
@@ -82,10 +94,12 @@ class EvalReport:
 
     @property
     def min_topic_f1(self) -> float | None:
+        """The weakest topic's F1: one bad topic should not hide behind the average."""
         values = [s.f1 for s in self.topic_scores.values() if s.f1 is not None]
         return min(values) if values else None
 
     def summary_line(self) -> str:
+        """The report's last line, for scripts and CI: the four headline figures."""
         near = self.near_duplicates
         return (
             f"min_topic_f1={number(self.min_topic_f1)} "

@@ -80,6 +80,8 @@ def _by_last_letter(suffixes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
 
 
 def _strip_suffixes(forms: Iterable[str], suffixes: tuple[str, ...], rounds: int = 1) -> set[str]:
+    """The forms and, for ``rounds`` rounds, every form with one more suffix taken off
+    (never below :data:`_MIN_STEM` letters): rounds stack a pronoun on a plural."""
     out = set(forms)
     frontier = set(out)
     groups = _by_last_letter(suffixes)
@@ -120,16 +122,20 @@ def _arabic_prefix_forms(token: str) -> set[str]:
 
 @functools.lru_cache(maxsize=65536)
 def _arabic_forms(token: str) -> frozenset[str]:
+    """Prefix clitics off in every combination, then up to two suffixes."""
     return frozenset(_strip_suffixes(_arabic_prefix_forms(token), _AR_SUFFIXES, rounds=2))
 
 
 @functools.lru_cache(maxsize=65536)
 def _persian_forms(token: str) -> frozenset[str]:
+    """One suffix off (plural, ezafe, pronoun); Persian writes no prefix clitics."""
     return frozenset(_strip_suffixes({token}, _FA_SUFFIXES))
 
 
 @functools.lru_cache(maxsize=65536)
 def _sorani_forms(token: str) -> frozenset[str]:
+    """A preposition prefix off (لە, بە), then up to two suffixes (definite, plural,
+    pronoun, postposition)."""
     prefixed = {token} | {
         token[len(p) :]
         for p in _CKB_PREFIXES
@@ -152,6 +158,7 @@ def _english_forms(token: str) -> frozenset[str]:
 
 
 def _is_arabic_script(token: str) -> bool:
+    """The token starts with a letter of the Arabic or Arabic Supplement block."""
     return "\u0600" <= token[0] <= "\u06ff" or "\u0750" <= token[0] <= "\u077f"
 
 

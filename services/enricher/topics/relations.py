@@ -144,6 +144,13 @@ def _events(
     barrier_words = scan.markers.barrier
     barriers = _barrier_positions(barrier_words, context) if barrier_words else None
     parties = _Parties(actors, by_agent, targets, objects, barriers)
+    return _counted(slot, acts, parties, relation, context)
+
+
+def _counted(
+    slot: int, acts: Sequence[Match], parties: _Parties, relation: Relation, context: Context
+) -> RelationEvents | None:
+    """The acts that count, with the phrases of their acts, owners and targets."""
     counted: list[Match] = []
     phrases: list[tuple[int, str]] = []
     for act in acts:
