@@ -674,7 +674,7 @@ def eval_(
     ] = None,
 ) -> None:
     """Measure language ID, topic classification and near-duplicate detection on labelled data."""
-    from newswire.enricher.evaluation import EvaluationDataError, run_eval
+    from newswire.evaluation import EvaluationDataError, run_eval
 
     try:
         run_eval(file, near_duplicates, out=sys.stdout)

@@ -43,14 +43,25 @@ class SchemaInfo:
 MAJOR = 1
 
 
-def _load_document(name: SchemaName) -> dict[str, Any]:
-    resource = importlib.resources.files("newswire.schemas").joinpath(f"{name.value}.v{MAJOR}.json")
+@functools.cache
+def schema_file(filename: str) -> dict[str, Any]:
+    """A schema of ``schemas/`` by file name, parsed once: the record contracts and the
+    formats of the files operators edit (``taxonomy.v1.json``) come from one place."""
+    resource = importlib.resources.files("newswire.schemas").joinpath(filename)
     return orjson.loads(resource.read_bytes())
 
 
 @functools.cache
+def file_validator(filename: str) -> Any:
+    """A validator for a file format of ``schemas/`` that refers to no other schema,
+    built once; ``format`` keywords are not checked. The caller words the errors: only
+    it knows the file it is checking and how its operators name the places in it."""
+    return jsonschema_rs.validator_for(schema_file(filename))
+
+
+@functools.cache
 def schema_document(name: SchemaName) -> dict[str, Any]:
-    return _load_document(name)
+    return schema_file(f"{name.value}.v{MAJOR}.json")
 
 
 @functools.cache

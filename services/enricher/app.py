@@ -23,7 +23,6 @@ from newswire.common.prometheus import exposition
 from newswire.common.settings import Settings
 from newswire.enricher.bands import bucket_expired
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
-from newswire.enricher.classify import TopicClassifier
 from newswire.enricher.dedupe import seen_entry_expired
 from newswire.enricher.expiry import ExpirySweeper
 from newswire.enricher.language import LanguageIdentifier
@@ -32,6 +31,7 @@ from newswire.enricher.pipeline import EnrichmentPipeline
 from newswire.enricher.settling import settle_only_consumer, settling_consumer
 from newswire.enricher.similarity import NearDuplicateDetector
 from newswire.enricher.status import announce, install_status
+from newswire.enricher.topics import TopicClassifier
 
 #: Probes and replies are only needed while a batch waits for them.
 EXCHANGE_RETENTION = timedelta(hours=6)

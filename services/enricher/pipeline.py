@@ -16,10 +16,10 @@ from newswire.common.ids import content_hash
 from newswire.common.records import utc_now
 from newswire.common.schemas import SchemaName, decode_json_object, schema_info, validate
 from newswire.enricher.bands import Candidate
-from newswire.enricher.classify import TopicClassifier
 from newswire.enricher.dedupe import Decision, SeenEntry, Verdict, decide
 from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
+from newswire.enricher.topics import TopicClassifier
 
 
 @dataclass(frozen=True, slots=True)

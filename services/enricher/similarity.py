@@ -5,7 +5,8 @@ Two layers above the exact dedupe by article id:
 * **Exact duplicate.** Another article id whose *body text* normalises to the same
   string (:func:`newswire.common.text.normalise_text`). The key is
   :func:`text_fingerprint`, BLAKE2b-128 of that string. Titles are left out on purpose:
-  syndicated copies are often retitled.
+  syndicated copies are often retitled. It is found in the same band buckets as
+  near-duplicates: an exact copy has the same signature, so it shares every band.
 * **Near-duplicate.** Rewrites of the same wire story by other outlets: a dateline or a
   byline added, a new headline, the last paragraph trimmed, a few words changed, or a
   mix. Two outlets' independent reports of the same event share names, numbers and
@@ -28,26 +29,35 @@ How a fingerprint is made (everything after normalisation is vectorised with num
    odd, so each is a permutation of the 64-bit keys), the minimum over the shingles,
    top 32 bits kept. The coefficients come from BLAKE2b of a fixed label, never from
    a random generator, so signatures are the same in every process, version and
-   platform: they are stored in changelogged tables and compared across workers.
-5. LSH: the signature is cut into ``bands`` bands of ``rows = num_perm / bands``
-   values; band ``i`` gets the key ``"i:<16 hex>"`` (a 64-bit hash of its values). Two
-   texts with Jaccard similarity ``s`` share at least one band key with probability
-   ``1 - (1 - s**rows)**bands``; the keys are meant to be Kafka message keys for
-   repartitioning, and a shared key makes a candidate pair that
-   :meth:`NearDuplicateDetector.is_near_duplicate` then verifies on the signatures.
+   platform: what is derived from them (band keys, 2-bit sketches) is stored in
+   changelogged tables and compared across workers.
+5. LSH: :func:`band_keys` cuts a signature into ``bands`` bands of ``rows`` values;
+   band ``i`` gets the key ``"i:<16 hex>"`` (a 64-bit hash of its values). Two texts
+   with Jaccard similarity ``s`` share at least one band key with probability
+   ``1 - (1 - s**rows)**bands``. The stream's lookup (:mod:`newswire.enricher.bands`)
+   uses **8 bands of 2 rows** over the signature's first 16 values
+   (``probe_band_keys``): those keys are the Kafka message keys of the probes, and a
+   member found through one is verified on a 2-bit sketch of the whole signature
+   (``sketch_similarity``), not on the signature. The detector's own ``bands`` (32 by
+   default) only shape :attr:`Fingerprint.band_keys`,
+   :attr:`NearDuplicateDetector.lsh_threshold` and
+   :meth:`NearDuplicateDetector.candidate_probability`, which the stream does not use.
 
 Defaults (measured on ``tests/fixtures/eval/near_duplicates.jsonl``, 37 syndicated
 pairs and 26 independent reports or unrelated stories, Arabic and English): exact
 4-word-shingle Jaccard is 0.745-1.0 for the copies and 0.000-0.011 for the rest.
 ``threshold = 0.5`` sits in the middle of that gap and still accepts a copy that lost
 half of its text. ``num_perm = 128`` gives a standard error of at most
-``sqrt(0.25/128) = 0.044`` on the estimate; ``bands = 32`` (4 rows) puts the S-curve's
-steepest point at ``(1/32)**(1/4) = 0.42``, below the threshold: a pair at ``s = 0.5``
-becomes a candidate with probability 0.87, at 0.6 with 0.988, at 0.75 (the least
-similar copy in the fixtures) with 0.999995, while a pair at ``s = 0.05`` does with
-0.0002. 3- and 5-word shingles separate the fixtures almost as well (gap 0.72 and
-0.73 against 0.73 for 4); shorter shingles let same-event reports share phrases (2
-words: up to 0.058), longer ones make a few changed words cost more.
+``sqrt(0.25/128) = 0.044`` on the full-signature estimate and of at most
+``0.044 / (1 - 2**-2) = 0.059`` on the 2-bit sketch estimate the stream uses. The
+probe bands (8 of 2 rows, see ``bands.PROBE_BANDS``) put the S-curve's steepest point
+at ``(1/8)**(1/2) = 0.35``, below the threshold: a pair at ``s = 0.5`` becomes a
+candidate with probability 0.90, at 0.6 with 0.97, at 0.745 (the least similar copy in
+the fixtures) with 0.998, while a pair at ``s = 0.05`` does with 0.02 (a candidate
+costs one sketch comparison, not precision). 3- and 5-word shingles separate the
+fixtures almost as well (gap 0.72 and 0.73 against 0.73 for 4); shorter shingles let
+same-event reports share phrases (2 words: up to 0.058), longer ones make a few
+changed words cost more.
 """
 
 from __future__ import annotations
@@ -175,7 +185,9 @@ def band_keys(signature: np.ndarray, bands: int) -> tuple[str, ...]:
     (a polynomial over them, then the MurmurHash3 mixer); () for a text with no words.
 
     A text with no words gets no keys: every such text would share them, making one hot
-    Kafka key, and the exact-duplicate layer already covers it.
+    Kafka key. So the stream never marks such a text a duplicate of another id (there
+    is no exact-text lookup outside the band buckets); the dedupe by id still catches
+    its redeliveries.
     """
     values = np.asarray(signature)
     if bands < 1 or values.ndim != 1 or values.size == 0 or values.size % bands:

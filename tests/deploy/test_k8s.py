@@ -544,7 +544,7 @@ def test_the_file_copies_match_the_originals() -> None:
 
 def test_the_shipped_files_validate() -> None:
     """The copies the ConfigMaps carry load the way the services load them."""
-    from newswire.enricher.classify import TopicClassifier
+    from newswire.enricher.topics import TopicClassifier
 
     TopicClassifier.from_file(K8S_DIR / "base" / "files" / "taxonomy.yaml")
     done = subprocess.run(

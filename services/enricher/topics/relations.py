@@ -1,0 +1,394 @@
+"""Relations: which act mentions count for a topic, and the evidence of each.
+
+A relation (actor -> act -> target) attributes each act, e.g. a strike word, to the
+nearest actor mention in its sentence (an "agent" of the topic or a "rival"); actor
+mentions right after a target marker (على, on, به, بۆ سەر ...) or before an object marker
+(را) are targets, not actors; "by" picks the owner; no link crosses a barrier word
+(condemned, foiled); the relation's word order (svo, vso, sov) settles ties, objects and
+verb-final subjects. An act counts for the topic when its owner is not a rival (an agent
+if asked) and, if asked, a target is near. This is what keeps "Israel strikes Iran" out
+of iran-strikes and "Iran strikes Israel" out of strikes-on-iran.
+
+This module only decides *which* acts count (:func:`relation_events`); what they are
+worth is :mod:`.scoring`'s business.
+
+Rules in detail. An event is an act mention whose owner -- the nearest actor mention
+(agent or rival) within ``within`` tokens in its sentence -- is not a rival, is an agent
+if the relation needs one, and has a target phrase within ``within`` tokens if the
+relation needs one (a target phrase, or an ``object_targets`` mention that is the act's
+object, see :func:`_object_of`). Actor mentions inside a target phrase or marked as
+targets are not actors; an actor right after an agent marker ("by") owns the act before
+it; targets right after a source marker (from, من, از) are origins, not targets; no link
+crosses a barrier word (condemned, foiled). ``word_order`` says how actors attach
+(without one, ties go to the earlier actor and nothing else applies):
+
+* svo (English): an actor right after an act is its object ("Iran hit Jaish al-Adl
+  bases"); on a tie the earlier actor (the subject) wins.
+* vso (Arabic): the subject may follow the verb («ضربت إيران»); on a tie the earlier
+  actor wins («إسرائيل تضرب إيران») except after a definite noun, whose actor follows it
+  («أدان العراق الهجوم الإيراني»).
+* sov (Persian, Sorani): on a tie the later actor wins (ezafe/genitive: «حمله اسرائیل»,
+  «هێرشی ئیسرائیلی»); with no actor near, the sentence's first actor before a
+  verb-final act owns it (a long object between); a barrier after the act in its
+  clause makes the actors before it that verb's subjects.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from newswire.enricher.topics.matching import (
+    ACT,
+    AGENT,
+    OBJECT,
+    RIVAL,
+    TARGET,
+    Context,
+    MarkerWords,
+    Match,
+    gap,
+    one_per_span,
+    overlaps,
+)
+from newswire.enricher.topics.morphology import is_arabic_definite
+from newswire.enricher.topics.taxonomy import Relation, Section
+from newswire.enricher.topics.tokens import Token
+
+_ByKind = dict[tuple[int, int], list[Match]]  # (relation slot, role kind) -> mentions
+
+
+@dataclass(frozen=True, slots=True)
+class RelationEvents:
+    """The acts of one relation that count, and their evidence phrases in text order."""
+
+    slot: int  # the relation's index in its section
+    acts: tuple[Match, ...]
+    evidence: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """One relation in one article: its marker words, and the token positions marker
+    scans stop at (acts and excluded spans)."""
+
+    relation: Relation
+    markers: MarkerWords
+    blocked: frozenset[int]
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class _Parties:
+    """Per sentence that has an act: who may own an act, and what it may hit."""
+
+    actors: dict[int, list[Match]]
+    by_agent: set[int]  # starts of actors introduced by an agent marker ("by Iran")
+    targets: dict[int, list[Match]]
+    objects: dict[int, list[tuple[Match, bool]]]  # (mention, marked as a target)
+    barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
+
+
+def relation_events(
+    section: Section, live: Sequence[Match], masked: Sequence[tuple[int, int]], context: Context
+) -> list[RelationEvents]:
+    """Per relation of the section with at least one counted act, its events."""
+    by_kind: _ByKind = defaultdict(list)
+    for m in live:
+        if m.role.kind >= ACT:
+            by_kind[m.role.slot, m.role.kind].append(m)
+    found = []
+    for slot, relation in enumerate(section.relations):
+        events = _events(slot, relation, by_kind, masked, context)
+        if events is not None:
+            found.append(events)
+    return found
+
+
+def _events(
+    slot: int,
+    relation: Relation,
+    by_kind: _ByKind,
+    masked: Sequence[tuple[int, int]],
+    context: Context,
+) -> RelationEvents | None:
+    """One relation's counted acts; None when none counts."""
+    acts = by_kind.get((slot, ACT))
+    agents = by_kind.get((slot, AGENT))
+    raw_targets = by_kind.get((slot, TARGET))
+    raw_objects = by_kind.get((slot, OBJECT))
+    if (
+        not acts
+        or (relation.needs_agent and not agents)
+        or (relation.needs_target and not raw_targets and not raw_objects)
+    ):
+        return None
+    acts = one_per_span(acts)
+    tokens = context.tokens
+    act_sentences = {tokens[m.start].sentence for m in acts}
+    # Marker scans stop at an act («سپاه این حملات را»: را marks the attacks, not the
+    # IRGC) and ignore marker words inside excluded spans («به گفته سپاه»).
+    blocked = frozenset(i for m in acts for i in m.words()).union(
+        *(range(start, end) for start, end in masked)
+    )
+    scan = _Scan(relation, context.compiled.markers[context.topic, slot], blocked, context)
+    targets = _targets(scan, raw_targets or (), act_sentences)
+    objects = _objects(scan, raw_objects or (), act_sentences)
+    if relation.needs_target and not targets and not objects:
+        return None
+    actors, by_agent = _actors(
+        scan, (agents or []) + by_kind.get((slot, RIVAL), []), act_sentences, targets, acts
+    )
+    barrier_words = scan.markers.barrier
+    barriers = _barrier_positions(barrier_words, context) if barrier_words else None
+    parties = _Parties(actors, by_agent, targets, objects, barriers)
+    return _counted(slot, acts, parties, relation, context)
+
+
+def _counted(
+    slot: int, acts: Sequence[Match], parties: _Parties, relation: Relation, context: Context
+) -> RelationEvents | None:
+    """The acts that count, with the phrases of their acts, owners and targets."""
+    counted: list[Match] = []
+    phrases: list[tuple[int, str]] = []
+    for act in acts:
+        event = _event(act, parties, relation, context)
+        if event is not None:
+            counted.append(act)
+            phrases.extend((m.start, m.role.phrase) for m in event)
+    if not counted:
+        return None
+    return RelationEvents(slot, tuple(counted), [p for _, p in sorted(phrases)])
+
+
+def _targets(
+    scan: _Scan, raw_targets: Iterable[Match], act_sentences: set[int]
+) -> dict[int, list[Match]]:
+    """Target mentions by sentence, in sentences with an act; one right after a source
+    marker is where the act came from, not what it hit."""
+    tokens, source = scan.context.tokens, scan.markers.source
+    targets: dict[int, list[Match]] = defaultdict(list)
+    for t in one_per_span(raw_targets):
+        if tokens[t.start].sentence in act_sentences and not (
+            source and _marker_before(t, source, scan.relation.marker_reach, scan)
+        ):
+            targets[tokens[t.start].sentence].append(t)
+    return targets
+
+
+def _objects(
+    scan: _Scan, raw_objects: Iterable[Match], act_sentences: set[int]
+) -> dict[int, list[tuple[Match, bool]]]:
+    """Object-target mentions by sentence, each with whether a marker makes it a target
+    («على إيران», «ایران را»)."""
+    tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
+    objects: dict[int, list[tuple[Match, bool]]] = defaultdict(list)
+    for o in raw_objects:
+        if tokens[o.start].sentence in act_sentences:
+            marked = bool(_marker_before(o, markers.target, relation.marker_reach, scan)) or (
+                bool(markers.object)
+                and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+            )
+            objects[tokens[o.start].sentence].append((o, marked))
+    return objects
+
+
+def _actors(
+    scan: _Scan,
+    mentions: Iterable[Match],
+    act_sentences: set[int],
+    targets: dict[int, list[Match]],
+    acts: Sequence[Match],
+) -> tuple[dict[int, list[Match]], set[int]]:
+    """Agent and rival mentions that may own an act, by sentence, and the starts of
+    those an agent marker introduces. Mentions inside a target phrase, after a target
+    marker, before an object marker or (svo) right after an act are what is hit."""
+    tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
+    target_spans = [(t.start, t.end) for ts in targets.values() for t in ts]
+    act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
+    before_or_by = markers.target | markers.agent
+    actors: dict[int, list[Match]] = defaultdict(list)
+    by_agent: set[int] = set()
+    for m in one_per_span(mentions):
+        if tokens[m.start].sentence not in act_sentences or overlaps(m, target_spans):
+            continue
+        marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
+        if marker & markers.agent:
+            by_agent.add(m.start)
+        elif (
+            marker
+            or (
+                markers.object
+                and _marker_after(m, markers.object, relation.object_marker_reach, scan)
+            )
+            or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
+        ):
+            continue
+        actors[tokens[m.start].sentence].append(m)
+    return actors, by_agent
+
+
+def _event(
+    act: Match, parties: _Parties, relation: Relation, context: Context
+) -> tuple[Match, ...] | None:
+    """The act with its owner and target if it counts (its evidence), else None."""
+    tokens = context.tokens
+    sentence = tokens[act.start].sentence
+    candidates = parties.actors.get(sentence, [])
+    if parties.barriers and candidates:
+        candidates = _across_no_barrier(act, candidates, parties.barriers, relation, tokens)
+    owner = _owner(act, candidates, parties.by_agent, relation, context)
+    if owner is not None and owner.role.kind == RIVAL:
+        return None
+    if relation.needs_agent and owner is None:
+        return None
+    target = min(
+        (t for t in parties.targets.get(sentence, ()) if gap(act, t) <= relation.within),
+        key=lambda t: gap(act, t),
+        default=None,
+    )
+    if target is None and parties.objects:
+        target = _object_of(act, owner, parties.objects.get(sentence, ()), relation)
+    if relation.needs_target and target is None:
+        return None
+    return tuple(m for m in (act, owner, target) if m is not None)
+
+
+def _marker_before(m: Match, words: frozenset[str], reach: int, scan: _Scan) -> frozenset[str]:
+    """The marker words among ``words`` found within ``reach`` words before the mention,
+    in its clause, scanning back until an act or an excluded span (``blocked``)."""
+    tokens, forms = scan.context.tokens, scan.context.forms
+    clause = tokens[m.start].clause
+    for i in range(m.start - 1, max(m.start - 2 - reach, -1), -1):
+        if tokens[i].clause != clause or i in scan.blocked:
+            break
+        found = forms[i] & words
+        if found:
+            return found
+    return frozenset()
+
+
+def _marker_after(m: Match, words: frozenset[str], reach: int, scan: _Scan) -> bool:
+    """An (object) marker within ``reach`` words after the mention, in its clause."""
+    tokens, forms = scan.context.tokens, scan.context.forms
+    clause = tokens[m.start].clause
+    for i in range(m.end, min(m.end + 1 + reach, len(tokens))):
+        if tokens[i].clause != clause or i in scan.blocked:
+            return False
+        if forms[i] & words:
+            return True
+    return False
+
+
+def _right_after_act(
+    m: Match, act_ends: frozenset[int], reach: int, tokens: Sequence[Token]
+) -> bool:
+    """The mention follows an act within ``reach`` words, in one clause: its object."""
+    clause = tokens[m.start].clause
+    for end in range(m.start, max(m.start - 1 - reach, 0), -1):
+        if tokens[end - 1].clause != clause:
+            return False
+        if end in act_ends:
+            return True
+    return False
+
+
+def _object_of(
+    act: Match,
+    owner: Match | None,
+    objects: Iterable[tuple[Match, bool]],
+    relation: Relation,
+) -> Match | None:
+    """An object-target mention that is the act's object: marked as a target within
+    ``within`` tokens («على إيران», «به ایران»); in svo right after the act ("struck
+    Iran"); in vso right after the act when its owner comes first («إسرائيل تضرب
+    إيران»; in «ضربت إيران أهدافا» Iran is the subject)."""
+    for o, marked in objects:
+        if o.start < act.end and act.start < o.end:
+            continue
+        if marked and gap(act, o) <= relation.within:
+            return o
+        if relation.word_order == "svo" and act.end <= o.start <= act.end + 1:
+            return o
+        if (
+            relation.word_order == "vso"
+            and o.start == act.end
+            and owner is not None
+            and owner.end <= act.start
+        ):
+            return o
+    return None
+
+
+def _owner(
+    act: Match,
+    actors: Sequence[Match],
+    by_agent: set[int],
+    relation: Relation,
+    context: Context,
+) -> Match | None:
+    """The nearest actor within ``within`` tokens (the sentence's actors); one after an
+    agent marker behind the act wins outright; in verb-final word order with none near,
+    the sentence's first actor before the act (a verb-final sentence's subject, with a
+    long object in between). Ties: see the module docstring."""
+    near = [m for m in actors if gap(act, m) <= relation.within]
+    marked = [m for m in near if m.start in by_agent and m.start >= act.end]
+    if marked:
+        near = marked
+    if not near:
+        if relation.word_order == "sov":
+            return min(
+                (m for m in actors if m.end <= act.start), key=lambda m: m.start, default=None
+            )
+        return None
+    if relation.word_order == "sov":
+        later_wins = True
+    elif relation.word_order == "vso":
+        later_wins = is_arabic_definite(context.tokens[act.start].form)
+    else:
+        later_wins = False
+    return min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+
+
+def _barrier_positions(words: frozenset[str], context: Context) -> list[int]:
+    """Sorted positions of the article's tokens that are barrier words (cached per
+    article: the topics of one language share their barrier lists)."""
+    positions = context.barrier_positions.get(words)
+    if positions is None:
+        positions = [i for i, f in enumerate(context.forms) if f & words]
+        context.barrier_positions[words] = positions
+    return positions
+
+
+def _any_between(positions: list[int], start: int, end: int) -> bool:
+    """A position in [start, end), by bisection of the sorted list."""
+    return bisect.bisect_left(positions, start) < bisect.bisect_left(positions, end)
+
+
+def _across_no_barrier(
+    act: Match,
+    actors: Sequence[Match],
+    barriers: list[int],
+    relation: Relation,
+    tokens: Sequence[Token],
+) -> list[Match]:
+    """Actors whose link to the act crosses no barrier word («إيران تعلن إحباط هجوم»:
+    Iran foiled the attack). Verb-final: a barrier after the act in its clause is the
+    verb of the actors before the act («ایران حمله ... را محکوم کرد»)."""
+    if relation.word_order == "sov":
+        clause_end = act.end
+        while clause_end < len(tokens) and tokens[clause_end].clause == tokens[act.start].clause:
+            clause_end += 1
+        if _any_between(barriers, act.end, clause_end):
+            actors = [m for m in actors if m.start >= act.end]
+    return [
+        m
+        for m in actors
+        if not (
+            _any_between(barriers, m.end, act.start)
+            if m.end <= act.start
+            else _any_between(barriers, act.end, m.start)
+        )
+    ]
