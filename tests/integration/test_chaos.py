@@ -58,12 +58,6 @@ async def test_poison_mix_is_dead_lettered_and_the_rest_written(
     assert figures["dead_lettered"] == 20
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known, open: 1 of ~8 runs loses one article under SIGKILL + rebalance "
-    "(seen 2026-12-04: soak crash seed 3, raw p0@7 neither enriched nor dead-lettered; "
-    "see the closing note of that session). Runs every time; XPASS when it holds.",
-)
 async def test_crash_sigkills_and_a_rebalance_lose_nothing(
     settings: Settings, tmp_path: Path, postgres_db_dsn: str
 ) -> None:
