@@ -60,8 +60,8 @@ async def opened(dsn: str) -> AsyncIterator[PostgresWriter]:
 
 
 async def write(writer: PostgresWriter, *records: dict[str, Any]):
-    for record in records:
-        await writer.add(record, key=record["id"], raw=orjson.dumps(record))
+    for offset, record in enumerate(records):
+        await writer.add(record, orjson.dumps(record), "enriched", 0, offset)
     return await writer.flush()
 
 
@@ -207,7 +207,7 @@ async def test_nul_characters_are_refused_before_any_io() -> None:
     record = enriched_record(text="before\x00after")
     writer = PostgresWriter(dsn="postgresql://nobody@127.0.0.1:9/none")  # never connects
     with pytest.raises(RecordRejected, match=r"\$\.text contains a NUL"):
-        await writer.add(record, key=record["id"], raw=b"")
+        await writer.add(record, b"", "enriched", 0, 0)
     assert writer.buffered == 0
     await writer.close()
 

@@ -18,12 +18,16 @@ WHERE articles.content_hash IS DISTINCT FROM excluded.content_hash``. So
 * a duplicate or near-duplicate has its own id, hence its own row, with its dedupe
   fields pointing at the original.
 
-Content PostgreSQL cannot store is found in :meth:`PostgresWriter.add`, before any
-I/O, and refused with :class:`RecordRejected` (the sink dead-letters it): a NUL
-character anywhere (``text`` and ``jsonb`` cannot hold U+0000, and stripping it
-would make the row differ from the record every other writer stores), an
-unparseable timestamp, an over-long value in a b-tree indexed column. Anything that
-goes wrong in ``flush`` is a :class:`WriterError`, retried by the sink with the
+Content PostgreSQL cannot store is found in :meth:`PostgresWriter.prepare` (on
+``add``), before any I/O, and refused with :class:`RecordRejected` (the sink
+dead-letters it): a NUL character anywhere (``text`` and ``jsonb`` cannot hold
+U+0000, and stripping it would make the row differ from the record every other
+writer stores), an unparseable timestamp, an over-long value in a b-tree indexed
+column. What only the database can judge (a constraint, a b-tree entry over its
+byte limit) fails the flush's transaction with an error of SQLSTATE class 22, 23
+or 54: that is :class:`BatchRejected`, and the batching base splits the batch to
+find and reject the record (:mod:`newswire.sink.writers.batching`). Anything else
+that goes wrong in a flush is a :class:`WriterError`, retried by the sink with the
 batch kept: an unreachable database is not a bad record.
 
 The schema is created or migrated on the first connection (see
@@ -34,8 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -43,7 +48,11 @@ import orjson
 
 from newswire.common.times import parse_rfc3339
 from newswire.sink.migrations import Migration, load_migrations
-from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
+from newswire.sink.writers.base import BatchRejected, FlushResult, RecordRejected, WriterError
+from newswire.sink.writers.batching import BatchingWriter, BatchItem
+
+if TYPE_CHECKING:
+    from newswire.sink.writers.factory import WriterOptions
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,13 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
 )
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
+#: Errors that mean "the database refuses this content, now and always": invalid data
+#: (SQLSTATE class 22), a constraint (23), a size limit such as a b-tree entry (54).
+REFUSED_CONTENT: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
 
 #: Column order of the staging table, of COPY and of :func:`article_row`.
 COLUMNS = (
@@ -299,7 +315,7 @@ def describe(exc: BaseException) -> str:
 # -- the writer ------------------------------------------------------------------------
 
 
-class PostgresWriter:
+class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
     """Idempotent upserts of enriched articles into ``articles``.
 
     Holds one connection, opened (and the schema migrated) on first use and dropped
@@ -317,6 +333,7 @@ class PostgresWriter:
     ) -> None:
         if urlsplit(dsn).scheme not in ("postgres", "postgresql"):
             raise ValueError(f"not a postgresql:// DSN: {redacted(dsn)}")
+        super().__init__()
         self.name = name
         self._dsn = dsn
         self._where = redacted(dsn)
@@ -325,9 +342,6 @@ class PostgresWriter:
         self._application_name = application_name
         self._connection: asyncpg.Connection | None = None
         self._migrated = False
-        self._closed = False
-        self._pending: dict[str, tuple[Any, ...]] = {}  # id -> row; a later version wins
-        self._skipped = 0  # superseded or repeated within the buffer
         self._lock = asyncio.Lock()  # one operation at a time on the one connection
 
     @property
@@ -336,8 +350,8 @@ class PostgresWriter:
 
     @property
     def buffered(self) -> int:
-        """Articles added but not flushed yet."""
-        return len(self._pending)
+        """Articles added but not flushed yet (two versions of one are one article)."""
+        return len({item.value[0] for item in self.pending()})
 
     async def start(self) -> None:
         """Connect and migrate now rather than at the first flush (raises WriterError)."""
@@ -351,50 +365,25 @@ class PostgresWriter:
         async with self._lock:
             await self._ping_locked()
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
-        """Validate and buffer. Of two versions of one article in a batch the later
-        wins: Kafka keeps one article's versions in order on one partition."""
-        self._check_open()
-        row = article_row(record)
-        if row[0] in self._pending:
-            self._skipped += 1
-        self._pending[row[0]] = row
+    def prepare(self, record: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
+        """The row, or RecordRejected before any I/O (see :func:`article_row`)."""
+        return article_row(record)
 
-    async def flush(self) -> FlushResult:
-        """Upsert the buffer in one transaction; on any error the buffer stays."""
+    async def write(self, items: Sequence[BatchItem[tuple[Any, ...]]]) -> FlushResult:
+        """Upsert the batch in one transaction. Of two versions of one article the
+        later wins: Kafka keeps one article's versions in order on one partition."""
+        latest = {item.value[0]: item.value for item in items}
+        if not latest:
+            return self._result(0, 0)
+        # In id order, so two sinks upserting overlapping batches during a
+        # rebalance take their row locks in one order and cannot deadlock.
+        rows = sorted(latest.values(), key=lambda row: str(row[0]))
         async with self._lock:
-            self._check_open()
-            if not self._pending:
-                return self._result(0, 0)
-            # In id order, so two sinks upserting overlapping batches during a
-            # rebalance take their row locks in one order and cannot deadlock.
-            rows = sorted(self._pending.values(), key=lambda row: str(row[0]))
-            connection = await self._connect()
-            try:
-                async with connection.transaction():
-                    await connection.copy_records_to_table(
-                        STAGING_TABLE, records=rows, columns=COLUMNS
-                    )
-                    changed = int(await connection.fetchval(UPSERT))
-            except asyncio.CancelledError:
-                self._drop_connection()  # mid-protocol: the connection cannot be trusted
-                raise
-            except DATABASE_ERRORS as exc:
-                if isinstance(exc, CONNECTION_ERRORS) or connection.is_closed():
-                    self._drop_connection()
-                raise WriterError(
-                    f"upserting {len(rows)} articles into {self._where} failed: {describe(exc)}"
-                ) from exc
-            self._pending.clear()
-            return self._result(changed, len(rows) - changed)
+            changed = await self._upsert(rows)
+        return self._result(changed, len(items) - changed)
 
-    async def close(self) -> None:
-        """Close the connection. Unflushed articles were not committed either."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._pending:
-            log.warning("postgres writer closing with %d unflushed articles", len(self._pending))
+    async def release(self) -> None:
+        """Close the connection."""
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             try:
@@ -418,14 +407,29 @@ class PostgresWriter:
                 f"PostgreSQL at {self._where} did not answer: {describe(exc)}"
             ) from exc
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise WriterError("postgres writer is closed")
-
     def _result(self, written: int, unchanged: int) -> FlushResult:
-        result = FlushResult(written, unchanged + self._skipped, (f"{self._where}#{TABLE}",))
-        self._skipped = 0
-        return result
+        return FlushResult(written, unchanged, (f"{self._where}#{TABLE}",))
+
+    async def _upsert(self, rows: list[tuple[Any, ...]]) -> int:
+        """COPY into staging and upsert, one transaction; how many rows changed.
+        Content the database refuses for good is :class:`BatchRejected` (the base
+        finds the record); anything else it raises is a :class:`WriterError`."""
+        connection = await self._connect()
+        try:
+            async with connection.transaction():
+                await connection.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+                return int(await connection.fetchval(UPSERT))
+        except asyncio.CancelledError:
+            self._drop_connection()  # mid-protocol: the connection cannot be trusted
+            raise
+        except REFUSED_CONTENT as exc:
+            raise BatchRejected(self.name, f"PostgreSQL refused the row: {describe(exc)}") from exc
+        except DATABASE_ERRORS as exc:
+            if isinstance(exc, CONNECTION_ERRORS) or connection.is_closed():
+                self._drop_connection()
+            raise WriterError(
+                f"upserting {len(rows)} articles into {self._where} failed: {describe(exc)}"
+            ) from exc
 
     async def _connect(self) -> asyncpg.Connection:
         """The open connection, or a new one (migrated once per writer, staging table
@@ -464,3 +468,27 @@ class PostgresWriter:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             connection.terminate()
+
+
+# -- registry hooks (newswire.sink.writers.registry) -----------------------------------
+
+
+async def open_writer(options: WriterOptions) -> PostgresWriter:
+    """Connect and migrate now; if the database is not reachable yet the sink still
+    starts: the first flush retries until it is, and ``/readyz`` says not ready
+    meanwhile."""
+    assert options.postgres_dsn is not None  # registry.check saw to it
+    writer = PostgresWriter(
+        dsn=options.postgres_dsn,
+        connect_timeout_s=options.postgres_connect_timeout_s,
+        command_timeout_s=options.postgres_command_timeout_s,
+    )
+    try:
+        await writer.start()
+    except WriterError as exc:
+        log.warning("PostgreSQL not ready at start, the first flush will retry: %s", exc)
+    return writer
+
+
+def location(options: WriterOptions) -> str:
+    return f"postgres at {redacted(options.postgres_dsn or '')}"
