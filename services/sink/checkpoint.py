@@ -146,7 +146,7 @@ class Checkpoint:
         try:
             for writer in self._writers:
                 result = await self._flush_retried(writer, partitions, deadline)
-                await self._settle(writer, result)
+                await self._settle(writer, result, deadline)
         except GaveUp:
             log.error("flush gave up; %d records stay uncommitted", self.records)
             return False
@@ -216,7 +216,7 @@ class Checkpoint:
             time.perf_counter() - started
         )
 
-    async def _settle(self, writer: Writer, result: FlushResult) -> None:
+    async def _settle(self, writer: Writer, result: FlushResult, deadline: float | None) -> None:
         """Count a flush, and dead-letter what the writer refused in it."""
         self._metrics.records_written.labels(writer.name).inc(result.written)
         self._metrics.records_skipped.labels(writer.name).inc(result.duplicates)
@@ -224,7 +224,7 @@ class Checkpoint:
             tp = TopicPartition(rejection.topic, rejection.partition)
             progress = self._progress.get(tp)
             key = progress.keys.get(rejection.offset) if progress is not None else None
-            await self._dead_letters.rejected(rejection, key)
+            await self._dead_letters.rejected(rejection, key, deadline=deadline)
 
     async def _commit_offsets(self, chosen: list[TopicPartition]) -> None:
         """Commit the next offset of every chosen partition we still own. A failed

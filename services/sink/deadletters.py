@@ -38,12 +38,14 @@ class DeadLetters:
         await self.message(_rejected(writer, reason), message)
         self._metrics.records_rejected.labels(writer).inc()
 
-    async def rejected(self, rejection: Rejection, key: bytes | None) -> None:
-        """A record a writer refused at flush time (``key``: its Kafka key)."""
+    async def rejected(
+        self, rejection: Rejection, key: bytes | None, *, deadline: float | None = None
+    ) -> None:
+        """A record a writer refused at flush time (``key``: its Kafka key). With a
+        ``deadline`` (a revocation, the final checkpoint) sending gives up then."""
         error = _rejected(rejection.writer, rejection.reason)
-        await self._send(
-            error, rejection.topic, rejection.partition, rejection.offset, key, rejection.raw
-        )
+        origin = (rejection.topic, rejection.partition, rejection.offset)
+        await self._send(error, *origin, key, rejection.raw, deadline=deadline)
         self._metrics.records_rejected.labels(rejection.writer).inc()
 
     async def _send(
@@ -54,6 +56,8 @@ class DeadLetters:
         offset: int,
         key: bytes | None,
         payload: bytes | None,
+        *,
+        deadline: float | None = None,
     ) -> None:
         origin = topic_origin(topic, partition, offset, key)
         await self._retrier.run(
@@ -62,6 +66,7 @@ class DeadLetters:
             ),
             what=f"dead letter for {topic}[{partition}]@{offset}",
             operation="dead_letter",
+            deadline=deadline,
         )
         self._metrics.dead_letters.labels(error.kind.value).inc()
 

@@ -19,9 +19,8 @@ from newswire.sink.writers.registry import SinkConfigError
 
 JSONL = "jsonl"
 POSTGRES = "postgres"
-KNOWN_WRITERS = registry.known()
 
-__all__ = ["JSONL", "KNOWN_WRITERS", "POSTGRES", "SinkConfigError", "WriterOptions"]
+__all__ = ["JSONL", "POSTGRES", "SinkConfigError", "WriterOptions"]
 
 
 def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, ...]:
@@ -30,10 +29,11 @@ def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, .
         return (JSONL, POSTGRES) if postgres_configured else (JSONL,)
     items = value.split(",") if isinstance(value, str) else list(value)
     names = tuple(dict.fromkeys(str(item).strip().lower() for item in items if str(item).strip()))
-    unknown = [name for name in names if name not in KNOWN_WRITERS]
+    known = registry.known()
+    unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise SinkConfigError(
-            f"SINK_WRITERS={value!r}: unknown writer(s) {unknown}; use {', '.join(KNOWN_WRITERS)}"
+            f"SINK_WRITERS={value!r}: unknown writer(s) {unknown}; use {', '.join(known)}"
         )
     return names
 
