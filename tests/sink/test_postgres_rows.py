@@ -15,14 +15,13 @@ from hypothesis import strategies as st
 
 from newswire.sink.migrations import MigrationFileError, load_migrations
 from newswire.sink.writers import RecordRejected
-from newswire.sink.writers.postgres import (
+from newswire.sink.writers.postgres import PostgresWriter, redacted
+from newswire.sink.writers.postgres_rows import (
     COLUMNS,
     MAX_INDEXED_CHARS,
-    PostgresWriter,
     article_row,
     find_nul,
     parse_timestamp,
-    redacted,
 )
 from tests.sink.helpers import assert_valid, enriched_record
 
