@@ -369,4 +369,6 @@ async def open_writer(options: WriterOptions) -> PostgresWriter:
 
 
 def location(options: WriterOptions) -> str:
-    return f"postgres at {redacted(options.postgres_dsn or '')}"
+    """``postgres at host:port/database``; just ``postgres`` when no DSN is configured
+    (a writer handed to the sink directly, as tests do)."""
+    return f"postgres at {redacted(options.postgres_dsn)}" if options.postgres_dsn else "postgres"
