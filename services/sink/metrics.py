@@ -70,6 +70,12 @@ class SinkMetrics:
             ["operation"],
             registry=r,
         )
+        self.records_rejected = Counter(
+            "newswire_sink_records_rejected",
+            "Records a writer refused for good (dead-lettered as rejected), per writer.",
+            ["writer"],
+            registry=r,
+        )
         self.dead_letters = Counter(
             "newswire_sink_dead_letters", "Dead letters sent, per kind.", ["kind"], registry=r
         )

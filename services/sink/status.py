@@ -16,10 +16,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
 
+from newswire.common.errors import NewswireError
 from newswire.common.settings import Settings
 from newswire.sink.metrics import Readiness, SinkCounts, SinkMetrics
+from newswire.sink.writers import registry
+from newswire.sink.writers.factory import WriterOptions
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +43,11 @@ def start_line(
 
 
 def _describe_writer(name: str, settings: Settings) -> str:
-    if name == "jsonl":
-        return f"jsonl to {settings.sink.out_dir}"
-    if name == "postgres" and settings.sink.postgres_dsn is not None:
-        dsn = urlsplit(settings.sink.postgres_dsn.get_secret_value())
-        where = f"{dsn.hostname or 'localhost'}{f':{dsn.port}' if dsn.port else ''}{dsn.path}"
-        return f"postgres at {where}"
-    return name
+    """Where writer NAME writes, as its module says (no credentials)."""
+    try:
+        return registry.describe(name, WriterOptions.from_settings(settings))
+    except NewswireError:  # configured inconsistently: the name is all we can say
+        return name
 
 
 def _size(n: int) -> str:

@@ -246,8 +246,8 @@ async def test_postgres_output_missing_a_row_fails_the_audit(
     enriched = await put_run(settings, raws)
     writer = PostgresWriter(dsn=postgres_db_dsn)
     try:
-        for record in enriched[:3]:
-            await writer.add(record, key=record["id"], raw=orjson.dumps(record))
+        for offset, record in enumerate(enriched[:3]):
+            await writer.add(record, orjson.dumps(record), settings.topics.enriched, 0, offset)
         await writer.flush()
         report = as_report(
             result := await run_audit(settings, "--json", "--postgres", postgres_db_dsn)
@@ -259,7 +259,7 @@ async def test_postgres_output_missing_a_row_fails_the_audit(
         ]
         assert (postgres["differs"], postgres["distinct_ids"]) == ([], 3)
 
-        await writer.add(enriched[3], key=enriched[3]["id"], raw=orjson.dumps(enriched[3]))
+        await writer.add(enriched[3], orjson.dumps(enriched[3]), settings.topics.enriched, 0, 3)
         await writer.flush()
         result = await run_audit(settings, "--json", "--postgres", postgres_db_dsn)
         assert result.returncode == 0, result.stdout

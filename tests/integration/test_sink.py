@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,12 @@ from newswire.common.settings import Settings
 from newswire.sink import service
 from newswire.sink.service import run_sink
 from newswire.sink.writers import FlushResult, JsonLinesWriter, RecordRejected, Writer, WriterError
+from newswire.sink.writers.base import Partitions
+from newswire.sink.writers.batching import BatchingWriter, BatchItem
 from tests.integration.conftest import eventually, read_topic
 from tests.sink.helpers import (
     DEADLINE_S,
+    WrappedWriter,
     as_messages,
     enriched_record,
     keys,
@@ -80,27 +84,23 @@ async def test_sink_writes_valid_records_once_and_dead_letters_the_rest(settings
     assert len(await read_dead_letters(settings, expected=2)) == 2
 
 
-class RejectingWriter:
+class RejectingWriter(BatchingWriter[str]):
     """Refuses records whose title says so; keeps what it accepted in memory."""
 
     name = "picky"
 
     def __init__(self) -> None:
+        super().__init__()
         self.accepted: list[str] = []
-        self._buffer: list[str] = []
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
+    def prepare(self, record: dict[str, Any], raw: bytes) -> str:
         if record["title"] == "refuse me":
             raise RecordRejected("titles like this are not stored here")
-        self._buffer.append(record["id"])
+        return str(record["id"])
 
-    async def flush(self) -> FlushResult:
-        self.accepted.extend(self._buffer)
-        written, self._buffer = len(self._buffer), []
-        return FlushResult(written=written)
-
-    async def close(self) -> None:
-        return None
+    async def write(self, items: Sequence[BatchItem[str]]) -> FlushResult:
+        self.accepted.extend(item.value for item in items)
+        return FlushResult(written=len(items))
 
 
 async def test_rejected_record_is_dead_lettered_and_the_batch_goes_on(settings: Settings) -> None:
@@ -121,26 +121,19 @@ async def test_rejected_record_is_dead_lettered_and_the_batch_goes_on(settings: 
     assert orjson.loads(base64.b64decode(letter["payload_b64"])) == refused
 
 
-class FailingFlushes:
+class FailingFlushes(WrappedWriter):
     """Wraps a writer; its flush fails until ``healed`` is set."""
 
     def __init__(self, inner: Writer) -> None:
-        self.name = inner.name
-        self.inner = inner
+        super().__init__(inner)
         self.failures = 0
         self.healed = asyncio.Event()
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
-        await self.inner.add(record, key=key, raw=raw)
-
-    async def flush(self) -> FlushResult:
+    async def flush(self, partitions: Partitions = None) -> FlushResult:
         if not self.healed.is_set():
             self.failures += 1
             raise WriterError("disk on holiday")
-        return await self.inner.flush()
-
-    async def close(self) -> None:
-        await self.inner.close()
+        return await self.inner.flush(partitions)
 
 
 async def test_failing_flush_is_retried_and_nothing_is_committed_before_it_works(
@@ -165,28 +158,22 @@ async def test_failing_flush_is_retried_and_nothing_is_committed_before_it_works
     assert keys(output_lines(settings.sink.out_dir)) == keys(records)
 
 
-class FlushOnlyOnRevoke:
+class FlushOnlyOnRevoke(WrappedWriter):
     """Wraps a JSON Lines writer; while records are buffered, its flush fails when
     called from the sink's poll loop and works from anywhere else (the rebalance
     callback runs in aiokafka's coordinator task)."""
 
     def __init__(self, inner: JsonLinesWriter) -> None:
-        self.name = inner.name
-        self.inner = inner
+        super().__init__(inner)
+        self.inner: JsonLinesWriter = inner
         self.poll_loop: asyncio.Task[None] | None = None
         self.failures = 0
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
-        await self.inner.add(record, key=key, raw=raw)
-
-    async def flush(self) -> FlushResult:
+    async def flush(self, partitions: Partitions = None) -> FlushResult:
         if self.inner.buffered and asyncio.current_task() is self.poll_loop:
             self.failures += 1
             raise WriterError("not from the poll loop")
-        return await self.inner.flush()
-
-    async def close(self) -> None:
-        await self.inner.close()
+        return await self.inner.flush(partitions)
 
 
 async def test_revoked_partitions_are_flushed_and_committed_before_they_move(
@@ -218,27 +205,22 @@ async def test_revoked_partitions_are_flushed_and_committed_before_they_move(
     assert output_lines(second_settings.sink.out_dir) == []
 
 
-class StopAfter:
+class StopAfter(WrappedWriter):
     """Wraps a writer and sets ``stop`` once it has been handed ``count`` records,
     before any flush could include the last one."""
 
     def __init__(self, inner: Writer, stop: asyncio.Event, count: int) -> None:
-        self.name = inner.name
-        self.inner = inner
+        super().__init__(inner)
         self.stop = stop
         self.remaining = count
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
-        await self.inner.add(record, key=key, raw=raw)
+    async def add(
+        self, record: dict[str, Any], raw: bytes, topic: str, partition: int, offset: int
+    ) -> None:
+        await self.inner.add(record, raw, topic, partition, offset)
         self.remaining -= 1
         if self.remaining == 0:
             self.stop.set()
-
-    async def flush(self) -> FlushResult:
-        return await self.inner.flush()
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 async def test_stop_flushes_and_commits_the_open_batch(settings: Settings) -> None:

@@ -60,8 +60,8 @@ async def opened(dsn: str) -> AsyncIterator[PostgresWriter]:
 
 
 async def write(writer: PostgresWriter, *records: dict[str, Any]):
-    for record in records:
-        await writer.add(record, key=record["id"], raw=orjson.dumps(record))
+    for offset, record in enumerate(records):
+        await writer.add(record, orjson.dumps(record), "enriched", 0, offset)
     return await writer.flush()
 
 
@@ -207,7 +207,7 @@ async def test_nul_characters_are_refused_before_any_io() -> None:
     record = enriched_record(text="before\x00after")
     writer = PostgresWriter(dsn="postgresql://nobody@127.0.0.1:9/none")  # never connects
     with pytest.raises(RecordRejected, match=r"\$\.text contains a NUL"):
-        await writer.add(record, key=record["id"], raw=b"")
+        await writer.add(record, b"", "enriched", 0, 0)
     assert writer.buffered == 0
     await writer.close()
 
@@ -236,6 +236,40 @@ async def test_nul_byte_record_is_dead_lettered_and_the_rest_lands(
     assert letter["kind"] == "rejected"
     assert "postgres: $.text contains a NUL" in letter["reason"]
     assert orjson.loads(base64.b64decode(letter["payload_b64"])) == poisoned
+
+
+async def test_a_row_postgresql_refuses_is_dead_lettered_and_the_rest_lands(
+    settings: Settings, postgres_db_dsn: str
+) -> None:
+    """A rule only the database knows (a CHECK constraint an operator added): the
+    flush fails for the batch; the sink finds the one record, dead-letters it as
+    rejected, writes the records around it and moves the offsets past all of them."""
+    writer = PostgresWriter(dsn=postgres_db_dsn)
+    await writer.start()  # creates the table, so the constraint can be added
+    async with connected(postgres_db_dsn) as connection:
+        await connection.execute(
+            "ALTER TABLE articles ADD CONSTRAINT no_withdrawn CHECK (url NOT LIKE '%/withdrawn/%')"
+        )
+    good = [enriched_record() for _ in range(6)]
+    refused = enriched_record(url="https://news.example.org/withdrawn/1")
+    await produce(settings, as_messages([*good[:3], refused, *good[3:]]))
+    metrics = SinkMetrics()
+    writers: list[Writer] = [JsonLinesWriter(out_dir=settings.sink.out_dir), writer]
+
+    async with running_sink(settings, writers=writers, metrics=metrics):
+        await eventually(lambda: sink_caught_up(settings))
+
+    assert set(await rows(postgres_db_dsn)) == {r["id"] for r in good}
+    assert keys(output_lines(settings.sink.out_dir)) == keys([*good, refused])
+    [letter] = await read_dead_letters(settings, expected=1)
+    assert letter["kind"] == "rejected"
+    assert letter["reason"].startswith("rejected: postgres: PostgreSQL refused the row")
+    assert "CheckViolationError [23514]" in letter["reason"]
+    assert orjson.loads(base64.b64decode(letter["payload_b64"]))["id"] == refused["id"]
+    assert base64.b64decode(letter["origin"]["key_b64"]) == refused["id"].encode()
+    assert sample(metrics, "newswire_sink_dead_letters_total", kind="rejected") == 1
+    assert sample(metrics, "newswire_sink_records_rejected_total", writer="postgres") == 1
+    assert sample(metrics, "newswire_sink_records_written_total", writer="postgres") == len(good)
 
 
 async def http_get(port: int, path: str) -> tuple[int, str]:

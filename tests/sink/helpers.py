@@ -25,6 +25,7 @@ from newswire.common.kafka import caught_up, committed_offsets, end_offsets, new
 from newswire.common.schemas import SchemaName, schema_info, validate
 from newswire.common.settings import Settings
 from newswire.sink.service import run_sink
+from newswire.sink.writers.base import FlushResult, Partitions, Writer
 
 #: Failure guard of the broker helpers below (never a timed assertion).
 DEADLINE_S = 30.0
@@ -154,3 +155,25 @@ async def running_sink(settings: Settings, **kwargs: Any) -> AsyncIterator[async
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_S)
+
+
+class WrappedWriter:
+    """A writer that hands everything to ``inner``; tests override what they test."""
+
+    def __init__(self, inner: Writer) -> None:
+        self.name = inner.name
+        self.inner = inner
+
+    async def add(
+        self, record: dict[str, Any], raw: bytes, topic: str, partition: int, offset: int
+    ) -> None:
+        await self.inner.add(record, raw, topic, partition, offset)
+
+    async def flush(self, partitions: Partitions = None) -> FlushResult:
+        return await self.inner.flush(partitions)
+
+    def drop(self, partitions: Partitions) -> int:
+        return self.inner.drop(partitions)
+
+    async def close(self) -> None:
+        await self.inner.close()

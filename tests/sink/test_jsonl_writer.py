@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import tempfile
 from collections import Counter
@@ -28,9 +29,12 @@ from tests.sink.helpers import (
 NAME = re.compile(r"^enriched-\d{8}T\d{12}Z-[0-9a-f]{8}-\d{6}\.jsonl$")
 
 
+_offsets = itertools.count()
+
+
 async def add_all(writer: JsonLinesWriter, records: list[dict[str, Any]]) -> None:
     for record in records:
-        await writer.add(record, key=record["id"], raw=orjson.dumps(record))
+        await writer.add(record, orjson.dumps(record), "enriched", 0, next(_offsets))
 
 
 @pytest.fixture
@@ -186,7 +190,7 @@ async def test_records_without_key_or_date_are_rejected(
     record = enriched_record()
     change(record)
     with pytest.raises(RecordRejected):
-        await writer.add(record, key="k", raw=b"{}")
+        await writer.add(record, b"{}", "enriched", 0, 0)
     assert writer.buffered == 0
 
 

@@ -15,14 +15,13 @@ from hypothesis import strategies as st
 
 from newswire.sink.migrations import MigrationFileError, load_migrations
 from newswire.sink.writers import RecordRejected
-from newswire.sink.writers.postgres import (
+from newswire.sink.writers.postgres import PostgresWriter, redacted
+from newswire.sink.writers.postgres_rows import (
     COLUMNS,
     MAX_INDEXED_CHARS,
-    PostgresWriter,
     article_row,
     find_nul,
     parse_timestamp,
-    redacted,
 )
 from tests.sink.helpers import assert_valid, enriched_record
 
@@ -134,10 +133,10 @@ async def test_add_refuses_without_buffering_and_keeps_the_later_version() -> No
     writer = PostgresWriter(dsn="postgresql://nobody@127.0.0.1:9/none")  # add() does no I/O
     first = enriched_record()
     newer = dict(first, title="Another headline")
-    await writer.add(first, key=first["id"], raw=b"")
-    await writer.add(newer, key=newer["id"], raw=b"")
+    await writer.add(first, b"", "enriched", 0, 0)
+    await writer.add(newer, b"", "enriched", 0, 1)
     with pytest.raises(RecordRejected):
-        await writer.add(enriched_record(text="\x00"), key="k", raw=b"")
+        await writer.add(enriched_record(text="\x00"), b"", "enriched", 0, 2)
     assert writer.buffered == 1
     await writer.close()
 

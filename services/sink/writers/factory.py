@@ -1,32 +1,26 @@
 """Which writers a sink runs, from configuration.
 
-``SINK_WRITERS`` names them (``jsonl``, ``postgres``, comma-separated). Unset, the
-sink writes JSON Lines (as it always has) and also PostgreSQL when
-``SINK_POSTGRES_DSN`` is set, so adding a DSN is all a deployment needs.
+``SINK_WRITERS`` names them (any of :mod:`newswire.sink.writers.registry`,
+comma-separated). Unset, the sink writes JSON Lines (as it always has) and also
+PostgreSQL when ``SINK_POSTGRES_DSN`` is set, so adding a DSN is all a deployment
+needs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from newswire.common.errors import NewswireError
 from newswire.common.settings import Settings
-from newswire.sink.writers.base import Writer, WriterError
-from newswire.sink.writers.jsonl import JsonLinesWriter
+from newswire.sink.writers import registry
+from newswire.sink.writers.base import Writer
+from newswire.sink.writers.registry import SinkConfigError
 
 JSONL = "jsonl"
 POSTGRES = "postgres"
-KNOWN_WRITERS = (JSONL, POSTGRES)
 
-log = logging.getLogger(__name__)
-
-
-class SinkConfigError(NewswireError):
-    """The sink's writer configuration is inconsistent; the message names the variable."""
+__all__ = ["JSONL", "POSTGRES", "SinkConfigError", "WriterOptions"]
 
 
 def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, ...]:
@@ -35,17 +29,18 @@ def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, .
         return (JSONL, POSTGRES) if postgres_configured else (JSONL,)
     items = value.split(",") if isinstance(value, str) else list(value)
     names = tuple(dict.fromkeys(str(item).strip().lower() for item in items if str(item).strip()))
-    unknown = [name for name in names if name not in KNOWN_WRITERS]
+    known = registry.known()
+    unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise SinkConfigError(
-            f"SINK_WRITERS={value!r}: unknown writer(s) {unknown}; use {', '.join(KNOWN_WRITERS)}"
+            f"SINK_WRITERS={value!r}: unknown writer(s) {unknown}; use {', '.join(known)}"
         )
     return names
 
 
 @dataclass(frozen=True)
 class WriterOptions:
-    """Everything :func:`build_writers` needs, taken from ``SinkSettings``."""
+    """Everything the writers need, taken from ``SinkSettings``."""
 
     writers: tuple[str, ...] = (JSONL,)
     out_dir: Path = Path("out")
@@ -54,8 +49,8 @@ class WriterOptions:
     postgres_command_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if POSTGRES in self.writers and not self.postgres_dsn:
-            raise SinkConfigError("SINK_WRITERS includes postgres but SINK_POSTGRES_DSN is not set")
+        for name in self.writers:
+            registry.check(name, self)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WriterOptions:
@@ -73,36 +68,14 @@ class WriterOptions:
 async def build_writers(options: WriterOptions) -> list[Writer]:
     """Open the configured writers, in the order given (which is the flush order).
 
-    The JSON Lines writer scans its directory (off the event loop). The PostgreSQL
-    writer tries to connect and migrate now; if the database is not reachable yet
-    the sink still starts: the first flush retries until it is, and ``/readyz``
-    says not ready meanwhile. If opening one writer fails, those already opened are
-    closed again.
+    If opening one writer fails, those already opened are closed again.
     """
     writers: list[Writer] = []
     try:
         for name in options.writers:
-            writers.append(await _open(name, options))
+            writers.append(await registry.open_writer(name, options))
     except BaseException:
         for writer in writers:
             await writer.close()
         raise
     return writers
-
-
-async def _open(name: str, options: WriterOptions) -> Writer:
-    if name == JSONL:
-        return await asyncio.to_thread(JsonLinesWriter, out_dir=options.out_dir)
-    from newswire.sink.writers.postgres import PostgresWriter  # asyncpg only when used
-
-    assert options.postgres_dsn is not None  # checked in WriterOptions
-    writer = PostgresWriter(
-        dsn=options.postgres_dsn,
-        connect_timeout_s=options.postgres_connect_timeout_s,
-        command_timeout_s=options.postgres_command_timeout_s,
-    )
-    try:
-        await writer.start()
-    except WriterError as exc:
-        log.warning("PostgreSQL not ready at start, the first flush will retry: %s", exc)
-    return writer

@@ -31,14 +31,20 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from newswire.common.times import parse_rfc3339
 from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
+from newswire.sink.writers.batching import BatchingWriter, BatchItem
+
+if TYPE_CHECKING:
+    from newswire.sink.writers.factory import WriterOptions
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,30 @@ def _lock_dir(out_dir: Path) -> int:
     return fd
 
 
-class JsonLinesWriter:
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A record as the JSON Lines writer keeps it: its key digest, date and line."""
+
+    digest: bytes
+    day: str
+    line: bytes
+
+
+def as_line(record: dict[str, Any], raw: bytes) -> bytes:
+    """The record's own bytes as one line. The JSON text is written as it was read,
+    not re-encoded; only JSON that spans lines (pretty-printed: the line breaks can
+    only be whitespace between tokens) is written compactly, as one line must hold
+    one record."""
+    text = raw.strip()
+    if b"\n" in text or b"\r" in text:
+        try:
+            text = orjson.dumps(record)
+        except orjson.JSONEncodeError as exc:
+            raise RecordRejected(f"cannot encode record as JSON: {exc}") from exc
+    return text + b"\n"
+
+
+class JsonLinesWriter(BatchingWriter[Line]):
     """Idempotent, atomically written JSON Lines files partitioned by UTC date.
 
     Opening the writer (the constructor) locks the directory, removes stale temp
@@ -110,6 +139,7 @@ class JsonLinesWriter:
     name = "jsonl"
 
     def __init__(self, *, out_dir: Path, prefix: str = "enriched") -> None:
+        super().__init__()
         self._out_dir = Path(out_dir)
         self._prefix = prefix
         self._tmp_dir = self._out_dir / TMP_DIR
@@ -120,12 +150,7 @@ class JsonLinesWriter:
         self._tmp_dir.mkdir(exist_ok=True)
         removed = self._remove_stale_temp_files()
         self._index, files = self._scan_index()
-        self._pending: dict[str, list[bytes]] = {}  # date -> lines
-        self._pending_keys: dict[str, list[bytes]] = {}  # date -> key digests, same order
-        self._pending_set: set[bytes] = set()
-        self._duplicates = 0
         self._unsynced_dirs: set[Path] = set()
-        self._flush_lock = asyncio.Lock()
         log.info(
             "jsonl writer on %s: %d keys from %d files, %d stale temp files removed",
             self._out_dir,
@@ -139,77 +164,65 @@ class JsonLinesWriter:
         return self._out_dir
 
     @property
-    def buffered(self) -> int:
-        """Records added but not flushed yet."""
-        return len(self._pending_set)
-
-    @property
     def known_keys(self) -> int:
         """Distinct (id, content_hash) pairs on disk."""
         return len(self._index)
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
-        """Buffer the record unless its (id, content_hash) is on disk or buffered already."""
-        if self._lock_fd is None:
-            raise WriterError("writer is closed")
+    def prepare(self, record: dict[str, Any], raw: bytes) -> Line:
+        """Key, date and line of the record, or RecordRejected."""
         digest = key_digest(*record_key(record))
-        if digest in self._index or digest in self._pending_set:
-            self._duplicates += 1
-            return
-        day = partition_date(record)
+        return Line(digest, partition_date(record), as_line(record, raw))
+
+    async def write(self, items: Sequence[BatchItem[Line]]) -> FlushResult:
+        """One new file per date for the records whose (id, content_hash) is not on
+        disk yet. On failure, the files that reached their final place count as
+        durable (their records leave the buffer); the rest stays for the retry."""
+        fresh, duplicates = self._fresh(items)
+        if not fresh and not self._unsynced_dirs:
+            return FlushResult(0, duplicates)
+        by_day: dict[str, list[BatchItem[Line]]] = {}
+        for item in fresh:
+            by_day.setdefault(item.value.day, []).append(item)
+        placed: list[tuple[list[BatchItem[Line]], Path]] = []
         try:
-            line = orjson.dumps(record) + b"\n"
-        except orjson.JSONEncodeError as exc:
-            raise RecordRejected(f"cannot encode record as JSON: {exc}") from exc
-        self._pending.setdefault(day, []).append(line)
-        self._pending_keys.setdefault(day, []).append(digest)
-        self._pending_set.add(digest)
-
-    async def flush(self) -> FlushResult:
-        """Write one file per date in the buffer. On failure, what reached its final
-        place counts as written and the rest stays buffered for the retry."""
-        async with self._flush_lock:
-            if self._lock_fd is None:
-                raise WriterError("writer is closed")
-            batches = {day: list(lines) for day, lines in sorted(self._pending.items())}
-            if not batches and not self._unsynced_dirs:
-                result = FlushResult(0, self._duplicates)
-                self._duplicates = 0
-                return result
-            written: list[tuple[str, int, Path]] = []
-            try:
-                # The thread finishes even if we are cancelled: wait for it, so the
-                # buffer is settled against what actually reached the disk.
-                job = asyncio.ensure_future(
-                    asyncio.to_thread(self._write_batches, batches, written)
-                )
-                try:
-                    await asyncio.shield(job)
-                except asyncio.CancelledError:
-                    await asyncio.wait([job])
-                    raise
-            except OSError as exc:
-                raise WriterError(
-                    f"writing JSON Lines under {self._out_dir} failed: {exc}"
-                ) from exc
-            finally:
-                count = self._settle(written)
-            result = FlushResult(
-                count, self._duplicates, tuple(str(path) for _, _, path in written)
+            await _finish_even_if_cancelled(
+                asyncio.to_thread(self._write_batches, dict(sorted(by_day.items())), placed)
             )
-            self._duplicates = 0
-            return result
+        except OSError as exc:
+            raise WriterError(f"writing JSON Lines under {self._out_dir} failed: {exc}") from exc
+        finally:
+            self._settle_placed(placed)
+        locations = tuple(str(path) for _, path in placed)
+        return FlushResult(sum(len(batch) for batch, _ in placed), duplicates, locations)
 
-    async def close(self) -> None:
-        """Unlock the directory. Unflushed records are dropped: they were not
-        committed, so Kafka delivers them again."""
+    async def release(self) -> None:
+        """Unlock the directory."""
         if self._lock_fd is None:
             return
-        if self._pending_set:
-            log.warning("jsonl writer closing with %d unflushed records", len(self._pending_set))
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
         self._lock_fd = None
+
+    def _fresh(self, items: Sequence[BatchItem[Line]]) -> tuple[list[BatchItem[Line]], int]:
+        """The items to write (first of each new key); the others are duplicates,
+        already durable (on disk) or settled with the first of their key."""
+        fresh: list[BatchItem[Line]] = []
+        seen: set[bytes] = set()
+        for item in items:
+            digest = item.value.digest
+            if digest in self._index or digest in seen:
+                item.durable = digest in self._index
+                continue
+            seen.add(digest)
+            fresh.append(item)
+        return fresh, len(items) - len(fresh)
+
+    def _settle_placed(self, placed: list[tuple[list[BatchItem[Line]], Path]]) -> None:
+        """Move the keys of files that reached their final place into the index."""
+        for batch, _ in placed:
+            for item in batch:
+                self._index.add(item.value.digest)
+                item.durable = True
 
     # -- blocking parts, run at start or in a worker thread -------------------------
 
@@ -239,14 +252,16 @@ class JsonLinesWriter:
         return index, files
 
     def _write_batches(
-        self, batches: dict[str, list[bytes]], written: list[tuple[str, int, Path]]
+        self,
+        by_day: dict[str, list[BatchItem[Line]]],
+        placed: list[tuple[list[BatchItem[Line]], Path]],
     ) -> None:
         for directory in sorted(self._unsynced_dirs):
             _fsync_dir(directory)
             self._unsynced_dirs.discard(directory)
-        for day, lines in batches.items():
-            path = self._write_file(day, lines)
-            written.append((day, len(lines), path))
+        for day, batch in by_day.items():
+            path = self._write_file(day, [item.value.line for item in batch])
+            placed.append((batch, path))
             try:
                 _fsync_dir(path.parent)
             except OSError:
@@ -275,16 +290,26 @@ class JsonLinesWriter:
             raise
         return final_dir / name
 
-    def _settle(self, written: list[tuple[str, int, Path]]) -> int:
-        """Move the keys of lines that reached their final place into the index."""
-        count = 0
-        for day, n, _ in written:
-            digests = self._pending_keys[day][:n]
-            del self._pending[day][:n]
-            del self._pending_keys[day][:n]
-            if not self._pending[day]:
-                del self._pending[day], self._pending_keys[day]
-            self._index.update(digests)
-            self._pending_set.difference_update(digests)
-            count += n
-        return count
+
+async def _finish_even_if_cancelled(work: Awaitable[None]) -> None:
+    """Await a worker thread's job; if we are cancelled, still wait for it to end
+    (a thread cannot be stopped), so the buffer is settled against what actually
+    reached the disk."""
+    job = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(job)
+    except asyncio.CancelledError:
+        await asyncio.wait([job])
+        raise
+
+
+# -- registry hooks (newswire.sink.writers.registry) -----------------------------------
+
+
+async def open_writer(options: WriterOptions) -> JsonLinesWriter:
+    """Open on ``out_dir``: scans the directory, off the event loop."""
+    return await asyncio.to_thread(JsonLinesWriter, out_dir=options.out_dir)
+
+
+def location(options: WriterOptions) -> str:
+    return f"jsonl to {options.out_dir}"

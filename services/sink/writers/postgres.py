@@ -18,12 +18,17 @@ WHERE articles.content_hash IS DISTINCT FROM excluded.content_hash``. So
 * a duplicate or near-duplicate has its own id, hence its own row, with its dedupe
   fields pointing at the original.
 
-Content PostgreSQL cannot store is found in :meth:`PostgresWriter.add`, before any
-I/O, and refused with :class:`RecordRejected` (the sink dead-letters it): a NUL
-character anywhere (``text`` and ``jsonb`` cannot hold U+0000, and stripping it
-would make the row differ from the record every other writer stores), an
-unparseable timestamp, an over-long value in a b-tree indexed column. Anything that
-goes wrong in ``flush`` is a :class:`WriterError`, retried by the sink with the
+Content PostgreSQL cannot store is found in :meth:`PostgresWriter.prepare` (on
+``add``; the rules are in :mod:`newswire.sink.writers.postgres_rows`), before any
+I/O, and refused with :class:`RecordRejected` (the sink
+dead-letters it): a NUL character anywhere (``text`` and ``jsonb`` cannot hold
+U+0000, and stripping it would make the row differ from the record every other
+writer stores), an unparseable timestamp, an over-long value in a b-tree indexed
+column. What only the database can judge (a constraint, a b-tree entry over its
+byte limit) fails the flush's transaction with an error of SQLSTATE class 22, 23
+or 54: that is :class:`BatchRejected`, and the batching base splits the batch to
+find and reject the record (:mod:`newswire.sink.writers.batching`). Anything else
+that goes wrong in a flush is a :class:`WriterError`, retried by the sink with the
 batch kept: an unreachable database is not a bad record.
 
 The schema is created or migrated on the first connection (see
@@ -34,16 +39,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import asyncpg
-import orjson
 
-from newswire.common.times import parse_rfc3339
 from newswire.sink.migrations import Migration, load_migrations
-from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
+from newswire.sink.writers.base import BatchRejected, FlushResult, WriterError
+from newswire.sink.writers.batching import BatchingWriter, BatchItem
+from newswire.sink.writers.postgres_rows import COLUMNS, article_row
+
+if TYPE_CHECKING:
+    from newswire.sink.writers.factory import WriterOptions
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +59,6 @@ TABLE = "articles"
 STAGING_TABLE = "newswire_incoming_articles"
 #: pg_advisory_xact_lock key serialising concurrent migrators ("nwsink" in ASCII).
 MIGRATION_LOCK_KEY = 0x6E77_7369_6E6B
-#: Longest value accepted in a b-tree indexed free-text column (ids, hashes, cluster
-#: and source ids). A b-tree entry must fit in ~2.7 kB; longer would fail the whole
-#: batch at flush time, so it is refused per record up front instead.
-MAX_INDEXED_CHARS = 1000
 #: Errors that mean "the database (or the way to it) is not working right now".
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -65,26 +69,14 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
 )
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
-
-#: Column order of the staging table, of COPY and of :func:`article_row`.
-COLUMNS = (
-    "id",
-    "content_hash",
-    "schema_version",
-    "source_kind",
-    "source_id",
-    "source_ref",
-    "url",
-    "published_at",
-    "fetched_at",
-    "enriched_at",
-    "language_code",
-    "topics",
-    "dedupe_status",
-    "duplicate_of",
-    "cluster_id",
-    "record",
+#: Errors that mean "the database refuses this content, now and always": invalid data
+#: (SQLSTATE class 22), a constraint (23), a size limit such as a b-tree entry (54).
+REFUSED_CONTENT: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
 )
+
 _COLUMN_TYPES = {
     "published_at": "timestamptz",
     "fetched_at": "timestamptz",
@@ -129,104 +121,6 @@ class MigrationError(WriterError):
     edited a migration after it ran. Retrying will not fix it; it keeps the writer
     (and ``/readyz``) failing until an operator looks.
     """
-
-
-# -- records -> rows -------------------------------------------------------------------
-
-
-def find_nul(value: Any, path: str = "$") -> str | None:
-    """JSON path of the first string (key or value) containing U+0000, else None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in str(key):
-                return f"{path} (a key)"
-            found = find_nul(item, f"{path}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = find_nul(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
-def parse_timestamp(value: Any, field: str, *, required: bool) -> datetime | None:
-    """An RFC 3339 date-time as an aware datetime (UTC when it has no offset)."""
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise RecordRejected(f"'{field}' is not a date-time string: {value!r}")
-    try:
-        return parse_rfc3339(value)
-    except ValueError as exc:
-        raise RecordRejected(f"'{field}' is not an RFC 3339 date-time: {value!r}") from exc
-
-
-def _text(value: Any, field: str, *, required: bool = False, indexed: bool = False) -> str | None:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise RecordRejected(f"'{field}' must be a {'non-empty ' if required else ''}string")
-    if indexed and len(value) > MAX_INDEXED_CHARS:
-        raise RecordRejected(
-            f"'{field}' is {len(value)} characters long; at most {MAX_INDEXED_CHARS} can be indexed"
-        )
-    return value
-
-
-def _object(record: dict[str, Any], field: str) -> dict[str, Any]:
-    value = record.get(field)
-    if not isinstance(value, dict):
-        raise RecordRejected(f"'{field}' must be an object")
-    return value
-
-
-def _topic_ids(topics: Any) -> list[str]:
-    if not isinstance(topics, list):
-        raise RecordRejected("'topics' must be an array")
-    ids = []
-    for index, topic in enumerate(topics):
-        if not isinstance(topic, dict):
-            raise RecordRejected(f"'topics[{index}]' must be an object")
-        ids.append(_text(topic.get("id"), f"topics[{index}].id", required=True, indexed=True))
-    return [i for i in ids if i is not None]
-
-
-def article_row(record: dict[str, Any]) -> tuple[Any, ...]:
-    """The staging-table row for ``record`` (in :data:`COLUMNS` order), or
-    :class:`RecordRejected` saying which field PostgreSQL could not take and why."""
-    where = find_nul(record)
-    if where is not None:
-        raise RecordRejected(
-            f"{where} contains a NUL character (U+0000), "
-            "which PostgreSQL text and jsonb cannot store"
-        )
-    source, language, dedupe = (_object(record, f) for f in ("source", "language", "dedupe"))
-    try:
-        document = orjson.dumps(record).decode()
-    except orjson.JSONEncodeError as exc:
-        raise RecordRejected(f"cannot encode record as JSON: {exc}") from exc
-    return (
-        _text(record.get("id"), "id", required=True, indexed=True),
-        _text(dedupe.get("content_hash"), "dedupe.content_hash", required=True, indexed=True),
-        _text(record.get("schema_version"), "schema_version", required=True, indexed=True),
-        _text(source.get("kind"), "source.kind", required=True, indexed=True),
-        _text(source.get("id"), "source.id", indexed=True),
-        _text(source.get("ref"), "source.ref"),
-        _text(record.get("url"), "url"),
-        parse_timestamp(record.get("published_at"), "published_at", required=False),
-        parse_timestamp(record.get("fetched_at"), "fetched_at", required=True),
-        parse_timestamp(record.get("enriched_at"), "enriched_at", required=True),
-        _text(language.get("code"), "language.code", required=True, indexed=True),
-        _topic_ids(record.get("topics")),
-        _text(dedupe.get("status"), "dedupe.status", required=True, indexed=True),
-        _text(dedupe.get("duplicate_of"), "dedupe.duplicate_of", indexed=True),
-        _text(dedupe.get("cluster_id"), "dedupe.cluster_id", indexed=True),
-        document,
-    )
 
 
 # -- schema ----------------------------------------------------------------------------
@@ -299,7 +193,7 @@ def describe(exc: BaseException) -> str:
 # -- the writer ------------------------------------------------------------------------
 
 
-class PostgresWriter:
+class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
     """Idempotent upserts of enriched articles into ``articles``.
 
     Holds one connection, opened (and the schema migrated) on first use and dropped
@@ -317,6 +211,7 @@ class PostgresWriter:
     ) -> None:
         if urlsplit(dsn).scheme not in ("postgres", "postgresql"):
             raise ValueError(f"not a postgresql:// DSN: {redacted(dsn)}")
+        super().__init__()
         self.name = name
         self._dsn = dsn
         self._where = redacted(dsn)
@@ -325,9 +220,6 @@ class PostgresWriter:
         self._application_name = application_name
         self._connection: asyncpg.Connection | None = None
         self._migrated = False
-        self._closed = False
-        self._pending: dict[str, tuple[Any, ...]] = {}  # id -> row; a later version wins
-        self._skipped = 0  # superseded or repeated within the buffer
         self._lock = asyncio.Lock()  # one operation at a time on the one connection
 
     @property
@@ -336,8 +228,8 @@ class PostgresWriter:
 
     @property
     def buffered(self) -> int:
-        """Articles added but not flushed yet."""
-        return len(self._pending)
+        """Articles added but not flushed yet (two versions of one are one article)."""
+        return len({item.value[0] for item in self.pending()})
 
     async def start(self) -> None:
         """Connect and migrate now rather than at the first flush (raises WriterError)."""
@@ -351,50 +243,25 @@ class PostgresWriter:
         async with self._lock:
             await self._ping_locked()
 
-    async def add(self, record: dict[str, Any], *, key: str, raw: bytes) -> None:
-        """Validate and buffer. Of two versions of one article in a batch the later
-        wins: Kafka keeps one article's versions in order on one partition."""
-        self._check_open()
-        row = article_row(record)
-        if row[0] in self._pending:
-            self._skipped += 1
-        self._pending[row[0]] = row
+    def prepare(self, record: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
+        """The row, or RecordRejected before any I/O (see :func:`article_row`)."""
+        return article_row(record)
 
-    async def flush(self) -> FlushResult:
-        """Upsert the buffer in one transaction; on any error the buffer stays."""
+    async def write(self, items: Sequence[BatchItem[tuple[Any, ...]]]) -> FlushResult:
+        """Upsert the batch in one transaction. Of two versions of one article the
+        later wins: Kafka keeps one article's versions in order on one partition."""
+        latest = {item.value[0]: item.value for item in items}
+        if not latest:
+            return self._result(0, 0)
+        # In id order, so two sinks upserting overlapping batches during a
+        # rebalance take their row locks in one order and cannot deadlock.
+        rows = sorted(latest.values(), key=lambda row: str(row[0]))
         async with self._lock:
-            self._check_open()
-            if not self._pending:
-                return self._result(0, 0)
-            # In id order, so two sinks upserting overlapping batches during a
-            # rebalance take their row locks in one order and cannot deadlock.
-            rows = sorted(self._pending.values(), key=lambda row: str(row[0]))
-            connection = await self._connect()
-            try:
-                async with connection.transaction():
-                    await connection.copy_records_to_table(
-                        STAGING_TABLE, records=rows, columns=COLUMNS
-                    )
-                    changed = int(await connection.fetchval(UPSERT))
-            except asyncio.CancelledError:
-                self._drop_connection()  # mid-protocol: the connection cannot be trusted
-                raise
-            except DATABASE_ERRORS as exc:
-                if isinstance(exc, CONNECTION_ERRORS) or connection.is_closed():
-                    self._drop_connection()
-                raise WriterError(
-                    f"upserting {len(rows)} articles into {self._where} failed: {describe(exc)}"
-                ) from exc
-            self._pending.clear()
-            return self._result(changed, len(rows) - changed)
+            changed = await self._upsert(rows)
+        return self._result(changed, len(items) - changed)
 
-    async def close(self) -> None:
-        """Close the connection. Unflushed articles were not committed either."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._pending:
-            log.warning("postgres writer closing with %d unflushed articles", len(self._pending))
+    async def release(self) -> None:
+        """Close the connection."""
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             try:
@@ -418,14 +285,29 @@ class PostgresWriter:
                 f"PostgreSQL at {self._where} did not answer: {describe(exc)}"
             ) from exc
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise WriterError("postgres writer is closed")
-
     def _result(self, written: int, unchanged: int) -> FlushResult:
-        result = FlushResult(written, unchanged + self._skipped, (f"{self._where}#{TABLE}",))
-        self._skipped = 0
-        return result
+        return FlushResult(written, unchanged, (f"{self._where}#{TABLE}",))
+
+    async def _upsert(self, rows: list[tuple[Any, ...]]) -> int:
+        """COPY into staging and upsert, one transaction; how many rows changed.
+        Content the database refuses for good is :class:`BatchRejected` (the base
+        finds the record); anything else it raises is a :class:`WriterError`."""
+        connection = await self._connect()
+        try:
+            async with connection.transaction():
+                await connection.copy_records_to_table(STAGING_TABLE, records=rows, columns=COLUMNS)
+                return int(await connection.fetchval(UPSERT))
+        except asyncio.CancelledError:
+            self._drop_connection()  # mid-protocol: the connection cannot be trusted
+            raise
+        except REFUSED_CONTENT as exc:
+            raise BatchRejected(self.name, f"PostgreSQL refused the row: {describe(exc)}") from exc
+        except DATABASE_ERRORS as exc:
+            if isinstance(exc, CONNECTION_ERRORS) or connection.is_closed():
+                self._drop_connection()
+            raise WriterError(
+                f"upserting {len(rows)} articles into {self._where} failed: {describe(exc)}"
+            ) from exc
 
     async def _connect(self) -> asyncpg.Connection:
         """The open connection, or a new one (migrated once per writer, staging table
@@ -464,3 +346,29 @@ class PostgresWriter:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed():
             connection.terminate()
+
+
+# -- registry hooks (newswire.sink.writers.registry) -----------------------------------
+
+
+async def open_writer(options: WriterOptions) -> PostgresWriter:
+    """Connect and migrate now; if the database is not reachable yet the sink still
+    starts: the first flush retries until it is, and ``/readyz`` says not ready
+    meanwhile."""
+    assert options.postgres_dsn is not None  # registry.check saw to it
+    writer = PostgresWriter(
+        dsn=options.postgres_dsn,
+        connect_timeout_s=options.postgres_connect_timeout_s,
+        command_timeout_s=options.postgres_command_timeout_s,
+    )
+    try:
+        await writer.start()
+    except WriterError as exc:
+        log.warning("PostgreSQL not ready at start, the first flush will retry: %s", exc)
+    return writer
+
+
+def location(options: WriterOptions) -> str:
+    """``postgres at host:port/database``; just ``postgres`` when no DSN is configured
+    (a writer handed to the sink directly, as tests do)."""
+    return f"postgres at {redacted(options.postgres_dsn)}" if options.postgres_dsn else "postgres"

@@ -1,0 +1,249 @@
+"""The checkpoint: flush every writer, then commit - never the other way round.
+
+In the manner of Quix Streams' ``Checkpoint``: the poll loop tells the checkpoint
+each offset it has handed to the writers (:meth:`Checkpoint.track`); at a
+checkpoint (:meth:`Checkpoint.commit`) every writer flushes the partitions
+involved, the records a writer refused at flush time are dead-lettered (each
+acknowledged by the broker), and only when all of that succeeded are the offsets of
+those partitions committed. A flush that gives up commits nothing: Kafka delivers
+those records again, and the writers are idempotent, so that adds nothing twice.
+
+A checkpoint can be about some partitions only: a revocation flushes and commits
+the revoked ones, then :meth:`Checkpoint.forget` drops whatever the writers still
+buffer for them (see there why dropping is the safe choice).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+
+from newswire.common.errors import NewswireError
+from newswire.common.settings import SinkSettings
+from newswire.sink.deadletters import DeadLetters
+from newswire.sink.metrics import Readiness, SinkMetrics
+from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier
+from newswire.sink.writers.base import FlushResult, Writer
+
+log = logging.getLogger(__name__)
+
+
+class Committer(Protocol):
+    """The part of the consumer a checkpoint uses."""
+
+    def assignment(self) -> set[TopicPartition]: ...
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
+
+
+class WriterBroken(NewswireError):
+    """A writer's flush kept failing with an error that is not transient (a bug in a
+    writer that cannot split its batch). The sink stops, committing nothing: a
+    restart reads the records again, and the error is in the log."""
+
+    def __init__(self, writer: str, error: AttemptsExhausted) -> None:
+        super().__init__(f"writer {writer} is broken: {error}")
+        self.writer = writer
+
+
+@dataclass
+class _Progress:
+    """One partition since its last commit: the next offset to commit, and what was
+    added to the writers since their last flush (size, age, Kafka keys)."""
+
+    next_offset: int
+    records: int = 0
+    bytes: int = 0
+    started: float | None = None
+    keys: dict[int, bytes | None] = field(default_factory=dict)  # offset -> Kafka key
+
+    def add(self, offset: int, key: bytes | None, size: int) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+        self.next_offset = max(self.next_offset, offset + 1)
+        self.records += 1
+        self.bytes += size
+        self.keys[offset] = key
+
+    def flushed(self) -> None:
+        self.records, self.bytes, self.started = 0, 0, None
+        self.keys.clear()
+
+
+class Checkpoint:
+    """Offsets per topic-partition, and the flush-then-commit that moves them."""
+
+    def __init__(
+        self,
+        *,
+        writers: list[Writer],
+        committer: Committer,
+        dead_letters: DeadLetters,
+        retrier: Retrier,
+        metrics: SinkMetrics,
+        readiness: Readiness,
+    ) -> None:
+        self._writers = writers
+        self._committer = committer
+        self._dead_letters = dead_letters
+        self._retrier = retrier
+        self._metrics = metrics
+        self._readiness = readiness
+        self._progress: dict[TopicPartition, _Progress] = {}
+
+    # -- what was consumed --------------------------------------------------------------
+
+    def track(self, tp: TopicPartition, offset: int, key: bytes | None, size: int) -> None:
+        """Offset ``offset`` of ``tp`` was handled: added to the writers or dead-lettered."""
+        self._progress.setdefault(tp, _Progress(offset + 1)).add(offset, key, size)
+
+    @property
+    def pending(self) -> bool:
+        """Something is not committed yet (unflushed, or a commit that failed)."""
+        return bool(self._progress)
+
+    @property
+    def records(self) -> int:
+        """Records added since the last flush, all partitions."""
+        return sum(p.records for p in self._progress.values())
+
+    def age(self) -> float:
+        """Seconds since the oldest unflushed record was added (0 when none)."""
+        starts = [p.started for p in self._progress.values() if p.started is not None]
+        return time.monotonic() - min(starts) if starts else 0.0
+
+    def due(self, limits: SinkSettings, *, idle: bool) -> bool:
+        """Time to checkpoint: the batch is full or old, or the topic went quiet."""
+        records = self.records
+        if records == 0:
+            return idle and self.pending  # only a commit that failed before is left
+        return (
+            idle
+            or records >= limits.batch_max_records
+            or sum(p.bytes for p in self._progress.values()) >= limits.batch_max_bytes
+            or self.age() >= limits.batch_max_age_s
+        )
+
+    # -- flush, then commit --------------------------------------------------------------
+
+    async def commit(
+        self, partitions: Collection[TopicPartition] | None = None, *, deadline: float | None = None
+    ) -> bool:
+        """Flush ``partitions`` (all tracked when None) in every writer, dead-letter
+        what a writer refused, then commit their offsets. ``deadline=None`` retries a
+        transient failure until it works or stop is requested. False, with nothing
+        committed, when a flush gave up. Raises :class:`WriterBroken` for a writer
+        whose flush keeps failing with a bug."""
+        if not self._chosen(partitions):
+            return True
+        try:
+            for writer in self._writers:
+                result = await self._flush_retried(writer, partitions, deadline)
+                await self._settle(writer, result, deadline)
+        except GaveUp:
+            log.error("flush gave up; %d records stay uncommitted", self.records)
+            return False
+        for tp in self._chosen(partitions):
+            self._progress[tp].flushed()
+        await self._commit_offsets(self._chosen(partitions))
+        return True
+
+    def forget(self, partitions: Collection[TopicPartition]) -> None:
+        """Partitions that are no longer ours: their offsets are not ours to commit,
+        and the writers drop what they still buffer for them. Dropping, not keeping:
+        those records were not committed, so the partitions' next owner reads them
+        again; flushing them later from here would race that owner (an older
+        version of an article landing after its newer one) for nothing."""
+        for writer in self._writers:
+            dropped = writer.drop(partitions)
+            name = writer.name
+            if dropped:
+                log.warning("%s dropped %d unflushed records of revoked partitions", name, dropped)
+        for tp in partitions:
+            self._progress.pop(tp, None)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _chosen(self, partitions: Collection[TopicPartition] | None) -> list[TopicPartition]:
+        """The tracked partitions among ``partitions`` (recomputed at every attempt:
+        a revocation between two attempts takes partitions away)."""
+        if partitions is None:
+            return sorted(self._progress)
+        return sorted(tp for tp in partitions if tp in self._progress)
+
+    async def _flush_retried(
+        self,
+        writer: Writer,
+        partitions: Collection[TopicPartition] | None,
+        deadline: float | None,
+    ) -> FlushResult:
+        try:
+            return await self._retrier.run(
+                functools.partial(self._flush, writer, partitions),
+                what=f"flush {writer.name}",
+                operation="flush",
+                deadline=deadline,
+            )
+        except AttemptsExhausted as exc:
+            raise WriterBroken(writer.name, exc) from exc
+
+    async def _flush(
+        self, writer: Writer, partitions: Collection[TopicPartition] | None
+    ) -> FlushResult:
+        """One timed flush attempt. Its outcome feeds the latency histogram and
+        readiness; a flush that had nothing to do proves nothing about reachability."""
+        started = time.perf_counter()
+        try:
+            result = await writer.flush(self._chosen(partitions))
+        except Exception as exc:
+            self._observe(writer, "error", started)
+            self._readiness.flush_failed(writer.name, str(exc) or repr(exc))
+            raise
+        self._observe(writer, "ok", started)
+        if result.written or result.duplicates:
+            self._readiness.flush_succeeded(writer.name)
+        return result
+
+    def _observe(self, writer: Writer, outcome: str, started: float) -> None:
+        self._metrics.flush_seconds.labels(writer.name, outcome).observe(
+            time.perf_counter() - started
+        )
+
+    async def _settle(self, writer: Writer, result: FlushResult, deadline: float | None) -> None:
+        """Count a flush, and dead-letter what the writer refused in it."""
+        self._metrics.records_written.labels(writer.name).inc(result.written)
+        self._metrics.records_skipped.labels(writer.name).inc(result.duplicates)
+        for rejection in result.rejected:
+            tp = TopicPartition(rejection.topic, rejection.partition)
+            progress = self._progress.get(tp)
+            key = progress.keys.get(rejection.offset) if progress is not None else None
+            await self._dead_letters.rejected(rejection, key, deadline=deadline)
+
+    async def _commit_offsets(self, chosen: list[TopicPartition]) -> None:
+        """Commit the next offset of every chosen partition we still own. A failed
+        commit keeps the offsets for the next one; redelivery meanwhile is harmless."""
+        assigned = self._committer.assignment()
+        offsets = {tp: self._progress[tp].next_offset for tp in chosen if tp in assigned}
+        for tp in chosen:
+            if tp not in assigned:
+                del self._progress[tp]
+        if not offsets:
+            return
+        try:
+            await self._committer.commit(offsets)
+        except KafkaError as exc:
+            self._metrics.commits.labels("error").inc()
+            log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
+            return
+        self._metrics.commits.labels("ok").inc()
+        for tp, offset in offsets.items():
+            progress = self._progress.get(tp)
+            if progress is not None and progress.next_offset == offset and not progress.records:
+                del self._progress[tp]

@@ -1,0 +1,218 @@
+"""The sink's poll loop: messages in, to the writers, checkpoints when due.
+
+One task polls ``news.enriched``, decodes and validates each message, adds it to
+every writer (or dead-letters it), tells the :class:`~newswire.sink.checkpoint.Checkpoint`
+its offset, and runs a checkpoint when the batch is full, old or the topic idle. On
+stop, a last checkpoint within :data:`FINAL_FLUSH_BUDGET_S`.
+
+Failure policy:
+
+* undecodable or schema-invalid message -> dead letter (decode/schema), awaited;
+* a writer refuses a record (:class:`RecordRejected` on ``add``, or a bug that
+  fails ``add`` for it :attr:`RetryPolicy.max_attempts` times) -> dead letter
+  (rejected), the batch goes on;
+* a writer or the broker is down -> retried with backoff, never dropped. While an
+  operation is retried the partitions are paused and the consumer keeps polling, so
+  it stays in its group.
+
+``_lock`` serialises the loop's work and the rebalance callback (which aiokafka runs
+in its coordinator task). The loop lets go of it only while it waits between
+retries, so a revocation gets its own bounded checkpoint meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from newswire.common.errors import InvalidRecord
+from newswire.common.publish import Publisher
+from newswire.common.schemas import SchemaName, decode_json_object
+from newswire.common.settings import Settings
+from newswire.sink.checkpoint import Checkpoint
+from newswire.sink.deadletters import DeadLetters
+from newswire.sink.metrics import Readiness, SinkMetrics
+from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier, RetryPolicy
+from newswire.sink.writers.base import RecordRejected, Writer
+
+log = logging.getLogger(__name__)
+
+#: Longest wait in one poll, so a stop request is seen quickly.
+POLL_MAX_S = 0.5
+#: How long a checkpoint may keep retrying inside a partition revocation. A rebalance
+#: waits for the callback, so it must not retry forever there: what is not flushed in
+#: time is dropped (uncommitted), and the new owner re-reads it.
+REVOKE_FLUSH_BUDGET_S = 3.0
+#: How long the final checkpoint on shutdown may keep retrying (then: uncommitted).
+FINAL_FLUSH_BUDGET_S = 10.0
+
+
+class PollLoop:
+    """One consumer, its writers, and the checkpoint between them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        consumer: AIOKafkaConsumer,
+        publisher: Publisher,
+        writers: list[Writer],
+        stop: asyncio.Event,
+        metrics: SinkMetrics,
+        readiness: Readiness,
+        policy: RetryPolicy,
+    ) -> None:
+        self._settings = settings
+        self._consumer = consumer
+        self._writers = writers
+        self._stop = stop
+        self._metrics = metrics
+        self._lock = asyncio.Lock()
+        self._retrier = Retrier(
+            policy, stop=stop, wait=self._wait_polling, on_retry=self._count_retry
+        )
+        self._dead_letters = DeadLetters(publisher, self._retrier, metrics)
+        self.checkpoint = Checkpoint(
+            writers=writers,
+            committer=consumer,
+            dead_letters=self._dead_letters,
+            retrier=self._retrier,
+            metrics=metrics,
+            readiness=readiness,
+        )
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll, handle, checkpoint when due; on stop, a last bounded checkpoint."""
+        limits = self._settings.sink
+        while not self._stop.is_set():
+            room = max(1, limits.batch_max_records - self.checkpoint.records)
+            batches = await self._consumer.getmany(
+                timeout_ms=self._poll_timeout_ms(), max_records=room
+            )
+            async with self._lock:
+                if not await self._handle_batches(batches):
+                    break
+                if self.checkpoint.due(limits, idle=not batches):
+                    await self._checkpoint(deadline=None)
+        async with self._lock:
+            await self._checkpoint(deadline=time.monotonic() + FINAL_FLUSH_BUDGET_S)
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Checkpoint the revoked partitions (only those) before they move, so the
+        new owner starts where our durable output ends; then forget them. Bounded:
+        a rebalance waits for us."""
+        if not revoked:
+            return
+        async with self._lock:
+            deadline = time.monotonic() + REVOKE_FLUSH_BUDGET_S
+            if not await self.checkpoint.commit(revoked, deadline=deadline):
+                log.error("partitions %s revoked before their batch was flushed", sorted(revoked))
+            self.checkpoint.forget(revoked)
+
+    async def _checkpoint(self, *, deadline: float | None) -> bool:
+        try:
+            return await self.checkpoint.commit(deadline=deadline)
+        finally:
+            self._resume()
+
+    def _poll_timeout_ms(self) -> int:
+        wait = POLL_MAX_S
+        if self.checkpoint.records:
+            wait = min(wait, max(0.0, self._settings.sink.batch_max_age_s - self.checkpoint.age()))
+        return int(wait * 1000)
+
+    # -- one message ----------------------------------------------------------------
+
+    async def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
+        """Handle polled messages in order; False if stopped half-way (the rest stays
+        uncommitted and is delivered again)."""
+        for tp, messages in batches.items():
+            for message in messages:
+                if tp not in self._consumer.assignment():
+                    break  # revoked while we waited for the lock; the new owner reads it
+                try:
+                    await self._handle(tp, message)
+                except GaveUp:
+                    return False
+        return True
+
+    async def _handle(self, tp: TopicPartition, message: ConsumerRecord) -> None:
+        """Decode, validate, add to every writer; dead-letter what cannot be written.
+        The offset counts as handled only once all of that is done."""
+        raw: bytes | None = message.value
+        try:
+            record = decode_json_object(raw, SchemaName.ENRICHED)
+        except InvalidRecord as error:
+            await self._dead_letters.message(error, message)
+        else:
+            assert raw is not None  # decode_json_object refuses None
+            for writer in self._writers:
+                await self._add(writer, record, raw, message)
+        self._metrics.consumed.inc()
+        self.checkpoint.track(tp, message.offset, message.key, len(raw or b""))
+
+    async def _add(
+        self, writer: Writer, record: dict[str, Any], raw: bytes, message: ConsumerRecord
+    ) -> None:
+        try:
+            await self._retrier.run(
+                lambda: writer.add(record, raw, message.topic, message.partition, message.offset),
+                what=f"add to {writer.name}",
+                operation="add",
+            )
+        except RecordRejected as rejected:
+            await self._dead_letters.refused(writer.name, rejected.reason, message)
+        except AttemptsExhausted as exhausted:
+            reason = f"writer bug: {exhausted.error!r}"
+            await self._dead_letters.refused(writer.name, reason, message)
+
+    # -- waiting between retries ------------------------------------------------------
+
+    def _count_retry(self, operation: str) -> None:
+        self._metrics.retries.labels(operation).inc()
+
+    async def _wait_polling(self, delay: float) -> None:
+        """The loop's wait between attempts (less if stop is requested).
+
+        It keeps polling with every partition paused, so aiokafka's
+        ``max_poll_interval_ms`` does not expire and throw us out of the group, and it
+        lets go of ``_lock`` meanwhile, so a rebalance is not held up by our retries:
+        the revoke callback gets its own (bounded) checkpoint.
+        """
+        self._lock.release()
+        try:
+            end = time.monotonic() + delay
+            while not self._stop.is_set() and (remaining := end - time.monotonic()) > 0:
+                self._consumer.pause(*self._consumer.assignment())
+                polled = await self._consumer.getmany(
+                    timeout_ms=int(min(remaining, POLL_MAX_S) * 1000)
+                )
+                for tp, messages in polled.items():
+                    self._consumer.seek(tp, messages[0].offset)  # assigned meanwhile; read it later
+        finally:
+            await self._lock.acquire()
+
+    def _resume(self) -> None:
+        paused = self._consumer.paused()
+        if paused:
+            self._consumer.resume(*paused)
+
+
+class RevokeListener(ConsumerRebalanceListener):
+    """Hands revocations to the loop (aiokafka calls this in its coordinator task)."""
+
+    def __init__(self, loop: PollLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self._loop.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info("sink assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))

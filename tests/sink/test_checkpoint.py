@@ -1,0 +1,205 @@
+"""The checkpoint: offsets move only after every writer flushed, per partition."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import pytest
+from aiokafka.errors import KafkaError
+
+from newswire.sink.checkpoint import WriterBroken
+from newswire.sink.writers.base import BatchRejected, FlushResult, Partitions, WriterError
+from newswire.sink.writers.batching import BatchItem
+from tests.sink.memory import P0, P1, Harness
+
+
+def fail_when(ident: str, error: BaseException):
+    """A ``MemoryWriter.fail`` that raises ERROR for any batch holding ``ident``."""
+
+    def fail(items: Sequence[BatchItem[str]]) -> BaseException | None:
+        return error if any(item.value == ident for item in items) else None
+
+    return fail
+
+
+def soon(seconds: float = 0.05) -> float:
+    return time.monotonic() + seconds
+
+
+async def test_offsets_are_committed_only_after_every_writer_flushed() -> None:
+    sink = Harness("first", "second")
+    await sink.consume(P0, "a", "b")
+    await sink.consume(P1, "c")
+
+    assert await sink.checkpoint.commit()
+
+    assert [w.written for w in sink.writers] == [["a", "b", "c"]] * 2
+    assert sink.consumer.commits == [{P0: 2, P1: 1}]
+    kinds = [event[0] for event in sink.events]
+    assert kinds == ["write", "write", "commit"]  # both writers' writes, then the commit
+    assert not sink.checkpoint.pending
+    assert sink.sample("newswire_sink_records_written_total", writer="second") == 3
+
+
+async def test_a_failed_flush_commits_nothing_and_the_retry_does() -> None:
+    sink = Harness("first", "second")
+    down = WriterError("database down")
+    sink.writers[1].fail = lambda items: down
+    await sink.consume(P0, "a", "b")
+
+    assert not await sink.checkpoint.commit(deadline=soon())
+    assert sink.consumer.commits == []
+    assert sink.writers[0].written == ["a", "b"]  # the first writer's flush stands
+    assert sink.writers[1].buffered == 2  # the second keeps its batch
+    assert sink.checkpoint.pending
+    assert "flush" in sink.retries
+
+    sink.writers[1].fail = lambda items: None
+    assert await sink.checkpoint.commit()
+    assert sink.writers[1].written == ["a", "b"]
+    assert sink.consumer.commits == [{P0: 2}]
+
+
+async def test_a_database_that_stays_down_is_waited_for_until_stop() -> None:
+    sink = Harness("db")
+    sink.writers[0].fail = lambda items: WriterError("connection refused")
+    await sink.consume(P0, "a")
+    sink.stop.set()  # an unbounded checkpoint ends only on a stop request
+
+    assert not await sink.checkpoint.commit()
+    assert sink.consumer.commits == []
+    assert sink.writers[0].buffered == 1
+
+
+async def test_revoking_flushes_and_commits_only_the_revoked_partitions() -> None:
+    sink = Harness("first", "second")
+    await sink.consume(P0, "a", "b")
+    await sink.consume(P1, "c")
+
+    assert await sink.checkpoint.commit([P0], deadline=soon())
+    sink.checkpoint.forget([P0])
+
+    assert [w.flushed[-1] for w in sink.writers] == [[P0], [P0]]
+    assert [w.written for w in sink.writers] == [["a", "b"]] * 2
+    assert sink.consumer.commits == [{P0: 2}]
+    assert [w.buffered for w in sink.writers] == [1, 1]  # P1's record is still ours
+    assert sink.checkpoint.records == 1
+
+
+async def test_what_a_revocation_could_not_flush_is_dropped_uncommitted() -> None:
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("b", WriterError("timeout"))
+    await sink.consume(P0, "a")
+    await sink.consume(P1, "b")
+
+    assert not await sink.checkpoint.commit([P1], deadline=soon())
+    sink.checkpoint.forget([P1])
+
+    assert sink.writers[0].buffered == 1  # only P0's record is left
+    assert sink.consumer.commits == []
+    sink.writers[0].fail = lambda items: None
+    assert await sink.checkpoint.commit()
+    assert sink.writers[0].written == ["a"]
+    assert sink.consumer.commits == [{P0: 1}]  # P1 is not ours to commit any more
+
+
+async def test_a_refused_record_is_dead_lettered_before_the_offsets_move() -> None:
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("bad", BatchRejected("db", "violates check constraint"))
+    await sink.consume(P0, "a", "bad", "c", "d")
+
+    assert await sink.checkpoint.commit()
+
+    assert sink.writers[0].written == ["a", "c", "d"]
+    [letter] = sink.publisher.letters
+    assert letter["kind"] == "rejected"
+    assert letter["reason"] == "db: violates check constraint"
+    assert (letter["origin"]["partition"], letter["origin"]["offset"]) == (0, 1)
+    assert letter["key"] == b"bad"
+    assert letter["payload"] == b'{"id":"bad"}'
+    kinds = [event[0] for event in sink.events]
+    assert kinds.index("dead_letter") < kinds.index("commit")
+    assert sink.consumer.commits == [{P0: 4}]
+    assert sink.sample("newswire_sink_dead_letters_total", kind="rejected") == 1
+    assert sink.sample("newswire_sink_records_rejected_total", writer="db") == 1
+
+
+async def test_a_writer_bug_on_one_record_is_tried_a_bounded_number_of_times() -> None:
+    sink = Harness("db")
+    attempts: list[int] = []
+
+    def buggy(items: Sequence[BatchItem[str]]) -> BaseException | None:
+        if any(item.value == "bad" for item in items):
+            attempts.append(len(items))
+            return KeyError("title")
+        return None
+
+    sink.writers[0].fail = buggy
+    await sink.consume(P0, "a", "bad")
+
+    assert await sink.checkpoint.commit()  # no deadline: only the bound ends the retries
+
+    assert attempts[:3] == [2, 2, 2]  # the whole batch three times, then split
+    assert sink.retries.count("flush") == 2
+    assert sink.writers[0].written == ["a"]
+    [letter] = sink.publisher.letters
+    assert letter["reason"].startswith("db: writer bug: KeyError")
+    assert sink.consumer.commits == [{P0: 2}]
+
+
+async def test_a_dead_letter_that_is_not_acknowledged_commits_nothing() -> None:
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("bad", BatchRejected("db", "too long"))
+
+    async def broker_down(**_: object) -> None:
+        raise KafkaError("no broker")
+
+    sink.publisher.dead_letter = broker_down  # type: ignore[method-assign]
+    await sink.consume(P0, "a", "bad")
+
+    assert not await sink.checkpoint.commit(deadline=soon())
+    assert sink.consumer.commits == []
+    assert "dead_letter" in sink.retries
+
+
+async def test_a_failed_commit_is_tried_again_at_the_next_checkpoint() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a")
+    sink.consumer.commit_error = KafkaError("coordinator moved")
+
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits == []
+    assert sink.checkpoint.pending and sink.checkpoint.records == 0
+
+    sink.consumer.commit_error = None
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits == [{P0: 1}]
+    assert not sink.checkpoint.pending
+
+
+class BrokenFlush:
+    """A writer (not a batching one) whose flush always fails with a bug."""
+
+    name = "broken"
+
+    async def add(self, *args: object) -> None:
+        return None
+
+    async def flush(self, partitions: Partitions = None) -> FlushResult:
+        raise ZeroDivisionError("oops")
+
+    def drop(self, partitions: Partitions) -> int:
+        return 0
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_writer_that_cannot_split_and_keeps_failing_stops_the_sink() -> None:
+    sink = Harness(others=[BrokenFlush()])
+    await sink.consume(P0, "a")
+
+    with pytest.raises(WriterBroken, match="broken"):
+        await sink.checkpoint.commit()
+    assert sink.consumer.commits == []
