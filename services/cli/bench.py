@@ -9,6 +9,12 @@ Three rates over the same N seed-sized articles on the same broker:
 
 If streaming cost nothing beyond the work, a would reach 1 / (1/b + 1/c); the ratio is
 the efficiency E. C = c / b says how lean the stages are next to the transport.
+
+W, the records written per article, comes from the end offsets of every topic the
+worker writes (the enriched and dead-letter topics, the tables' changelogs, the
+near-duplicate exchange, Faust's own), before it starts and after it stopped: the
+bare loop writes 1; each record more is a request on the embedded broker and bytes,
+disk and replication on a cluster.
 """
 
 from __future__ import annotations
@@ -28,10 +34,16 @@ import httpx
 
 from newswire.cli.run import Child, child_environment, spawn_service
 from newswire.common.broker import EmbeddedBroker, free_port
-from newswire.common.kafka import create_missing_topics, new_consumer, new_producer, wait_for_broker
+from newswire.common.kafka import (
+    create_missing_topics,
+    end_offsets,
+    new_consumer,
+    new_producer,
+    wait_for_broker,
+)
 from newswire.common.records import encode, raw_article
 from newswire.common.settings import BrokerProfile, Settings, TopicSettings
-from newswire.common.topics import declared_topics
+from newswire.common.topics import declared_topics, enricher_internal_topics
 from newswire.enricher.app import build_pipeline
 from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.pipeline import Emit, Redelivered
@@ -46,6 +58,12 @@ class BenchResult:
     faust: float
     transport: float
     compute: float
+    #: Records the worker wrote to each topic during (a).
+    writes: dict[str, int]
+
+    @property
+    def writes_per_article(self) -> float:
+        return sum(self.writes.values()) / self.articles
 
     @property
     def efficiency(self) -> float:
@@ -170,21 +188,41 @@ async def _create(settings: Settings, *topics: str) -> None:
 
 def measure_faust(
     settings: Settings, payloads: list[tuple[bytes, bytes]], timeout_s: float, log_dir: Path
-) -> float:
-    """(a): the real worker, as deployed (``newswire enrich`` in its own process)."""
+) -> tuple[float, dict[str, int]]:
+    """(a): the real worker, as deployed (``newswire enrich`` in its own process); and the
+    records it wrote to each topic, counted once it has stopped (its last changelog
+    writes are flushed on the way down)."""
     asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
     asyncio.run(_produce_all(settings, settings.topics.raw, payloads))
+    written = written_topics(settings)
+    before = asyncio.run(records_on(settings, written))
     env = child_environment(settings, out=log_dir / "out", state_dir=settings.enricher.data_dir)
     worker = spawn_service("enrich", env, log_dir)
     try:
         started_at = _wait_until_ready(int(env["ENRICHER_WEB_PORT"]), worker, timeout_s)
-        return asyncio.run(
+        rate = asyncio.run(
             _output_rate(
                 settings, settings.topics.enriched, len(payloads), timeout_s, started_at=started_at
             )
         )
     finally:
         worker.stop()
+    after = asyncio.run(records_on(settings, written))
+    return rate, {topic: after[topic] - before[topic] for topic in written}
+
+
+def written_topics(settings: Settings) -> list[str]:
+    """Every topic the enricher writes: its outputs and the topics Faust keeps for it."""
+    internal = [spec.name for spec in enricher_internal_topics(settings)]
+    return [settings.topics.enriched, settings.topics.dlq, *internal]
+
+
+async def records_on(settings: Settings, topics: list[str]) -> dict[str, int]:
+    """Records on each of TOPICS (the sum of its end offsets; 0 if it does not exist)."""
+    counts: dict[str, int] = {}
+    for topic in topics:
+        counts[topic] = sum((await end_offsets(settings.kafka, topic)).values())
+    return counts
 
 
 def _wait_until_ready(port: int, worker: Child, timeout_s: float) -> float:
@@ -255,10 +293,22 @@ def run_bench_enrich(
         _step("(b) the same through a bare aiokafka consume->produce loop")
         transport = asyncio.run(measure_transport(bench, payloads, timeout_s))
         _step("(a) the same through the real Faust worker (start-up excluded)")
-        faust = measure_faust(bench, payloads, timeout_s, Path(state))
+        faust, writes = measure_faust(bench, payloads, timeout_s, Path(state))
+        writes = {_short(topic, bench): n for topic, n in writes.items()}
     return BenchResult(
-        articles, sum(len(v) for _, v in payloads) // len(payloads), faust, transport, compute
+        articles,
+        sum(len(v) for _, v in payloads) // len(payloads),
+        faust,
+        transport,
+        compute,
+        writes,
     )
+
+
+def _short(topic: str, settings: Settings) -> str:
+    """The topic's role, not its per-run name: enriched, dlq, or the internal suffix."""
+    names = {settings.topics.enriched: "enriched", settings.topics.dlq: "dlq"}
+    return names.get(topic, topic.removeprefix(f"{settings.enricher.app_id}-"))
 
 
 def print_bench(result: BenchResult, settings: Settings) -> None:
@@ -274,6 +324,10 @@ def print_bench(result: BenchResult, settings: Settings) -> None:
         "ideal a = 1/(1/b + 1/c)        : "
         f"{1 / (1 / result.transport + 1 / result.compute):10.1f} articles/s"
     )
+    for topic, n in result.writes.items():
+        print(f"writes to {topic:<28}: {n / result.articles:10.2f} per article ({n} records)")
     print(
-        f"efficiency={result.efficiency:.2f} compute_vs_transport={result.compute_vs_transport:.2f}"
+        f"efficiency={result.efficiency:.2f} "
+        f"compute_vs_transport={result.compute_vs_transport:.2f} "
+        f"writes_per_article={result.writes_per_article:.2f}"
     )
