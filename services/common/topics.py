@@ -108,7 +108,11 @@ def enricher_internal_topics(settings: Settings) -> list[TopicSpec]:
             f"{app_id}-articles-seen-changelog", partitions, rf, compacted, "table: articles seen"
         ),
         TopicSpec(
-            f"{app_id}-band-buckets-changelog", partitions, rf, compacted, "table: LSH band buckets"
+            f"{app_id}-band-deltas-changelog",
+            partitions,
+            rf,
+            compacted,
+            "table: what each probe message added to the LSH band buckets",
         ),
         TopicSpec(f"{app_id}-__assignor-__leader", 1, rf, {}, "Faust's leader election"),
     ]

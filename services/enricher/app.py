@@ -11,7 +11,7 @@ All state is in changelogged tables or on the app instance; nothing at module le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from faust.types import TP
 from newswire.common.kafka import faust_options
 from newswire.common.prometheus import exposition
 from newswire.common.settings import Settings
-from newswire.enricher.bands import bucket_expired
+from newswire.enricher.bands import BucketIndex, delta_expired
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import seen_entry_expired
 from newswire.enricher.expiry import ExpirySweeper
@@ -79,7 +79,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     probes_topic = app.topic(f"{config.app_id}-band-probes", **internal)
     replies_topic = app.topic(f"{config.app_id}-band-replies", **internal)
     seen = app.Table("articles-seen", key_type=bytes, partitions=partitions)
-    buckets = app.Table("band-buckets", key_type=bytes, partitions=partitions)
+    deltas = app.Table("band-deltas", key_type=bytes, partitions=partitions)
 
     metrics = EnricherMetrics()
     settle_only_consumer(
@@ -95,12 +95,17 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         interrupted=lambda: bool(app.rebalancing or app.should_stop),
     )
     responder = BandResponder(
-        table=buckets,
+        table=deltas,
         replies=replies_topic,
-        window_s=config.dedupe_window_s,
-        capacity=config.band_capacity,
-        threshold=pipeline.near_duplicates.threshold,
+        index=BucketIndex(
+            window_s=config.dedupe_window_s,
+            capacity=config.band_capacity,
+            threshold=pipeline.near_duplicates.threshold,
+        ),
+        prune_every_s=config.expiry_sweep_s,
     )
+    # Recovered after a rebalance: rebuild the buckets of whatever partitions we now own.
+    deltas.on_recover(_async(responder.forget))
     handler = BatchHandler(
         pipeline=pipeline,
         table=seen,
@@ -125,12 +130,13 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         is_active=active_on(raw_topic.get_topic_name()),
         is_expired=lambda value, now: seen_entry_expired(value, now, window_s=window),
     )
-    bucket_sweeper = ExpirySweeper(
-        table=buckets,
+    delta_sweeper = ExpirySweeper(
+        table=deltas,
         partitions=partitions,
         every_s=config.expiry_sweep_s,
         is_active=active_on(probes_topic.get_topic_name()),
-        is_expired=lambda value, now: bucket_expired(value, now, window_s=window),
+        is_expired=lambda value, now: delta_expired(value, now, window_s=window),
+        partition_of=lambda key, value: int(value["p"]),
     )
 
     @app.agent(raw_topic, name="enrich")
@@ -155,8 +161,8 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     @app.agent(probes_topic, name="answer-probes")
     async def answer_probes(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            await responder.answer(event.value)
-            bucket_sweeper.sweep([event])
+            await responder.answer(event)
+            delta_sweeper.sweep([event])
 
     @app.agent(replies_topic, name="collect-replies")
     async def collect_replies(stream: faust.StreamT) -> None:
@@ -166,6 +172,15 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     _add_health_pages(app, metrics)
     install_status(app, settings, metrics)
     return app
+
+
+def _async(callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """Faust's recovery callbacks are coroutines."""
+
+    async def call() -> None:
+        callback()
+
+    return call
 
 
 def _add_health_pages(app: faust.App, metrics: EnricherMetrics) -> None:

@@ -3,9 +3,11 @@
 Two copies of a wire story arrive under different ids, so on different partitions
 and perhaps different workers. Each article's LSH band keys are sent as *probes* to
 an internal topic partitioned by band key; whoever owns a band's partition keeps the
-band's bucket (recent members) in a changelogged table, answers with the members it
-already holds, and adds the newcomer. Copies that share any band therefore always
-meet in one bucket, whichever partition they came from.
+band's bucket (recent members), answers with the members it already holds, and adds
+the newcomer. Copies that share any band therefore always meet in one bucket,
+whichever partition they came from. The buckets live in memory; what each probe
+message added is one :class:`Delta` in a changelogged table, from which a worker
+that takes over a partition rebuilds them.
 
 Buckets hold a compact sketch per member (2 bits of each MinHash value), not the full
 signature, so the table stays small; the sketch estimates Jaccard similarity well
@@ -163,6 +165,92 @@ def answer_probe(
     return updated, alive
 
 
-def bucket_expired(stored: Sequence[Sequence[Any]], now: float, *, window_s: float) -> bool:
-    """A bucket is expired once every member in it is older than the window."""
-    return all(now - Member.from_json(m).seen_at > window_s for m in stored)
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """What one probe message added to the buckets of one band partition: the only
+    record of the buckets on the changelog (one per probe message, not one per band
+    per article). The buckets themselves are an index in memory, rebuilt from the
+    deltas of the partition (:class:`BucketIndex`)."""
+
+    partition: int
+    newest: float  # seen_at of its newest member: the delta expires with it
+    joined: tuple[tuple[str, Member], ...]  # (band key, newcomer), in the order answered
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "p": self.partition,
+            "at": self.newest,
+            "m": [[band, member.to_json()] for band, member in self.joined],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Delta:
+        joined = tuple((band, Member.from_json(m)) for band, m in data["m"])
+        return cls(int(data["p"]), float(data["at"]), joined)
+
+
+def delta_expired(stored: dict[str, Any], now: float, *, window_s: float) -> bool:
+    """A delta is expired once its newest member is older than the window."""
+    return now - float(stored["at"]) > window_s
+
+
+class BucketIndex:
+    """The band buckets of the band partitions this worker answers for, in memory.
+
+    Rebuilt per partition from that partition's deltas (:meth:`load`) the first time a
+    probe for it arrives after a rebalance, then kept up to date by :meth:`answer`.
+    Members past the window are dropped when their bucket is probed, and all at once
+    by :meth:`prune`.
+    """
+
+    def __init__(self, *, window_s: float, capacity: int, threshold: float) -> None:
+        if capacity < 2:
+            raise ValueError(f"band capacity must be at least 2, got {capacity}")
+        self._window_s = window_s
+        self._capacity = capacity
+        self._threshold = threshold
+        self._buckets: dict[int, dict[str, list[Member]]] = {}
+
+    def loaded(self, partition: int) -> bool:
+        return partition in self._buckets
+
+    def load(self, partition: int, deltas: Iterable[Delta]) -> None:
+        """Rebuild PARTITION's buckets from its deltas (any order: replayed by time)."""
+        buckets: dict[str, list[Member]] = {}
+        joined = [(band, m) for d in deltas if d.partition == partition for band, m in d.joined]
+        for band, member in sorted(joined, key=lambda entry: entry[1].seen_at):
+            bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
+            buckets[band] = self._bounded([*bucket, member])
+        self._buckets[partition] = buckets
+
+    def answer(self, partition: int, probe: Probe) -> tuple[Member, list[Member]]:
+        """(the newcomer the probe adds to its bucket, the earlier members it hears of)."""
+        buckets = self._buckets.setdefault(partition, {})
+        updated, heard = answer_probe(
+            buckets.get(probe.band_key, []),
+            probe,
+            window_s=self._window_s,
+            capacity=self._capacity,
+            threshold=self._threshold,
+        )
+        buckets[probe.band_key] = updated
+        return updated[-1], heard
+
+    def prune(self, now: float) -> None:
+        horizon = now - self._window_s
+        for buckets in self._buckets.values():
+            for band in list(buckets):
+                alive = [m for m in buckets[band] if m.seen_at >= horizon]
+                if alive:
+                    buckets[band] = alive
+                else:
+                    del buckets[band]
+
+    def forget(self) -> None:
+        """After a rebalance: every partition is loaded again from its deltas."""
+        self._buckets.clear()
+
+    def _bounded(self, bucket: list[Member]) -> list[Member]:
+        if len(bucket) > self._capacity:
+            return [bucket[0], *bucket[-(self._capacity - 1) :]]
+        return bucket

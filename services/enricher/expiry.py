@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: Given a stored value and "now" (epoch seconds), is the key past the window?
 IsExpired = Callable[[Any, float], bool]
+#: Given a key and its stored value, the partition whose changelog holds it.
+PartitionOf = Callable[[bytes, Any], int]
 
 
 def key_partition(key: bytes, partitions: int) -> int:
@@ -46,6 +48,7 @@ class ExpirySweeper:
         is_active: Callable[[int], bool],
         slice_size: int = 5000,
         clock: Callable[[], float] = time.time,
+        partition_of: PartitionOf | None = None,
     ) -> None:
         self._table = table
         self._partitions = partitions
@@ -55,6 +58,7 @@ class ExpirySweeper:
         self._latest: dict[int, faust.EventT] = {}
         self._slice_size = slice_size
         self._clock = clock
+        self._partition_of = partition_of or (lambda key, _: key_partition(key, partitions))
         self._next_round_at = clock() + every_s
         self._pending: Iterator[bytes] | None = None
         self.deleted = 0
@@ -75,9 +79,9 @@ class ExpirySweeper:
                 self._pending = None
                 self._next_round_at = now + self._every_s
                 break
-            event = by_partition.get(key_partition(key, self._partitions))
-            value = self._table.get(key) if event is not None else None
-            if event is not None and value is not None and self._is_expired(value, now):
+            value = self._table.get(key)
+            event = by_partition.get(self._partition_of(key, value)) if value is not None else None
+            if event is not None and self._is_expired(value, now):
                 with writes_for(event):  # the tombstone goes to the key's own partition
                     del self._table[key]
                 deleted += 1

@@ -1,9 +1,10 @@
 """The near-duplicate exchange between enricher workers, through two internal topics.
 
-``<app>-probes`` is partitioned by LSH band key: its owner keeps band buckets in a
-changelogged table and answers each probe. ``<app>-replies`` has the partition
-count of ``news.raw`` and is co-partitioned with it, so an answer sent to the
-partition an article came from reaches the very worker whose batch is waiting.
+``<app>-probes`` is partitioned by LSH band key: its owner keeps band buckets in
+memory, rebuilt from a changelogged table of deltas, and answers each probe.
+``<app>-replies`` has the partition count of ``news.raw`` and is co-partitioned
+with it, so an answer sent to the partition an article came from reaches the very
+worker whose batch is waiting.
 
 A batch sends one probe message per band partition (not one per band), and each
 bucket owner one reply message per destination partition, so the exchange costs
@@ -15,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ import faust
 import orjson
 
 from newswire.common.kafka import default_partition
-from newswire.enricher.bands import Member, Probe, answer_probe
+from newswire.enricher.bands import BucketIndex, Delta, Member, Probe
 
 log = logging.getLogger(__name__)
 
@@ -152,51 +154,73 @@ class NearDuplicateExchange:
 
 
 class BandResponder:
-    """Owner side: answers probes from its band buckets and records the newcomers."""
+    """Owner side: answers probes from the band buckets and records the newcomers.
+
+    The buckets are a :class:`BucketIndex` in memory; the changelogged table holds one
+    :class:`Delta` per probe message (what it added), keyed by the message, so a
+    redelivered message rewrites its own delta. A partition's buckets are rebuilt from
+    its deltas the first time a probe for it arrives after a rebalance (:meth:`forget`
+    is called once the table is recovered). That is one changelog record per probe
+    message instead of one per band per article.
+    """
 
     def __init__(
         self,
         *,
         table: faust.Table,
         replies: faust.TopicT,
-        window_s: float,
-        capacity: int,
-        threshold: float,
+        index: BucketIndex,
+        prune_every_s: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._table = table
         self._replies = replies
-        self._window_s = window_s
-        self._capacity = capacity
-        self._threshold = threshold
+        self._index = index
+        self._prune_every_s = prune_every_s
+        self._clock = clock
+        self._next_prune = clock() + prune_every_s
 
-    async def answer(self, payload: bytes) -> None:
-        """Answer one probe message (its own event is current: bucket writes land on
-        this partition's changelog) and wait until the replies are delivered, so the
-        message is acked only once its answers are out."""
-        message = orjson.loads(payload)
+    def forget(self) -> None:
+        """The assignment changed: rebuild each partition's buckets when next probed."""
+        self._index.forget()
+
+    async def answer(self, event: faust.EventT) -> None:
+        """Answer one probe message (its own event is current: the delta lands on this
+        partition's changelog) and wait until the replies are delivered, so the message
+        is acked only once its answers are out."""
+        partition = event.message.partition
+        if not self._index.loaded(partition):
+            self._index.load(partition, self._deltas())
+        message = orjson.loads(event.value)
         answers: dict[int, list[list[Any]]] = defaultdict(list)
+        joined: list[tuple[str, Member]] = []
         for item in message["probes"]:
             probe = Probe.from_json(item)
-            answers[probe.reply_partition].append([probe.article_id, self._answer_one(probe)])
+            newcomer, heard = self._index.answer(partition, probe)
+            joined.append((probe.band_key, newcomer))
+            answers[probe.reply_partition].append([probe.article_id, [m.to_json() for m in heard]])
+        if joined:
+            newest = max(member.seen_at for _, member in joined)
+            delta = Delta(partition, newest, tuple(joined))
+            self._table[f"{message['batch']}/{partition}".encode()] = delta.to_json()
         futures = [
             await self._replies.send(
                 key=message["batch"].encode(),
                 value=orjson.dumps({"batch": message["batch"], "answers": items}),
-                partition=partition,
+                partition=reply_partition,
             )
-            for partition, items in answers.items()
+            for reply_partition, items in answers.items()
         ]
         await asyncio.gather(*futures)
+        self._maybe_prune()
 
-    def _answer_one(self, probe: Probe) -> list[list[Any]]:
-        key = probe.band_key.encode()
-        bucket = [Member.from_json(m) for m in self._table.get(key) or []]
-        updated, heard = answer_probe(
-            bucket,
-            probe,
-            window_s=self._window_s,
-            capacity=self._capacity,
-            threshold=self._threshold,
-        )
-        self._table[key] = [m.to_json() for m in updated]
-        return [m.to_json() for m in heard]
+    def _deltas(self) -> Iterator[Delta]:
+        for value in list(self._table.values()):
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                yield Delta.from_json(value)
+
+    def _maybe_prune(self) -> None:
+        now = self._clock()
+        if now >= self._next_prune:
+            self._index.prune(now)
+            self._next_prune = now + self._prune_every_s

@@ -4,10 +4,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswire.enricher.bands import (
+    BucketIndex,
+    Delta,
     Member,
     Probe,
     answer_probe,
     best_candidate,
+    delta_expired,
     sketch,
     sketch_similarity,
 )
@@ -118,3 +121,58 @@ def test_member_and_probe_round_trip_json() -> None:
     assert Probe.from_json(probe.to_json()) == probe
     member = probe_member = Member("a", "t", probe.sketch, 1.0, "a")
     assert Member.from_json(member.to_json()) == probe_member
+
+
+# -- the bucket index and the deltas it is rebuilt from ---------------------------------
+
+
+def _banded(article_id: str, band: str, at: float) -> Probe:
+    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcdef"), st.sampled_from(["1:x", "2:y", "3:z"])),
+        max_size=30,
+    ),
+    st.integers(2, 5),
+)
+def test_buckets_rebuilt_from_the_deltas_answer_as_the_live_ones(
+    probes: list[tuple[str, str]], capacity: int
+) -> None:
+    """A worker taking over a partition rebuilds its buckets from the deltas alone; the
+    next probe must hear the same members it would have heard from the live buckets."""
+    live = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
+    deltas: list[Delta] = []
+    for n, (article, band) in enumerate(probes):
+        newcomer, _ = live.answer(0, _banded(article, band, 1000.0 + n))
+        deltas.append(Delta(0, newcomer.seen_at, ((band, newcomer),)))
+    rebuilt = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
+    rebuilt.load(0, reversed(deltas))  # any order: replayed by time
+    rebuilt.load(1, deltas)  # another partition's deltas are not its buckets
+    for band in ("1:x", "2:y", "3:z"):
+        probe = _banded("newcomer", band, 5000.0)
+        heard_live = {m.article_id for m in live.answer(0, probe)[1]}
+        heard_rebuilt = {m.article_id for m in rebuilt.answer(0, probe)[1]}
+        assert heard_rebuilt == heard_live
+        assert rebuilt.answer(1, _banded("other", band, 5001.0))[1] == []
+
+
+def test_a_delta_round_trips_and_expires_with_its_newest_member() -> None:
+    index = BucketIndex(window_s=100.0, capacity=4, threshold=0.5)
+    newcomer, _ = index.answer(2, _banded("a", "1:x", 1000.0))
+    delta = Delta(2, 1000.0, (("1:x", newcomer),))
+    assert Delta.from_json(delta.to_json()) == delta
+    assert not delta_expired(delta.to_json(), 1100.0, window_s=100.0)
+    assert delta_expired(delta.to_json(), 1100.5, window_s=100.0)
+
+
+def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> None:
+    index = BucketIndex(window_s=100.0, capacity=4, threshold=0.5)
+    index.answer(0, _banded("old", "1:x", 1000.0))
+    index.answer(0, _banded("new", "2:y", 1090.0))
+    index.prune(1150.0)
+    assert [m.article_id for m in index.answer(0, _banded("n2", "2:y", 1150.0))[1]] == ["new"]
+    assert index.answer(0, _banded("n3", "1:x", 1150.0))[1] == []
+    index.forget()
+    assert not index.loaded(0)

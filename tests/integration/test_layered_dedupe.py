@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable
 
 import orjson
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from newswire.common.kafka import new_producer
@@ -54,9 +56,12 @@ async def _produce(settings: Settings, *records: dict) -> None:
         await producer.stop()
 
 
+@pytest.mark.parametrize("between", ["running", "SIGKILL"])
 async def test_copies_under_other_urls_are_marked_across_partitions(
-    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess], between: str
 ) -> None:
+    """With BETWEEN = SIGKILL the enricher is killed after the first copies and a new
+    one started: the band buckets must come back from their deltas' changelog."""
     parts = settings.topics.partitions
     original = _pair("dateline", near=True)
     independent = _pair("independent_report", near=False)
@@ -92,6 +97,9 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
         return len(await read_topic(settings, settings.topics.enriched, idle_ms=300)) >= 2
 
     await eventually(firsts_enriched, timeout_s=90)
+    if between == "SIGKILL":
+        enricher.stop(signal.SIGKILL)
+        enricher = spawn("enrich", settings)
     await _produce(settings, exact, rewrite, own_report_b)
 
     async def all_enriched() -> list:
