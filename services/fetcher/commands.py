@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import BinaryIO, TextIO
 
 from newswire.common.kafka import new_producer
 from newswire.common.settings import FetcherSettings, Settings
+from newswire.common.signals import stop_on_signals
 from newswire.fetcher.errors import SourcesFileError
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics, health_server
@@ -116,12 +116,7 @@ async def run_fetcher(
         if group.web_port
         else contextlib.nullcontext()
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    async with web:
+    async with stop_on_signals() as stop, web:
         async with _kafka_service(
             settings, sources, group, metrics=metrics, report=_log_poll
         ) as service:
