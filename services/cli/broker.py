@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 
 import typer
 
 from newswire.common.broker import EmbeddedBroker
 from newswire.common.errors import BrokerError
+from newswire.common.signals import stop_on_signals_blocking
 
 
 def run_broker_foreground(port: int) -> None:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    """Start the broker, wait for Ctrl-C or SIGTERM, stop it. The handlers go in before
+    the broker starts, so a signal during start still ends in ``broker.stop()``."""
+    with stop_on_signals_blocking() as stop:
+        _serve_until(port, stop)
+
+
+def _serve_until(port: int, stop: threading.Event) -> None:
     try:
         broker = EmbeddedBroker(port=port).start()
     except BrokerError as exc:

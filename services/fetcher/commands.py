@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,9 +19,10 @@ from typing import BinaryIO, TextIO
 
 from newswire.common.kafka import new_producer
 from newswire.common.settings import FetcherSettings, Settings
+from newswire.common.signals import stop_on_signals
 from newswire.fetcher.errors import SourcesFileError
 from newswire.fetcher.fetch.client import HttpClient
-from newswire.fetcher.metrics import FetcherMetrics, start_web
+from newswire.fetcher.metrics import FetcherMetrics, health_server
 from newswire.fetcher.outputs import KafkaSink
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.service import FetcherService, RunReport, stream_service
@@ -108,23 +108,20 @@ async def fetch_once_to_kafka(
 async def run_fetcher(
     settings: Settings, sources: Sequence[Source], group: FetcherSettings
 ) -> RunReport:
-    """The long-running service, until SIGTERM/SIGINT; serves health and metrics."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    """The long-running service, until SIGTERM/SIGINT; serves health and metrics
+    (``FETCHER_WEB_PORT=0`` serves none)."""
     metrics = FetcherMetrics()
-    web = await start_web(metrics, group.web_host, group.web_port) if group.web_port else None
-    try:
+    web = (
+        health_server(metrics, group.web_host, group.web_port)
+        if group.web_port
+        else contextlib.nullcontext()
+    )
+    async with stop_on_signals() as stop, web:
         async with _kafka_service(
             settings, sources, group, metrics=metrics, report=_log_poll
         ) as service:
             log.info("fetcher polling %d sources", len(service.states) or len(sources))
             return await service.run(stop)
-    finally:
-        if web is not None:
-            await web.cleanup()
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,4 @@
-"""Prometheus metrics and the ``/healthz``, ``/readyz``, ``/metrics`` endpoints.
+"""Prometheus metrics, served with ``/healthz`` and ``/readyz`` by :mod:`newswire.common.health`.
 
 Each fetcher owns its registry (no module-level collectors), so tests and the bench
 can run several fetchers in one process.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -16,7 +15,7 @@ from prometheus_client import (
     Histogram,
 )
 
-from newswire.common.prometheus import exposition
+from newswire.common.health import HealthServer
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.state import SourceState, SourceStatus
 
@@ -99,26 +98,10 @@ class FetcherMetrics:
         return silent
 
 
-def web_app(metrics: FetcherMetrics) -> web.Application:
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def readyz(_: web.Request) -> web.Response:
-        return web.json_response({"ready": metrics.ready}, status=200 if metrics.ready else 503)
-
-    async def scrape(_: web.Request) -> web.Response:
-        body, headers = exposition(metrics.registry)
-        return web.Response(body=body, headers=headers)
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", scrape)
-    return app
-
-
-async def start_web(metrics: FetcherMetrics, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(web_app(metrics), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+def health_server(metrics: FetcherMetrics, host: str, port: int) -> HealthServer:
+    """The fetcher's ``/healthz``, ``/readyz``, ``/metrics`` (the common server): ready
+    once the saved source states are loaded, so a restarted fetcher is not sent
+    traffic it would poll without its conditional-request state."""
+    return HealthServer(
+        metrics.registry, ready=lambda: metrics.ready, host=host, port=port, name="fetcher"
+    )

@@ -6,11 +6,11 @@ import asyncio
 import io
 import random
 
-from aiohttp.test_utils import TestClient, TestServer
+import aiohttp
 
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.fetch.client import HttpClient
-from newswire.fetcher.metrics import FetcherMetrics, web_app
+from newswire.fetcher.metrics import FetcherMetrics, health_server
 from newswire.fetcher.service import stream_service
 from newswire.fetcher.sources import Source, SourceKind
 from tests.fetcher.server import FixtureServer, conditional, fixture, fixture_bytes, static
@@ -64,7 +64,10 @@ async def test_metrics_and_health_endpoints(
     service = stream_service(
         sources, fetcher_settings, stream=io.BytesIO(), http=http, metrics=metrics
     )
-    async with TestClient(TestServer(web_app(metrics))) as client:
+    async with (
+        health_server(metrics, "127.0.0.1", 0) as web,
+        aiohttp.ClientSession(web.url) as client,
+    ):
         assert (await client.get("/healthz")).status == 200
         assert (await client.get("/readyz")).status == 503
         await service.run_once()

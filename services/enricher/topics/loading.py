@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from newswire.common import yamlfile
 from newswire.common.schemas import file_validator
 from newswire.enricher.topics.taxonomy import (
     Exclude,
@@ -60,37 +59,15 @@ def _read(path: Path | None) -> tuple[str, str]:
         raise TaxonomyError(str(path), "(file)", f"cannot read: {exc}") from exc
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML loader that rejects repeated mapping keys instead of keeping the last one,
-    so a topic with two ``ar:`` sections is an error and not half a topic."""
-
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    """SafeLoader's mapping constructor, after checking that no key repeats."""
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
-)
-
-
 def _parse_yaml(raw: str, source: str) -> Any:
-    """The document, or :class:`TaxonomyError` with the line and column YAML gave up at."""
+    """The document (through the project's YAML loader: safe, a repeated key refused, so
+    a topic with two ``ar:`` sections is an error and not half a topic), or
+    :class:`TaxonomyError` with the line and column YAML gave up at."""
     try:
-        return yaml.load(raw, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TaxonomyError(source, where, f"not valid YAML: {problem}") from exc
+        return yamlfile.load(raw)
+    except yamlfile.YamlFileError as exc:
+        where = f"line {exc.line}, column {exc.column}" if exc.line is not None else "(document)"
+        raise TaxonomyError(source, where, f"not valid YAML: {exc.problem}") from exc
 
 
 def _describe_path(document: Any, path: Sequence[str | int]) -> str:

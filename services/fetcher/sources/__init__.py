@@ -15,10 +15,11 @@ and :meth:`Problem.render`, ``sources.yaml:12: source "rudaw": ...`` (what
 ``newswire sources check`` prints, like a compiler).
 
 The package, one module per responsibility: ``model`` (what a checked file describes:
-:class:`Source`, :class:`SourceKind`), ``yamltree`` (reading the file, finding lines),
-``words`` (values in the operator's words), ``urlcheck`` (is a URL pollable),
-``check`` (every problem of a document), ``problems`` (a problem and the errors that
-carry them), ``load`` (what the fetcher and ``newswire sources check`` call).
+:class:`Source`, :class:`SourceKind`), ``yamltree`` (reading the file through
+:mod:`newswire.common.yamlfile`, naming places), ``words`` (values in the operator's
+words), ``urlcheck`` (is a URL pollable), ``check`` (every problem of a document),
+``problems`` (a problem and the errors that carry them), ``load`` (what the fetcher
+and ``newswire sources check`` call).
 """
 
 from __future__ import annotations

@@ -5,32 +5,27 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import functools
-import importlib.resources
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import jsonschema_rs
-import orjson
 import yaml
 
+from newswire.common.schemas import file_validator, schema_file
+from newswire.common.yamlfile import key_node, line_of, node_at, repeated_keys
 from newswire.fetcher.sources.model import SourceKind, parse_duration
 from newswire.fetcher.sources.problems import JsonPath, Problem
 from newswire.fetcher.sources.urlcheck import url_problem
 from newswire.fetcher.sources.words import TYPE_WORDS, field_name, quote_hint, shown, type_word
-from newswire.fetcher.sources.yamltree import dotted, key_node, line_of, node_at, source_id_at
+from newswire.fetcher.sources.yamltree import dotted, source_id_at
+
+_SCHEMA_FILE = "sources.v1.json"
 
 
-@functools.cache
 def sources_schema() -> dict[str, Any]:
-    resource = importlib.resources.files("newswire.schemas").joinpath("sources.v1.json")
-    return orjson.loads(resource.read_bytes())
-
-
-@functools.cache
-def _validator() -> Any:
-    return jsonschema_rs.validator_for(sources_schema())
+    """``schemas/sources.v1.json``, parsed once by :mod:`newswire.common.schemas` (the
+    published contract: editors and CI check files against the same document)."""
+    return schema_file(_SCHEMA_FILE)
 
 
 #: Kinds that read selectors only for article pages, with ``full_article: true``
@@ -53,9 +48,9 @@ class Checker:
         self._spoken_for: set[JsonPath] = set()  # urls url_problem already explained
 
     def run(self) -> list[Problem]:
-        self._duplicate_keys(self.root, ())
+        self._duplicate_keys()
         self._semantic()
-        for error in _validator().iter_errors(self.document):
+        for error in file_validator(_SCHEMA_FILE).iter_errors(self.document):
             self._schema_error(error)
         order = {id(p): n for n, p in enumerate(self.found)}
         return sorted(self.found, key=lambda p: (p.line or 0, order[id(p)]))
@@ -83,24 +78,16 @@ class Checker:
 
     # --- checks a schema cannot make ---
 
-    def _duplicate_keys(self, node: yaml.Node | None, path: JsonPath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            lines: dict[str, list[int]] = {}
-            for key, child in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    lines.setdefault(key.value, []).append(key.start_mark.line + 1)
-                    self._duplicate_keys(child, (*path, key.value))
-            for key, at in lines.items():
-                if len(at) > 1 and key != "<<":
-                    where = ", ".join(str(n) for n in at)
-                    self.add(
-                        (*path, key),
-                        f'"{key}" is given {len(at)} times (lines {where}); only the last counts',
-                        node=key_node(self.root, path, key),
-                    )
-        elif isinstance(node, yaml.SequenceNode):
-            for index, child in enumerate(node.value):
-                self._duplicate_keys(child, (*path, index))
+    def _duplicate_keys(self) -> None:
+        """A repeated key is legal YAML but surely a mistake: reported, not refused, so
+        the operator sees it with the file's other problems."""
+        for path, key, at in repeated_keys(self.root):
+            where = ", ".join(str(n) for n in at)
+            self.add(
+                (*path, key),
+                f'"{key}" is given {len(at)} times (lines {where}); only the last counts',
+                node=key_node(self.root, path, key),
+            )
 
     def _semantic(self) -> None:
         entries = self.document.get("sources") if isinstance(self.document, dict) else None
