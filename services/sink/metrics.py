@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
 from aiokafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from newswire.common.prometheus import exposition
+from newswire.common.health import HealthServer
 from newswire.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -251,56 +250,15 @@ class HttpOptions:
         return cls(host=settings.sink.http_host, port=settings.sink.http_port)
 
 
-class HealthServer:
-    """``/healthz``, ``/readyz`` and ``/metrics`` on aiohttp, inside the sink's loop."""
-
-    def __init__(self, *, metrics: SinkMetrics, readiness: Readiness, options: HttpOptions) -> None:
-        self._metrics = metrics
-        self._readiness = readiness
-        self._options = options
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
-
-    async def start(self) -> int:
-        """Listen; returns the port. Raises OSError if the port is taken: a sink that
-        cannot be probed or scraped should fail at start, not run unobserved."""
-        app = web.Application()
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
-        app.router.add_get("/metrics", self._metrics_page)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self._options.host, self._options.port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = _bound_port(runner.addresses, self._options.port)
-        log.info("sink HTTP on %s:%s (/healthz, /readyz, /metrics)", self._options.host, self.port)
-        return self.port
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def _healthz(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "alive"})
-
-    async def _readyz(self, _request: web.Request) -> web.Response:
-        status = self._readiness.status()
-        return web.json_response(status.as_dict(), status=200 if status.ready else 503)
-
-    async def _metrics_page(self, _request: web.Request) -> web.Response:
-        self._readiness.status()  # refresh the ready gauge
-        body, headers = exposition(self._metrics.registry)
-        return web.Response(body=body, headers=headers)
-
-
-def _bound_port(addresses: Iterable[Any], asked: int) -> int:
-    for address in addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return asked
+def health_server(metrics: SinkMetrics, readiness: Readiness, options: HttpOptions) -> HealthServer:
+    """The common ``/healthz``, ``/readyz``, ``/metrics`` server, answering for the sink:
+    ``/readyz`` explains itself (assignment, each writer), and the ready gauge is
+    refreshed before each scrape."""
+    return HealthServer(
+        metrics.registry,
+        ready=lambda: readiness.status().as_dict(),
+        before_scrape=readiness.status,
+        host=options.host,
+        port=options.port,
+        name="sink",
+    )

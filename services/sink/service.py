@@ -11,7 +11,7 @@ This module starts and stops the parts; each part has a module of its own:
 * :mod:`newswire.sink.monitor` and :mod:`newswire.sink.status` - readiness probes,
   lag, and the status lines; :mod:`newswire.sink.metrics` - metrics, ``/healthz``,
   ``/readyz``, ``/metrics``;
-* :mod:`newswire.sink.signals` - SIGTERM/SIGINT as a stop request;
+* :mod:`newswire.common.signals` - SIGTERM/SIGINT as a stop request;
 * :mod:`newswire.sink.writers` - the writers, by name in their registry.
 
 The retry and monitor timings below are read when the sink starts, so a test can
@@ -21,20 +21,22 @@ shorten them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from newswire.common.health import HealthServer
 from newswire.common.kafka import new_consumer, new_producer
 from newswire.common.publish import Publisher
 from newswire.common.settings import Settings
+from newswire.common.signals import stop_on_signals
 from newswire.sink.loop import PollLoop, RevokeListener
-from newswire.sink.metrics import HealthServer, HttpOptions, Readiness, SinkMetrics
+from newswire.sink.metrics import HttpOptions, Readiness, SinkMetrics, health_server
 from newswire.sink.monitor import Monitor
 from newswire.sink.retry import RetryPolicy
-from newswire.sink.signals import install_stop_signals
 from newswire.sink.status import start_status
 from newswire.sink.writers.base import Reachable, Writer
 from newswire.sink.writers.factory import WriterOptions, build_writers
@@ -84,11 +86,21 @@ async def run_sink(
     readiness = Readiness(metrics)
     for writer in writers:
         readiness.track(writer.name, known_ok=not isinstance(writer, Reachable))
-    server = HealthServer(metrics=metrics, readiness=readiness, options=http) if http else None
-    undo_signals: Callable[[], None] = lambda: None  # noqa: E731
-    if stop is None:
-        stop = asyncio.Event()
-        undo_signals = install_stop_signals(stop)
+    server = health_server(metrics, readiness, http) if http else None
+    # Without a caller's event, SIGTERM/SIGINT stop the sink (handlers restored on exit).
+    signals = stop_on_signals() if stop is None else contextlib.nullcontext(stop)
+    async with signals as stop:
+        await _consume(settings, writers, stop, metrics, readiness, server)
+
+
+async def _consume(
+    settings: Settings,
+    writers: list[Writer],
+    stop: asyncio.Event,
+    metrics: SinkMetrics,
+    readiness: Readiness,
+    server: HealthServer | None,
+) -> None:
     producer: AIOKafkaProducer | None = None
     consumer: AIOKafkaConsumer | None = None
     tasks: list[asyncio.Task[None]] = []
@@ -124,7 +136,6 @@ async def run_sink(
         log.info("sink consuming %s as group %s", settings.topics.enriched, settings.sink.group_id)
         await loop.run()
     finally:
-        undo_signals()
         for task in tasks:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

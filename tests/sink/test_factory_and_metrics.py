@@ -9,7 +9,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from newswire.common.settings import Settings, SinkSettings
-from newswire.sink.metrics import HealthServer, HttpOptions, Readiness, SinkMetrics
+from newswire.sink.metrics import HttpOptions, Readiness, SinkMetrics, health_server
 from newswire.sink.writers import JsonLinesWriter
 from newswire.sink.writers.factory import (
     SinkConfigError,
@@ -136,7 +136,7 @@ async def test_http_endpoints() -> None:
     readiness = Readiness(metrics)
     readiness.track("postgres", known_ok=False)
     metrics.records_written.labels("postgres").inc(3)
-    server = HealthServer(metrics=metrics, readiness=readiness, options=HttpOptions("127.0.0.1", 0))
+    server = health_server(metrics, readiness, HttpOptions("127.0.0.1", 0))
     port = await server.start()
     try:
         async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as session:
