@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from newswire.common.errors import ErrorKind, InvalidRecord
-from newswire.common.ids import content_hash
+from newswire.common.ids import content_hash_of_forms
 from newswire.common.records import utc_now
 from newswire.common.schemas import SchemaName, decode_json_object, schema_info, validate
+from newswire.common.text import normalise_text
 from newswire.enricher.bands import Candidate
 from newswire.enricher.dedupe import Decision, SeenEntry, Verdict, decide
 from newswire.enricher.language import LanguageIdentifier
@@ -82,12 +83,18 @@ class EnrichmentPipeline:
         try:
             raw = decode_json_object(payload, SchemaName.RAW)
             check_key_matches_id(key, raw["id"])
-            decision = decide(seen(raw["id"]), content_hash(raw["title"], raw["text"]), utc_now())
+            # The body's comparison form, made once: the content hash and the fingerprint
+            # both start from it (the classifier makes its own, see topics/tokens.py).
+            text_form = normalise_text(raw["text"])
+            title_form = normalise_text(raw["title"] or "")
+            decision = decide(
+                seen(raw["id"]), content_hash_of_forms(title_form, text_form), utc_now()
+            )
             if decision.verdict is Verdict.REDELIVERY:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
             validate(SchemaName.ENRICHED, record)
-            fingerprint = self._near_duplicates.fingerprint(raw["text"])
+            fingerprint = self._near_duplicates.fingerprint_normalised(text_form)
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
             return Rejected(error)
