@@ -29,6 +29,8 @@ class Emit:
 
     ``record`` says ``new`` or ``update``; the near-duplicate lookup across partitions
     (see neardup.py) may still turn it into a duplicate via :func:`with_candidate`.
+    It is not validated yet: :func:`final_record` validates the record once it has
+    its last change, so nothing is validated twice and nothing unvalidated is sent.
     """
 
     article_id: str
@@ -58,7 +60,8 @@ SeenLookup = Callable[[str], SeenEntry | None]
 
 
 class EnrichmentPipeline:
-    """Decode, validate, dedupe, tag language, classify topics, validate the result."""
+    """Decode, validate, dedupe, tag language, classify topics; :func:`final_record`
+    then settles the dedupe status and validates the result, once."""
 
     def __init__(
         self,
@@ -93,7 +96,6 @@ class EnrichmentPipeline:
             if decision.verdict is Verdict.REDELIVERY:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
-            validate(SchemaName.ENRICHED, record)
             fingerprint = self._near_duplicates.fingerprint_normalised(text_form)
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
@@ -148,6 +150,18 @@ def with_candidate(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
         "cluster_id": candidate.cluster_id,
     }
     return emit.record | {"dedupe": dedupe}
+
+
+def final_record(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
+    """The record to send: :func:`with_candidate`, validated against the enriched schema.
+
+    The one validation of an enriched record, on the record as sent; raises
+    :class:`InvalidRecord` (a stage produced something the schema refuses: the caller
+    dead-letters the raw record).
+    """
+    record = with_candidate(emit, candidate)
+    validate(SchemaName.ENRICHED, record)
+    return record
 
 
 def dedupe_record(article_id: str, decision: Decision) -> dict[str, Any]:
