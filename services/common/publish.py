@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -33,7 +34,7 @@ class Publisher:
         self._service = service
 
     async def publish(
-        self, topic: str, key: str, record: dict[str, Any], schema: SchemaName
+        self, topic: str, key: str, record: Mapping[str, Any], schema: SchemaName
     ) -> Any:
         validate(schema, record)
         return await self._producer.send(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from newswire.common.contract import DedupeRecord, EnrichedArticle, RawArticle
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.ids import content_hash_of_forms
 from newswire.common.records import utc_now
@@ -34,7 +34,7 @@ class Emit:
     """
 
     article_id: str
-    record: dict[str, Any]
+    record: EnrichedArticle
     entry: SeenEntry
     verdict: Verdict
     fingerprint: Fingerprint
@@ -103,7 +103,7 @@ class EnrichmentPipeline:
         except Exception as exc:  # a stage bug must not stop the stream
             return Rejected(InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}"))
 
-    def enrich(self, raw: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    def enrich(self, raw: RawArticle, decision: Decision) -> EnrichedArticle:
         """The enriched record for a raw one that is not a redelivery."""
         language = self._languages.identify(
             raw["text"], title=raw["title"], declared=raw.get("language_hint")
@@ -133,7 +133,7 @@ def check_key_matches_id(key: bytes | None, article_id: str) -> None:
         )
 
 
-def with_candidate(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
+def with_candidate(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
     """The final record once the band buckets have answered.
 
     An update stays an update (the same article, changed); otherwise an exact copy of
@@ -152,7 +152,7 @@ def with_candidate(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
     return emit.record | {"dedupe": dedupe}
 
 
-def final_record(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
+def final_record(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
     """The record to send: :func:`with_candidate`, validated against the enriched schema.
 
     The one validation of an enriched record, on the record as sent; raises
@@ -164,7 +164,7 @@ def final_record(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
     return record
 
 
-def dedupe_record(article_id: str, decision: Decision) -> dict[str, Any]:
+def dedupe_record(article_id: str, decision: Decision) -> DedupeRecord:
     entry = decision.entry
     return {
         "status": decision.verdict.value,
