@@ -46,7 +46,7 @@ from newswire.common.settings import BrokerProfile, Settings, TopicSettings
 from newswire.common.topics import declared_topics, enricher_internal_topics
 from newswire.enricher.app import build_pipeline
 from newswire.enricher.dedupe import SeenEntry
-from newswire.enricher.pipeline import Emit, Redelivered
+from newswire.enricher.pipeline import Emit, Redelivered, final_record
 
 SEED_WORDS_FALLBACK = "العراق إيران القوات الأمريكية ضربة بغداد أربيل الحكومة رئيس الوزراء".split()
 
@@ -101,6 +101,8 @@ def measure_compute(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
     start = time.perf_counter()
     for key, value in payloads:
         outcome = pipeline.process(value, key, seen.get)
+        if isinstance(outcome, Emit):
+            final_record(outcome, None)  # the one validation, as the batch handler does
         if isinstance(outcome, Emit | Redelivered):
             seen[outcome.article_id] = outcome.entry
     return len(payloads) / (time.perf_counter() - start)

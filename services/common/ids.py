@@ -28,4 +28,16 @@ def article_id(url: str | None, text: str) -> str:
 
 def content_hash(title: str | None, text: str) -> str:
     """Changes exactly when the normalised title or text changes."""
-    return _digest("content", f"{normalise_text(title or '')}\x00{normalise_text(text)}")
+    return content_hash_of_forms(normalise_text(title or ""), normalise_text(text))
+
+
+def content_hash_of_forms(title_form: str, text_form: str) -> str:
+    """:func:`content_hash` from forms already normalised with
+    :func:`~newswire.common.text.normalise_text` (``""`` for no title).
+
+    For a caller that needs the normalised text for something else too (the enricher
+    also fingerprints it): ``content_hash(t, x) == content_hash_of_forms(
+    normalise_text(t or ""), normalise_text(x))``, byte for byte. Passing anything
+    else gives a hash no consumer will match.
+    """
+    return _digest("content", f"{title_form}\x00{text_form}")

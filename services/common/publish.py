@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -15,14 +17,28 @@ from newswire.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: A record's delivery: resolves to the broker's metadata once it has the record.
+Delivery = asyncio.Future[RecordMetadata]
+
 
 class Publisher:
-    """The one way aiokafka-based services put records on topics.
+    """The one way aiokafka-based services put records on topics (the fetcher, replay,
+    dead letters): one produce path, one delivery policy.
 
-    ``publish`` validates against the record's schema at the boundary, so an invalid
-    record is refused here (``InvalidRecord``) rather than discovered downstream.
-    It returns the delivery future; callers gather them and only then move on
-    (advance state, commit offsets).
+    Every record is valid against its schema when it leaves, checked once:
+    :meth:`publish` validates at the boundary, so an invalid record is refused here
+    (``InvalidRecord``) rather than discovered downstream; a caller that already
+    validated the record, after its last change, says so with ``validated=True``
+    (the fetcher's poller checks each record once, replay's seed reader too).
+
+    Delivery policy: the producer's own retries (``new_producer``), nothing on top;
+    a send returns its delivery future, and :meth:`deliveries` / :meth:`publish_many`
+    await every future before raising the first failure, so none is left unawaited
+    and callers move on (advance state, commit offsets, count) only on acks.
+
+    The enricher does not use this: it produces through Faust's producer, whose sends
+    are tied to the stream's acks and offsets (``enricher/batch.py``); an aiokafka
+    producer beside it would commit nothing and order nothing with the stream.
     """
 
     def __init__(
@@ -31,14 +47,53 @@ class Publisher:
         self._settings = settings
         self._producer = producer
         self._service = service
+        self._headers = {name: record_headers(name) for name in SchemaName}
 
     async def publish(
-        self, topic: str, key: str, record: dict[str, Any], schema: SchemaName
-    ) -> Any:
-        validate(schema, record)
+        self,
+        topic: str,
+        key: str,
+        record: Mapping[str, Any],
+        schema: SchemaName,
+        *,
+        validated: bool = False,
+    ) -> Delivery:
+        """Queue RECORD keyed by KEY with SCHEMA's headers; return its delivery future.
+
+        ``validated=True``: the caller checked RECORD against SCHEMA after its last
+        change, and it is not checked again.
+        """
+        if not validated:
+            validate(schema, record)
         return await self._producer.send(
-            topic, encode(record), key=key.encode(), headers=record_headers(schema)
+            topic, encode(record), key=key.encode(), headers=self._headers[schema]
         )
+
+    async def publish_many(
+        self,
+        topic: str,
+        records: Iterable[tuple[str, Mapping[str, Any]]],
+        schema: SchemaName,
+        *,
+        validated: bool = False,
+    ) -> list[RecordMetadata]:
+        """:meth:`publish` each (key, record) in order, then wait until the broker has
+        them all; raises the first failure (after every delivery settled)."""
+        futures = [
+            await self.publish(topic, key, record, schema, validated=validated)
+            for key, record in records
+        ]
+        outcomes = await self.deliveries(futures)
+        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failure is not None:
+            raise failure
+        return outcomes  # type: ignore[return-value]  # no failure: all metadata
+
+    @staticmethod
+    async def deliveries(futures: Sequence[Delivery]) -> list[RecordMetadata | BaseException]:
+        """Every delivery's outcome, in order, once all have settled: metadata, or the
+        error that delivery failed with (never raised here, so none goes unawaited)."""
+        return await asyncio.gather(*futures, return_exceptions=True)
 
     async def dead_letter(
         self,
@@ -56,6 +111,6 @@ class Publisher:
             self._settings.topics.dlq,
             encode(letter),
             key=key,
-            headers=record_headers(SchemaName.DEAD_LETTER),
+            headers=self._headers[SchemaName.DEAD_LETTER],
         )
         return await future

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
 
+from newswire.common.contract import RawArticle, RecordSource
 from newswire.common.errors import InvalidRecord
 from newswire.common.ids import article_id
 from newswire.common.schemas import SchemaName, schema_info
@@ -24,14 +26,14 @@ def utc_now() -> str:
 
 def raw_article(
     *,
-    source: dict[str, str],
+    source: RecordSource,
     text: str,
     url: str | None = None,
     title: str | None = None,
     published_at: str | None = None,
     fetched_at: str | None = None,
     language_hint: str | None = None,
-) -> dict[str, Any]:
+) -> RawArticle:
     """A raw article record; ``url`` must already be canonical (see common.urls).
 
     Control characters other than tab and line breaks (NUL, ESC, DEL ...) are removed
@@ -106,5 +108,5 @@ def topic_origin(topic: str, partition: int, offset: int, key: bytes | None) -> 
     }
 
 
-def encode(record: dict[str, Any]) -> bytes:
+def encode(record: Mapping[str, Any]) -> bytes:
     return orjson.dumps(record)

@@ -11,13 +11,16 @@ import functools
 import importlib.resources
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import jsonschema_rs
 import orjson
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.text import EXCERPT_CHARS, excerpt
+
+if TYPE_CHECKING:
+    from newswire.common.contract import EnrichedArticle, RawArticle
 
 
 class SchemaName(StrEnum):
@@ -123,8 +126,18 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def decode_json_object(payload: bytes | None, name: SchemaName) -> dict[str, Any]:
-    """Bytes off the wire -> a validated record, or :class:`InvalidRecord` (decode/schema)."""
+@overload
+def decode_json_object(payload: bytes | None, name: Literal[SchemaName.RAW]) -> RawArticle: ...
+@overload
+def decode_json_object(
+    payload: bytes | None, name: Literal[SchemaName.ENRICHED]
+) -> EnrichedArticle: ...
+@overload
+def decode_json_object(payload: bytes | None, name: SchemaName) -> dict[str, Any]: ...
+def decode_json_object(payload: bytes | None, name: SchemaName) -> Any:
+    """Bytes off the wire -> a validated record, or :class:`InvalidRecord` (decode/schema).
+
+    Typed by schema (:mod:`newswire.common.contract`) for the two article records."""
     if payload is None:
         raise InvalidRecord(ErrorKind.DECODE, "empty message (null value)", schema=name.value)
     try:

@@ -40,7 +40,7 @@ from newswire.enricher.pipeline import (
     EnrichmentPipeline,
     Redelivered,
     Rejected,
-    with_candidate,
+    final_record,
 )
 from newswire.enricher.scope import writes_for
 
@@ -156,6 +156,9 @@ class Pending:
 
     entry: SeenEntry
     event: faust.EventT
+    #: What was pending for the same id before this event (None: nothing in this
+    #: batch), restored if this event's record is dead-lettered in :meth:`_finalise`.
+    previous: Pending | None = None
 
 
 class BatchHandler:
@@ -213,7 +216,8 @@ class BatchHandler:
             )
             match outcome:
                 case Emit():
-                    pending[outcome.article_id] = Pending(outcome.entry, event)
+                    before = pending.get(outcome.article_id)
+                    pending[outcome.article_id] = Pending(outcome.entry, event, before)
                     emits.append((outcome, event))
                 case Redelivered():
                     pending[outcome.article_id] = Pending(outcome.entry, event)
@@ -221,7 +225,7 @@ class BatchHandler:
                 case Rejected():
                     outgoing.append(self._dead_letter(event, outcome.error))
             await asyncio.sleep(0)  # one long batch must not starve heartbeats and fetches
-        finalised, dropped = await self._finalise(emits)
+        finalised, dropped = await self._finalise(emits, pending)
         outgoing.extend(finalised)
         outcomes.update(dropped)
         outcomes.update(await self._deliver_all(outgoing))
@@ -242,9 +246,14 @@ class BatchHandler:
         return SeenEntry.from_json(stored)
 
     async def _finalise(
-        self, emits: list[tuple[Emit, faust.EventT]]
+        self, emits: list[tuple[Emit, faust.EventT]], pending: dict[str, Pending]
     ) -> tuple[list[Outgoing], Tally[str]]:
-        """Ask the band buckets about every new article of the batch, then decide."""
+        """Ask the band buckets about every new article of the batch, then decide.
+
+        Each final record is validated here, once (:func:`final_record`); one the
+        schema refuses is dead-lettered and its table entry taken back out of PENDING,
+        as if the pipeline had rejected it.
+        """
         now = time.time()
         sketches = [sketch(emit.fingerprint.signature) for emit, _ in emits]
         probes = [
@@ -273,7 +282,12 @@ class BatchHandler:
                 heard.get(emit.article_id, []),
                 threshold=threshold,
             )
-            record = with_candidate(emit, candidate)
+            try:
+                record = final_record(emit, candidate)
+            except InvalidRecord as error:
+                _take_back(pending, emit.article_id, event)
+                outgoing.append(self._dead_letter(event, error))
+                continue
             status = record["dedupe"]["status"]
             if self._drop_duplicates and status in DUPLICATE_STATUSES:
                 dropped[f"dropped_{status}"] += 1
@@ -386,6 +400,21 @@ class BatchHandler:
             "broker refused a dead letter as too large (%r); resending it without payload", error
         )
         return replace(out, value=_without_payload(out.value))
+
+
+def _take_back(pending: dict[str, Pending], article_id: str, event: faust.EventT) -> None:
+    """Undo EVENT's table entry: what was pending for the id before it stands again.
+
+    Only when EVENT is still the latest for the id; a later record of the same id in
+    the batch was already decided against EVENT's entry, and keeps its own.
+    """
+    item = pending.get(article_id)
+    if item is None or item.event is not event:
+        return
+    if item.previous is None:
+        del pending[article_id]
+    else:
+        pending[article_id] = item.previous
 
 
 def _without_payload(letter: bytes) -> bytes:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from newswire.common.contract import DedupeRecord, EnrichedArticle, RawArticle
 from newswire.common.errors import ErrorKind, InvalidRecord
-from newswire.common.ids import content_hash
+from newswire.common.ids import content_hash_of_forms
 from newswire.common.records import utc_now
 from newswire.common.schemas import SchemaName, decode_json_object, schema_info, validate
+from newswire.common.text import normalise_text
 from newswire.enricher.bands import Candidate
 from newswire.enricher.dedupe import Decision, SeenEntry, Verdict, decide
 from newswire.enricher.language import LanguageIdentifier
@@ -28,10 +29,12 @@ class Emit:
 
     ``record`` says ``new`` or ``update``; the near-duplicate lookup across partitions
     (see neardup.py) may still turn it into a duplicate via :func:`with_candidate`.
+    It is not validated yet: :func:`final_record` validates the record once it has
+    its last change, so nothing is validated twice and nothing unvalidated is sent.
     """
 
     article_id: str
-    record: dict[str, Any]
+    record: EnrichedArticle
     entry: SeenEntry
     verdict: Verdict
     fingerprint: Fingerprint
@@ -57,7 +60,8 @@ SeenLookup = Callable[[str], SeenEntry | None]
 
 
 class EnrichmentPipeline:
-    """Decode, validate, dedupe, tag language, classify topics, validate the result."""
+    """Decode, validate, dedupe, tag language, classify topics; :func:`final_record`
+    then settles the dedupe status and validates the result, once."""
 
     def __init__(
         self,
@@ -82,19 +86,24 @@ class EnrichmentPipeline:
         try:
             raw = decode_json_object(payload, SchemaName.RAW)
             check_key_matches_id(key, raw["id"])
-            decision = decide(seen(raw["id"]), content_hash(raw["title"], raw["text"]), utc_now())
+            # The body's comparison form, made once: the content hash and the fingerprint
+            # both start from it (the classifier makes its own, see topics/tokens.py).
+            text_form = normalise_text(raw["text"])
+            title_form = normalise_text(raw["title"] or "")
+            decision = decide(
+                seen(raw["id"]), content_hash_of_forms(title_form, text_form), utc_now()
+            )
             if decision.verdict is Verdict.REDELIVERY:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
-            validate(SchemaName.ENRICHED, record)
-            fingerprint = self._near_duplicates.fingerprint(raw["text"])
+            fingerprint = self._near_duplicates.fingerprint_normalised(text_form)
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
             return Rejected(error)
         except Exception as exc:  # a stage bug must not stop the stream
             return Rejected(InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}"))
 
-    def enrich(self, raw: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    def enrich(self, raw: RawArticle, decision: Decision) -> EnrichedArticle:
         """The enriched record for a raw one that is not a redelivery."""
         language = self._languages.identify(
             raw["text"], title=raw["title"], declared=raw.get("language_hint")
@@ -124,7 +133,7 @@ def check_key_matches_id(key: bytes | None, article_id: str) -> None:
         )
 
 
-def with_candidate(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
+def with_candidate(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
     """The final record once the band buckets have answered.
 
     An update stays an update (the same article, changed); otherwise an exact copy of
@@ -143,7 +152,19 @@ def with_candidate(emit: Emit, candidate: Candidate | None) -> dict[str, Any]:
     return emit.record | {"dedupe": dedupe}
 
 
-def dedupe_record(article_id: str, decision: Decision) -> dict[str, Any]:
+def final_record(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
+    """The record to send: :func:`with_candidate`, validated against the enriched schema.
+
+    The one validation of an enriched record, on the record as sent; raises
+    :class:`InvalidRecord` (a stage produced something the schema refuses: the caller
+    dead-letters the raw record).
+    """
+    record = with_candidate(emit, candidate)
+    validate(SchemaName.ENRICHED, record)
+    return record
+
+
+def dedupe_record(article_id: str, decision: Decision) -> DedupeRecord:
     entry = decision.entry
     return {
         "status": decision.verdict.value,

@@ -67,7 +67,7 @@ import hashlib
 import struct
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -118,7 +118,23 @@ class Fingerprint:
 
     text_hash: str  # exact-duplicate key, 32 hex
     signature: np.ndarray  # MinHash values, little-endian uint32, length num_perm
-    band_keys: tuple[str, ...]  # one short key per LSH band; empty for a text with no words
+    bands: int  # LSH bands of :attr:`band_keys`
+    _band_keys: tuple[str, ...] | None = field(default=None, repr=False)
+
+    @property
+    def band_keys(self) -> tuple[str, ...]:
+        """One short key per LSH band (:func:`band_keys`); empty for a text with no words.
+
+        Derived on first use, not with the fingerprint: the stream never reads these
+        (it probes with :func:`newswire.enricher.bands.probe_band_keys`, 8 bands of 2
+        rows), so deriving them for every article was a second band-key computation
+        per record that nothing used.
+        """
+        keys = self._band_keys
+        if keys is None:
+            keys = band_keys(self.signature, self.bands)
+            object.__setattr__(self, "_band_keys", keys)  # a cache: same value every time
+        return keys
 
     @property
     def is_empty(self) -> bool:
@@ -177,7 +193,9 @@ class Fingerprint:
 def _make_fingerprint(text_hash: str, signature: np.ndarray, bands: int) -> Fingerprint:
     signature = np.ascontiguousarray(signature, dtype=SIGNATURE_DTYPE)
     signature.setflags(write=False)
-    return Fingerprint(text_hash, signature, band_keys(signature, bands))
+    if bands < 1 or signature.size % bands:  # as band_keys would, but now, not on first use
+        raise ValueError(f"{bands} bands do not divide a signature of shape {signature.shape}")
+    return Fingerprint(text_hash, signature, bands)
 
 
 def band_keys(signature: np.ndarray, bands: int) -> tuple[str, ...]:
@@ -266,7 +284,14 @@ class NearDuplicateDetector:
         return float(1.0 - (1.0 - similarity**self.rows) ** self.bands)
 
     def fingerprint(self, text: str) -> Fingerprint:
-        normalised = normalise_text(text)
+        return self.fingerprint_normalised(normalise_text(text))
+
+    def fingerprint_normalised(self, normalised: str) -> Fingerprint:
+        """:meth:`fingerprint` of a text already in its :func:`normalise_text` form.
+
+        The enricher normalises a body once and hands the form to both the content hash
+        and this; ``fingerprint(t) == fingerprint_normalised(normalise_text(t))``.
+        """
         shingles = _shingle_hashes(_word_hashes(normalised), self.shingle_words)
         signature = _minhash(shingles, self._a, self._b)
         return _make_fingerprint(_body_hash(normalised), signature, self.bands)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from newswire.common.kafka import new_producer
+from newswire.common.publish import Publisher
 from newswire.common.settings import FetcherSettings, Settings
 from newswire.common.signals import stop_on_signals
 from newswire.fetcher.errors import SourcesFileError
@@ -134,7 +135,8 @@ async def _kafka_service(
     try:
         await store.start()
         async with HttpClient(group) as http:
-            sink = KafkaSink(producer, settings.topics.raw)
+            publisher = Publisher(settings=settings, producer=producer, service="fetcher")
+            sink = KafkaSink(publisher, settings.topics.raw)
             yield FetcherService(sources, group, sink=sink, store=store, http=http, **kwargs)
     finally:
         await store.stop()

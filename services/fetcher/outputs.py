@@ -9,15 +9,12 @@ one once (and drops an invalid one), so neither sink validates again.
 
 from __future__ import annotations
 
-import asyncio
 from typing import BinaryIO, Protocol
 
 import orjson
-from aiokafka import AIOKafkaProducer
-from aiokafka.structs import RecordMetadata
 
-from newswire.common.records import encode
-from newswire.common.schemas import SchemaName, record_headers
+from newswire.common.publish import Publisher
+from newswire.common.schemas import SchemaName
 from newswire.fetcher.records import RawRecord
 
 
@@ -42,30 +39,21 @@ class JsonLinesSink:
 
 
 class KafkaSink:
-    """Records to the raw topic, keyed by article id, with the raw schema's headers.
+    """Records to the raw topic, keyed by article id, with the raw schema's headers,
+    through :meth:`Publisher.publish_many` (the one produce-and-await path) with
+    ``validated=True``: every record here was validated by the poller already (see the
+    module docstring)."""
 
-    Not through ``Publisher.publish``: that validates again, and every record here was
-    validated by the poller already (see the module docstring)."""
-
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
-        self._producer = producer
+    def __init__(self, publisher: Publisher, topic: str) -> None:
+        self._publisher = publisher
         self._topic = topic
-        self._headers = record_headers(SchemaName.RAW)
         self.produced = 0
 
     async def deliver(self, records: list[RawRecord]) -> None:
-        futures: list[asyncio.Future[RecordMetadata]] = []
-        for record in records:
-            futures.append(
-                await self._producer.send(
-                    self._topic,
-                    encode(record.value),
-                    key=record.article_id.encode(),
-                    headers=self._headers,
-                )
-            )
-        outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-        if failure is not None:
-            raise failure
+        await self._publisher.publish_many(
+            self._topic,
+            ((record.article_id, record.value) for record in records),
+            SchemaName.RAW,
+            validated=True,
+        )
         self.produced += len(records)

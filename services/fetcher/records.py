@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from newswire.common.contract import RawArticle
 from newswire.common.records import raw_article
 from newswire.fetcher.identity import Identified
 from newswire.fetcher.parse.dates import credible, rfc3339
@@ -30,7 +30,7 @@ class RawRecord:
 
     article_id: str
     item_id: str
-    value: dict[str, Any]
+    value: RawArticle
 
 
 def build_record(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newswire.common.contract import RawArticle
 from newswire.common.errors import ErrorKind, InvalidRecord, SeedFileError
 from newswire.common.records import raw_article
 from newswire.common.schemas import SchemaName, decode_json_object, validate
@@ -44,7 +45,7 @@ _NOT_HEADLINE_ENDINGS = frozenset(
 class SeedRecord:
     """A schema-valid raw record and where in the seed set it came from."""
 
-    record: dict[str, Any]
+    record: RawArticle
     file: str
     line: int | None = None  # None for a .txt article: the whole file is the record
 
@@ -201,7 +202,7 @@ def _too_large(path: Path, size: int, max_bytes: int) -> SeedFileError:
 # --- .txt --------------------------------------------------------------------------
 
 
-def text_article(path: Path, data: bytes) -> dict[str, Any]:
+def text_article(path: Path, data: bytes) -> RawArticle:
     """One plain-text article -> a raw record (no URL, so the id comes from the text).
 
     The record is validated here, not only when published, so a file the schema
@@ -286,7 +287,7 @@ def parse_jsonl(data: bytes, file: str) -> tuple[list[SeedRecord], list[LineFail
     return records, failures
 
 
-def _without_control_chars(record: dict[str, Any]) -> dict[str, Any]:
+def _without_control_chars(record: RawArticle) -> RawArticle:
     """A valid raw record with control characters removed from its title and text, as
     :func:`raw_article` builds them; refused (schema) if that leaves no text. The id is
     kept: it is the record's identity, whatever its text looked like."""

@@ -147,8 +147,14 @@ class _ReplayRun:
         if self._pacer is not None:
             await self._pacer.wait()
         try:
+            # Seed records are validated once, when read (replay/files.py), after their
+            # last change; not again here.
             future = await self._publisher.publish(
-                self._settings.topics.raw, item.article_id, item.record, SchemaName.RAW
+                self._settings.topics.raw,
+                item.article_id,
+                item.record,
+                SchemaName.RAW,
+                validated=True,
             )
         except MessageSizeTooLargeError as exc:
             # Schema-valid but over the producer's request limit: one record cannot be
@@ -180,7 +186,7 @@ class _ReplayRun:
         """Await every pending delivery; record the acked ones before raising the
         first failure, so no future is left un-awaited."""
         pending, self._pending = self._pending, []
-        outcomes = await asyncio.gather(*(future for future, _ in pending), return_exceptions=True)
+        outcomes = await Publisher.deliveries([future for future, _ in pending])
         first_error: BaseException | None = None
         for (_, article_id), outcome in zip(pending, outcomes, strict=True):
             if isinstance(outcome, BaseException):

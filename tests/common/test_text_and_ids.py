@@ -1,7 +1,12 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.common.ids import article_id, article_id_for_text, content_hash
+from newswire.common.ids import (
+    article_id,
+    article_id_for_text,
+    content_hash,
+    content_hash_of_forms,
+)
 from newswire.common.text import clean_plain_text, normalise_text
 
 
@@ -41,3 +46,18 @@ def test_content_hash_is_stable_and_sensitive(title: str, text: str) -> None:
 
 def test_clean_plain_text() -> None:
     assert clean_plain_text("\ufeffline one  \r\nline two\r\n\r\n") == "line one\nline two"
+
+
+# One normalisation per record in the enricher: the hash from ready-made forms must be
+# the hash, byte for byte (content hashes are a contract with downstream consumers).
+
+
+def test_content_hash_is_pinned() -> None:
+    assert content_hash("Title", "Body  text") == "fed0ac241ed9372b68018dde8af1ad63"
+    assert content_hash(None, "x") == content_hash("", "x")
+
+
+@given(st.one_of(st.none(), st.text(max_size=50)), st.text(max_size=300))
+def test_content_hash_of_forms_is_content_hash(title: str | None, text: str) -> None:
+    forms = content_hash_of_forms(normalise_text(title or ""), normalise_text(text))
+    assert forms == content_hash(title, text)

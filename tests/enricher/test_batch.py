@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from newswire.common.records import encode, raw_article
 from newswire.common.settings import Settings
 from newswire.enricher.app import build_pipeline
-from newswire.enricher.batch import BatchHandler, EnricherMetrics
+from newswire.enricher.batch import BatchHandler, EnricherMetrics, Pending, _take_back
+from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.neardup import Answers
 
 SERVICES = Path(__file__).parents[2] / "services"
@@ -255,3 +256,40 @@ def test_only_the_scope_module_touches_fausts_current_event() -> None:
         if pattern.search(line)
     ]
     assert not offenders, offenders
+
+
+async def test_a_final_record_the_schema_refuses_is_dead_lettered_and_not_recorded(
+    pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken_id = orjson.loads(good(2).message.value or b"")["id"]
+    real_enrich = pipeline.enrich
+
+    def enrich(raw: Any, decision: Any) -> Any:
+        record = real_enrich(raw, decision)
+        return record | {"topics": "not a list"} if raw["id"] == broken_id else record
+
+    monkeypatch.setattr(pipeline, "enrich", enrich)
+    enriched, dlq = FakeTopic("news.enriched"), FakeTopic("news.dlq")
+    h = handler(pipeline, enriched, dlq)
+    batch = [good(1), good(2)]
+    settled = await run(h, batch)
+    assert settled == [batch]
+    assert [k for k, _ in enriched.acked] == [good(1).message.key]
+    letter = orjson.loads(dlq.acked[0][1])
+    assert letter["kind"] == "schema" and letter["origin"]["offset"] == 2
+    assert list(h._table) == [good(1).message.key], "a dead-lettered article is not seen"
+    assert outcomes(h._metrics) == {"new": 1, "dead_letter_schema": 1}
+    assert conserved(h._metrics)
+
+
+def test_taking_back_an_entry_restores_what_was_pending_before() -> None:
+    first, second = good(1), good(1, size=800)
+    entry = SeenEntry("0" * 32, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    earlier = Pending(entry, first)  # type: ignore[arg-type]
+    pending = {"a": Pending(entry, second, earlier)}  # type: ignore[arg-type]
+    _take_back(pending, "a", first)  # type: ignore[arg-type]
+    assert pending["a"].event is second, "only the latest event's entry is taken back"
+    _take_back(pending, "a", second)  # type: ignore[arg-type]
+    assert pending == {"a": earlier}
+    _take_back(pending, "a", first)  # type: ignore[arg-type]
+    assert pending == {}

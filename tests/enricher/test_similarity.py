@@ -457,3 +457,35 @@ def test_one_changed_word_keeps_a_long_text_a_near_duplicate(
     assert a.text_hash != b.text_hash
     assert detector.is_near_duplicate(a, b)
     assert set(a.band_keys) & set(b.band_keys)
+
+
+# ------------------------------------------------------- one normalisation per record
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=400))
+def test_fingerprint_of_a_normalised_form_is_the_fingerprint(text: str) -> None:
+    detector = NearDuplicateDetector()
+    assert detector.fingerprint_normalised(normalise_text(text)) == detector.fingerprint(text)
+
+
+def test_fingerprint_normalised_over_the_seed_and_fixtures(detector: NearDuplicateDetector) -> None:
+    texts = [SEED.read_text(encoding="utf-8")]
+    texts += [pair[side]["text"] for pair in PAIRS for side in ("a", "b")]
+    for text in texts:
+        once = detector.fingerprint_normalised(normalise_text(text))
+        assert once.to_bytes() == detector.fingerprint(text).to_bytes()
+        assert once.band_keys == band_keys(once.signature, detector.bands)
+
+
+def test_band_keys_are_derived_on_first_use_only(
+    detector: NearDuplicateDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = similarity.band_keys
+    monkeypatch.setattr(similarity, "band_keys", lambda sig, n: calls.append(n) or real(sig, n))
+    fingerprint = detector.fingerprint(WIRE)
+    assert calls == []  # the stream probes with its own 8 bands; these are not made
+    assert fingerprint.band_keys == real(fingerprint.signature, 32)
+    assert fingerprint.band_keys == real(fingerprint.signature, 32)
+    assert calls == [32]  # once, then kept

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from newswire.common.kafka import new_producer
+from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName, validate
 from newswire.common.settings import FetcherSettings, Settings
 from newswire.fetcher.fetch.client import HttpClient
@@ -60,7 +61,8 @@ async def run_once(
     await store.start()
     try:
         async with HttpClient(group) as http:
-            sink = (CrashingSink if crash else KafkaSink)(producer, settings.topics.raw)
+            publisher = Publisher(settings=settings, producer=producer, service="fetcher")
+            sink = (CrashingSink if crash else KafkaSink)(publisher, settings.topics.raw)
             service = FetcherService(
                 sources, group, sink=sink, store=store, http=http, rng=random.Random(3)
             )

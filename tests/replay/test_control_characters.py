@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newswire.common.errors import ErrorKind, InvalidRecord, SeedFileError
 from newswire.common.ids import article_id, article_id_for_text
@@ -168,3 +170,24 @@ def test_a_dead_letter_reason_is_a_reason_not_the_article() -> None:
         service="replay", error=caught.value, payload=b"{}", origin={"file": "a", "line": 1}
     )
     assert len(letter["reason"]) < 300 and "(2,000,001 characters)" in letter["reason"]
+
+
+# Replay publishes seed records with validated=True (one validation, when read): the
+# cleaning after that validation must never make a valid record invalid.
+_CONTROLISH = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("\x00\x07\x0b\x0c\x1b[0m\x1b]0;t\x07\x85\x9b\x7f \n\t"),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_CONTROLISH, title=st.one_of(st.none(), _CONTROLISH))
+def test_a_cleaned_jsonl_record_is_still_valid(text: str, title: str | None) -> None:
+    line = orjson.dumps(raw_article(source=SOURCE, text="Body.") | {"text": text, "title": title})
+    records, failures = parse_jsonl(line + b"\n", "x.jsonl")
+    for item in records:
+        validate(SchemaName.RAW, item.record)
+    assert len(records) + len(failures) == 1

@@ -78,7 +78,24 @@ _PREPARE_PATTERN = re.compile("[" + "".join(_PREPARE_FOLDS) + "]")
 
 
 def _comparison_form(text: str) -> str:
-    """The text as matching compares it; taxonomy phrases go through the same folds."""
+    """The text as matching compares it; taxonomy phrases go through the same folds.
+
+    Not the form the enricher's pipeline makes once for the content hash and the
+    near-duplicate fingerprint (``normalise_text`` of the whole body), and it cannot be
+    derived from it, on purpose:
+
+    * the folds in ``_PREPARE_FOLDS`` run *before* ``normalise_text``: a zero-width
+      space or soft hyphen between two spaces must vanish before the spaces collapse
+      (``"a \u200b b"`` is ``"a b"`` here, ``"a  b"`` the other way round);
+    * the dotless i (U+0131), "U.S." and possessive folds happen here only: added to the shared
+      form they would change every content hash, a contract with downstream consumers;
+    * the classifier needs the line structure (paragraphs end sentences and make the
+      lead) which ``normalise_text`` collapses, and reads only the first
+      ``max_classified_chars`` of the body.
+
+    So the body is normalised twice per record (about 16 µs per article in the seeds
+    and fixtures, see NOTES-contract.md), once for identity and once for matching.
+    """
     text = normalise_text(_PREPARE_PATTERN.sub(lambda m: _PREPARE_FOLDS[m.group()], text))
     # Turkish dotless ı is the same letter for us (a writer may type «ırak» for «IRAK»).
     if "ı" in text:
