@@ -28,10 +28,17 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration
 
-## Lint and format check (ruff, settings in pyproject.toml); `ruff format` fixes formatting.
+## Lint, format and type check (ruff, mypy; settings in pyproject.toml); `ruff format`
+## fixes formatting. mypy checks services/ under its import name `newswire` through a
+## symlink (git-ignored build/), so it reports paths as build/mypy-path/newswire/... .
+MYPY_PATH := build/mypy-path
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	mkdir -p $(MYPY_PATH)
+	ln -sfn $(CURDIR)/services $(MYPY_PATH)/newswire
+	MYPYPATH=$(MYPY_PATH) $(BIN)/mypy -p newswire
 
 clean:
-	rm -rf $(VENV) out .newswire .pytest_cache .hypothesis
+	rm -rf $(VENV) out .newswire .pytest_cache .hypothesis .mypy_cache $(MYPY_PATH)

@@ -275,7 +275,10 @@ class Ledger:
         expected.update(latest.items())
         result.excused = len(excused - expected)
         result.missing = sorted(expected - held.keys())
-        unpacked = (OutputRecord(writer, *pair, *kept) for pair, kept in held.items())
+        unpacked = (
+            OutputRecord(writer, ident, content, digest, where, line)
+            for (ident, content), (digest, where, line) in held.items()
+        )
         for seen in itertools.chain(unpacked, extra):
             digests = self._digests.get((seen.article_id, seen.content_hash))
             entry = (seen.article_id, seen.content_hash, seen.location)

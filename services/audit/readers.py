@@ -232,9 +232,10 @@ async def _connect_postgres(dsn: str, timeout_s: float) -> Any:
 
     from newswire.sink.writers.postgres import DATABASE_ERRORS, describe, redacted
 
+    errors: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, ValueError)  # ValueError: bad DSN
     try:
         return await asyncpg.connect(dsn, timeout=timeout_s)
-    except (*DATABASE_ERRORS, ValueError) as exc:
+    except errors as exc:
         raise AuditInputError(
             f"PostgreSQL at {redacted(dsn)} did not answer: {describe(exc)}"
         ) from exc

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 import sys
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
 
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
@@ -24,6 +25,10 @@ from newswire.cli.settings import cli_settings as _settings
 from newswire.common.errors import ErrorKind
 from newswire.common.records import ServiceName
 from newswire.soak.command import soak
+
+if TYPE_CHECKING:
+    # The click Context typer's parameter classes are typed with (typer vendors click).
+    from typer._click import Context as ClickContext
 
 #: Every command's one-line summary (the command lists show it) and real examples (the
 #: end of its --help), by command path. A test runs the parser on every example.
@@ -131,7 +136,7 @@ _TYPE_NAMES = {
 }
 
 
-def _type_label(param: TyperArgument | TyperOption, ctx: typer.Context) -> str:
+def _type_label(param: TyperArgument | TyperOption, ctx: ClickContext) -> str:
     shown = param.display_type(ctx).strip("<>")  # typer's reading of the annotation
     if shown.startswith("list[") and shown.endswith("]"):
         shown = shown[len("list[") : -1]
@@ -144,7 +149,7 @@ def _type_label(param: TyperArgument | TyperOption, ctx: typer.Context) -> str:
 class _Option(TyperOption):
     """An option as click shows it: ``--rate FLOAT``, ``--dry-run`` with no placeholder."""
 
-    def display_type_rich(self, ctx: typer.Context) -> str | None:
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
         if self.metavar is not None:
             return self.metavar
         if self.is_flag or self.count:
@@ -159,7 +164,7 @@ class _Argument(TyperArgument):
     def display_name_raw(self) -> str:
         return self.name or ""
 
-    def display_type_rich(self, ctx: typer.Context) -> str | None:
+    def display_type_rich(self, ctx: ClickContext) -> str | None:
         return (self.metavar or "") + ("..." if self.nargs != 1 else "")
 
     def _usage_display_name(self) -> str:
@@ -468,7 +473,9 @@ def _letter_service(value: str | None) -> str | None:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _letter_time(value: str | None) -> Any:
+# Typer parses these options as the text their annotation names; the callbacks below
+# then replace the text with the parsed value, which the commands cast back to.
+def _letter_time(value: str | None) -> datetime | None:
     from newswire.replay.dlq_view import parse_time
 
     try:
@@ -477,7 +484,7 @@ def _letter_time(value: str | None) -> Any:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _letter_origin(value: str | None) -> Any:
+def _letter_origin(value: str | None) -> tuple[str, int, int] | None:
     from newswire.replay.dlq_view import parse_origin
 
     try:
@@ -542,7 +549,12 @@ def dlq_list(
     if found is None:
         typer.echo(f"{topic} does not exist yet: no service has dead-lettered anything", err=True)
         return
-    query = LetterQuery(service=service, kind=kind, since=since, until=until)
+    query = LetterQuery(
+        service=service,
+        kind=kind,
+        since=cast("datetime | None", since),  # _letter_time parsed it
+        until=cast("datetime | None", until),
+    )
     matching = [letter for letter in found if query.accepts(letter)]
     shown = matching[-limit:] if limit else matching
     if shown:
@@ -592,6 +604,7 @@ def dlq_show(
         show_lines,
     )
 
+    at_origin = cast("tuple[str, int, int] | None", origin)  # _letter_origin parsed it
     if (position is None) == (origin is None):
         raise typer.BadParameter("give exactly one of them", param_hint=["OFFSET", "--origin"])
     try:
@@ -603,9 +616,9 @@ def dlq_show(
 
     async def find() -> list[Any] | str:
         try:
-            if origin is not None:
-                letters = await read_letters(settings)
-                return [letter for letter in letters if LetterQuery(origin=origin).accepts(letter)]
+            if at_origin is not None:
+                query = LetterQuery(origin=at_origin)
+                return [letter for letter in await read_letters(settings) if query.accepts(letter)]
             found = await read_letter(settings, partition or 0, offset)
             return found if isinstance(found, str) else [found]
         except NoDeadLetterTopic:
@@ -613,7 +626,7 @@ def dlq_show(
 
     found = run_with_kafka("dlq show", settings.kafka, kafka_timeout, find)
     if isinstance(found, str) or not found:
-        where = ":".join(map(str, origin)) if origin is not None else ""
+        where = ":".join(map(str, at_origin)) if at_origin is not None else ""
         why = found or f"no dead letter on {topic} has origin {where}"
         typer.echo(f"newswire dlq show: {why}", err=True)
         raise typer.Exit(1)

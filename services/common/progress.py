@@ -40,7 +40,8 @@ class LineProgress:
 
     def __init__(self, stream: IO[str], command: str, interval_s: float = 5.0) -> None:
         self._stream, self._command, self._interval_s = stream, command, interval_s
-        self._label, self._total, self._done, self._said = "", None, 0, False
+        self._total: int | None = None
+        self._label, self._done, self._said = "", 0, False
         self._started = self._last = time.monotonic()
 
     def begin(self, label: str, total: int | None) -> None:

@@ -202,7 +202,7 @@ async def inspect_topics(settings: Settings) -> list[TopicState]:
             state.exists = True
             state.partitions = len(partitions)
             replicas = [len(p.get("replicas") or ()) for p in partitions]
-            state.replication_factor = min(replicas) if replicas and min(replicas) else None
+            state.replication_factor = min(replicas, default=0) or None  # 0 replicas: unknown
         if not present:
             return states
         configs = await _topic_configs(admin, [state.spec.name for state in present])
@@ -313,7 +313,7 @@ def topic_state_lines(states: list[TopicState]) -> list[str]:
         return "  ".join(padded).rstrip()
 
     lines = [line(TOPICS_HEADER)]
-    for cells, notes in rows:
-        lines.append(line(cells))
+    for row_cells, notes in rows:
+        lines.append(line(row_cells))
         lines += [f"    {note}" for note in notes]
     return lines

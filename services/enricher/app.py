@@ -153,8 +153,10 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
 
         # noack_take, not take_events: take_events acks a batch in a ``finally``, so a
         # batch cancelled mid-delivery (shutdown, a crash of this agent) would be
-        # committed unsent. Here only ``settle`` acks, after delivery.
-        async for events in stream.noack_take(config.batch_size, within=config.batch_within_s):
+        # committed unsent. Here only ``settle`` acks, after delivery. Faust's StreamT (the
+        # type @app.agent requires here) does not declare noack_take; the Stream it passes has it.
+        batches = stream.noack_take(config.batch_size, within=config.batch_within_s)  # type: ignore[attr-defined]
+        async for events in batches:
             await handler.handle(events, settle=settle)
             seen_sweeper.sweep(events)
 

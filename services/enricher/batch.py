@@ -18,6 +18,7 @@ crash or a cancelled batch re-processes at most the batch in flight, never loses
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter as Tally
@@ -27,6 +28,7 @@ from dataclasses import dataclass, replace
 import faust
 import orjson
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
+from faust.types import TableT
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newswire.common.errors import ErrorKind, InvalidRecord
@@ -168,7 +170,7 @@ class BatchHandler:
         self,
         *,
         pipeline: EnrichmentPipeline,
-        table: faust.Table,
+        table: TableT,
         exchange: NearDuplicateExchange,
         enriched: faust.TopicT,
         dlq: faust.TopicT,
@@ -212,7 +214,7 @@ class BatchHandler:
             outcome = self._pipeline.process(
                 event.message.value,
                 event.message.key,
-                lambda aid, e=event: self._seen(pending, aid, e),
+                functools.partial(self._seen, pending, event=event),
             )
             match outcome:
                 case Emit():

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import faust
+from faust.types import TableT
 
 from newswire.common.kafka import default_partition
 from newswire.enricher.scope import writes_for
@@ -41,7 +42,7 @@ class ExpirySweeper:
     def __init__(
         self,
         *,
-        table: faust.Table,
+        table: TableT,
         partitions: int,
         is_expired: IsExpired,
         every_s: float,

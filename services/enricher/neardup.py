@@ -25,6 +25,7 @@ from typing import Any
 
 import faust
 import orjson
+from faust.types import TableT
 
 from newswire.common.kafka import default_partition
 from newswire.enricher.bands import BucketIndex, Delta, Member, Probe
@@ -167,7 +168,7 @@ class BandResponder:
     def __init__(
         self,
         *,
-        table: faust.Table,
+        table: TableT,
         replies: faust.TopicT,
         index: BucketIndex,
         prune_every_s: float,

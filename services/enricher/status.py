@@ -179,13 +179,15 @@ def install_status(
         line, counts = status.line(lag=lag, assigned=held)
         log.info(line, extra={"counts": counts.as_dict() | {"lag": lag}})
 
-    @app.on_partitions_assigned.connect
+    # mode types every handler as (sender, *args, signal=..., **kwargs); these name only
+    # what faust sends (``assigned=``, then the signal in **_), which that type rejects.
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def assigned(sender: Any, assigned: Iterable[TP], **_: Any) -> None:
         mine = sorted(tp.partition for tp in assigned if tp.topic == raw)
         total = settings.topics.partitions
         log.info("enricher assigned %s partitions %s (%d of %d)", raw, mine, len(mine), total)
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def stopping(sender: Any, **_: Any) -> None:
         line, counts = status.line(lag=None, final=True)  # no broker round trip while stopping
         log.info(line, extra={"counts": counts.as_dict()})

@@ -17,7 +17,7 @@ verdict for diagnosis; they do not decide it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from newswire.enricher.bands import (
     Candidate,
@@ -45,11 +45,10 @@ def evaluate_pairs(
     """Judge every pair as the stream would, then count by language and by variation."""
     outcomes = [_outcome(pair, detector) for pair in pairs]
 
-    def counts_where(keep: Callable[[PairOutcome], bool]) -> Counts:
-        chosen = [o for o in outcomes if keep(o)]
+    def counts_of(chosen: list[PairOutcome]) -> Counts:
         return binary_counts([o.gold for o in chosen], [o.predicted for o in chosen])
 
-    total = counts_where(lambda o: True)
+    total = counts_of(outcomes)
     return NearDuplicateReport(
         detector=repr(detector),
         lsh_threshold=detector.lsh_threshold,
@@ -57,11 +56,11 @@ def evaluate_pairs(
         counts=total,
         scores=scores(total),
         by_language={
-            lang: counts_where(lambda o, lang=lang: o.lang == lang)
+            lang: counts_of([o for o in outcomes if o.lang == lang])
             for lang in first_seen(o.lang for o in outcomes)
         },
         by_variation={
-            variation: counts_where(lambda o, v=variation: o.variation == v)
+            variation: counts_of([o for o in outcomes if o.variation == variation])
             for variation in first_seen(o.variation for o in outcomes)
         },
         positives=summarise(o.similarity for o in outcomes if o.gold),

@@ -131,13 +131,9 @@ class KafkaStateStore:
         async for key, value in _read_to_end(
             self._settings, self._settings.topics.raw, starts=starts
         ):
-            article_id = key.decode() if key else None
-            if (
-                article_id in wanted
-                and value is not None
-                and _source_of(value) in wanted[article_id]
-            ):
-                found.add(article_id)
+            key_id = key.decode() if key else None
+            if key_id in wanted and value is not None and _source_of(value) in wanted[key_id]:
+                found.add(key_id)
         return found
 
 

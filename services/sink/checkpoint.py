@@ -53,6 +53,11 @@ class WriterBroken(NewswireError):
         self.writer = writer
 
 
+# A Kafka message key. Named here because ``_Progress.bytes`` (a size) hides the builtin
+# inside that class body.
+_Key = bytes | None
+
+
 @dataclass
 class _Progress:
     """One partition since its last commit: the next offset to commit, and what was
@@ -62,9 +67,9 @@ class _Progress:
     records: int = 0
     bytes: int = 0
     started: float | None = None
-    keys: dict[int, bytes | None] = field(default_factory=dict)  # offset -> Kafka key
+    keys: dict[int, _Key] = field(default_factory=dict)  # offset -> Kafka key
 
-    def add(self, offset: int, key: bytes | None, size: int) -> None:
+    def add(self, offset: int, key: _Key, size: int) -> None:
         if self.started is None:
             self.started = time.monotonic()
         self.next_offset = max(self.next_offset, offset + 1)

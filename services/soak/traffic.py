@@ -635,8 +635,8 @@ def _not_utf8(article: dict[str, Any], variant: int) -> tuple[bytes, str]:
             body = encode(article | {"text": "@@BAD@@" + text})
             return body.replace(b"@@BAD@@", b"\xff\xfe", 1), "JSON with 0xFF 0xFE bytes in the text"
         case 1:
-            body = orjson.dumps(article | {"text": "caf\u00e9 " + text}).decode()
-            return body.encode("latin-1", "replace"), "JSON encoded as Latin-1"
+            json_text = orjson.dumps(article | {"text": "caf\u00e9 " + text}).decode()
+            return json_text.encode("latin-1", "replace"), "JSON encoded as Latin-1"
         case _:
             return b"\xc3\x28\xa0\xa1" + encode(article)[4:], "invalid UTF-8 sequences at the start"
 

@@ -75,7 +75,11 @@ async def resolve(host: str, port: int, timeout_s: float | None) -> list[IPAddre
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
     seen: dict[IPAddress, None] = {}
     for *_, sockaddr in infos:
-        seen.setdefault(ipaddress.ip_address(sockaddr[0].split("%", 1)[0]), None)
+        address = sockaddr[0]
+        # Only the AF_INET/AF_INET6 forms come back for a host name, and both carry the
+        # address as text; typeshed also allows the (int, bytes) form of IPv6-less builds.
+        if isinstance(address, str):
+            seen.setdefault(ipaddress.ip_address(address.split("%", 1)[0]), None)
     return list(seen)
 
 

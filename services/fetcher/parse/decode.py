@@ -103,11 +103,11 @@ def decode_body(
     """Decode ``body`` by the rules in the module docstring; ``encoding`` error if nothing fits."""
     if override:
         return _decode_override(body, override)
-    for bom, codec in _BOMS:
+    for bom, bom_codec in _BOMS:
         if body.startswith(bom):
-            text = _try(body, codec)
+            text = _try(body, bom_codec)
             if text is not None:
-                return Decoded(text.lstrip("\ufeff"), codec, "bom")
+                return Decoded(text.lstrip("\ufeff"), bom_codec, "bom")
     text = _try(body, "utf-8")
     if text is not None:
         return Decoded(text, "utf-8", "utf-8")

@@ -284,7 +284,8 @@ def _duration_or_none(value: Any) -> float | None:
 def _selector_items(selectors: dict[str, Any]) -> Iterator[tuple[list[str | int], Any]]:
     for name, value in selectors.items():
         if isinstance(value, list):
-            yield from (([name, i], css) for i, css in enumerate(value))
+            for i, css in enumerate(value):
+                yield [name, i], css
         else:
             yield [name], value
 
