@@ -87,7 +87,7 @@ class Publisher:
         failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
         if failure is not None:
             raise failure
-        return outcomes  # type: ignore[return-value]  # no failure: all metadata
+        return outcomes
 
     @staticmethod
     async def deliveries(futures: Sequence[Delivery]) -> list[RecordMetadata | BaseException]:

@@ -126,10 +126,14 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# A TypedDict is not a dict[str, Any] to mypy, so the literal overloads "overlap" the
+# general one with another return type: that is the point of them.
 @overload
-def decode_json_object(payload: bytes | None, name: Literal[SchemaName.RAW]) -> RawArticle: ...
+def decode_json_object(  # type: ignore[overload-overlap]
+    payload: bytes | None, name: Literal[SchemaName.RAW]
+) -> RawArticle: ...
 @overload
-def decode_json_object(
+def decode_json_object(  # type: ignore[overload-overlap]
     payload: bytes | None, name: Literal[SchemaName.ENRICHED]
 ) -> EnrichedArticle: ...
 @overload

@@ -33,6 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from newswire.common.contract import LanguageRecord
+
 UNDETERMINED = "und"
 
 # Model label -> project code. Labels not listed are already ISO 639-1 or have no 639-1
@@ -137,7 +139,7 @@ class LanguageResult:
     declared: str | None  # the source's declared language in the same scheme
     conflict: bool  # a declared language was given and differs from ``code``
 
-    def as_record(self) -> dict[str, object]:
+    def as_record(self) -> LanguageRecord:
         """The ``language`` object of the enriched-article schema."""
         return {
             "code": self.code,

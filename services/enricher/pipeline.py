@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from newswire.common.contract import DedupeRecord, EnrichedArticle, RawArticle
+from newswire.common.contract import DedupeRecord, DedupeStatus, EnrichedArticle, RawArticle
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.ids import content_hash_of_forms
 from newswire.common.records import utc_now
@@ -112,13 +113,15 @@ class EnrichmentPipeline:
         # two-million-character text would hold the event loop for seconds.
         text = raw["text"][: self._max_classified_chars]
         topics = self._topics.classify(title=raw["title"], text=text, language=language.code)
-        return raw | {
+        enriched: EnrichedArticle = {
+            **raw,
             "schema_version": self._enriched_version,
             "enriched_at": utc_now(),
             "language": language.as_record(),
             "topics": [match.as_record() for match in topics],
             "dedupe": dedupe_record(raw["id"], decision),
         }
+        return enriched
 
 
 def check_key_matches_id(key: bytes | None, article_id: str) -> None:
@@ -142,14 +145,16 @@ def with_candidate(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
     """
     if candidate is None or emit.verdict is Verdict.UPDATE:
         return emit.record
-    status = "duplicate" if candidate.exact else "near_duplicate"
-    dedupe = emit.record["dedupe"] | {
+    status: DedupeStatus = "duplicate" if candidate.exact else "near_duplicate"
+    dedupe: DedupeRecord = {
+        **emit.record["dedupe"],
         "status": status,
         "duplicate_of": candidate.cluster_id,
         "similarity": round(candidate.similarity, 4),
         "cluster_id": candidate.cluster_id,
     }
-    return emit.record | {"dedupe": dedupe}
+    record: EnrichedArticle = {**emit.record, "dedupe": dedupe}
+    return record
 
 
 def final_record(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
@@ -167,7 +172,7 @@ def final_record(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
 def dedupe_record(article_id: str, decision: Decision) -> DedupeRecord:
     entry = decision.entry
     return {
-        "status": decision.verdict.value,
+        "status": cast(DedupeStatus, decision.verdict.value),  # Verdict's values are these
         "content_hash": entry.content_hash,
         "duplicate_of": article_id if decision.verdict is Verdict.UPDATE else None,
         "similarity": None,

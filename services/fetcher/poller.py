@@ -354,7 +354,7 @@ def _chronological(item: Identified) -> float:
     return published.timestamp() if published else float("inf")
 
 
-def _arrival(record: dict[str, object], now: float) -> float:
+def _arrival(record: Mapping[str, object], now: float) -> float:
     """When an item arrived, for the adaptive interval: its date if credible, else now."""
     if record.get("published_at_inferred"):
         return now

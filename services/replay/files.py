@@ -299,6 +299,7 @@ def _without_control_chars(record: RawArticle) -> RawArticle:
             schema=SchemaName.RAW.value,
         )
     record["text"] = text
-    if record.get("title"):
-        record["title"] = strip_control_chars(record["title"]) or None
+    title = record.get("title")
+    if title:
+        record["title"] = strip_control_chars(title) or None
     return record

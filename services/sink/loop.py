@@ -30,6 +30,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from newswire.common.contract import EnrichedArticle
 from newswire.common.errors import InvalidRecord
 from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName, decode_json_object
@@ -159,7 +160,7 @@ class PollLoop:
         self.checkpoint.track(tp, message.offset, message.key, len(raw or b""))
 
     async def _add(
-        self, writer: Writer, record: dict[str, Any], raw: bytes, message: ConsumerRecord
+        self, writer: Writer, record: EnrichedArticle, raw: bytes, message: ConsumerRecord
     ) -> None:
         try:
             await self._retrier.run(

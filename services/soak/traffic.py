@@ -559,16 +559,19 @@ def _article(
     *,
     path: str = "",
 ) -> dict[str, Any]:
+    """A raw article as a plain dict: the soak bends it (poison, sizes) on purpose."""
     chars = _chars_for(spec, limits, rng)
     text = text_of(rng, spec.script, chars)
     title = f"soak {seed}/{spec.index}: " + " ".join(rng.choices(vocabulary(spec.script), k=6))
-    return raw_article(
-        source={"kind": "feed", "id": "soak", "name": "newswire soak"},
-        text=text,
-        url=f"{URL_BASE}/{seed}/{path}{spec.index}",
-        title=title,
-        fetched_at=fetched_at,
-        language_hint=None,
+    return dict(
+        raw_article(
+            source={"kind": "feed", "id": "soak", "name": "newswire soak"},
+            text=text,
+            url=f"{URL_BASE}/{seed}/{path}{spec.index}",
+            title=title,
+            fetched_at=fetched_at,
+            language_hint=None,
+        )
     )
 
 

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from newswire.common.contract import TopicRecord
 from newswire.enricher.topics.matching import (
     EXCLUDE,
     GROUP,
@@ -41,7 +42,7 @@ class TopicMatch:
     score: float
     evidence: tuple[str, ...]  # matched phrases as written in the taxonomy, strongest first
 
-    def as_record(self) -> dict[str, object]:
+    def as_record(self) -> TopicRecord:
         """One item of the enriched-article ``topics`` array."""
         return {"id": self.id, "score": self.score, "evidence": list(self.evidence)}
 

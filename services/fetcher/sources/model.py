@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from newswire.common.contract import RecordSource
+
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([smhd])$")
 
@@ -65,7 +67,7 @@ class Source:
     verified: bool = True
 
     @property
-    def record_source(self) -> dict[str, str]:
+    def record_source(self) -> RecordSource:
         """The ``source`` object of every raw record this source produces."""
         return {"kind": self.kind.value, "id": self.id, "name": self.name}
 

@@ -24,7 +24,7 @@ Errors say what the sink should do, by type:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -114,7 +114,7 @@ class Writer(Protocol):
     name: str
 
     async def add(
-        self, record: dict[str, Any], raw: bytes, topic: str, partition: int, offset: int
+        self, record: Mapping[str, Any], raw: bytes, topic: str, partition: int, offset: int
     ) -> None:
         """Buffer one record (``raw``: its bytes as read); raise
         :class:`RecordRejected` to refuse its content."""
