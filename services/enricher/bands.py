@@ -223,6 +223,15 @@ class BucketIndex:
             buckets[band] = self._bounded([*bucket, member])
         self._buckets[partition] = buckets
 
+    def load_all(self, deltas: Iterable[Delta], *, including: int) -> None:
+        """Rebuild every partition that has deltas in one pass over them (a worker takes
+        several partitions at once after a rebalance), and INCLUDING even without any."""
+        by_partition: dict[int, list[Delta]] = {including: []}
+        for delta in deltas:
+            by_partition.setdefault(delta.partition, []).append(delta)
+        for partition, own in by_partition.items():
+            self.load(partition, own)
+
     def answer(self, partition: int, probe: Probe) -> tuple[Member, list[Member]]:
         """(the newcomer the probe adds to its bucket, the earlier members it hears of)."""
         buckets = self._buckets.setdefault(partition, {})

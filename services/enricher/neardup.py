@@ -191,7 +191,7 @@ class BandResponder:
         is acked only once its answers are out."""
         partition = event.message.partition
         if not self._index.loaded(partition):
-            self._index.load(partition, self._deltas())
+            self._index.load_all(self._deltas(), including=partition)
         message = orjson.loads(event.value)
         answers: dict[int, list[list[Any]]] = defaultdict(list)
         joined: list[tuple[str, Member]] = []

@@ -148,8 +148,8 @@ def test_buckets_rebuilt_from_the_deltas_answer_as_the_live_ones(
         newcomer, _ = live.answer(0, _banded(article, band, 1000.0 + n))
         deltas.append(Delta(0, newcomer.seen_at, ((band, newcomer),)))
     rebuilt = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
-    rebuilt.load(0, reversed(deltas))  # any order: replayed by time
-    rebuilt.load(1, deltas)  # another partition's deltas are not its buckets
+    rebuilt.load_all(reversed(deltas), including=1)  # any order: replayed by time
+    assert rebuilt.loaded(1)  # it has no deltas: empty, but loaded
     for band in ("1:x", "2:y", "3:z"):
         probe = _banded("newcomer", band, 5000.0)
         heard_live = {m.article_id for m in live.answer(0, probe)[1]}
