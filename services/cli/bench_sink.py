@@ -208,20 +208,22 @@ async def measure_bare(
 
 
 async def measure_bare_postgres(
-    settings: Settings, dsn: str, expected: int, timeout_s: float
+    settings: Settings, dsn: str, ids: list[str], timeout_s: float
 ) -> float:
     """(b) for PostgreSQL, into a table like ``articles`` (made by the sink's migration
-    in (a)), dropped afterwards."""
+    in (a)), dropped afterwards; and the rows (a) wrote into ``articles`` (IDS)
+    deleted again, so no synthetic article stays behind in a real database."""
     table = f"newswire_bench_{uuid.uuid4().hex[:8]}"
     connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(f"CREATE TABLE {table} (LIKE {TABLE} INCLUDING ALL)")
         try:
             return await measure_bare(
-                settings, expected, BarePostgres(connection, table), timeout_s
+                settings, len(ids), BarePostgres(connection, table), timeout_s
             )
         finally:
             await connection.execute(f"DROP TABLE IF EXISTS {table}")
+            await connection.execute(f"DELETE FROM {TABLE} WHERE id = ANY($1::text[])", ids)
     finally:
         await connection.close()
 
@@ -278,17 +280,17 @@ def _for_writer(settings: Settings, writer: str, out_dir: Path) -> Settings:
 
 
 async def _writer_figures(
-    settings: Settings, name: str, dsn: str | None, expected: int, timeout_s: float
+    settings: Settings, name: str, dsn: str | None, ids: list[str], timeout_s: float
 ) -> WriterFigures:
     """(a) then (b) for writer NAME, opened as the sink opens it (connected and
     migrated before the clock runs)."""
     out = settings.sink.out_dir
     options = WriterOptions(writers=(name,), out_dir=out / "sink", postgres_dsn=dsn)
-    sink = await measure_sink(settings, await build_writers(options), expected, timeout_s)
+    sink = await measure_sink(settings, await build_writers(options), len(ids), timeout_s)
     if dsn is None:
-        bare = await measure_bare(settings, expected, BareJsonLines(out / "bare"), timeout_s)
+        bare = await measure_bare(settings, len(ids), BareJsonLines(out / "bare"), timeout_s)
     else:
-        bare = await measure_bare_postgres(settings, dsn, expected, timeout_s)
+        bare = await measure_bare_postgres(settings, dsn, ids, timeout_s)
     return WriterFigures(name, sink, bare)
 
 
@@ -305,14 +307,15 @@ def run_bench_sink(
         _step(f"enriching {records} seed-sized articles in-process")
         # A new seed each run: new ids, so a reused database gets new rows, not no-ops.
         payloads = enriched_payloads(bench, records, words, size, seed=random.randrange(2**32))
-        expected = len(payloads)
+        ids = [key.decode() for key, _ in payloads]
+        expected = len(ids)
         asyncio.run(wait_for_broker(bench.kafka))
         asyncio.run(_create(bench, bench.topics.enriched, bench.topics.dlq))
         asyncio.run(_produce_all(bench, bench.topics.enriched, payloads))
         _step(f"jsonl: (a) the sink, then (b) the bare loop, over {expected} records")
         jsonl = asyncio.run(
             _writer_figures(
-                _for_writer(bench, "jsonl", Path(state) / "out"), "jsonl", None, expected, timeout_s
+                _for_writer(bench, "jsonl", Path(state) / "out"), "jsonl", None, ids, timeout_s
             )
         )
         pg: WriterFigures | None = None
@@ -323,7 +326,7 @@ def run_bench_sink(
                     _for_writer(bench, "postgres", Path(state) / "pg"),
                     "postgres",
                     postgres_dsn,
-                    expected,
+                    ids,
                     timeout_s,
                 )
             )
