@@ -112,6 +112,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Enricher throughput vs the bare transport and the stages alone.",
         ("newswire bench enrich --articles 2000",),
     ),
+    "bench sink": (
+        "Sink writers vs equally durable bare loops; last line jsonl=R ...",
+        ("newswire bench sink --records 5000", "newswire bench sink --postgres postgresql://..."),
+    ),
 }
 
 #: The panels of ``newswire --help``, by top-level command.
@@ -702,18 +706,22 @@ bench_app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 bench_app.command("fetch")(bench_fetch)
 
+#: Options the broker benches share.
+BenchSeeds = Annotated[
+    Path, typer.Option(help="Seed article whose size and words the payloads copy.")
+]
+BenchTimeout = Annotated[
+    float, typer.Option(help="Give up on a measurement after this many seconds.")
+]
+
 
 @bench_app.command("enrich")
 def bench_enrich(
     articles: Annotated[
         int, typer.Option(min=10, help="Seed-sized articles to push through.")
     ] = 5000,
-    seeds: Annotated[
-        Path, typer.Option(help="Seed article whose size and words the payloads copy.")
-    ] = Path("seeds"),
-    timeout: Annotated[
-        float, typer.Option(help="Give up on a measurement after this many seconds.")
-    ] = 600.0,
+    seeds: BenchSeeds = Path("seeds"),
+    timeout: BenchTimeout = 600.0,
 ) -> None:
     """Enricher throughput (a) vs the bare transport (b) and the stages alone (c)."""
     from newswire.cli.bench import print_bench, run_bench_enrich
@@ -721,6 +729,32 @@ def bench_enrich(
     settings = _settings()
     print_bench(
         run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout), settings
+    )
+
+
+@bench_app.command("sink")
+def bench_sink(
+    records: Annotated[
+        int, typer.Option(min=10, help="Enriched records to write with each writer.")
+    ] = 5000,
+    seeds: BenchSeeds = Path("seeds"),
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL DSN to bench the postgres writer on (else SINK_POSTGRES_DSN)."
+        ),
+    ] = None,
+    timeout: BenchTimeout = 600.0,
+) -> None:
+    """Each sink writer (a) vs a bare aiokafka loop writing as durably (b)."""
+    from newswire.cli.bench_sink import print_bench_sink, run_bench_sink
+
+    settings = _settings()
+    configured = settings.sink.postgres_dsn
+    dsn = postgres or (configured.get_secret_value() if configured is not None else None)
+    print_bench_sink(
+        run_bench_sink(settings, records=records, seeds=seeds, postgres_dsn=dsn, timeout_s=timeout),
+        settings,
     )
 
 

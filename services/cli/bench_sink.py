@@ -1,0 +1,351 @@
+"""``newswire bench sink``: each sink writer against a bare loop with its durability.
+
+Over the same N enriched records on a fresh topic, for each writer, side by side:
+
+(a) the real sink (:func:`newswire.sink.service.run_sink` with that writer only, its
+    own consumer group): decode, validate, batch, flush, commit, as deployed;
+(b) a bare aiokafka loop over the same records that writes each polled batch with
+    the same durability and commits: JSON Lines = the batch into a temp file, fsync,
+    rename into place, fsync the directory; PostgreSQL = ``COPY`` of the rows in one
+    transaction (into a bench table shaped like ``articles``).
+
+Both are timed from the first record consumed to the last commit (group join is not
+counted). R = a / b says what the sink costs over the bare write; 1.00 is the limit.
+The records are seed-sized synthetic articles run through the enrichment stages
+(in-process, no Kafka), so they are what the enricher would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+from aiokafka import ConsumerRecord, TopicPartition
+
+from newswire.cli.bench import (
+    _bench_settings,
+    _broker_for_bench,
+    _create,
+    _produce_all,
+    seed_words,
+    synthetic_articles,
+)
+from newswire.common.kafka import caught_up, end_offsets, new_consumer, wait_for_broker
+from newswire.common.records import encode
+from newswire.common.settings import Settings
+from newswire.enricher.app import build_pipeline
+from newswire.enricher.dedupe import SeenEntry
+from newswire.enricher.pipeline import Emit, Redelivered, final_record
+from newswire.sink.service import run_sink
+from newswire.sink.writers.base import Writer
+from newswire.sink.writers.factory import WriterOptions, build_writers
+from newswire.sink.writers.jsonl import _fsync_dir
+from newswire.sink.writers.postgres import TABLE
+from newswire.sink.writers.postgres_rows import COLUMNS, article_row
+
+#: How often the watcher asks the broker for the sink's committed offsets: the
+#: resolution of the sink's end time.
+COMMIT_POLL_S = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class WriterFigures:
+    """Records/s of the real sink (a) and the bare loop (b) for one writer."""
+
+    writer: str
+    sink: float
+    bare: float
+
+    @property
+    def ratio(self) -> float:
+        return self.sink / self.bare
+
+
+@dataclass(frozen=True, slots=True)
+class SinkBenchResult:
+    records: int
+    payload_bytes: int
+    jsonl: WriterFigures
+    postgres: WriterFigures | None  # None: no DSN given, skipped
+
+
+def ratio_line(jsonl: WriterFigures, postgres: WriterFigures | None) -> str:
+    """The last line: ``jsonl=R postgres=R`` (R = sink / bare), or ``postgres=skipped``."""
+    pg = "skipped" if postgres is None else f"{postgres.ratio:.2f}"
+    return f"jsonl={jsonl.ratio:.2f} postgres={pg}"
+
+
+def enriched_payloads(
+    settings: Settings, n: int, words: list[str], size: int, *, seed: int
+) -> list[tuple[bytes, bytes]]:
+    """N seed-sized articles through every enrichment stage, in-process (a dict stands
+    in for the dedupe table), validated: the records the enricher would send."""
+    pipeline = build_pipeline(settings)
+    seen: dict[str, SeenEntry] = {}
+    out: list[tuple[bytes, bytes]] = []
+    for key, value in synthetic_articles(n, words, size_chars=size, seed=seed):
+        outcome = pipeline.process(value, key, seen.get)
+        if isinstance(outcome, Emit):
+            out.append((outcome.article_id.encode(), encode(final_record(outcome, None))))
+        if isinstance(outcome, Emit | Redelivered):
+            seen[outcome.article_id] = outcome.entry
+    return out
+
+
+# -- (b) the bare loop -------------------------------------------------------------------
+
+Batch = Sequence[ConsumerRecord]
+
+
+class Source(Protocol):
+    """The part of an aiokafka consumer the bare loop uses."""
+
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord]]: ...
+
+    async def commit(self) -> None: ...
+
+
+async def drain(
+    source: Source,
+    expected: int,
+    write: Callable[[Batch], Awaitable[None]],
+    *,
+    max_records: int,
+    timeout_s: float,
+) -> float:
+    """Poll, write each polled batch, commit, until EXPECTED records are committed;
+    records/s from the first record polled to the last commit."""
+    done = 0
+    first: float | None = None
+    deadline = time.monotonic() + timeout_s
+    while done < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the bare loop got {done} of {expected} records in {timeout_s}s")
+        polled = await source.getmany(timeout_ms=500, max_records=max_records)
+        batch = [record for records in polled.values() for record in records]
+        if not batch:
+            continue
+        if first is None:
+            first = time.perf_counter()
+        await write(batch)
+        await source.commit()
+        done += len(batch)
+    assert first is not None
+    return expected / (time.perf_counter() - first)
+
+
+class BareJsonLines:
+    """Each batch: one file in ``.tmp/``, fsync, rename into OUT_DIR, fsync OUT_DIR."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._tmp = out_dir / ".tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._seq = 0
+
+    async def __call__(self, batch: Batch) -> None:
+        self._seq += 1
+        lines = [bytes(record.value or b"").strip() + b"\n" for record in batch]
+        await asyncio.to_thread(self._write, f"bare-{self._seq:06d}.jsonl", lines)
+
+    def _write(self, name: str, lines: list[bytes]) -> None:
+        temp = self._tmp / name
+        with temp.open("xb") as handle:
+            handle.writelines(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temp, self.out_dir / name)
+        _fsync_dir(self.out_dir)
+
+
+class BarePostgres:
+    """Each batch: decode, the writer's rows, ``COPY`` into TABLE in one transaction."""
+
+    def __init__(self, connection: asyncpg.Connection, table: str) -> None:
+        self._connection = connection
+        self._table = table
+
+    async def __call__(self, batch: Batch) -> None:
+        rows = [article_row(orjson.loads(record.value or b"")) for record in batch]
+        async with self._connection.transaction():
+            await self._connection.copy_records_to_table(self._table, records=rows, columns=COLUMNS)
+
+
+async def measure_bare(
+    settings: Settings, expected: int, write: Callable[[Batch], Awaitable[None]], timeout_s: float
+) -> float:
+    consumer = new_consumer(
+        settings.kafka,
+        settings.topics.enriched,
+        group_id=f"bench-bare-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        return await drain(
+            consumer,
+            expected,
+            write,
+            max_records=settings.sink.batch_max_records,
+            timeout_s=timeout_s,
+        )
+    finally:
+        await consumer.stop()
+
+
+async def measure_bare_postgres(
+    settings: Settings, dsn: str, ids: list[str], timeout_s: float
+) -> float:
+    """(b) for PostgreSQL, into a table like ``articles`` (made by the sink's migration
+    in (a)), dropped afterwards; and the rows (a) wrote into ``articles`` (IDS)
+    deleted again, so no synthetic article stays behind in a real database."""
+    table = f"newswire_bench_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f"CREATE TABLE {table} (LIKE {TABLE} INCLUDING ALL)")
+        try:
+            return await measure_bare(
+                settings, len(ids), BarePostgres(connection, table), timeout_s
+            )
+        finally:
+            await connection.execute(f"DROP TABLE IF EXISTS {table}")
+            await connection.execute(f"DELETE FROM {TABLE} WHERE id = ANY($1::text[])", ids)
+    finally:
+        await connection.close()
+
+
+# -- (a) the real sink -------------------------------------------------------------------
+
+
+async def measure_sink(
+    settings: Settings, writers: list[Writer], expected: int, timeout_s: float
+) -> float:
+    """(a): ``run_sink`` with WRITERS (one), until its group's committed offsets reach the
+    topic's end; records/s from the first record handed to the writer to that commit
+    (seen by a watcher polling every :data:`COMMIT_POLL_S`)."""
+    first: list[float] = []
+    (writer,) = writers
+    add = writer.add
+
+    async def timed_add(*args: Any, **kwargs: Any) -> None:
+        if not first:
+            first.append(time.perf_counter())
+        await add(*args, **kwargs)
+
+    setattr(writer, "add", timed_add)  # noqa: B010 - on the instance, for this run only
+    targets = await end_offsets(settings.kafka, settings.topics.enriched)
+    stop = asyncio.Event()
+    sink = asyncio.create_task(run_sink(settings, writers=writers, stop=stop))
+    watcher = new_consumer(settings.kafka, group_id=settings.sink.group_id)
+    await watcher.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if sink.done():
+                await sink  # raises what stopped it
+                raise RuntimeError("the sink stopped before it caught up")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the sink did not commit {expected} records in {timeout_s}s")
+            committed = {tp: await watcher.committed(tp) or -1 for tp in targets}
+            if caught_up(committed, targets):
+                last = time.perf_counter()
+                break
+            await asyncio.sleep(COMMIT_POLL_S)
+    finally:
+        stop.set()
+        await watcher.stop()
+        await sink
+    return expected / (last - first[0])
+
+
+def _for_writer(settings: Settings, writer: str, out_dir: Path) -> Settings:
+    sink = settings.sink.model_copy(
+        update={"group_id": f"bench-sink-{writer}-{uuid.uuid4().hex[:6]}", "out_dir": out_dir}
+    )
+    return settings.model_copy(update={"sink": sink})
+
+
+async def _writer_figures(
+    settings: Settings, name: str, dsn: str | None, ids: list[str], timeout_s: float
+) -> WriterFigures:
+    """(a) then (b) for writer NAME, opened as the sink opens it (connected and
+    migrated before the clock runs)."""
+    out = settings.sink.out_dir
+    options = WriterOptions(writers=(name,), out_dir=out / "sink", postgres_dsn=dsn)
+    sink = await measure_sink(settings, await build_writers(options), len(ids), timeout_s)
+    if dsn is None:
+        bare = await measure_bare(settings, len(ids), BareJsonLines(out / "bare"), timeout_s)
+    else:
+        bare = await measure_bare_postgres(settings, dsn, ids, timeout_s)
+    return WriterFigures(name, sink, bare)
+
+
+def _step(what: str) -> None:
+    print(f"bench sink: {what} ...", file=sys.stderr, flush=True)
+
+
+def run_bench_sink(
+    settings: Settings, *, records: int, seeds: Path, postgres_dsn: str | None, timeout_s: float
+) -> SinkBenchResult:
+    words, size = seed_words(seeds)
+    with _broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
+        bench = _bench_settings(settings, bootstrap, Path(state))
+        _step(f"enriching {records} seed-sized articles in-process")
+        # A new seed each run: new ids, so a reused database gets new rows, not no-ops.
+        payloads = enriched_payloads(bench, records, words, size, seed=random.randrange(2**32))
+        ids = [key.decode() for key, _ in payloads]
+        expected = len(ids)
+        asyncio.run(wait_for_broker(bench.kafka))
+        asyncio.run(_create(bench, bench.topics.enriched, bench.topics.dlq))
+        asyncio.run(_produce_all(bench, bench.topics.enriched, payloads))
+        _step(f"jsonl: (a) the sink, then (b) the bare loop, over {expected} records")
+        jsonl = asyncio.run(
+            _writer_figures(
+                _for_writer(bench, "jsonl", Path(state) / "out"), "jsonl", None, ids, timeout_s
+            )
+        )
+        pg: WriterFigures | None = None
+        if postgres_dsn:
+            _step("postgres: (a) the sink, then (b) the bare loop")
+            pg = asyncio.run(
+                _writer_figures(
+                    _for_writer(bench, "postgres", Path(state) / "pg"),
+                    "postgres",
+                    postgres_dsn,
+                    ids,
+                    timeout_s,
+                )
+            )
+        else:
+            _step("postgres skipped: no DSN (--postgres or SINK_POSTGRES_DSN)")
+    return SinkBenchResult(expected, sum(len(v) for _, v in payloads) // expected, jsonl, pg)
+
+
+def print_bench_sink(result: SinkBenchResult, settings: Settings) -> None:
+    print(
+        f"records={result.records} payload_bytes~{result.payload_bytes} "
+        f"partitions={settings.topics.partitions} "
+        f"batch_max_records={settings.sink.batch_max_records} "
+        f"profile={settings.kafka.effective_profile.value}"
+    )
+    for figures in (result.jsonl, result.postgres):
+        if figures is None:
+            print("postgres: skipped (no DSN: --postgres or SINK_POSTGRES_DSN)")
+            continue
+        print(f"{figures.writer:<8} (a) sink      : {figures.sink:10.1f} records/s")
+        print(f"{figures.writer:<8} (b) bare loop : {figures.bare:10.1f} records/s")
+    print(ratio_line(result.jsonl, result.postgres))
