@@ -19,7 +19,7 @@ two days. That absorbs whole-day bucketing and clocks that disagree by hours.
 The cost: a record redelivered more than the window after it was first written is
 written again, as a second line with the same id and content hash. Readers already
 drop repeats on (id, content_hash) (the consumer contract in the README), and a
-redelivery that late only comes from resetting the sink's consumer group.
+redelivery that late takes something like a reset of the sink's consumer group.
 """
 
 from __future__ import annotations
