@@ -194,6 +194,13 @@ class SinkSettings(BaseSettings):
 
     group_id: str = Field(default="newswire-sink", description="Consumer group of the sink.")
     out_dir: Path = Field(default=Path("out"), description="JSON Lines output directory.")
+    index_window_s: float = Field(
+        default=7 * 24 * 3600,
+        gt=0,
+        description="JSON Lines: how long written (id, content hash) pairs are remembered to "
+        "skip redeliveries (only this much output is read at start); like "
+        "ENRICHER_DEDUPE_WINDOW_S.",
+    )
     batch_max_records: int = Field(default=1000, ge=1, description="Flush after this many records.")
     batch_max_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Flush after this many bytes of records."

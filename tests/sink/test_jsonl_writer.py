@@ -7,6 +7,7 @@ import itertools
 import re
 import tempfile
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,8 @@ async def test_unreadable_lines_on_disk_do_not_stop_the_start(tmp_path: Path) ->
     (day / "enriched-20250131T000000000000Z-00000000-000001.jsonl").write_bytes(
         orjson.dumps(record) + b"\n" + b"not json\n" + b"[1, 2]\n"
     )
-    opened = JsonLinesWriter(out_dir=out)
+    written_then = datetime(2025, 1, 31, 12, tzinfo=UTC).timestamp()  # within the index window
+    opened = JsonLinesWriter(out_dir=out, clock=lambda: written_then)
     try:
         assert opened.known_keys == 1
     finally:

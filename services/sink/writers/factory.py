@@ -44,6 +44,7 @@ class WriterOptions:
 
     writers: tuple[str, ...] = (JSONL,)
     out_dir: Path = Path("out")
+    jsonl_index_window_s: float = 7 * 24 * 3600.0
     postgres_dsn: str | None = None
     postgres_connect_timeout_s: float = 10.0
     postgres_command_timeout_s: float = 60.0
@@ -59,6 +60,7 @@ class WriterOptions:
         return cls(
             writers=parse_writer_names(sink.writers, postgres_configured=bool(dsn)),
             out_dir=sink.out_dir,
+            jsonl_index_window_s=sink.index_window_s,
             postgres_dsn=dsn,
             postgres_connect_timeout_s=sink.postgres_connect_timeout_s,
             postgres_command_timeout_s=sink.postgres_command_timeout_s,

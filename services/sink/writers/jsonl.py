@@ -16,9 +16,26 @@ limits. Names start with a fixed-width UTC timestamp, so they sort in write orde
 the per-instance token and sequence number keep them unique.
 
 Idempotency: the writer remembers the (``id``, ``dedupe.content_hash``) of every
-line on disk and skips a record whose pair is already there, so Kafka redelivery
-(after a crash between flush and commit, or a rebalance) adds no second line. An
-update of an article (same id, new content hash) is a new pair and is written.
+line it wrote within the index window (``SINK_INDEX_WINDOW_S``, 7 days) and skips a
+record whose pair is already there, so Kafka redelivery (after a crash between flush
+and commit, or a rebalance) adds no second line. An update of an article (same id,
+new content hash) is a new pair and is written. The window, why it counts write time
+and what it costs (a redelivery later than the window is written again, which readers
+already drop on the same pair) are in :mod:`newswire.sink.writers.keyindex`.
+
+At start the index is read back from the files written within the window only:
+
+- a ``date=D`` directory is listed if ``D`` is no more than one day before the first
+  day kept (``D`` is the day of ``fetched_at``, and a record is written after it was
+  fetched, give or take clock skew: hence the day of slack), or if the directory's
+  mtime is within the window: a record fetched long ago but written recently (a
+  lagging sink, a replay of old seeds) is renamed into an old directory, and the
+  rename updates the directory's mtime;
+- in a listed directory, a file is read if the UTC timestamp its name starts with
+  (its write time) is on or after the first day kept; a name without one falls back to
+  the file's mtime.
+
+So start-up reads and holds about a window of output, whatever the history on disk.
 """
 
 from __future__ import annotations
@@ -29,11 +46,13 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 import secrets
 import shutil
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +61,7 @@ import orjson
 from newswire.common.times import parse_rfc3339
 from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
 from newswire.sink.writers.batching import BatchingWriter, BatchItem
+from newswire.sink.writers.keyindex import DAY, WindowedKeys, utc_day
 
 if TYPE_CHECKING:
     from newswire.sink.writers.factory import WriterOptions
@@ -52,6 +72,8 @@ TMP_DIR = ".tmp"
 LOCK_FILE = ".lock"
 DATE_DIR_PREFIX = "date="
 SUFFIX = ".jsonl"
+#: The default index window: the enricher's default dedupe window.
+DEFAULT_INDEX_WINDOW_S = 7 * 24 * 3600.0
 
 
 def record_key(record: dict[str, Any]) -> tuple[str, str]:
@@ -105,6 +127,26 @@ def _lock_dir(out_dir: Path) -> int:
     return fd
 
 
+def _dir_day(path: Path) -> date | None:
+    """``D`` of a ``date=D`` directory, or None if the name is not a date."""
+    try:
+        return date.fromisoformat(path.name.removeprefix(DATE_DIR_PREFIX))
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class IndexScan:
+    """What the start-up read of the index looked at (logged, and seen by tests)."""
+
+    dirs_read: int = 0
+    dirs_skipped: int = 0
+    files_read: int = 0
+    files_skipped: int = 0
+    keys: int = 0
+    seconds: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class Line:
     """A record as the JSON Lines writer keeps it: its key digest, date and line."""
@@ -138,10 +180,19 @@ class JsonLinesWriter(BatchingWriter[Line]):
 
     name = "jsonl"
 
-    def __init__(self, *, out_dir: Path, prefix: str = "enriched") -> None:
+    def __init__(
+        self,
+        *,
+        out_dir: Path,
+        prefix: str = "enriched",
+        index_window_s: float = DEFAULT_INDEX_WINDOW_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
         self._out_dir = Path(out_dir)
         self._prefix = prefix
+        self._clock = clock
+        self._stamp = re.compile(rf"{re.escape(prefix)}-(\d{{8}})T\d{{12}}Z-")
         self._tmp_dir = self._out_dir / TMP_DIR
         self._token = secrets.token_hex(4)
         self._seq = 0
@@ -149,13 +200,21 @@ class JsonLinesWriter(BatchingWriter[Line]):
         self._lock_fd: int | None = _lock_dir(self._out_dir)
         self._tmp_dir.mkdir(exist_ok=True)
         removed = self._remove_stale_temp_files()
-        self._index, files = self._scan_index()
+        self._index = WindowedKeys(window_s=index_window_s, clock=clock)
+        self.scan = self._scan_index()
         self._unsynced_dirs: set[Path] = set()
         log.info(
-            "jsonl writer on %s: %d keys from %d files, %d stale temp files removed",
+            "jsonl writer on %s: %d keys written within %.0f s from %d files in %d date "
+            "directories (%d older directories and %d older files not read) in %.2f s, "
+            "%d stale temp files removed",
             self._out_dir,
-            len(self._index),
-            files,
+            self.scan.keys,
+            index_window_s,
+            self.scan.files_read,
+            self.scan.dirs_read,
+            self.scan.dirs_skipped,
+            self.scan.files_skipped,
+            self.scan.seconds,
             removed,
         )
 
@@ -165,8 +224,13 @@ class JsonLinesWriter(BatchingWriter[Line]):
 
     @property
     def known_keys(self) -> int:
-        """Distinct (id, content_hash) pairs on disk."""
+        """(id, content_hash) pairs remembered: those written within the index window."""
         return len(self._index)
+
+    @property
+    def index_days(self) -> list[date]:
+        """UTC days of write time the index holds keys of, oldest first."""
+        return self._index.days
 
     def prepare(self, record: dict[str, Any], raw: bytes) -> Line:
         """Key, date and line of the record, or RecordRejected."""
@@ -177,6 +241,7 @@ class JsonLinesWriter(BatchingWriter[Line]):
         """One new file per date for the records whose (id, content_hash) is not on
         disk yet. On failure, the files that reached their final place count as
         durable (their records leave the buffer); the rest stays for the retry."""
+        self._index.prune()
         fresh, duplicates = self._fresh(items)
         if not fresh and not self._unsynced_dirs:
             return FlushResult(0, duplicates)
@@ -219,9 +284,10 @@ class JsonLinesWriter(BatchingWriter[Line]):
 
     def _settle_placed(self, placed: list[tuple[list[BatchItem[Line]], Path]]) -> None:
         """Move the keys of files that reached their final place into the index."""
+        today = self._index.today()
         for batch, _ in placed:
             for item in batch:
-                self._index.add(item.value.digest)
+                self._index.add(item.value.digest, today)
                 item.durable = True
 
     # -- blocking parts, run at start or in a worker thread -------------------------
@@ -237,19 +303,56 @@ class JsonLinesWriter(BatchingWriter[Line]):
             removed += 1
         return removed
 
-    def _scan_index(self) -> tuple[set[bytes], int]:
-        """Read our files line by line and keep only the two key fields of each."""
-        index: set[bytes] = set()
-        files = 0
-        for path in self._out_dir.glob(f"{DATE_DIR_PREFIX}*/{self._prefix}-*{SUFFIX}"):
-            files += 1
-            with path.open("rb") as handle:
-                for number, line in enumerate(handle, 1):
-                    try:
-                        index.add(key_digest(*record_key(orjson.loads(line))))
-                    except (orjson.JSONDecodeError, RecordRejected, AttributeError) as exc:
-                        log.warning("skipping unreadable line %s:%d: %s", path, number, exc)
-        return index, files
+    def _scan_index(self) -> IndexScan:
+        """Read back the keys of the files written within the window (module docstring):
+        of each line only the two key fields are kept."""
+        started = time.perf_counter()
+        scan = IndexScan()
+        first = self._index.first_day_kept()
+        for directory in sorted(self._out_dir.glob(f"{DATE_DIR_PREFIX}*")):
+            if not directory.is_dir():
+                continue
+            if not self._may_hold_files_since(directory, first):
+                scan.dirs_skipped += 1
+                continue
+            scan.dirs_read += 1
+            for path in sorted(directory.glob(f"{self._prefix}-*{SUFFIX}")):
+                written = self._written_day(path)
+                if written < first:
+                    scan.files_skipped += 1
+                    continue
+                scan.files_read += 1
+                self._index.add_bucket(written, self._read_keys(path))
+        scan.keys = len(self._index)
+        scan.seconds = time.perf_counter() - started
+        return scan
+
+    @staticmethod
+    def _may_hold_files_since(directory: Path, first: date) -> bool:
+        """Can this date directory hold a file written on or after ``first``?"""
+        day = _dir_day(directory)
+        if day is None or day >= first - DAY:
+            return True
+        return utc_day(directory.stat().st_mtime) >= first
+
+    def _written_day(self, path: Path) -> date:
+        """UTC day the file was written: its name's timestamp, else its mtime."""
+        match = self._stamp.match(path.name)
+        if match:
+            with contextlib.suppress(ValueError):
+                return datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=UTC).date()
+        return utc_day(path.stat().st_mtime)
+
+    @staticmethod
+    def _read_keys(path: Path) -> set[bytes]:
+        digests: set[bytes] = set()
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    digests.add(key_digest(*record_key(orjson.loads(line))))
+                except (orjson.JSONDecodeError, RecordRejected, AttributeError) as exc:
+                    log.warning("skipping unreadable line %s:%d: %s", path, number, exc)
+        return digests
 
     def _write_batches(
         self,
@@ -271,7 +374,7 @@ class JsonLinesWriter(BatchingWriter[Line]):
     def _write_file(self, day: str, lines: list[bytes]) -> Path:
         """Write, fsync, rename into place; returns the final path."""
         self._seq += 1
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%S%fZ")
         name = f"{self._prefix}-{stamp}-{self._token}-{self._seq:06d}{SUFFIX}"
         temp = self._tmp_dir / name
         final_dir = self._out_dir / f"{DATE_DIR_PREFIX}{day}"
@@ -308,7 +411,9 @@ async def _finish_even_if_cancelled(work: Awaitable[None]) -> None:
 
 async def open_writer(options: WriterOptions) -> JsonLinesWriter:
     """Open on ``out_dir``: scans the directory, off the event loop."""
-    return await asyncio.to_thread(JsonLinesWriter, out_dir=options.out_dir)
+    return await asyncio.to_thread(
+        JsonLinesWriter, out_dir=options.out_dir, index_window_s=options.jsonl_index_window_s
+    )
 
 
 def location(options: WriterOptions) -> str:
