@@ -15,7 +15,10 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from newswire.audit.command import audit
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
+    EXIT_USAGE,
     KafkaTimeout,
+    fail,
+    kafka_failures,
     positive_rate,
     require_kafka,
     run_with_kafka,
@@ -708,11 +711,23 @@ bench_app.command("fetch")(bench_fetch)
 
 #: Options the broker benches share.
 BenchSeeds = Annotated[
-    Path, typer.Option(help="Seed article whose size and words the payloads copy.")
+    Path,
+    typer.Option(
+        exists=True, help="Seed article (or folder) whose size and words the payloads copy."
+    ),
 ]
 BenchTimeout = Annotated[
-    float, typer.Option(help="Give up on a measurement after this many seconds.")
+    float, typer.Option(min=1.0, help="Give up on a measurement after this many seconds.")
 ]
+#: How long a bench waits for a configured cluster before saying it is unreachable.
+BENCH_KAFKA_WAIT_S = 30.0
+
+
+def _bench_kafka(command: str, settings: Any) -> None:
+    """A configured cluster must answer before minutes of work start (else one line,
+    exit 3); the embedded broker is started by the bench itself."""
+    if not settings.kafka.uses_embedded_broker:
+        require_kafka(command, settings.kafka, BENCH_KAFKA_WAIT_S)
 
 
 @bench_app.command("enrich")
@@ -727,9 +742,10 @@ def bench_enrich(
     from newswire.cli.bench import print_bench, run_bench_enrich
 
     settings = _settings()
-    print_bench(
-        run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout), settings
-    )
+    _bench_kafka("bench enrich", settings)
+    with kafka_failures("bench enrich", settings.kafka):
+        result = run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout)
+    print_bench(result, settings)
 
 
 @bench_app.command("sink")
@@ -752,10 +768,35 @@ def bench_sink(
     settings = _settings()
     configured = settings.sink.postgres_dsn
     dsn = postgres or (configured.get_secret_value() if configured is not None else None)
-    print_bench_sink(
-        run_bench_sink(settings, records=records, seeds=seeds, postgres_dsn=dsn, timeout_s=timeout),
-        settings,
-    )
+    if dsn is not None:
+        _require_database("bench sink", dsn)
+    _bench_kafka("bench sink", settings)
+    with kafka_failures("bench sink", settings.kafka):
+        result = run_bench_sink(
+            settings, records=records, seeds=seeds, postgres_dsn=dsn, timeout_s=timeout
+        )
+    print_bench_sink(result, settings)
+
+
+def _require_database(command: str, dsn: str, timeout_s: float = 10.0) -> None:
+    """The database must be there before the JSON Lines run: one line and exit 2 if the
+    DSN is not one, or nothing answers at it."""
+    import asyncio
+
+    import asyncpg
+
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        fail(command, "--postgres needs a postgresql:// DSN", EXIT_USAGE)
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(dsn, timeout=timeout_s)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:200]
+        fail(command, f"cannot use the database at --postgres: {reason}", EXIT_USAGE)
 
 
 app.command("soak")(soak)

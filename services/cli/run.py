@@ -344,8 +344,8 @@ async def _replay_and_wait(
             settings, [seeds], rate=None, loop=loop, progress=progress, on_file_error=_say_skipped
         )
     print(
-        f"replayed {report.produced} records ({len(report.article_ids)} articles) "
-        f"from {report.files} files; waiting for the pipeline...",
+        f"replayed {_n(report.produced, 'record')} ({_n(len(report.article_ids), 'article')}) "
+        f"from {_n(report.files, 'file')}; waiting for the pipeline...",
         file=sys.stderr,
     )
     await _wait_for_group(

@@ -62,6 +62,7 @@ def soak(
     mid-run), full (the acceptance run: 2,000 articles at ~40/s with the crash chaos,
     JSON Lines and PostgreSQL)."""
     # Imported here, so other commands do not load the harness.
+    from newswire.cli.exits import EXIT_UNREACHABLE
     from newswire.cli.run import _cluster, _prepare_topics
     from newswire.cli.settings import cli_settings
     from newswire.common.errors import BrokerError
@@ -79,6 +80,8 @@ def soak(
     directory = run_dir or Path(".newswire/soak") / (
         f"{scenario.value}-{seed}-{time.strftime('%Y%m%dT%H%M%S')}"
     )
+    if directory.exists() and not directory.is_dir():
+        _usage(f"run directory {directory} is a file; give a new folder with --run-dir")
     if directory.exists() and any(directory.iterdir()):
         _usage(f"run directory {directory} is not empty; give a new one with --run-dir")
     if dsn:
@@ -97,7 +100,10 @@ def soak(
             result = asyncio.run(
                 run_scenario(chosen, live, seed=seed, run_dir=directory, postgres_dsn=dsn, say=_say)
             )
-    except (BrokerError, TimeoutError) as exc:
+    except TimeoutError as exc:  # a configured cluster that does not answer
+        typer.echo(f"soak: the cluster is not usable: {exc}", err=True)
+        raise typer.Exit(EXIT_UNREACHABLE) from exc
+    except BrokerError as exc:  # the embedded broker would not start
         typer.echo(f"soak: the cluster is not usable: {exc}", err=True)
         raise typer.Exit(1) from exc
     for line in report_lines(result):

@@ -196,3 +196,27 @@ def test_commands_with_a_broker_exit_0(settings: Settings, args: list[str]) -> N
     result = newswire(settings, *args)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
+
+
+# --- bench and soak: bad input is one line and a usage status, before any work ---------
+
+
+def test_bench_sink_refuses_a_bad_or_dead_database_before_it_starts() -> None:
+    for dsn, says in (
+        ("not-a-dsn", "--postgres needs a postgresql:// DSN"),
+        ("postgresql://nobody@127.0.0.1:9/none", "cannot use the database at --postgres: "),
+    ):
+        result = newswire(None, "bench", "sink", "--records", "10", "--postgres", dsn)
+        assert result.returncode == 2, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"newswire bench sink: {says}"), line
+
+
+def test_soak_refuses_a_file_as_its_run_directory(tmp_path: Path) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("x")
+    result = newswire(None, "soak", "--scenario", "trickle", "--run-dir", str(afile))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"soak: run directory {afile} is a file; give a new folder with --run-dir"
+    )
