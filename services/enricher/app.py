@@ -136,7 +136,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         every_s=config.expiry_sweep_s,
         is_active=active_on(probes_topic.get_topic_name()),
         is_expired=lambda value, now: delta_expired(value, now, window_s=window),
-        partition_of=lambda key, value: int(value["p"]),
+        value_partition=lambda value: int(value["p"]),
     )
 
     @app.agent(raw_topic, name="enrich")

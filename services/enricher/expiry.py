@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 #: Given a stored value and "now" (epoch seconds), is the key past the window?
 IsExpired = Callable[[Any, float], bool]
-#: Given a key and its stored value, the partition whose changelog holds it.
-PartitionOf = Callable[[bytes, Any], int]
+#: Given a stored value, the partition whose changelog holds it (for tables whose keys
+#: are not placed by Kafka's partitioner).
+ValuePartition = Callable[[Any], int]
 
 
 def key_partition(key: bytes, partitions: int) -> int:
@@ -49,7 +50,7 @@ class ExpirySweeper:
         is_active: Callable[[int], bool],
         slice_size: int = 5000,
         clock: Callable[[], float] = time.time,
-        partition_of: PartitionOf | None = None,
+        value_partition: ValuePartition | None = None,
     ) -> None:
         self._table = table
         self._partitions = partitions
@@ -59,7 +60,7 @@ class ExpirySweeper:
         self._latest: dict[int, faust.EventT] = {}
         self._slice_size = slice_size
         self._clock = clock
-        self._partition_of = partition_of or (lambda key, _: key_partition(key, partitions))
+        self._value_partition = value_partition
         self._next_round_at = clock() + every_s
         self._pending: Iterator[bytes] | None = None
         self.deleted = 0
@@ -80,9 +81,8 @@ class ExpirySweeper:
                 self._pending = None
                 self._next_round_at = now + self._every_s
                 break
-            value = self._table.get(key)
-            event = by_partition.get(self._partition_of(key, value)) if value is not None else None
-            if event is not None and self._is_expired(value, now):
+            event, value = self._event_and_value(key, by_partition)
+            if event is not None and value is not None and self._is_expired(value, now):
                 with writes_for(event):  # the tombstone goes to the key's own partition
                     del self._table[key]
                 deleted += 1
@@ -90,3 +90,16 @@ class ExpirySweeper:
         if deleted:
             log.info("expired %d keys from table %s", deleted, self._table.name)
         return deleted
+
+    def _event_and_value(
+        self, key: bytes, by_partition: dict[int, faust.EventT]
+    ) -> tuple[faust.EventT | None, Any]:
+        """The event of the key's partition if held, and its value. A key placed by
+        Kafka's partitioner is looked up only on a partition we hold actively."""
+        if self._value_partition is None:
+            event = by_partition.get(key_partition(key, self._partitions))
+            return event, (self._table.get(key) if event is not None else None)
+        value = self._table.get(key)
+        if value is None:
+            return None, None
+        return by_partition.get(self._value_partition(value)), value

@@ -109,3 +109,22 @@ def test_a_quiet_partition_is_swept_with_its_last_event_while_still_held() -> No
     assert set(table) == set(_keys_on(2, 2)), (
         "never write tombstones for a partition no longer held"
     )
+
+
+def test_a_table_placed_by_its_values_is_swept_by_the_partition_each_value_names() -> None:
+    """The band deltas: keys are not placed by Kafka's partitioner, the value says where."""
+    table = DictTable({b"batch-a/0": (0, 0.0), b"batch-b/2": (2, 0.0), b"batch-c/2": (2, 990.0)})
+    clock = Clock()
+    sweeper = ExpirySweeper(
+        table=table,
+        partitions=3,
+        is_expired=lambda value, now: value[1] < now - 100,
+        every_s=60,
+        clock=clock,
+        is_active=lambda partition: True,
+        value_partition=lambda value: value[0],
+    )
+    clock.now += 61
+    assert sweeper.sweep([Event(Message(2))]) == 1
+    assert set(table) == {b"batch-a/0", b"batch-c/2"}, "no event of partition 0: its delta stays"
+    assert table.tombstone_partitions == [2]
