@@ -108,7 +108,7 @@ def measure_compute(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
     return len(payloads) / (time.perf_counter() - start)
 
 
-async def _produce_all(settings: Settings, topic: str, payloads: list[tuple[bytes, bytes]]) -> None:
+async def produce_all(settings: Settings, topic: str, payloads: list[tuple[bytes, bytes]]) -> None:
     producer = new_producer(settings.kafka)
     await producer.start()
     try:
@@ -147,8 +147,8 @@ async def measure_transport(
 ) -> float:
     """(b): consume each record and produce it again, nothing else, same client settings."""
     source, sink = f"bench-in-{uuid.uuid4().hex[:6]}", f"bench-out-{uuid.uuid4().hex[:6]}"
-    await _create(settings, source, sink)
-    await _produce_all(settings, source, payloads)
+    await create_topics(settings, source, sink)
+    await produce_all(settings, source, payloads)
     consumer = new_consumer(
         settings.kafka,
         source,
@@ -181,7 +181,7 @@ async def measure_transport(
     )
 
 
-async def _create(settings: Settings, *topics: str) -> None:
+async def create_topics(settings: Settings, *topics: str) -> None:
     from newswire.common.topics import TopicSpec
 
     specs = [TopicSpec(t, settings.topics.partitions, 1) for t in topics]
@@ -195,7 +195,7 @@ def measure_faust(
     records it wrote to each topic, counted once it has stopped (its last changelog
     writes are flushed on the way down)."""
     asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
-    asyncio.run(_produce_all(settings, settings.topics.raw, payloads))
+    asyncio.run(produce_all(settings, settings.topics.raw, payloads))
     written = written_topics(settings)
     before = asyncio.run(records_on(settings, written))
     env = child_environment(settings, out=log_dir / "out", state_dir=settings.enricher.data_dir)
@@ -239,7 +239,7 @@ def _wait_until_ready(port: int, worker: Child, timeout_s: float) -> float:
     raise TimeoutError(f"the enricher was not ready within {timeout_s}s")
 
 
-def _bench_settings(settings: Settings, bootstrap: str | None, state_dir: Path) -> Settings:
+def bench_settings(settings: Settings, bootstrap: str | None, state_dir: Path) -> Settings:
     tag = uuid.uuid4().hex[:6]
     kafka = settings.kafka
     if bootstrap is not None:
@@ -259,7 +259,7 @@ def _bench_settings(settings: Settings, bootstrap: str | None, state_dir: Path) 
 
 
 @contextlib.contextmanager
-def _broker_for_bench(settings: Settings) -> Iterator[str | None]:
+def broker_for_bench(settings: Settings) -> Iterator[str | None]:
     """A fresh embedded broker unless a cluster is configured (then None: use it)."""
     if not settings.kafka.uses_embedded_broker:
         yield None
@@ -287,8 +287,8 @@ def run_bench_enrich(
 ) -> BenchResult:
     words, size = seed_words(seeds)
     payloads = synthetic_articles(articles, words, size_chars=size)
-    with _broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
-        bench = _bench_settings(settings, bootstrap, Path(state))
+    with broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
+        bench = bench_settings(settings, bootstrap, Path(state))
         asyncio.run(wait_for_broker(bench.kafka))
         _step(f"(c) {articles} articles through the stages alone, no Kafka")
         compute = measure_compute(bench, payloads)

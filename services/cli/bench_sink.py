@@ -34,10 +34,10 @@ import orjson
 from aiokafka import ConsumerRecord, TopicPartition
 
 from newswire.cli.bench import (
-    _bench_settings,
-    _broker_for_bench,
-    _create,
-    _produce_all,
+    bench_settings,
+    broker_for_bench,
+    create_topics,
+    produce_all,
     seed_words,
     synthetic_articles,
 )
@@ -50,7 +50,7 @@ from newswire.enricher.pipeline import Emit, Redelivered, final_record
 from newswire.sink.service import run_sink
 from newswire.sink.writers.base import Writer
 from newswire.sink.writers.factory import WriterOptions, build_writers
-from newswire.sink.writers.jsonl import _fsync_dir
+from newswire.sink.writers.jsonl import fsync_dir
 from newswire.sink.writers.postgres import TABLE
 from newswire.sink.writers.postgres_rows import COLUMNS, article_row
 
@@ -168,7 +168,7 @@ class BareJsonLines:
             handle.flush()
             os.fsync(handle.fileno())
         os.rename(temp, self.out_dir / name)
-        _fsync_dir(self.out_dir)
+        fsync_dir(self.out_dir)
 
 
 class BarePostgres:
@@ -302,16 +302,16 @@ def run_bench_sink(
     settings: Settings, *, records: int, seeds: Path, postgres_dsn: str | None, timeout_s: float
 ) -> SinkBenchResult:
     words, size = seed_words(seeds)
-    with _broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
-        bench = _bench_settings(settings, bootstrap, Path(state))
+    with broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
+        bench = bench_settings(settings, bootstrap, Path(state))
         _step(f"enriching {records} seed-sized articles in-process")
         # A new seed each run: new ids, so a reused database gets new rows, not no-ops.
         payloads = enriched_payloads(bench, records, words, size, seed=random.randrange(2**32))
         ids = [key.decode() for key, _ in payloads]
         expected = len(ids)
         asyncio.run(wait_for_broker(bench.kafka))
-        asyncio.run(_create(bench, bench.topics.enriched, bench.topics.dlq))
-        asyncio.run(_produce_all(bench, bench.topics.enriched, payloads))
+        asyncio.run(create_topics(bench, bench.topics.enriched, bench.topics.dlq))
+        asyncio.run(produce_all(bench, bench.topics.enriched, payloads))
         _step(f"jsonl: (a) the sink, then (b) the bare loop, over {expected} records")
         jsonl = asyncio.run(
             _writer_figures(

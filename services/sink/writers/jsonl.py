@@ -106,7 +106,7 @@ def partition_date(record: dict[str, Any]) -> str:
     return moment.astimezone(UTC).date().isoformat()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make a rename or a new entry in ``path`` survive a power cut."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -360,13 +360,13 @@ class JsonLinesWriter(BatchingWriter[Line]):
         placed: list[tuple[list[BatchItem[Line]], Path]],
     ) -> None:
         for directory in sorted(self._unsynced_dirs):
-            _fsync_dir(directory)
+            fsync_dir(directory)
             self._unsynced_dirs.discard(directory)
         for day, batch in by_day.items():
             path = self._write_file(day, [item.value.line for item in batch])
             placed.append((batch, path))
             try:
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
             except OSError:
                 self._unsynced_dirs.add(path.parent)  # the next flush syncs it first
                 raise
@@ -385,7 +385,7 @@ class JsonLinesWriter(BatchingWriter[Line]):
                 os.fsync(handle.fileno())
             if not final_dir.is_dir():
                 final_dir.mkdir(exist_ok=True)
-                _fsync_dir(self._out_dir)
+                fsync_dir(self._out_dir)
             os.rename(temp, final_dir / name)
         except BaseException:
             with contextlib.suppress(OSError):
