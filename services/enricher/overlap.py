@@ -4,11 +4,11 @@ Syndicated copies are often *cut*: a wire copy drops the first and last paragrap
 its shingle set is mostly inside the original's, but the union is much larger than the
 intersection and the Jaccard similarity falls (a copy that keeps half of a story and
 60 % of its shingles has J = 0.25). So a pair is judged by its **containment** (overlap
-coefficient) ``C = |A ∩ B| / min(|A|, |B|)``, the share of the shorter text's shingles
+coefficient) ``C = |A and B| / min(|A|, |B|)``, the share of the shorter text's shingles
 found in the longer, together with its Jaccard similarity ``J``.
 
 Estimator. Each article carries its distinct shingle count ``n``. MinHash estimates J;
-from ``|A ∩ B| = J (|A| + |B|) / (1 + J)`` (since ``|A ∪ B| = |A| + |B| - |A ∩ B|``)::
+from ``|A and B| = J (|A| + |B|) / (1 + J)`` (since ``|A or B| = |A| + |B| - |A and B|``)::
 
     C = J (n_a + n_b) / ((1 + J) min(n_a, n_b))
 

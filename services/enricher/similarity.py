@@ -57,7 +57,7 @@ import hashlib
 import struct
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -432,7 +432,10 @@ def shingle_set(text: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS) -> set
 
 def exact_jaccard(a: str, b: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS) -> float:
     """Exact Jaccard similarity of two texts' shingle sets (for evaluation and tuning)."""
-    left, right = shingle_set(a, shingle_words=shingle_words), shingle_set(b, shingle_words=shingle_words)
+    left, right = (
+        shingle_set(a, shingle_words=shingle_words),
+        shingle_set(b, shingle_words=shingle_words),
+    )
     if not left and not right:
         return 1.0
     return len(left & right) / len(left | right)
@@ -440,7 +443,10 @@ def exact_jaccard(a: str, b: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS)
 
 def exact_containment(a: str, b: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS) -> float:
     """Exact overlap coefficient: the share of the smaller shingle set in the larger."""
-    left, right = shingle_set(a, shingle_words=shingle_words), shingle_set(b, shingle_words=shingle_words)
+    left, right = (
+        shingle_set(a, shingle_words=shingle_words),
+        shingle_set(b, shingle_words=shingle_words),
+    )
     if not left or not right:
         return 1.0 if left == right else 0.0
     return len(left & right) / min(len(left), len(right))

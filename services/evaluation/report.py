@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newswire.enricher.overlap import CurvePoint
-
 from newswire.evaluation.metrics import Accuracy, Counts, Scores, Summary
 
 

@@ -30,7 +30,7 @@ def _probe(
     at: float = 1000.0,
 ) -> Probe:
     sig = _signature(hash(article_id) % 1000) if signature is None else signature
-    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0)
+    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0, 100)
 
 
 def test_sketch_of_identical_signatures_is_fully_similar() -> None:
@@ -107,8 +107,90 @@ def test_exact_copies_beat_near_ones_and_the_earliest_wins() -> None:
 
 
 def test_no_candidate_below_threshold() -> None:
-    members = [Member("x", "other", sketch(_signature(1)), 1.0, "x")]
-    assert best_candidate("mine", sketch(_signature(2)), members, threshold=0.5) is None
+    members = [Member("x", "other", sketch(_signature(1)), 1.0, "x", 100)]
+    assert (
+        best_candidate("mine", sketch(_signature(2)), members, threshold=0.5, own_shingles=100)
+        is None
+    )
+
+
+def _sharing(share: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _signature(seed), _signature(seed + 1)
+    same = int(share * a.size)
+    b[:same] = a[:same]
+    return a, b
+
+
+@pytest.mark.parametrize(
+    ("share", "own", "theirs", "near"),
+    [
+        (0.45, 200, 200, True),  # containment 0.62: a rewrite
+        (0.25, 100, 200, True),  # a copy of half the story: containment 0.75
+        (0.25, 200, 200, False),  # containment 0.4: a follow-up sharing a paragraph
+        (0.03, 20, 1000, False),  # a containment of 1 from a chance agreement: floor
+    ],
+)
+def test_a_member_is_judged_by_containment(share: float, own: int, theirs: int, near: bool) -> None:
+    a, b = _sharing(share)
+    members = [Member("x", "other", sketch(a), 1.0, "root", theirs)]
+    found = best_candidate("mine", sketch(b), members, threshold=0.5, own_shingles=own)
+    assert (found is not None) is near
+    if found is not None:
+        assert not found.exact and found.cluster_id == "root" and 0.5 <= found.similarity <= 1
+
+
+def test_the_member_containing_most_wins() -> None:
+    # The same Jaccard against a longer member means a larger intersection.
+    a, b = _sharing(0.45)
+    members = [
+        Member("whole", "w", sketch(a), 1.0, "whole", 200),
+        Member("cut", "c", sketch(a), 2.0, "cut", 110),
+    ]
+    found = best_candidate("mine", sketch(b), members, threshold=0.5, own_shingles=100)
+    assert found is not None and found.article_id == "whole" and found.similarity > 0.9
+
+
+def test_without_shingle_counts_only_exact_copies_are_found() -> None:
+    sig = _signature(5)
+    members = [Member("x", "other", sketch(sig), 1.0, "x", None)]
+    assert best_candidate("mine", sketch(sig), members, threshold=0.5, own_shingles=80) is None
+    members = [Member("x", "other", sketch(sig), 1.0, "x", 80)]
+    assert best_candidate("mine", sketch(sig), members, threshold=0.5) is None
+
+
+# A delta as the previous release wrote it: five-element members with a 2-bit sketch of
+# 128 values (32 bytes), 8x2 band keys. A running deployment has these in its changelog.
+OLD_SKETCH = "A" * 43 + "="
+OLD_DELTA = {
+    "p": 3,
+    "at": 1000.0,
+    "m": [
+        ["0:89b48d5ee8299541", ["old-a", "hash-a", OLD_SKETCH, 1000.0, "old-a"]],
+        ["1:102bb3d282682fb0", ["old-a", "hash-a", OLD_SKETCH, 1000.0, "old-a"]],
+    ],
+}
+
+
+def test_old_format_deltas_are_read_with_an_unknown_size() -> None:
+    delta = Delta.from_json(OLD_DELTA)
+    assert [m.shingles for _, m in delta.joined] == [None, None]
+    assert len(delta.joined[0][1].sketch) == 32
+    old_probe = ["old-b", "0:89b48d5ee8299541", "hash-b", OLD_SKETCH, 1001.0, 4]
+    assert Probe.from_json(old_probe).shingles is None
+    assert Member.from_json(["a", "t", OLD_SKETCH, 1.0, "a", "junk"]).shingles is None
+
+
+def test_old_members_match_exact_copies_only() -> None:
+    index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    index.load_all([Delta.from_json(OLD_DELTA)], including=3)
+    exact = Probe("new-1", "0:89b48d5ee8299541", "hash-a", sketch(_signature(1)), 1002.0, 0, 90)
+    newcomer, heard = index.answer(3, exact)
+    assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "old-a"
+    found = best_candidate("hash-a", exact.sketch, heard, threshold=0.5, own_shingles=90)
+    assert found is not None and found.exact
+    other = Probe("new-2", "1:102bb3d282682fb0", "hash-c", sketch(_signature(1)), 1003.0, 0, 90)
+    newcomer, heard = index.answer(3, other)
+    assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "new-2"
 
 
 def test_capacity_below_two_is_refused() -> None:
@@ -119,15 +201,17 @@ def test_capacity_below_two_is_refused() -> None:
 def test_member_and_probe_round_trip_json() -> None:
     probe = _probe("a")
     assert Probe.from_json(probe.to_json()) == probe
-    member = probe_member = Member("a", "t", probe.sketch, 1.0, "a")
-    assert Member.from_json(member.to_json()) == probe_member
+    assert probe.to_json()[-1] == 100  # the shingle count is last: additive, old lists read
+    member = Member("a", "t", probe.sketch, 1.0, "a", 120)
+    assert Member.from_json(member.to_json()) == member
+    assert member.to_json()[-1] == 120
 
 
 # -- the bucket index and the deltas it is rebuilt from ---------------------------------
 
 
 def _banded(article_id: str, band: str, at: float) -> Probe:
-    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0)
+    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0, 100)
 
 
 @given(
