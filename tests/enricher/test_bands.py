@@ -14,6 +14,7 @@ from newswire.enricher.bands import (
     sketch,
     sketch_similarity,
 )
+from newswire.enricher.overlap import SKETCH_BITS
 
 WEEK = 7 * 24 * 3600.0
 
@@ -260,3 +261,14 @@ def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> 
     assert index.answer(0, _banded("n3", "1:x", 1150.0))[1] == []
     index.forget()
     assert not index.loaded(0)
+
+
+@given(st.integers(0, 10_000), st.floats(0.0, 1.0))
+def test_sketch_similarity_counts_equal_low_bits_exactly(seed: int, share: float) -> None:
+    """The byte-table count equals the share of equal SKETCH_BITS-bit values, computed
+    the slow way from the signatures themselves."""
+    a, b = _sharing(share, seed)
+    equal = float(np.mean((a & (2**SKETCH_BITS - 1)) == (b & (2**SKETCH_BITS - 1))))
+    chance = 2.0**-SKETCH_BITS
+    expected = min(1.0, max(0.0, (equal - chance) / (1 - chance)))
+    assert sketch_similarity(sketch(a), sketch(b)) == pytest.approx(expected, abs=1e-12)
