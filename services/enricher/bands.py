@@ -28,6 +28,8 @@ Everything here is pure; the Faust wiring lives in ``app.py``.
 from __future__ import annotations
 
 import base64
+import functools
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +76,18 @@ def sketch_similarity(a: bytes, b: bytes) -> float:
     return float(min(1.0, max(0.0, (equal - chance) / (1.0 - chance))))
 
 
+#: Recently decoded sketches kept for sharing (about 0.4 MiB at most).
+_SHARED_SKETCHES = 2048
+
+
+@functools.lru_cache(maxsize=_SHARED_SKETCHES)
+def _decoded(encoded: str) -> bytes:
+    """A sketch from its base64 form, one object for equal forms: an article's members
+    in the band buckets of one worker (16 bands) then hold one 128-byte sketch, not 16;
+    the ids are shared the same way with :func:`sys.intern`."""
+    return base64.b64decode(encoded)
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     """One article remembered in a band bucket, with the story cluster it joined."""
@@ -99,11 +113,11 @@ class Member:
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Member:
         return cls(
-            data[0],
-            data[1],
-            base64.b64decode(data[2]),
+            sys.intern(data[0]),
+            sys.intern(data[1]),
+            _decoded(data[2]),
             float(data[3]),
-            data[4],
+            sys.intern(data[4]),
             _shingle_count(data, 5),
         )
 
@@ -135,10 +149,10 @@ class Probe:
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Probe:
         return cls(
-            data[0],
+            sys.intern(data[0]),
             data[1],
-            data[2],
-            base64.b64decode(data[3]),
+            sys.intern(data[2]),
+            _decoded(data[3]),
             float(data[4]),
             int(data[5]),
             _shingle_count(data, 6),

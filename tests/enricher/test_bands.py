@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -272,3 +274,16 @@ def test_sketch_similarity_counts_equal_low_bits_exactly(seed: int, share: float
     chance = 2.0**-SKETCH_BITS
     expected = min(1.0, max(0.0, (equal - chance) / (1 - chance)))
     assert sketch_similarity(sketch(a), sketch(b)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_articles_members_share_one_sketch_and_one_id() -> None:
+    """Sixteen bands hold sixteen members of each article: decoded, they share the
+    sketch bytes and the id strings instead of holding sixteen copies."""
+    one = _probe("shared-article").to_json()
+    other = [*one[:1], "9:other", *one[2:]]
+    # through JSON, as off the wire: equal strings, distinct objects
+    first, second = (Probe.from_json(json.loads(json.dumps(p))) for p in (one, other))
+    assert first.sketch is second.sketch and first.article_id is second.article_id
+    member = json.dumps(Member("m", "t", first.sketch, 1.0, "m", 3).to_json())
+    a, b = Member.from_json(json.loads(member)), Member.from_json(json.loads(member))
+    assert a.sketch is b.sketch and a.text_hash is b.text_hash and a.cluster_id is b.cluster_id
