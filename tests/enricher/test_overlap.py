@@ -164,18 +164,35 @@ def test_copies_cut_up_to_half_from_either_end_are_found_as_the_s_curve_promises
     assert found >= 97  # the curve promises > 0.99 for each of these copies
 
 
+#: Stock phrases of four words: many distinct shared shingles, so that which of them
+#: is some text's minimum is left to chance, as with real boilerplate.
+_COMMON = [_text(random.Random(f"stock-{i}"), 4) for i in range(40)]
+
+
+def _with_common_phrases(rng: random.Random, words: int) -> str:
+    """An unrelated text that still shares stock phrases with the others, so pairs
+    meet in band buckets now and then and the containment check must refuse them."""
+    text = _text(rng, words).split(" ")
+    for phrase in rng.sample(_COMMON, 10):
+        text.insert(rng.randrange(len(text)), phrase)
+    return " ".join(text)
+
+
 @STATISTICAL
 @given(seed=st.integers(0, 2**32 - 1))
 def test_unrelated_texts_are_not_marked(seed: int) -> None:
     """Independent texts of any lengths, a short one against a long one included
-    (where containment is most easily inflated): at most 1 % marked."""
+    (where containment is most easily inflated), sharing stock phrases: at most 1 %
+    marked, though some of them do become candidates."""
     rng = random.Random(seed)
-    marked = 0
+    marked = candidates = 0
     trials = 150
     for _ in range(trials):
-        a = DETECTOR.fingerprint(_text(rng, rng.randint(20, 400)))
-        b = DETECTOR.fingerprint(_text(rng, rng.randint(20, 400)))
+        a = DETECTOR.fingerprint(_with_common_phrases(rng, rng.randint(40, 400)))
+        b = DETECTOR.fingerprint(_with_common_phrases(rng, rng.randint(40, 400)))
+        candidates += bool(set(probe_band_keys(a.signature)) & set(probe_band_keys(b.signature)))
         marked += _found(a, b)
+    assert candidates > 0  # the check was exercised, not just the banding
     assert marked <= trials // 100
 
 
