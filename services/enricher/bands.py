@@ -15,7 +15,9 @@ small; together they estimate how much of the shorter text the longer contains
 (:mod:`newswire.enricher.overlap`), which separates cut copies of one story from
 independent reports and follow-ups.
 
-Wire format: a member or probe is a JSON list; the shingle count is the last element.
+Wire format: a member or probe is a JSON list; the shingle count is appended after the
+original fields and read as the first integer there (by type, so other appended fields
+may sit before or after it).
 Deltas written before it existed (five-element members, six-element probes, 2-bit
 sketches) are read with an unknown count: such a member still matches an exact copy
 of its text, never a near one (its sketch is not comparable), and it expires with the
@@ -118,7 +120,7 @@ class Member:
             _decoded(data[2]),
             float(data[3]),
             sys.intern(data[4]),
-            _shingle_count(data, 5),
+            shingles=_shingle_count(data, 5),
         )
 
 
@@ -155,15 +157,16 @@ class Probe:
             _decoded(data[3]),
             float(data[4]),
             int(data[5]),
-            _shingle_count(data, 6),
+            shingles=_shingle_count(data, 6),
         )
 
 
-def _shingle_count(data: Sequence[Any], index: int) -> int | None:
-    """The count at INDEX, or None when the list predates it (an old-format delta)
-    or holds something else there: unknown, so judged on the exact text only."""
-    value = data[index] if len(data) > index else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _shingle_count(data: Sequence[Any], start: int) -> int | None:
+    """The shingle count: the first integer after position START, found by type, not
+    position, so other fields appended beside it (a JSON object of cluster fields) do
+    not move it. None when the list predates it (an old-format delta): unknown, so the
+    member is judged on its exact text only."""
+    return next((v for v in data[start:] if isinstance(v, int) and not isinstance(v, bool)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +242,12 @@ def answer_probe(
     )
     cluster = match.cluster_id if match else probe.article_id
     newcomer = Member(
-        probe.article_id, probe.text_hash, probe.sketch, probe.seen_at, cluster, probe.shingles
+        probe.article_id,
+        probe.text_hash,
+        probe.sketch,
+        probe.seen_at,
+        cluster,
+        shingles=probe.shingles,
     )
     updated = [*alive, newcomer]
     if len(updated) > capacity:

@@ -266,7 +266,7 @@ class BatchHandler:
                 own_sketch,
                 now,
                 event.message.partition,
-                emit.fingerprint.shingles,
+                shingles=emit.fingerprint.shingles,
             )
             for (emit, event), own_sketch in zip(emits, sketches, strict=True)
             for band in probe_band_keys(emit.fingerprint.signature)

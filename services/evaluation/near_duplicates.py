@@ -117,7 +117,13 @@ def _probe(
     heard: list[Member] = []
     for band in probe_band_keys(fingerprint.signature):
         probe = Probe(
-            article_id, band, fingerprint.text_hash, own_sketch, seen_at, 0, fingerprint.shingles
+            article_id,
+            band,
+            fingerprint.text_hash,
+            own_sketch,
+            seen_at,
+            0,
+            shingles=fingerprint.shingles,
         )
         buckets[band], earlier = answer_probe(
             buckets.get(band, []),

@@ -33,7 +33,7 @@ def _probe(
     at: float = 1000.0,
 ) -> Probe:
     sig = _signature(hash(article_id) % 1000) if signature is None else signature
-    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0, 100)
+    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0, shingles=100)
 
 
 def test_sketch_of_identical_signatures_is_fully_similar() -> None:
@@ -110,7 +110,7 @@ def test_exact_copies_beat_near_ones_and_the_earliest_wins() -> None:
 
 
 def test_no_candidate_below_threshold() -> None:
-    members = [Member("x", "other", sketch(_signature(1)), 1.0, "x", 100)]
+    members = [Member("x", "other", sketch(_signature(1)), 1.0, "x", shingles=100)]
     assert (
         best_candidate("mine", sketch(_signature(2)), members, threshold=0.5, own_shingles=100)
         is None
@@ -135,7 +135,7 @@ def _sharing(share: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
 )
 def test_a_member_is_judged_by_containment(share: float, own: int, theirs: int, near: bool) -> None:
     a, b = _sharing(share)
-    members = [Member("x", "other", sketch(a), 1.0, "root", theirs)]
+    members = [Member("x", "other", sketch(a), 1.0, "root", shingles=theirs)]
     found = best_candidate("mine", sketch(b), members, threshold=0.5, own_shingles=own)
     assert (found is not None) is near
     if found is not None:
@@ -146,8 +146,8 @@ def test_the_member_containing_most_wins() -> None:
     # The same Jaccard against a longer member means a larger intersection.
     a, b = _sharing(0.45)
     members = [
-        Member("whole", "w", sketch(a), 1.0, "whole", 200),
-        Member("cut", "c", sketch(a), 2.0, "cut", 110),
+        Member("whole", "w", sketch(a), 1.0, "whole", shingles=200),
+        Member("cut", "c", sketch(a), 2.0, "cut", shingles=110),
     ]
     found = best_candidate("mine", sketch(b), members, threshold=0.5, own_shingles=100)
     assert found is not None and found.article_id == "whole" and found.similarity > 0.9
@@ -155,9 +155,9 @@ def test_the_member_containing_most_wins() -> None:
 
 def test_without_shingle_counts_only_exact_copies_are_found() -> None:
     sig = _signature(5)
-    members = [Member("x", "other", sketch(sig), 1.0, "x", None)]
+    members = [Member("x", "other", sketch(sig), 1.0, "x", shingles=None)]
     assert best_candidate("mine", sketch(sig), members, threshold=0.5, own_shingles=80) is None
-    members = [Member("x", "other", sketch(sig), 1.0, "x", 80)]
+    members = [Member("x", "other", sketch(sig), 1.0, "x", shingles=80)]
     assert best_candidate("mine", sketch(sig), members, threshold=0.5) is None
 
 
@@ -181,17 +181,32 @@ def test_old_format_deltas_are_read_with_an_unknown_size() -> None:
     old_probe = ["old-b", "0:89b48d5ee8299541", "hash-b", OLD_SKETCH, 1001.0, 4]
     assert Probe.from_json(old_probe).shingles is None
     assert Member.from_json(["a", "t", OLD_SKETCH, 1.0, "a", "junk"]).shingles is None
+    assert Member.from_json(["a", "t", OLD_SKETCH, 1.0, "a", True]).shingles is None
+
+
+def test_the_count_is_found_beside_other_appended_fields() -> None:
+    """Another change appends a JSON object of cluster fields to the same lists; the
+    count is read by type, whichever of the two comes first."""
+    member = Member("a", "t", b"\x00" * 128, 1.0, "a", shingles=42).to_json()
+    assert Member.from_json([*member[:5], {"k": 5.0}, 42]).shingles == 42
+    assert Member.from_json([*member[:5], 42, {"k": 5.0}]).shingles == 42
+    probe = _probe("p").to_json()
+    assert Probe.from_json([*probe[:6], {"k": 5.0}, 100]).shingles == 100
 
 
 def test_old_members_match_exact_copies_only() -> None:
     index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
     index.load_all([Delta.from_json(OLD_DELTA)], including=3)
-    exact = Probe("new-1", "0:89b48d5ee8299541", "hash-a", sketch(_signature(1)), 1002.0, 0, 90)
+    exact = Probe(
+        "new-1", "0:89b48d5ee8299541", "hash-a", sketch(_signature(1)), 1002.0, 0, shingles=90
+    )
     newcomer, heard = index.answer(3, exact)
     assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "old-a"
     found = best_candidate("hash-a", exact.sketch, heard, threshold=0.5, own_shingles=90)
     assert found is not None and found.exact
-    other = Probe("new-2", "1:102bb3d282682fb0", "hash-c", sketch(_signature(1)), 1003.0, 0, 90)
+    other = Probe(
+        "new-2", "1:102bb3d282682fb0", "hash-c", sketch(_signature(1)), 1003.0, 0, shingles=90
+    )
     newcomer, heard = index.answer(3, other)
     assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "new-2"
 
@@ -205,7 +220,7 @@ def test_member_and_probe_round_trip_json() -> None:
     probe = _probe("a")
     assert Probe.from_json(probe.to_json()) == probe
     assert probe.to_json()[-1] == 100  # the shingle count is last: additive, old lists read
-    member = Member("a", "t", probe.sketch, 1.0, "a", 120)
+    member = Member("a", "t", probe.sketch, 1.0, "a", shingles=120)
     assert Member.from_json(member.to_json()) == member
     assert member.to_json()[-1] == 120
 
@@ -214,7 +229,7 @@ def test_member_and_probe_round_trip_json() -> None:
 
 
 def _banded(article_id: str, band: str, at: float) -> Probe:
-    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0, 100)
+    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0, shingles=100)
 
 
 @given(
@@ -284,6 +299,6 @@ def test_an_articles_members_share_one_sketch_and_one_id() -> None:
     # through JSON, as off the wire: equal strings, distinct objects
     first, second = (Probe.from_json(json.loads(json.dumps(p))) for p in (one, other))
     assert first.sketch is second.sketch and first.article_id is second.article_id
-    member = json.dumps(Member("m", "t", first.sketch, 1.0, "m", 3).to_json())
+    member = json.dumps(Member("m", "t", first.sketch, 1.0, "m", shingles=3).to_json())
     a, b = Member.from_json(json.loads(member)), Member.from_json(json.loads(member))
     assert a.sketch is b.sketch and a.text_hash is b.text_hash and a.cluster_id is b.cluster_id

@@ -68,7 +68,7 @@ def _found(original: Fingerprint, copy: Fingerprint) -> bool:
     if not set(probe_band_keys(original.signature)) & set(probe_band_keys(copy.signature)):
         return False
     member = Member(
-        "a", original.text_hash, sketch(original.signature), 0.0, "a", original.shingles
+        "a", original.text_hash, sketch(original.signature), 0.0, "a", shingles=original.shingles
     )
     found = best_candidate(
         copy.text_hash,
