@@ -390,6 +390,16 @@ def event_pairs(event: Event) -> Iterator[dict[str, Any]]:
         ops=recipes[0],
         provenance={"a": "copy1", "b": f"other{other + 1}"},
     )
+    yield _pair(
+        f"{event.id}:copy2-follow_up",
+        event,
+        copies[1],
+        event.follow_up,
+        duplicate=False,
+        variation="follow_up",
+        ops=recipes[1],
+        provenance={"a": "copy2", "b": "follow_up"},
+    )
 
 
 def cross_event_pairs(events: Sequence[Event]) -> Iterator[dict[str, Any]]:

@@ -181,7 +181,7 @@ def test_negatives_cover_every_kind_and_pair_reports_of_each_event() -> None:
         assert sum(r["variation"] == "independent_report" for r in own) == (
             reports * (reports - 1) // 2
         )
-        assert sum(r["variation"] == "follow_up" for r in own) == 1
+        assert sum(r["variation"] == "follow_up" for r in own) == 2  # base and a copy
 
 
 # ------------------------------------------------------------------ the frozen split
@@ -206,3 +206,12 @@ def test_no_pair_straddles_the_splits() -> None:
 def test_the_rule_is_a_fixed_hash_of_the_id() -> None:
     # blake2b(digest_size=1) of b"b" is 0xab, of b"c" 0xcf (odd); of b"a" 0xde, b"d" 0x6a
     assert is_frozen("b") and is_frozen("c") and not is_frozen("a") and not is_frozen("d")
+
+
+def test_the_corpus_is_as_large_as_issue_12_asks() -> None:
+    per_language = Counter(event.lang for event in _events().values())
+    assert len(_events()) >= 45
+    assert all(per_language[lang] >= 4 for lang in ("fa", "ckb", "kmr"))
+    assert per_language["ar"] == max(per_language.values())
+    labels = Counter(r["near_duplicate"] for r in _rows())
+    assert labels[True] >= 150 and labels[False] >= 250
