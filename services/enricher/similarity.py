@@ -44,12 +44,12 @@ How a fingerprint is made (everything after normalisation is vectorised with num
 Defaults, chosen from the S-curve and the estimator's error (see ``overlap.py`` and
 NOTES-contain.md): **3-word shingles** (a swapped word breaks three shingles, not four;
 independent reports of one event share at most 0.2 of the shorter text's 3-shingles on
-the tuning pairs, follow-ups 0.36, while copies keep 0.54 or more), **256 MinHash
+the tuning pairs, follow-ups 0.38, while copies keep 0.54 or more), **256 MinHash
 values** (the 4-bit sketch of 256 values is 128 bytes and estimates J = 0.25 with a
 standard error of 0.031, against 0.039 for an 8-bit sketch of 128 values of the same
 size), and a **containment threshold of 0.5** with a Jaccard
 floor of 0.08 (copies keeping half of a story and 60 % of its shingles are at
-containment 0.6; a follow-up story reusing background paragraphs at 0.25-0.36).
+containment 0.6; a follow-up story reusing background paragraphs at 0.25-0.38).
 ``Fingerprint.shingles`` (the distinct shingle count) is what turns J into containment.
 """
 
