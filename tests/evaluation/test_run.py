@@ -13,6 +13,12 @@ from typing import Any
 import pytest
 
 from newswire.enricher.language import LanguageResult
+from newswire.enricher.overlap import (
+    CURVE_POINTS,
+    PROBE_BANDS,
+    PROBE_ROWS,
+    candidate_probability,
+)
 from newswire.enricher.topics import TopicMatch
 from newswire.evaluation.metrics import Accuracy, Scores
 from newswire.evaluation.run import run_eval
@@ -111,6 +117,12 @@ def test_fixture_report_is_complete(fixture_run) -> None:
     assert near.positives.n == 37 and near.negatives.n == 26
     for section in ("== topics", "== topic errors", "== language", "confusion", "== near-dup"):
         assert section in text
+    # the banding printed is the stream's own, and so is the S-curve under it
+    assert f"LSH {PROBE_BANDS} bands x {PROBE_ROWS} row" in text
+    lines = text.splitlines()
+    curve = lines[lines.index(next(line for line in lines if line.startswith("S-curve at"))) + 1]
+    expected = "".join(f"{candidate_probability(v):>6.3f}" for v in CURVE_POINTS)
+    assert curve == f"{'by J':<12}{expected}"
 
 
 def test_fixture_report_numbers_are_in_range(fixture_run) -> None:
