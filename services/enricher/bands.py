@@ -200,8 +200,8 @@ def matches(
 ) -> list[Match]:
     """Every heard member version that is an exact-text copy or similar at or above the
     threshold. Each article is scored once, but every version of it is kept: buckets on
-    different partitions may know it under different clusters, and the newcomer must
-    link them all (clusters.py: why the consumer's groups are then order-free)."""
+    different partitions may know it under different cluster names, and a record that
+    lists them all lets consumers and buckets resolve each name to the survivor."""
     scores: dict[str, Candidate | None] = {}
     found: list[Match] = []
     for member in heard:
