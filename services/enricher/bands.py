@@ -108,7 +108,9 @@ class Member:
         encoded = base64.b64encode(self.sketch).decode()
         data: list[Any] = [self.article_id, self.text_hash, encoded, self.seen_at, self.cluster_id]
         if self.story_at is not None:
-            ext: dict[str, Any] = {"k": self.story_at, "h": self.head_id, "hk": self.head_at}
+            ext: dict[str, Any] = {"k": self.story_at}
+            if self.head != self.key:  # a head (most members) need not name itself
+                ext |= {"h": self.head_id, "hk": self.head_at}
             if self.merged:
                 ext["mc"] = list(self.merged)
             data.append(ext)
@@ -117,15 +119,19 @@ class Member:
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Member:
         ext = _extension(data, 5)
+        story = _float_or_none(ext.get("k"))
+        head_id, head_at = ext.get("h"), _float_or_none(ext.get("hk"))
+        if story is not None and head_id is None:  # a head, written without naming itself
+            head_id, head_at = data[0], story
         return cls(
             data[0],
             data[1],
             base64.b64decode(data[2]),
             float(data[3]),
             data[4],
-            _float_or_none(ext.get("k")),
-            ext.get("h"),
-            _float_or_none(ext.get("hk")),
+            story,
+            head_id,
+            head_at,
             tuple(ext.get("mc", ())),
         )
 

@@ -108,6 +108,13 @@ def test_members_and_probes_round_trip_with_their_cluster_fields() -> None:
     assert Probe.from_json(["p", "1:ab", "t", SKETCH, 12.0, 2]).key == Head(12.0, "p")
 
 
+def test_a_head_does_not_name_itself_on_the_wire() -> None:
+    late_original = Member("o", "t", b"\x01\x02", 12.0, "copy", 3.0, "o", 3.0)
+    assert late_original.to_json()[5] == {"k": 3.0}
+    assert Member.from_json(late_original.to_json()) == late_original
+    assert Member.from_json(late_original.to_json()).head == Head(3.0, "o")
+
+
 def test_cluster_fields_are_found_beside_other_appended_fields() -> None:
     """Another change appends its own fields to the same lists: found by type."""
     member = Member("m", "t", b"\x01\x02", 12.0, "c", 3.0, "h", 1.0, ("x",))
