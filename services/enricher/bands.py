@@ -107,12 +107,14 @@ class Member:
     def to_json(self) -> list[Any]:
         encoded = base64.b64encode(self.sketch).decode()
         data: list[Any] = [self.article_id, self.text_hash, encoded, self.seen_at, self.cluster_id]
+        ext: dict[str, Any] = {}
         if self.story_at is not None:
-            ext: dict[str, Any] = {"k": self.story_at}
-            if self.head != self.key:  # a head (most members) need not name itself
-                ext |= {"h": self.head_id, "hk": self.head_at}
-            if self.merged:
-                ext["mc"] = list(self.merged)
+            ext["k"] = self.story_at
+        if self.head_id is not None and self.head != self.key:  # a head need not name itself
+            ext |= {"h": self.head_id, "hk": self.head_at}
+        if self.merged:
+            ext["mc"] = list(self.merged)
+        if ext:
             data.append(ext)
         return data
 

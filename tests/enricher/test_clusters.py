@@ -26,6 +26,7 @@ from newswire.enricher.bands import (
     Member,
     Probe,
     answer_probe,
+    resolved,
     sketch,
     sketch_similarity,
 )
@@ -106,6 +107,15 @@ def test_members_and_probes_round_trip_with_their_cluster_fields() -> None:
     probe = Probe("p", "1:ab", "t", b"\x01", 12.0, 2, 4.5)
     assert Probe.from_json(orjson.loads(orjson.dumps(probe.to_json()))) == probe
     assert Probe.from_json(["p", "1:ab", "t", SKETCH, 12.0, 2]).key == Head(12.0, "p")
+
+
+def test_an_old_member_resolved_by_the_book_keeps_what_it_learnt_on_the_wire() -> None:
+    old = Member.from_json(["m", "t", SKETCH, 12.0, "root"])
+    book = ClusterBook()
+    book.learn("root", Head(2.0, "orig"))
+    told = Member.from_json(orjson.loads(orjson.dumps(resolved(old, book).to_json())))
+    assert told.cluster_id == "root" and told.head == Head(2.0, "orig")
+    assert told.key == Head(12.0, "m")
 
 
 def test_a_head_does_not_name_itself_on_the_wire() -> None:
