@@ -187,13 +187,19 @@ class Poller:
     async def _get(
         self, run: _Poll, url: str, headers: Mapping[str, str] | None = None
     ) -> FetchResponse:
-        if not run.source.ignore_robots:
-            verdict = await self._robots.check(url)
+        async def robots_allow(target: str) -> None:
+            """Every request of the poll, redirect hops included, asks robots.txt first."""
+            verdict = await self._robots.check(target)
             if verdict.fetch is not None:
                 run.robots_fetches.append(verdict.fetch)
             if not verdict.allowed:
-                raise FetchError(FetchErrorKind.ROBOTS_DISALLOWED, verdict.detail, url=url)
-        return await self._http.get(url, headers={**run.source.headers, **(headers or {})})
+                raise FetchError(FetchErrorKind.ROBOTS_DISALLOWED, verdict.detail, url=target)
+
+        return await self._http.get(
+            url,
+            headers={**run.source.headers, **(headers or {})},
+            before_request=None if run.source.ignore_robots else robots_allow,
+        )
 
     async def _conditional_get(self, run: _Poll, url: str) -> FetchResponse:
         return run.note(await self._get(run, url, run.state.conditional_headers()))

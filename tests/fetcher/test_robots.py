@@ -376,3 +376,15 @@ def test_robots_disallowed_is_a_stable_kind_and_a_source_state() -> None:
         FetchErrorKind.ROBOTS_DISALLOWED, "robots.txt disallows /x for bot", url="http://h/x"
     )
     assert str(error) == "robots_disallowed: robots.txt disallows /x for bot (http://h/x)"
+
+
+async def test_a_redirect_to_a_disallowed_path_is_not_followed(
+    server: FixtureServer, poller: Poller
+) -> None:
+    robots(server, f"{OURS}Disallow: /private/\n")
+    server.route("/private/feed", fixture("rss2.xml"))
+    url = server.route("/feed", redirect("/private/feed"))
+    result = await poll(poller, url)
+    assert result.error is not None and result.error.kind is FetchErrorKind.ROBOTS_DISALLOWED
+    assert result.error.url == server.url("/private/feed")
+    assert server.hits["/feed"] == 1 and server.hits["/private/feed"] == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -166,26 +166,38 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
         timeout_s: float | None = None,
+        before_request: Callable[[str], Awaitable[None]] | None = None,
     ) -> FetchResponse:
         """GET ``url`` following redirects; a 2xx/304 response or a :class:`FetchError`.
 
         ``max_bytes`` and ``timeout_s`` replace the body cap and the whole-request
-        deadline for one request (robots.txt has its own)."""
+        deadline for one request (robots.txt has its own). ``before_request`` is awaited
+        with the URL of every request, redirect hops included, and may refuse it by
+        raising a :class:`FetchError` (the poller's robots.txt check)."""
         started = time.perf_counter()
         deadline = timeout_s or self._settings.total_timeout_s
         try:
             async with asyncio.timeout(deadline):
-                return await self._follow(url, dict(headers or {}), started, max_bytes)
+                return await self._follow(
+                    url, dict(headers or {}), started, max_bytes, before_request
+                )
         except TimeoutError as exc:
             raise FetchError(
                 FetchErrorKind.TIMEOUT, f"no complete response within {deadline}s", url=url
             ) from exc
 
     async def _follow(
-        self, url: str, headers: dict[str, str], started: float, max_bytes: int | None
+        self,
+        url: str,
+        headers: dict[str, str],
+        started: float,
+        max_bytes: int | None,
+        before_request: Callable[[str], Awaitable[None]] | None,
     ) -> FetchResponse:
         seen = [url]
         for _ in range(self._settings.max_redirects + 1):
+            if before_request is not None:
+                await before_request(url)
             status, response_headers, body = await self._one_request(url, headers, max_bytes)
             if status not in REDIRECT_STATUSES:
                 return self._classify(

@@ -134,7 +134,8 @@ class RobotsRules:
             )
         except FetchError as error:
             return self._failed(origin, error, now)
-        rules, problem = _parse(response.body)
+        # protego takes ~0.7 s for a 500 KiB file: parsed off the event loop
+        rules, problem = await asyncio.to_thread(_parse, response.body)
         if rules is None:
             return self._fallback(origin, problem, now)
         self._apply_delay(origin, rules)
