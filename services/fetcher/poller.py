@@ -193,7 +193,7 @@ class Poller:
             if verdict.fetch is not None:
                 run.robots_fetches.append(verdict.fetch)
             if not verdict.allowed:
-                raise FetchError(FetchErrorKind.ROBOTS_DISALLOWED, verdict.detail, url=target)
+                raise FetchError(verdict.kind, verdict.detail, url=target)
 
         return await self._http.get(
             url,

@@ -167,6 +167,9 @@ async def test_an_unreachable_robots_txt_disallows_until_it_answers(
     first = await poll(poller, url)
     assert first.error is not None and first.error.kind is FetchErrorKind.ROBOTS_DISALLOWED
     assert "unreachable" in first.error.detail and server.hits["/feed"] == 0
+    assert [(f.result, f.reason) for f in first.robots_fetches] == [
+        (RobotsResult.UNREACHABLE, f"http_{status}")
+    ]
     clock.advance(60)  # within FETCHER_ROBOTS_RETRY_S: still disallowed, not asked again
     assert (await poll(poller, url)).outcome == "error" and server.hits["/robots.txt"] == 1
     clock.advance(600)
@@ -388,3 +391,18 @@ async def test_a_redirect_to_a_disallowed_path_is_not_followed(
     assert result.error is not None and result.error.kind is FetchErrorKind.ROBOTS_DISALLOWED
     assert result.error.url == server.url("/private/feed")
     assert server.hits["/feed"] == 1 and server.hits["/private/feed"] == 0
+
+
+async def test_a_host_that_does_not_answer_is_a_network_error_not_a_robots_refusal(
+    poller: Poller,
+) -> None:
+    from newswire.common.broker import free_port
+
+    result = await poll(poller, f"http://127.0.0.1:{free_port()}/feed")
+    assert result.error is not None and result.error.kind is FetchErrorKind.NETWORK
+    assert "robots.txt of http://127.0.0.1:" in result.error.detail
+    assert "unreachable (network: ConnectError" in result.error.detail
+    assert [(f.result, f.reason) for f in result.robots_fetches] == [
+        (RobotsResult.UNREACHABLE, "network")
+    ]
+    assert result.state.status is SourceStatus.FAILING

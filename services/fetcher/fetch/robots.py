@@ -73,6 +73,9 @@ class Verdict:
     allowed: bool
     detail: str = ""
     fetch: RobotsFetch | None = None
+    #: The error kind of a refusal: ``robots_disallowed``, or ``network`` when the host
+    #: did not answer at all (a dead host is reported as one, not as a robots refusal).
+    kind: FetchErrorKind = FetchErrorKind.ROBOTS_DISALLOWED
 
 
 @dataclass
@@ -80,6 +83,7 @@ class _Entry:
     expires: float
     rules: Protego | None = None  # None: allow all, unless unreachable
     unreachable: str | None = None  # why nothing may be fetched from this origin now
+    kind: FetchErrorKind = FetchErrorKind.ROBOTS_DISALLOWED
 
 
 @dataclass
@@ -118,7 +122,7 @@ class RobotsRules:
 
     def _verdict(self, entry: _Entry, url: str, fetched: RobotsFetch | None) -> Verdict:
         if entry.unreachable is not None and entry.rules is None:
-            return Verdict(False, entry.unreachable, fetched)
+            return Verdict(False, entry.unreachable, fetched, entry.kind)
         if entry.rules is not None and not entry.rules.can_fetch(url, self.agent):
             path = urlsplit(url).path or "/"
             return Verdict(False, f"robots.txt disallows {path} for {self.agent}", fetched)
@@ -145,7 +149,8 @@ class RobotsRules:
     def _failed(self, origin: str, error: FetchError, now: float) -> tuple[_Entry, RobotsFetch]:
         status = error.status
         if error.kind in _UNREACHABLE_KINDS or (status is not None and status >= 500):
-            why = f"HTTP {status}" if status is not None else str(error.kind)
+            why = f"HTTP {status}" if status is not None else f"{error.kind}: {error.detail}"
+            label = f"http_{status}" if status is not None else error.kind.value
             detail = (
                 f"robots.txt of {origin} is unreachable ({why}): nothing is fetched from "
                 f"the host until it answers (RFC 9309 2.3.1.4)"
@@ -155,9 +160,12 @@ class RobotsRules:
                 expires=now + self.settings.robots_retry_s,
                 rules=stale.rules if stale is not None else None,
                 unreachable=detail,
+                kind=FetchErrorKind.NETWORK
+                if error.kind is FetchErrorKind.NETWORK
+                else FetchErrorKind.ROBOTS_DISALLOWED,
             )
             log.warning("%s; asking again in %.0fs", detail, self.settings.robots_retry_s)
-            return entry, RobotsFetch(origin, RobotsResult.UNREACHABLE, why)
+            return entry, RobotsFetch(origin, RobotsResult.UNREACHABLE, label)
         if status is not None and 400 <= status < 500:
             self.http.limiter.set_spacing(_host(origin), None)
             entry = _Entry(expires=now + self.settings.robots_ttl_s)
