@@ -315,7 +315,35 @@ class FetcherSettings(BaseSettings):
         description="Article pages fetched per poll (html, sitemap, full_article feeds).",
     )
     max_pages: int = Field(
-        default=3, ge=1, description="WordPress pages / child sitemaps read per poll."
+        default=3,
+        ge=1,
+        description=(
+            "Pages read per poll: WordPress pages, child sitemaps, html listing pages "
+            "(a source's max_pages overrides it)."
+        ),
+    )
+    robots_ttl_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long a host's robots.txt is used before it is fetched again.",
+    )
+    robots_retry_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="An unreachable robots.txt (5xx, 429, network): host disallowed this long.",
+    )
+    robots_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=500 * 1024,
+        description="robots.txt size cap (RFC 9309: at least 500 KiB); larger is allow-all.",
+    )
+    robots_timeout_s: float = Field(
+        default=10.0, gt=0, description="Deadline for fetching one robots.txt, redirects included."
+    )
+    robots_max_crawl_delay_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Crawl-delay / Request-rate spacing honoured up to this many seconds.",
     )
     shard_count: int = Field(
         default=1,
