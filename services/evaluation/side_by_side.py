@@ -16,7 +16,7 @@ from newswire.evaluation.report import EvalReport, NearDuplicateReport, PairOutc
 
 Line = Callable[..., None]
 _LABEL = 26  # width of the row label column
-_CELL = 18  # width of one split's cell
+_CELL = 22  # width of one split's cell
 
 
 def _fraction(numerator: int, denominator: int) -> str:
