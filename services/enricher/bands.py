@@ -9,9 +9,20 @@ whichever partition they came from. The buckets live in memory; what each probe
 message added is one :class:`Delta` in a changelogged table, from which a worker
 that takes over a partition rebuilds them.
 
-Buckets hold a compact sketch per member (2 bits of each MinHash value), not the full
-signature, so the table stays small; the sketch estimates Jaccard similarity well
-enough to separate rewrites of one story from independent reports.
+Buckets hold a compact sketch per member (4 bits of each of 256 MinHash values, 128
+bytes) and its distinct shingle count, not the full signature, so the table stays
+small; together they estimate how much of the shorter text the longer contains
+(:mod:`newswire.enricher.overlap`), which separates cut copies of one story from
+independent reports and follow-ups.
+
+Wire format: a member or probe is a JSON list; the shingle count is appended after the
+original fields and read as the first integer there (by type, so other appended fields
+may sit before or after it).
+Deltas written before it existed (five-element members, six-element probes, 2-bit
+sketches) are read with an unknown count: such a member still matches an exact copy
+of its text, never a near one (its sketch is not comparable), and it expires with the
+window. The probe band keys changed with the banding too, so new probes do not reach
+the old buckets.
 
 Everything here is pure; the Faust wiring lives in ``app.py``.
 """
@@ -19,23 +30,16 @@ Everything here is pure; the Faust wiring lives in ``app.py``.
 from __future__ import annotations
 
 import base64
+import functools
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from newswire.enricher.overlap import PROBE_BANDS, PROBE_ROWS, SKETCH_BITS, judge
 from newswire.enricher.similarity import band_keys
-
-SKETCH_BITS = 2
-
-#: Bands used to find candidates across partitions: 8 bands of 2 MinHash values. Few
-#: bands keep the exchange cheap (one bucket write per band per article); short bands
-#: keep recall high (a pair at Jaccard 0.5 shares a band with probability 0.9, at 0.75
-#: with 0.999), and every candidate is then checked on the full sketch, so the extra
-#: candidates cost a comparison, not precision.
-PROBE_BANDS = 8
-PROBE_ROWS = 2
 
 
 def probe_band_keys(signature: np.ndarray) -> tuple[str, ...]:
@@ -49,16 +53,41 @@ def sketch(signature: np.ndarray) -> bytes:
     return np.packbits(bits.ravel()).tobytes()
 
 
+_GROUPS_PER_BYTE = 8 // SKETCH_BITS  # SKETCH_BITS divides 8: groups never straddle bytes
+#: For each byte of ``a XOR b``: how many of its SKETCH_BITS-bit groups are zero, i.e.
+#: how many sketch values agree. One table lookup per byte instead of unpacking bits
+#: (a bucket owner compares a probe with up to capacity members per band).
+_EQUAL_GROUPS = np.array(
+    [
+        sum((x >> shift) & ((1 << SKETCH_BITS) - 1) == 0 for shift in range(0, 8, SKETCH_BITS))
+        for x in range(256)
+    ],
+    dtype=np.int64,
+)
+
+
 def sketch_similarity(a: bytes, b: bytes) -> float:
     """Jaccard estimate from two sketches: equal b-bit values happen by chance with
-    probability 2^-b, so P(equal) = J + (1 - J) 2^-b, solved for J and clipped."""
+    probability 2^-b, so P(equal) = J + (1 - J) 2^-b, solved for J and clipped.
+    0.0 for sketches of different lengths (one of another format)."""
     if len(a) != len(b) or not a:
         return 0.0
-    bits_a = np.unpackbits(np.frombuffer(a, dtype=np.uint8)).reshape(-1, SKETCH_BITS)
-    bits_b = np.unpackbits(np.frombuffer(b, dtype=np.uint8)).reshape(-1, SKETCH_BITS)
-    equal = float(np.mean(np.all(bits_a == bits_b, axis=1)))
+    differing = np.bitwise_xor(np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8))
+    equal = int(_EQUAL_GROUPS[differing].sum()) / (len(a) * _GROUPS_PER_BYTE)
     chance = 2.0**-SKETCH_BITS
     return float(min(1.0, max(0.0, (equal - chance) / (1.0 - chance))))
+
+
+#: Recently decoded sketches kept for sharing (about 0.4 MiB at most).
+_SHARED_SKETCHES = 2048
+
+
+@functools.lru_cache(maxsize=_SHARED_SKETCHES)
+def _decoded(encoded: str) -> bytes:
+    """A sketch from its base64 form, one object for equal forms: an article's members
+    in the band buckets of one worker (16 bands) then hold one 128-byte sketch, not 16;
+    the ids are shared the same way with :func:`sys.intern`."""
+    return base64.b64decode(encoded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +99,29 @@ class Member:
     sketch: bytes
     seen_at: float  # epoch seconds
     cluster_id: str
+    shingles: int | None = None  # distinct shingle count; None in an old-format delta
 
     def to_json(self) -> list[Any]:
         encoded = base64.b64encode(self.sketch).decode()
-        return [self.article_id, self.text_hash, encoded, self.seen_at, self.cluster_id]
+        return [
+            self.article_id,
+            self.text_hash,
+            encoded,
+            self.seen_at,
+            self.cluster_id,
+            self.shingles,
+        ]
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Member:
-        return cls(data[0], data[1], base64.b64decode(data[2]), float(data[3]), data[4])
+        return cls(
+            sys.intern(data[0]),
+            sys.intern(data[1]),
+            _decoded(data[2]),
+            float(data[3]),
+            sys.intern(data[4]),
+            shingles=_shingle_count(data, 5),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +134,7 @@ class Probe:
     sketch: bytes
     seen_at: float
     reply_partition: int  # the news.raw partition the article came from
+    shingles: int | None = None  # distinct shingle count; None from an old worker
 
     def to_json(self) -> list[Any]:
         encoded = base64.b64encode(self.sketch).decode()
@@ -100,13 +145,28 @@ class Probe:
             encoded,
             self.seen_at,
             self.reply_partition,
+            self.shingles,
         ]
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Probe:
         return cls(
-            data[0], data[1], data[2], base64.b64decode(data[3]), float(data[4]), int(data[5])
+            sys.intern(data[0]),
+            data[1],
+            sys.intern(data[2]),
+            _decoded(data[3]),
+            float(data[4]),
+            int(data[5]),
+            shingles=_shingle_count(data, 6),
         )
+
+
+def _shingle_count(data: Sequence[Any], start: int) -> int | None:
+    """The shingle count: the first integer after position START, found by type, not
+    position, so other fields appended beside it (a JSON object of cluster fields) do
+    not move it. None when the list predates it (an old-format delta): unknown, so the
+    member is judged on its exact text only."""
+    return next((v for v in data[start:] if isinstance(v, int) and not isinstance(v, bool)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,20 +179,41 @@ class Candidate:
 
 
 def best_candidate(
-    text_hash: str, own_sketch: bytes, heard: Iterable[Member], *, threshold: float
+    text_hash: str,
+    own_sketch: bytes,
+    heard: Iterable[Member],
+    *,
+    threshold: float,
+    own_shingles: int | None = None,
 ) -> Candidate | None:
-    """The earliest exact-text copy if any, else the most similar member at or above
-    the threshold; None when the article is new."""
+    """The earliest exact-text copy if any, else the member that contains the most of
+    the shorter text (:func:`~newswire.enricher.overlap.judge`: containment at or above
+    THRESHOLD with the Jaccard floor); None when the article is new. A candidate's
+    similarity is that containment estimate. Without OWN_SHINGLES, or for a member
+    without its count, only exact copies are found."""
     exact: list[Candidate] = []
     near: list[Candidate] = []
     for member in {m.article_id: m for m in heard}.values():
         if member.text_hash == text_hash:
             exact.append(Candidate(member.article_id, 1.0, member.seen_at, member.cluster_id, True))
             continue
-        score = sketch_similarity(own_sketch, member.sketch)
-        if score >= threshold:
+        if member.shingles is None or own_shingles is None:
+            continue
+        verdict = judge(
+            sketch_similarity(own_sketch, member.sketch),
+            own_shingles,
+            member.shingles,
+            threshold=threshold,
+        )
+        if verdict.near and verdict.containment is not None:
             near.append(
-                Candidate(member.article_id, score, member.seen_at, member.cluster_id, False)
+                Candidate(
+                    member.article_id,
+                    verdict.containment,
+                    member.seen_at,
+                    member.cluster_id,
+                    False,
+                )
             )
     if exact:
         return min(exact, key=lambda c: (c.seen_at, c.article_id))
@@ -156,9 +237,18 @@ def answer_probe(
         raise ValueError(f"band capacity must be at least 2, got {capacity}")
     horizon = probe.seen_at - window_s
     alive = [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
-    match = best_candidate(probe.text_hash, probe.sketch, alive, threshold=threshold)
+    match = best_candidate(
+        probe.text_hash, probe.sketch, alive, threshold=threshold, own_shingles=probe.shingles
+    )
     cluster = match.cluster_id if match else probe.article_id
-    newcomer = Member(probe.article_id, probe.text_hash, probe.sketch, probe.seen_at, cluster)
+    newcomer = Member(
+        probe.article_id,
+        probe.text_hash,
+        probe.sketch,
+        probe.seen_at,
+        cluster,
+        shingles=probe.shingles,
+    )
     updated = [*alive, newcomer]
     if len(updated) > capacity:
         updated = [updated[0], *updated[-(capacity - 1) :]]

@@ -266,6 +266,7 @@ class BatchHandler:
                 own_sketch,
                 now,
                 event.message.partition,
+                shingles=emit.fingerprint.shingles,
             )
             for (emit, event), own_sketch in zip(emits, sketches, strict=True)
             for band in probe_band_keys(emit.fingerprint.signature)
@@ -283,6 +284,7 @@ class BatchHandler:
                 own_sketch,
                 heard.get(emit.article_id, []),
                 threshold=threshold,
+                own_shingles=emit.fingerprint.shingles,
             )
             try:
                 record = final_record(emit, candidate)

@@ -118,7 +118,8 @@ def _print_near_duplicates(
         f"== near-duplicates: {len(near.pairs)} pairs"
         + (f" from {', '.join(map(str, pairs_files))}" if pairs_files else "")
     )
-    line(f"{near.detector}; LSH S-curve threshold (1/bands)^(1/rows) = {near.lsh_threshold:.3f}")
+    line(f"{near.detector}; {near.banding}")
+    _print_curve(near, line)
     s = near.scores
     c = near.counts
     line(
@@ -146,8 +147,21 @@ def _print_near_duplicates(
             kind = "FN" if o.gold else "FP"
             line(
                 f"  {kind} {o.pair_id} ({o.lang} {o.variation}) similarity={o.similarity:.3f} "
-                f"shared_bands={o.shared_bands} exact={o.exact}"
+                f"containment={number(o.containment)} shared_bands={o.shared_bands} "
+                f"exact={o.exact}"
             )
+
+
+def _print_curve(near: NearDuplicateReport, line: Line) -> None:
+    """The S-curve: probability that a pair becomes a candidate (shares a probe band),
+    by Jaccard and by containment for a copy as long as its original or half as long."""
+    line(f"{'S-curve at':<12}" + "".join(f"{p.value:>6.1f}" for p in near.curve))
+    for label, values in (
+        ("by J", [p.by_jaccard for p in near.curve]),
+        ("by C, 1:1", [p.by_containment_full for p in near.curve]),
+        ("by C, 1:2", [p.by_containment_half for p in near.curve]),
+    ):
+        line(f"{label:<12}" + "".join(f"{v:>6.3f}" for v in values))
 
 
 def _print_variations(near: NearDuplicateReport, line: Line) -> None:

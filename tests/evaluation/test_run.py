@@ -13,6 +13,12 @@ from typing import Any
 import pytest
 
 from newswire.enricher.language import LanguageResult
+from newswire.enricher.overlap import (
+    CURVE_POINTS,
+    PROBE_BANDS,
+    PROBE_ROWS,
+    candidate_probability,
+)
 from newswire.enricher.topics import TopicMatch
 from newswire.evaluation.data import load_pairs, load_topic_items
 from newswire.evaluation.metrics import Accuracy, Scores
@@ -192,6 +198,12 @@ def test_fixture_report_prints_both_splits_and_the_details(fixture_runs) -> None
         assert section in text
     assert text.rstrip().splitlines()[-1] == fixture_runs["frozen"][0].summary_line()
     assert report.items == fixture_runs["frozen"][0].items
+    # the banding printed is the stream's own, and so is the S-curve under it
+    assert f"LSH {PROBE_BANDS} bands x {PROBE_ROWS} row" in text
+    lines = text.splitlines()
+    curve = lines[lines.index(next(line for line in lines if line.startswith("S-curve at"))) + 1]
+    expected = "".join(f"{candidate_probability(v):>6.3f}" for v in CURVE_POINTS)
+    assert curve == f"{'by J':<12}{expected}"
 
 
 def test_fixture_report_numbers_are_in_range(fixture_runs) -> None:
