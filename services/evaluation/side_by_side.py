@@ -15,7 +15,7 @@ from newswire.evaluation.overlap import Overlap
 from newswire.evaluation.report import EvalReport, NearDuplicateReport, PairOutcome, number
 
 Line = Callable[..., None]
-_LABEL = 26  # width of the row label column
+_LABEL = 32  # width of the row label column
 _CELL = 22  # width of one split's cell
 
 
@@ -47,13 +47,20 @@ def print_side_by_side(reports: Mapping[str, EvalReport], line: Line) -> None:
         _print_near_duplicates({n: near for n, near in nears.items() if near}, names, line)
 
 
+def _table(
+    title: str, names: Sequence[str], rows: Iterable[tuple[str, Iterable[str]]]
+) -> list[str]:
+    """A titled table: a header row of split names, then one row per label."""
+    return [title, _row("split", names)] + [_row(label, cells) for label, cells in rows]
+
+
 def _print_topics(reports: Mapping[str, EvalReport], names: Sequence[str], line: Line) -> None:
-    line("== topics by split: precision / recall / f1 (support)")
-    line(_row("split", names))
-    line(_row("items", (str(reports[n].items) for n in names)))
     topics = first_seen(t for n in names for t in reports[n].topics)
-    for topic in topics:
-        line(_row(topic, (_prf(reports[n].topic_scores.get(topic)) for n in names)))
+    rows = [("items", [str(reports[n].items) for n in names])] + [
+        (topic, [_prf(reports[n].topic_scores.get(topic)) for n in names]) for topic in topics
+    ]
+    for text in _table("== topics by split: precision / recall / f1 (support)", names, rows):
+        line(text)
 
 
 def _prf(s: Scores | None) -> str:
@@ -63,12 +70,13 @@ def _prf(s: Scores | None) -> str:
 
 
 def _print_language(reports: Mapping[str, EvalReport], names: Sequence[str], line: Line) -> None:
-    line("== language accuracy by split")
-    line(_row("split", names))
-    line(_row("all", (_acc(reports[n].language_accuracy) for n in names)))
     languages = first_seen(lang for n in names for lang in reports[n].language_by_language)
-    for lang in languages:
-        line(_row(lang, (_acc(reports[n].language_by_language.get(lang)) for n in names)))
+    rows = [("all", [_acc(reports[n].language_accuracy) for n in names])] + [
+        (lang, [_acc(reports[n].language_by_language.get(lang)) for n in names])
+        for lang in languages
+    ]
+    for text in _table("== language accuracy by split", names, rows):
+        line(text)
 
 
 def _acc(value: Accuracy | None) -> str:
