@@ -161,6 +161,7 @@ def test_the_sources_have_their_shape(event_id: str) -> None:
     for original, new in event.paraphrases:
         assert sum(original in p for p in base.paragraphs) == 1 and original != new
     assert event.alt_headline != base.headline
+    assert event.alt_dateline != base.dateline and event.alt_byline != base.byline
     assert len(event.others) >= 2
     base_sentences = _sentences(base.paragraphs)
     for other in event.others:  # other outlets write their own sentences
