@@ -30,6 +30,7 @@ class TopicItem:
     text: str
     topics: frozenset[str]
     note: str = ""
+    event: str | None = None  # the event group (frozen split by event); None: tuning
 
     @property
     def chars(self) -> int:
@@ -110,6 +111,7 @@ def load_topic_items(path: Path) -> list[TopicItem]:
                 text=_field(value, "text", str, where),
                 topics=frozenset(topics),
                 note=str(value.get("note") or ""),
+                event=_optional_text(value, "event", where),
             )
         )
     if not items:

@@ -33,6 +33,7 @@ from newswire.enricher.overlap import banding, judge, s_curve
 from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
 from newswire.evaluation.data import LabelledPair
 from newswire.evaluation.metrics import Counts, binary_counts, first_seen, scores, summarise
+from newswire.evaluation.overlap import overlap
 from newswire.evaluation.report import NearDuplicateReport, PairOutcome
 
 # Two articles per lookup: no dedupe window or bucket capacity could forget the first.
@@ -85,6 +86,8 @@ def _outcome(pair: LabelledPair, detector: NearDuplicateDetector) -> PairOutcome
         shared,
         jaccard,
         judge(jaccard, a.shingles, b.shingles, threshold=detector.threshold).containment,
+        ops=pair.ops or ((f"legacy:{pair.variation}",) if pair.near_duplicate else ()),
+        overlap=overlap(pair.a, pair.b),
     )
 
 

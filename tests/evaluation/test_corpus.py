@@ -5,6 +5,7 @@ to its rule with no event on both sides."""
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import Counter
 from functools import cache
@@ -12,12 +13,16 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newswire.evaluation.corpus import (
     CUT_HIGH,
     CUT_LOW,
+    OPS,
     PAIRS_FILE,
     SPLIT_FILE,
+    Article,
     Event,
     build,
     is_frozen,
@@ -25,6 +30,7 @@ from newswire.evaluation.corpus import (
 )
 from newswire.evaluation.data import load_pairs
 
+CUTS = {"cut_start", "cut_end", "cut_ends", "cut_middle"}
 SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
 
 
@@ -161,6 +167,7 @@ def test_the_sources_have_their_shape(event_id: str) -> None:
     for original, new in event.paraphrases:
         assert sum(original in p for p in base.paragraphs) == 1 and original != new
     assert event.alt_headline != base.headline
+    assert event.alt_dateline != base.dateline and event.alt_byline != base.byline
     assert len(event.others) >= 2
     base_sentences = _sentences(base.paragraphs)
     for other in event.others:  # other outlets write their own sentences
@@ -215,3 +222,31 @@ def test_the_corpus_is_as_large_as_issue_12_asks() -> None:
     assert per_language["ar"] == max(per_language.values())
     labels = Counter(r["near_duplicate"] for r in _rows())
     assert labels[True] >= 150 and labels[False] >= 250
+
+
+def _synthetic(n: int) -> Event:
+    paragraphs = tuple(f"Paragraph {i} says something about the event." for i in range(n))
+    base = Article("Headline", paragraphs, "CITY - ", "By Someone", tuple(range(n)))
+    other = Article("Other", ("Another outlet wrote this.",))
+    return Event(
+        "x-synthetic", "en", "t", base, "Alt", "", "", "Lead.",
+        (("Paragraph 1 says", "Paragraph one tells"),), (other, other), other,
+    )  # fmt: skip
+
+
+@given(st.integers(5, 8), st.integers(0, 2**32), st.sampled_from(sorted(CUTS)))
+def test_a_cut_of_any_article_drops_twenty_to_fifty_percent(n: int, seed: int, op: str) -> None:
+    event = _synthetic(n)
+    copy = OPS[op](event.base, event, random.Random(seed))
+    dropped = n - len(copy.kept)
+    assert CUT_LOW <= dropped / n <= CUT_HIGH
+    assert list(copy.paragraphs) == [event.base.paragraphs[i] for i in copy.kept]
+    assert copy.kept == tuple(sorted(copy.kept))
+
+
+@given(st.integers(5, 8), st.integers(0, 2**32))
+def test_reorder_keeps_every_paragraph_and_the_lead(n: int, seed: int) -> None:
+    event = _synthetic(n)
+    copy = OPS["reorder"](event.base, event, random.Random(seed))
+    assert copy.kept[0] == 0 and sorted(copy.kept) == list(range(n))
+    assert copy.kept != tuple(range(n))
