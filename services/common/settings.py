@@ -154,6 +154,23 @@ class EnricherSettings(BaseSettings):
     language_prefix_chars: int = Field(
         default=600, ge=100, description="Characters of title and text given to language ID."
     )
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ar", "en", "fa", "ckb", "kmr"],
+        description="Languages the deployment carries (comma-separated codes): the prior of "
+        "language ID. Empty means a flat prior over all ~140 languages.",
+    )
+    language_prior_share: float = Field(
+        default=0.95,
+        ge=0.0,
+        lt=1.0,
+        description="Share of articles assumed to be in ENRICHER_LANGUAGES (the prior mass).",
+    )
+    language_hint_trust: float = Field(
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
+        description="Prior probability given to a source's declared language (language_hint).",
+    )
     max_classified_chars: int = Field(
         default=50_000,
         ge=1_000,
@@ -163,6 +180,15 @@ class EnricherSettings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        """Accept ``"ar,en,fa"`` from the environment as well as a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     dedupe_window_s: float = Field(
         default=7 * 24 * 3600,
         gt=0,
