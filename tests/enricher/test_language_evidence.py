@@ -8,7 +8,10 @@ Sentences per failure class: tests/fixtures/enricher/language_hard_cases.yaml.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,6 +22,8 @@ from newswire.common.settings import EnricherSettings
 from newswire.enricher.language import (
     EXPECTED_LANGUAGES,
     LanguageIdentifier,
+    _model,
+    _scores,
     apply_prior,
 )
 from newswire.enricher.orthography import (
@@ -235,3 +240,37 @@ def test_text_with_enough_e_circumflex_is_never_turkish(text: str) -> None:
     result = LanguageIdentifier(expected=("tr", "kmr")).identify(text)
     if letters.count("ê") / len(letters) >= 0.02 and dominant_script(letters) == "Latn":
         assert result.code not in {"tr", "az", "crh", "tk"}
+
+
+def test_hard_cases_cover_every_expected_language() -> None:
+    covered = {language for languages in HARD.values() for language in languages}
+    assert covered == set(EXPECTED_LANGUAGES)
+
+
+_NO_YEH_KAF = st.text(
+    alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz ابتثجحخدذرسشصضطظعغفقلمنهوپچژگ")),
+    min_size=1,
+    max_size=80,
+)
+
+
+@functools.cache
+def _reference_model() -> Any:
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Py3LangId
+
+    return Py3LangId.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_NO_YEH_KAF)
+def test_text_without_yeh_or_kaf_gets_py3langids_own_probabilities(text: str) -> None:
+    """The keyboard mixture only acts on yeh and kaf; elsewhere the distribution is
+    py3langid's calibrated one (softmax at temperature sqrt(bytes)). Compared as odds:
+    py3langid also sums the two columns of sr and uz into its normaliser."""
+    reference = dict(_reference_model().rank(text))
+    ours = dict(_scores(_model(), text))
+    labels = ("en", "ar", "fa", "ku", "sdh", "tr", "fr")
+    for a, b in itertools.pairwise(labels):
+        if reference[b] > 1e-12 and ours[b] > 1e-12:
+            assert ours[a] / ours[b] == pytest.approx(reference[a] / reference[b], rel=1e-3)
