@@ -162,15 +162,18 @@ def _scores(model: Any, sample: str) -> list[tuple[str, float]]:
     but for each label the tempered likelihood is a mixture: the text as written
     (0.7) or the text rewritten into the label's own yeh/kaf forms (0.3), i.e. typed
     on the other keyboard. Both strings have the same UTF-8 length, so their scores are
-    comparable. Text without yeh or kaf costs one model call, other Arabic-script text
-    three.
+    comparable. Text without yeh or kaf costs one model call, text in one keyboard's
+    forms two, mixed text three.
     """
     temperature = math.sqrt(len(unicodedata.normalize("NFC", sample).encode()) or 1)
-    scores = {label: score / temperature for label, score in model.rank(sample)}
+    ranked = model.rank(sample)
+    scores = {label: score / temperature for label, score in ranked}
     arabic_form = sample.translate(_TO_ARABIC_FORMS)
     persian_form = sample.translate(_TO_PERSIAN_FORMS)
     if arabic_form != sample or persian_form != sample:
-        as_arabic, as_persian = dict(model.rank(arabic_form)), dict(model.rank(persian_form))
+        raw = dict(ranked)  # untempered; a form equal to the sample reuses it
+        as_arabic = raw if arabic_form == sample else dict(model.rank(arabic_form))
+        as_persian = raw if persian_form == sample else dict(model.rank(persian_form))
         keep, switch = math.log(1.0 - _OTHER_KEYBOARD), math.log(_OTHER_KEYBOARD)
         for label, score in scores.items():
             own_form = as_arabic if label in _ARABIC_KEYBOARD_LABELS else as_persian
