@@ -136,6 +136,13 @@ class TopicSettings(BaseSettings):
     )
 
 
+def split_commas(value: object) -> object:
+    """A comma-separated environment value as a list of its non-empty parts; else as is."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class EnricherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENRICHER_", extra="ignore")
 
@@ -185,9 +192,7 @@ class EnricherSettings(BaseSettings):
     @classmethod
     def _split_languages(cls, value: object) -> object:
         """Accept ``"ar,en,fa"`` from the environment as well as a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return split_commas(value)
 
     dedupe_window_s: float = Field(
         default=7 * 24 * 3600,
@@ -379,9 +384,7 @@ class FetcherSettings(BaseSettings):
     @classmethod
     def _split_networks(cls, value: object) -> object:
         """Accept ``"10.1.0.0/16,127.0.0.1"`` from the environment as well as a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return split_commas(value)
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> FetcherSettings:

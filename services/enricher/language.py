@@ -297,9 +297,9 @@ def apply_prior(
 ) -> dict[str, float]:
     """Bayes' rule with the deployment's prior: P(code | text) ∝ P(text | code) P(code).
 
-    py3langid's normalised output is the posterior under a flat prior over its ~140
-    labels, i.e. proportional to the likelihood, so multiplying by a prior and
-    renormalising is exact. The prior spreads ``expected_share`` evenly over the
+    :func:`_scores` gives py3langid's calibrated posterior under a flat prior over its
+    ~140 labels, i.e. something proportional to a (tempered) likelihood, so the prior
+    is applied by multiplying and renormalising. The prior spreads ``expected_share`` evenly over the
     expected codes present and the rest evenly over all other codes; with a hint,
     ``hint_trust`` of the prior goes to the hinted code and the remainder is spread
     as before. No expected codes and no hint leave the distribution as it is.
