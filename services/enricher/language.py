@@ -299,10 +299,10 @@ def apply_prior(
 
     :func:`_scores` gives py3langid's calibrated posterior under a flat prior over its
     ~140 labels, i.e. something proportional to a (tempered) likelihood, so the prior
-    is applied by multiplying and renormalising. The prior spreads ``expected_share`` evenly over the
-    expected codes present and the rest evenly over all other codes; with a hint,
-    ``hint_trust`` of the prior goes to the hinted code and the remainder is spread
-    as before. No expected codes and no hint leave the distribution as it is.
+    is applied by multiplying and renormalising. The prior spreads ``expected_share``
+    evenly over the expected codes present and the rest evenly over all other codes;
+    with a hint, ``hint_trust`` of the prior goes to the hinted code and the remainder
+    is spread as before. No expected codes and no hint leave the distribution as is.
 
     On a long text the likelihood ratios are astronomically large and the prior does
     not matter; on a four-word headline it turns "en 0.09, eu 0.04, nn 0.04, ..."
