@@ -1,4 +1,4 @@
-"""Language identification for article text: py3langid plus an orthographic check.
+"""Language identification for article text: py3langid, a prior and letter evidence.
 
 py3langid (0.4.0, model in the wheel) gives a probability for each of its 140 labels.
 We turn that into one code for the record:
