@@ -136,6 +136,13 @@ class TopicSettings(BaseSettings):
     )
 
 
+def split_commas(value: object) -> object:
+    """A comma-separated environment value as a list of its non-empty parts; else as is."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class EnricherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENRICHER_", extra="ignore")
 
@@ -154,6 +161,23 @@ class EnricherSettings(BaseSettings):
     language_prefix_chars: int = Field(
         default=600, ge=100, description="Characters of title and text given to language ID."
     )
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ar", "en", "fa", "ckb", "kmr"],
+        description="Languages the deployment carries (comma-separated codes): the prior of "
+        "language ID. Empty means a flat prior over all ~140 languages.",
+    )
+    language_prior_share: float = Field(
+        default=0.95,
+        ge=0.0,
+        lt=1.0,
+        description="Share of articles assumed to be in ENRICHER_LANGUAGES (the prior mass).",
+    )
+    language_hint_trust: float = Field(
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
+        description="Prior probability given to a source's declared language (language_hint).",
+    )
     max_classified_chars: int = Field(
         default=50_000,
         ge=1_000,
@@ -163,6 +187,13 @@ class EnricherSettings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        """Accept ``"ar,en,fa"`` from the environment as well as a list."""
+        return split_commas(value)
+
     dedupe_window_s: float = Field(
         default=7 * 24 * 3600,
         gt=0,
@@ -381,9 +412,7 @@ class FetcherSettings(BaseSettings):
     @classmethod
     def _split_networks(cls, value: object) -> object:
         """Accept ``"10.1.0.0/16,127.0.0.1"`` from the environment as well as a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return split_commas(value)
 
     @model_validator(mode="after")
     def _shard_in_range(self) -> FetcherSettings:
