@@ -129,17 +129,25 @@ def _events(
     tokens = context.tokens
     act_sentences = {tokens[m.start].sentence for m in acts}
     # Marker scans stop at an act («سپاه این حملات را»: را marks the attacks, not the
-    # IRGC) and ignore marker words inside excluded spans («به گفته سپاه»).
-    blocked = frozenset(i for m in acts for i in m.words()).union(
-        *(range(start, end) for start, end in masked)
-    )
-    scan = _Scan(relation, context.compiled.markers[context.topic, slot], blocked, context)
+    # IRGC) -- except at a target marker that ends the act's phrase («صواريخ … على
+    # إسرائيل»: Israel is still what is hit) -- and ignore marker words inside excluded
+    # spans («به گفته سپاه»).
+    markers = context.compiled.markers[context.topic, slot]
+    forms = context.forms
+    blocked = frozenset(
+        i for m in acts for i in m.words() if not (i == m.end - 1 and forms[i] & markers.target)
+    ).union(*(range(start, end) for start, end in masked))
+    scan = _Scan(relation, markers, blocked, context)
     targets = _targets(scan, raw_targets or (), act_sentences)
     objects = _objects(scan, raw_objects or (), act_sentences)
     if relation.needs_target and not targets and not objects:
         return None
     actors, by_agent = _actors(
-        scan, (agents or []) + by_kind.get((slot, RIVAL), []), act_sentences, targets, acts
+        scan,
+        (agents or []) + by_kind.get((slot, RIVAL), []),
+        act_sentences,
+        _target_ends(targets, masked),
+        acts,
     )
     barrier_words = scan.markers.barrier
     barriers = _barrier_positions(barrier_words, context) if barrier_words else None
@@ -195,24 +203,58 @@ def _objects(
     return objects
 
 
+# "and" in the shipped languages (Kurmanji «û» is compared as «u»); Arabic writes
+# «و» on the next word.
+_COORDINATORS = frozenset({"and", "و", "u"})
+_AR_ATTACHED_AND = "و"
+
+
+def _target_ends(
+    targets: dict[int, list[Match]], masked: Sequence[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], frozenset[int]]:
+    """Target spans, and where every target or excluded span (a target phrase another
+    topic masks, «کرماشان») ends: what an actor coordinated with one is part of."""
+    spans = [(t.start, t.end) for ts in targets.values() for t in ts]
+    return spans, frozenset(end for _, end in spans) | frozenset(end for _, end in masked)
+
+
+def _coordinated_with_target(m: Match, ends: frozenset[int], tokens: Sequence[Token]) -> bool:
+    """The mention is the second half of "target and X" («کرماشان و تاران», «أصفهان
+    وطهران», "Natanz and Tehran"): one more thing hit, not a party that strikes."""
+    start = m.start
+    if start in ends and tokens[start].form.startswith(_AR_ATTACHED_AND):
+        return True
+    return (
+        start >= 1
+        and start - 1 in ends
+        and tokens[start - 1].form in _COORDINATORS
+        and tokens[start - 1].clause == tokens[start].clause
+    )
+
+
 def _actors(
     scan: _Scan,
     mentions: Iterable[Match],
     act_sentences: set[int],
-    targets: dict[int, list[Match]],
+    target_ends: tuple[list[tuple[int, int]], frozenset[int]],
     acts: Sequence[Match],
 ) -> tuple[dict[int, list[Match]], set[int]]:
     """Agent and rival mentions that may own an act, by sentence, and the starts of
     those an agent marker introduces. Mentions inside a target phrase, after a target
-    marker, before an object marker or (svo) right after an act are what is hit."""
+    marker, before an object marker, coordinated with a target or (svo) right after an
+    act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
-    target_spans = [(t.start, t.end) for ts in targets.values() for t in ts]
+    target_spans, ends = target_ends
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
     before_or_by = markers.target | markers.agent
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
     for m in one_per_span(mentions):
-        if tokens[m.start].sentence not in act_sentences or overlaps(m, target_spans):
+        if (
+            tokens[m.start].sentence not in act_sentences
+            or overlaps(m, target_spans)
+            or _coordinated_with_target(m, ends, tokens)
+        ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
         if marker & markers.agent:
@@ -241,7 +283,9 @@ def _event(
         candidates = _across_no_barrier(act, candidates, parties.barriers, relation, tokens)
     owner = _owner(act, candidates, parties.by_agent, relation, context)
     if owner is not None and owner.role.kind == RIVAL:
-        return None
+        owner = _coordinated_agent(owner, candidates, tokens)
+        if owner is None:
+            return None
     if relation.needs_agent and owner is None:
         return None
     target = min(
@@ -254,6 +298,28 @@ def _event(
     if relation.needs_target and target is None:
         return None
     return tuple(m for m in (act, owner, target) if m is not None)
+
+
+def _joined(first: Match, second: Match, tokens: Sequence[Token]) -> bool:
+    """``first`` and ``second`` are "X and Y" (or Arabic «X وY»), in one clause."""
+    if second.start == first.end:
+        return tokens[second.start].form.startswith(_AR_ATTACHED_AND)
+    return (
+        second.start == first.end + 1
+        and tokens[first.end].form in _COORDINATORS
+        and tokens[first.end].clause == tokens[second.start].clause
+    )
+
+
+def _coordinated_agent(
+    owner: Match, candidates: Sequence[Match], tokens: Sequence[Token]
+) -> Match | None:
+    """An agent that shares the rival owner's act as a joint subject ("Iran and Israel
+    traded strikes", «ئێران و ئیسرائیل هێرش دەکەنە سەر یەکتر»): each owns the act."""
+    for m in candidates:
+        if m.role.kind == AGENT and (_joined(m, owner, tokens) or _joined(owner, m, tokens)):
+            return m
+    return None
 
 
 def _marker_before(m: Match, words: frozenset[str], reach: int, scan: _Scan) -> frozenset[str]:
