@@ -120,9 +120,7 @@ def _fold_latin_marks(form: str) -> str:
     and keyboards drop them as often as they type them («Iraq», «Îraq»)."""
     if form.isascii():
         return form
-    return "".join(
-        c for c in unicodedata.normalize("NFD", form) if not unicodedata.combining(c)
-    )
+    return "".join(c for c in unicodedata.normalize("NFD", form) if not unicodedata.combining(c))
 
 
 def _form_tokens(form: str, language: str) -> Iterator[str | None]:
