@@ -27,10 +27,16 @@ crosses a barrier word (condemned, foiled). ``word_order`` says how actors attac
 * vso (Arabic): the subject may follow the verb («ضربت إيران»); on a tie the earlier
   actor wins («إسرائيل تضرب إيران») except after a definite noun, whose actor follows it
   («أدان العراق الهجوم الإيراني»).
-* sov (Persian, Sorani): on a tie the later actor wins (ezafe/genitive: «حمله اسرائیل»,
-  «هێرشی ئیسرائیلی»); with no actor near, the sentence's first actor before a
-  verb-final act owns it (a long object between); a barrier after the act in its
-  clause makes the actors before it that verb's subjects.
+* sov (Persian, Sorani, Kurmanji): on a tie the later actor wins (ezafe/genitive:
+  «حمله اسرائیل», «هێرشی ئیسرائیلی») but only inside the act's clause; with no actor
+  near, the sentence's first actor before a verb-final act owns it (a long object
+  between); an actor right before the act with another actor opening its clause is the
+  object (S O V: «ئیسرائیل تارانی بۆردومان کرد»); a barrier after the act in its clause
+  makes the actors before it that verb's subjects.
+
+In every word order, an actor joined by "and" to a target is one more target
+(«کرماشان و تاران»), and a rival owner joined by "and" to an agent shares the act with
+it ("Iran and Israel traded strikes").
 """
 
 from __future__ import annotations
@@ -89,6 +95,7 @@ class _Parties:
     targets: dict[int, list[Match]]
     objects: dict[int, list[tuple[Match, bool]]]  # (mention, marked as a target)
     barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
+    act_words: frozenset[int]  # token positions inside act mentions
 
 
 def relation_events(
@@ -151,7 +158,8 @@ def _events(
     )
     barrier_words = scan.markers.barrier
     barriers = _barrier_positions(barrier_words, context) if barrier_words else None
-    parties = _Parties(actors, by_agent, targets, objects, barriers)
+    act_words = frozenset(i for m in acts for i in m.words())
+    parties = _Parties(actors, by_agent, targets, objects, barriers, act_words)
     return _counted(slot, acts, parties, relation, context)
 
 
@@ -281,7 +289,7 @@ def _event(
     candidates = parties.actors.get(sentence, [])
     if parties.barriers and candidates:
         candidates = _across_no_barrier(act, candidates, parties.barriers, relation, tokens)
-    owner = _owner(act, candidates, parties.by_agent, relation, context)
+    owner = _owner(act, candidates, parties, relation, context)
     if owner is not None and owner.role.kind == RIVAL:
         owner = _coordinated_agent(owner, candidates, tokens)
         if owner is None:
@@ -370,7 +378,8 @@ def _object_of(
     """An object-target mention that is the act's object: marked as a target within
     ``within`` tokens («على إيران», «به ایران»); in svo right after the act ("struck
     Iran"); in vso right after the act when its owner comes first («إسرائيل تضرب
-    إيران»; in «ضربت إيران أهدافا» Iran is the subject)."""
+    إيران»; in «ضربت إيران أهدافا» Iran is the subject); in sov right before the act
+    when its owner comes first («ئیسرائیل تارانی بۆردومان کرد»)."""
     for o, marked in objects:
         if o.start < act.end and act.start < o.end:
             continue
@@ -385,13 +394,20 @@ def _object_of(
             and owner.end <= act.start
         ):
             return o
+        if (
+            relation.word_order == "sov"
+            and o.end == act.start
+            and owner is not None
+            and owner.end <= o.start
+        ):
+            return o
     return None
 
 
 def _owner(
     act: Match,
     actors: Sequence[Match],
-    by_agent: set[int],
+    parties: _Parties,
     relation: Relation,
     context: Context,
 ) -> Match | None:
@@ -400,7 +416,12 @@ def _owner(
     the sentence's first actor before the act (a verb-final sentence's subject, with a
     long object in between). Ties: see the module docstring."""
     near = [m for m in actors if gap(act, m) <= relation.within]
-    marked = [m for m in near if m.start in by_agent and m.start >= act.end]
+    if relation.word_order == "sov":
+        # Verb-final: an actor after the act is its genitive («حمله اسرائیل»), which
+        # never reaches past the act's clause («... bombebaran kir, Îranê jî ...»).
+        clause = context.tokens[act.start].clause
+        near = [m for m in near if m.end <= act.start or context.tokens[m.start].clause == clause]
+    marked = [m for m in near if m.start in parties.by_agent and m.start >= act.end]
     if marked:
         near = marked
     if not near:
@@ -415,7 +436,34 @@ def _owner(
         later_wins = is_arabic_definite(context.tokens[act.start].form)
     else:
         later_wins = False
-    return min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+    best = min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+    if relation.word_order == "sov" and best.end == act.start:
+        return _verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
+    return best
+
+
+def _verb_final_subject(
+    before: Match,
+    act: Match,
+    actors: Sequence[Match],
+    act_words: frozenset[int],
+    tokens: Sequence[Token],
+) -> Match | None:
+    """Subject, object, verb: with another actor earlier in the clause, the actor right
+    before a verb-final act is its object («ئیسرائیل تارانی بۆردومان کرد», «Îsraîl
+    Tehran bombebaran kir»): the clause's first actor owns the act -- unless the two
+    are joined by "and" (joint subjects) or another act stands between them (the
+    earlier actor is that act's subject: «... بۆردومان کرد و ئێران ... هاویشت»)."""
+    clause = tokens[act.start].clause
+    earlier = [
+        m
+        for m in actors
+        if m.end <= before.start
+        and tokens[m.start].clause == clause
+        and not _joined(m, before, tokens)
+        and act_words.isdisjoint(range(m.end, before.start))
+    ]
+    return min(earlier, key=lambda m: m.start, default=None)
 
 
 def _barrier_positions(words: frozenset[str], context: Context) -> list[int]:

@@ -83,11 +83,14 @@ _BY_ALPHA = {"act": ["hit"], "agent": ["alpha"], "rival": ["beta"], "needs": ["a
 @pytest.mark.parametrize(
     ("relation", "text", "expected"),
     [
-        # Verb-final "target and X": X is one more thing hit, not the (nearest) striker.
-        ({**_ON_GAMMA, "word_order": "sov"}, "Alpha Gamma and Beta hit", True),
-        ({**_ON_GAMMA, "word_order": "sov"}, "Alpha Gamma then Beta hit", False),
-        # "X and Y" before the act: joint subjects, the agent shares the act.
-        (_BY_ALPHA, "Beta and Alpha hit each other", True),
+        # "target and X": X is one more thing hit, not the (nearest) striker.
+        (_ON_GAMMA, "Alpha said that Gamma and Beta were hit", True),
+        (_ON_GAMMA, "Alpha said that Gamma, Beta were hit", False),
+        # Verb-final S O V: the actor right before the verb is its object when another
+        # actor opens the clause, but not across another act or a clause break.
+        ({**_BY_ALPHA, "word_order": "sov"}, "Alpha Beta hit", True),
+        ({**_BY_ALPHA, "word_order": "sov"}, "Beta Alpha hit", False),
+        ({**_BY_ALPHA, "word_order": "sov"}, "Beta hit and Alpha hit", True),
         (_BY_ALPHA, "Beta hit Alpha's depot", False),
         # A target marker that ends an act phrase still marks what follows it.
         ({**_BY_ALPHA, "act": ["rockets … on"], "markers": ["on"]}, "Alpha rockets on Beta", True),
