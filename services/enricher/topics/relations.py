@@ -288,7 +288,7 @@ def _event(
     sentence = tokens[act.start].sentence
     candidates = parties.actors.get(sentence, [])
     if parties.barriers and candidates:
-        candidates = _across_no_barrier(act, candidates, parties.barriers, relation, tokens)
+        candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
     owner = _owner(act, candidates, parties, relation, context)
     if owner is not None and owner.role.kind == RIVAL:
         owner = _coordinated_agent(owner, candidates, tokens)
@@ -421,7 +421,12 @@ def _owner(
         # never reaches past the act's clause («... bombebaran kir, Îranê jî ...»).
         clause = context.tokens[act.start].clause
         near = [m for m in near if m.end <= act.start or context.tokens[m.start].clause == clause]
-    marked = [m for m in near if m.start in parties.by_agent and m.start >= act.end]
+    # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
+    marked = [
+        m
+        for m in near
+        if m.start in parties.by_agent and (m.start >= act.end or relation.word_order == "sov")
+    ]
     if marked:
         near = marked
     if not near:
@@ -484,19 +489,22 @@ def _any_between(positions: list[int], start: int, end: int) -> bool:
 def _across_no_barrier(
     act: Match,
     actors: Sequence[Match],
-    barriers: list[int],
+    parties: _Parties,
     relation: Relation,
     tokens: Sequence[Token],
 ) -> list[Match]:
     """Actors whose link to the act crosses no barrier word («إيران تعلن إحباط هجوم»:
-    Iran foiled the attack). Verb-final: a barrier after the act in its clause is the
-    verb of the actors before the act («ایران حمله ... را محکوم کرد»)."""
+    Iran foiled the attack). Verb-final: a barrier in or after the act in its clause is
+    the verb of the actors before the act («ایران حمله ... را محکوم کرد»), or makes
+    the act passive («... hat lêdan», «... پێکرا»): only an agent marked as such («ji
+    aliyê X ve», «لەلایەن X») may own it from before."""
+    barriers = parties.barriers or []
     if relation.word_order == "sov":
         clause_end = act.end
         while clause_end < len(tokens) and tokens[clause_end].clause == tokens[act.start].clause:
             clause_end += 1
-        if _any_between(barriers, act.end, clause_end):
-            actors = [m for m in actors if m.start >= act.end]
+        if _any_between(barriers, act.start, clause_end):
+            actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
     return [
         m
         for m in actors
