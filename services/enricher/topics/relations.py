@@ -46,6 +46,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from newswire.enricher.topics.grammar import (
+    coordinated_agent,
+    coordinated_with_target,
+    genitive_of,
+    verb_final_subject,
+)
 from newswire.enricher.topics.matching import (
     ACT,
     AGENT,
@@ -211,12 +217,6 @@ def _objects(
     return objects
 
 
-# "and" in the shipped languages (Kurmanji «û» is compared as «u»); Arabic writes
-# «و» on the next word.
-_COORDINATORS = frozenset({"and", "و", "u"})
-_AR_ATTACHED_AND = "و"
-
-
 def _target_ends(
     targets: dict[int, list[Match]], masked: Sequence[tuple[int, int]]
 ) -> tuple[list[tuple[int, int]], frozenset[int]]:
@@ -224,20 +224,6 @@ def _target_ends(
     topic masks, «کرماشان») ends: what an actor coordinated with one is part of."""
     spans = [(t.start, t.end) for ts in targets.values() for t in ts]
     return spans, frozenset(end for _, end in spans) | frozenset(end for _, end in masked)
-
-
-def _coordinated_with_target(m: Match, ends: frozenset[int], tokens: Sequence[Token]) -> bool:
-    """The mention is the second half of "target and X" («کرماشان و تاران», «أصفهان
-    وطهران», "Natanz and Tehran"): one more thing hit, not a party that strikes."""
-    start = m.start
-    if start in ends and tokens[start].form.startswith(_AR_ATTACHED_AND):
-        return True
-    return (
-        start >= 1
-        and start - 1 in ends
-        and tokens[start - 1].form in _COORDINATORS
-        and tokens[start - 1].clause == tokens[start].clause
-    )
 
 
 def _actors(
@@ -253,6 +239,9 @@ def _actors(
     act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
     target_spans, ends = target_ends
+    # Arabic coordinates clauses with «و» on the next subject («... وإيران ترد»); a
+    # verb-final object always has its verb after it, an English passive too.
+    act_starts = frozenset(a.start for a in acts) if relation.word_order == "vso" else frozenset()
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
     before_or_by = markers.target | markers.agent
     actors: dict[int, list[Match]] = defaultdict(list)
@@ -261,7 +250,7 @@ def _actors(
         if (
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
-            or _coordinated_with_target(m, ends, tokens)
+            or coordinated_with_target(m, ends, act_starts, tokens)
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
@@ -291,7 +280,7 @@ def _event(
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
     owner = _owner(act, candidates, parties, relation, context)
     if owner is not None and owner.role.kind == RIVAL:
-        owner = _coordinated_agent(owner, candidates, tokens)
+        owner = coordinated_agent(owner, candidates, tokens)
         if owner is None:
             return None
     if relation.needs_agent and owner is None:
@@ -306,28 +295,6 @@ def _event(
     if relation.needs_target and target is None:
         return None
     return tuple(m for m in (act, owner, target) if m is not None)
-
-
-def _joined(first: Match, second: Match, tokens: Sequence[Token]) -> bool:
-    """``first`` and ``second`` are "X and Y" (or Arabic «X وY»), in one clause."""
-    if second.start == first.end:
-        return tokens[second.start].form.startswith(_AR_ATTACHED_AND)
-    return (
-        second.start == first.end + 1
-        and tokens[first.end].form in _COORDINATORS
-        and tokens[first.end].clause == tokens[second.start].clause
-    )
-
-
-def _coordinated_agent(
-    owner: Match, candidates: Sequence[Match], tokens: Sequence[Token]
-) -> Match | None:
-    """An agent that shares the rival owner's act as a joint subject ("Iran and Israel
-    traded strikes", «ئێران و ئیسرائیل هێرش دەکەنە سەر یەکتر»): each owns the act."""
-    for m in candidates:
-        if m.role.kind == AGENT and (_joined(m, owner, tokens) or _joined(owner, m, tokens)):
-            return m
-    return None
 
 
 def _marker_before(m: Match, words: frozenset[str], reach: int, scan: _Scan) -> frozenset[str]:
@@ -419,8 +386,7 @@ def _owner(
     if relation.word_order == "sov":
         # Verb-final: an actor after the act is its genitive («حمله اسرائیل»), which
         # never reaches past the act's clause («... bombebaran kir, Îranê jî ...»).
-        clause = context.tokens[act.start].clause
-        near = [m for m in near if m.end <= act.start or context.tokens[m.start].clause == clause]
+        near = [m for m in near if m.end <= act.start or genitive_of(act, m, context.tokens)]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
     marked = [
         m
@@ -443,32 +409,8 @@ def _owner(
         later_wins = False
     best = min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
     if relation.word_order == "sov" and best.end == act.start:
-        return _verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
+        return verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
     return best
-
-
-def _verb_final_subject(
-    before: Match,
-    act: Match,
-    actors: Sequence[Match],
-    act_words: frozenset[int],
-    tokens: Sequence[Token],
-) -> Match | None:
-    """Subject, object, verb: with another actor earlier in the clause, the actor right
-    before a verb-final act is its object («ئیسرائیل تارانی بۆردومان کرد», «Îsraîl
-    Tehran bombebaran kir»): the clause's first actor owns the act -- unless the two
-    are joined by "and" (joint subjects) or another act stands between them (the
-    earlier actor is that act's subject: «... بۆردومان کرد و ئێران ... هاویشت»)."""
-    clause = tokens[act.start].clause
-    earlier = [
-        m
-        for m in actors
-        if m.end <= before.start
-        and tokens[m.start].clause == clause
-        and not _joined(m, before, tokens)
-        and act_words.isdisjoint(range(m.end, before.start))
-    ]
-    return min(earlier, key=lambda m: m.start, default=None)
 
 
 def _barrier_positions(words: frozenset[str], context: Context) -> list[int]:
