@@ -47,6 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from newswire.enricher.topics.grammar import (
+    COORDINATORS,
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
@@ -442,8 +443,14 @@ def _across_no_barrier(
     aliyê X ve», «لەلایەن X») may own it from before."""
     barriers = parties.barriers or []
     if relation.word_order == "sov":
+        # The act's verb group: to the end of its clause or the next "and" («... حمله
+        # کرد و چهار نفر کشته شدند»: the killed are the next verb's subject).
         clause_end = act.end
-        while clause_end < len(tokens) and tokens[clause_end].clause == tokens[act.start].clause:
+        while (
+            clause_end < len(tokens)
+            and tokens[clause_end].clause == tokens[act.start].clause
+            and tokens[clause_end].form not in COORDINATORS
+        ):
             clause_end += 1
         if _any_between(barriers, act.start, clause_end):
             actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
