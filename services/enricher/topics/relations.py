@@ -384,10 +384,17 @@ def _owner(
     the sentence's first actor before the act (a verb-final sentence's subject, with a
     long object in between). Ties: see the module docstring."""
     near = [m for m in actors if gap(act, m) <= relation.within]
+    tokens = context.tokens
     if relation.word_order == "sov":
         # Verb-final: an actor after the act is its genitive («حمله اسرائیل»), which
         # never reaches past the act's clause («... bombebaran kir, Îranê jî ...»).
-        near = [m for m in near if m.end <= act.start or genitive_of(act, m, context.tokens)]
+        near = [m for m in near if m.end <= act.start or genitive_of(act, m, tokens)]
+    elif relation.word_order:
+        # An actor in a later clause is that clause's subject, often the source that
+        # reports what hit it ("Drones hit a workshop in Isfahan; Tehran says ..."). An
+        # exchange (no word order: no direction) may name its parties anywhere.
+        clause = tokens[act.start].clause
+        near = [m for m in near if m.end <= act.start or tokens[m.start].clause == clause]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
     marked = [
         m
