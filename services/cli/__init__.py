@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import sys
 from datetime import datetime
+from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
@@ -105,7 +106,12 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "eval": (
         "Score language ID, topics and near-duplicates on labelled data.",
-        ("newswire eval tests/fixtures/eval/topics.jsonl",),
+        (
+            "newswire eval tests/fixtures/eval/topics.jsonl",
+            "newswire eval tests/fixtures/eval/topics.jsonl"
+            " --near-duplicates tests/fixtures/eval/near_duplicates.jsonl"
+            " --near-duplicates tests/fixtures/eval/near_duplicates_events.jsonl",
+        ),
     ),
     "bench fetch": (
         "Fetcher vs a bare httpx+feedparser loop; last line ratio=R.",
@@ -678,26 +684,38 @@ def settings_table() -> None:
     typer.echo(settings_reference_markdown())
 
 
+class EvalSplit(StrEnum):
+    """``newswire eval --split``: the tuning split, the frozen split, or both side by side."""
+
+    TUNING = "tuning"
+    FROZEN = "frozen"
+    BOTH = "both"
+
+
 @app.command("eval")
 def eval_(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Labelled topics JSONL.")
     ],
     near_duplicates: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--near-duplicates",
             exists=True,
             dir_okay=False,
-            help="Labelled near-duplicate pairs JSONL.",
+            help="Labelled near-duplicate pairs JSONL (repeat the option for several files).",
         ),
     ] = None,
+    split: Annotated[
+        EvalSplit,
+        typer.Option(help="Which split to measure; the frozen one is never tuned on."),
+    ] = EvalSplit.BOTH,
 ) -> None:
     """Measure language ID, topic classification and near-duplicate detection on labelled data."""
     from newswire.evaluation import EvaluationDataError, run_eval
 
     try:
-        run_eval(file, near_duplicates, out=sys.stdout)
+        run_eval(file, near_duplicates or None, out=sys.stdout, split=split.value)
     except EvaluationDataError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

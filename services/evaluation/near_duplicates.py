@@ -32,6 +32,7 @@ from newswire.enricher.bands import (
 from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
 from newswire.evaluation.data import LabelledPair
 from newswire.evaluation.metrics import Counts, binary_counts, first_seen, scores, summarise
+from newswire.evaluation.overlap import overlap
 from newswire.evaluation.report import NearDuplicateReport, PairOutcome
 
 # Two articles per lookup: no dedupe window or bucket capacity could forget the first.
@@ -81,6 +82,8 @@ def _outcome(pair: LabelledPair, detector: NearDuplicateDetector) -> PairOutcome
         a.text_hash == b.text_hash,
         shared,
         sketch_similarity(sketch(a.signature), sketch(b.signature)),
+        ops=pair.ops or ((f"legacy:{pair.variation}",) if pair.near_duplicate else ()),
+        overlap=overlap(pair.a, pair.b),
     )
 
 

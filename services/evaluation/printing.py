@@ -3,7 +3,7 @@ script reads (:meth:`EvalReport.summary_line`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,9 +24,11 @@ def print_report(
     out: TextIO,
     *,
     topics_file: Path | None = None,
-    pairs_file: Path | None = None,
+    pairs_files: Sequence[Path] = (),
+    summary: bool = True,
 ) -> None:
-    """Topics, topic errors, language, near-duplicates (if measured), then the summary."""
+    """Topics, topic errors, language, near-duplicates (if measured), then the summary
+    (unless ``summary`` is false: the caller prints its own last line)."""
 
     def line(text: str = "") -> None:
         out.write(text + "\n")
@@ -38,9 +40,10 @@ def print_report(
     _print_language(report, line)
     if report.near_duplicates is not None:
         line()
-        _print_near_duplicates(report.near_duplicates, line, pairs_file)
-    line()
-    line(report.summary_line())
+        _print_near_duplicates(report.near_duplicates, line, pairs_files)
+    if summary:
+        line()
+        line(report.summary_line())
 
 
 def _print_topics(report: EvalReport, line: Line, topics_file: Path | None) -> None:
@@ -106,12 +109,14 @@ def _print_language(report: EvalReport, line: Line) -> None:
         )
 
 
-def _print_near_duplicates(near: NearDuplicateReport, line: Line, pairs_file: Path | None) -> None:
+def _print_near_duplicates(
+    near: NearDuplicateReport, line: Line, pairs_files: Sequence[Path]
+) -> None:
     """Near-duplicate precision and recall, per language and variation, the similarity
     spread of both classes, and every pair judged wrongly."""
     line(
         f"== near-duplicates: {len(near.pairs)} pairs"
-        + (f" from {pairs_file}" if pairs_file else "")
+        + (f" from {', '.join(map(str, pairs_files))}" if pairs_files else "")
     )
     line(f"{near.detector}; LSH S-curve threshold (1/bands)^(1/rows) = {near.lsh_threshold:.3f}")
     s = near.scores

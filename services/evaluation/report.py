@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newswire.evaluation.metrics import Accuracy, Counts, Scores, Summary
+from newswire.evaluation.overlap import Overlap
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,14 @@ class PairOutcome:
     exact: bool  # same normalised body text
     shared_bands: int  # LSH band keys in common
     similarity: float  # estimated Jaccard of the word shingles
+    ops: tuple[str, ...] = ()  # how a positive was made (legacy pairs: legacy:<variation>)
+    overlap: Overlap | None = None  # exact word-shingle overlap, for choosing a threshold
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The report rows the pair counts in: each operation of a positive, the kind
+        of a negative."""
+        return self.ops if self.gold else (self.variation,)
 
 
 @dataclass(frozen=True)
