@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import orjson
 
 from newswire.enricher.clusters import ClusterBook, Head, Placement, place
 from newswire.enricher.overlap import PROBE_BANDS, PROBE_ROWS, SKETCH_BITS, judge
@@ -418,15 +419,31 @@ class Delta:
             "m": [[band, member.to_json()] for band, member in self.joined],
         }
 
+    def to_bytes(self) -> bytes:
+        """The table's value: the JSON the changelog holds, kept as bytes in memory too.
+        A parsed delta (a dict of lists of strings) costs about three times its JSON, and
+        the buckets already hold the members as objects."""
+        return orjson.dumps(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, stored: bytes) -> Delta:
+        return cls.from_json(orjson.loads(stored))
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Delta:
         joined = tuple((band, Member.from_json(m)) for band, m in data["m"])
         return cls(int(data["p"]), float(data["at"]), joined)
 
 
-def delta_expired(stored: dict[str, Any], now: float, *, window_s: float) -> bool:
-    """A delta is expired once its newest member is older than the window."""
-    return now - float(stored["at"]) > window_s
+def delta_expired(stored: bytes, now: float, *, window_s: float) -> bool:
+    """A stored delta is expired once its newest member is older than the window."""
+    return now - float(orjson.loads(stored)["at"]) > window_s
+
+
+def delta_partition(stored: bytes) -> int:
+    """The band partition whose buckets a stored delta belongs to (and whose changelog
+    partition holds it: its key is not placed by Kafka's partitioner)."""
+    return int(orjson.loads(stored)["p"])
 
 
 class BucketIndex:

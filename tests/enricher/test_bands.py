@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from faust.serializers import codecs as faust_codecs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from newswire.enricher.bands import (
     answer_probe,
     best_candidate,
     delta_expired,
+    delta_partition,
     sketch,
     sketch_similarity,
 )
@@ -184,6 +186,15 @@ def test_old_format_deltas_are_read_with_an_unknown_size() -> None:
     assert Member.from_json(["a", "t", OLD_SKETCH, 1.0, "a", True]).shingles is None
 
 
+def test_a_delta_the_json_codec_wrote_reads_as_the_raw_table_value() -> None:
+    """The table's values were dicts through Faust's json codec; they are now the same
+    JSON kept as bytes (raw codec): a changelog written before loads unchanged."""
+    written_before = faust_codecs.dumps("json", OLD_DELTA)
+    assert Delta.from_bytes(written_before) == Delta.from_json(OLD_DELTA)
+    assert delta_partition(written_before) == 3
+    assert delta_expired(written_before, 1000.0 + WEEK + 1, window_s=WEEK)
+
+
 def test_the_count_is_found_beside_other_appended_fields() -> None:
     """Another change appends a JSON object of cluster fields to the same lists; the
     count is read by type, whichever of the two comes first."""
@@ -265,8 +276,10 @@ def test_a_delta_round_trips_and_expires_with_its_newest_member() -> None:
     newcomer, _ = index.answer(2, _banded("a", "1:x", 1000.0))
     delta = Delta(2, 1000.0, (("1:x", newcomer),))
     assert Delta.from_json(delta.to_json()) == delta
-    assert not delta_expired(delta.to_json(), 1100.0, window_s=100.0)
-    assert delta_expired(delta.to_json(), 1100.5, window_s=100.0)
+    assert Delta.from_bytes(delta.to_bytes()) == delta
+    assert not delta_expired(delta.to_bytes(), 1100.0, window_s=100.0)
+    assert delta_expired(delta.to_bytes(), 1100.5, window_s=100.0)
+    assert delta_partition(delta.to_bytes()) == delta.partition
 
 
 def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> None:
