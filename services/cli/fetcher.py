@@ -20,7 +20,14 @@ sources_app = typer.Typer(help="Check and discover fetcher sources.", no_args_is
 
 
 def fetch(
-    sources: Annotated[Path, typer.Option("--sources", help="Sources file (YAML).")],
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="Sources file (YAML). Without it, join the fetcher group on the sources "
+            "topic (FETCHER_SOURCES_TOPIC) and poll the partitions assigned.",
+        ),
+    ] = None,
     once: Annotated[
         bool, typer.Option("--once", help="Poll every source once, then exit.")
     ] = False,
@@ -47,24 +54,43 @@ def fetch(
     did not answer (not with --output -, which needs no Kafka).
     """
     from newswire.fetcher.commands import fetch as run
-    from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
 
-    try:
-        problems, _ = sources_file_problems(sources)
-    except SourcesFileUnreadable as error:
-        typer.echo(error.render(), err=True)
-        raise typer.Exit(2) from None
-    if problems:
-        for problem in problems:
-            typer.echo(problem.render(str(sources)), err=True)
-        typer.echo(f"{sources}: not polling: fix the problems above first", err=True)
-        raise typer.Exit(2)
+    if sources is None:
+        if once or output is not None:
+            typer.echo(
+                "newswire fetch: --once and --output need --sources FILE (a replica of the "
+                "group polls until stopped)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        settings = _settings("fetcher")
+        require_kafka("fetch", settings.kafka, kafka_timeout)
+        with kafka_failures("fetch", settings.kafka):
+            code = run(settings, None, allow_network=allow_network or ())
+        raise typer.Exit(code)
+    _usable_or_exit(sources, "not polling")
     settings = _settings("fetcher")
     if output is None:  # to Kafka: say so in one line if it is not there
         require_kafka("fetch", settings.kafka, kafka_timeout)
     with kafka_failures("fetch", settings.kafka):
         code = run(settings, sources, once=once, output=output, allow_network=allow_network or ())
     raise typer.Exit(code)
+
+
+def _usable_or_exit(path: Path, refusal: str) -> None:
+    """Every problem of the sources file at PATH on stderr and exit 2, unless usable."""
+    from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
+
+    try:
+        problems, _ = sources_file_problems(path)
+    except SourcesFileUnreadable as error:
+        typer.echo(error.render(), err=True)
+        raise typer.Exit(2) from None
+    if problems:
+        for problem in problems:
+            typer.echo(problem.render(str(path)), err=True)
+        typer.echo(f"{path}: {refusal}: fix the problems above first", err=True)
+        raise typer.Exit(2)
 
 
 @sources_app.command("check")
@@ -76,6 +102,51 @@ def sources_check(path: Annotated[Path, typer.Argument(help="Sources file to val
     from newswire.fetcher.sources import check_report
 
     raise typer.Exit(check_report(path))
+
+
+@sources_app.command("apply")
+def sources_apply(
+    path: Annotated[Path, typer.Argument(help="Sources file to publish.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the difference, publish nothing.")
+    ] = False,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
+) -> None:
+    """Publish a sources file to the sources topic: records for added and changed
+    sources, tombstones for removed ones; prints the difference (+ added, ~ changed,
+    - removed) first.
+
+    Exit status: 0 applied (or nothing to change, or --dry-run); 2 the file is unusable
+    (every problem is printed) or a bad option; 3 Kafka did not answer.
+    """
+    import asyncio
+
+    from newswire.fetcher.catalog import apply_file
+
+    _usable_or_exit(path, "not applied")  # a bad file is said before Kafka is asked
+    settings = _settings("fetcher")
+    require_kafka("sources apply", settings.kafka, kafka_timeout)
+    with kafka_failures("sources apply", settings.kafka):
+        code = asyncio.run(apply_file(settings, path, dry_run=dry_run))
+    raise typer.Exit(code)
+
+
+@sources_app.command("list")
+def sources_list(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
+    """Every source on the sources topic: id, kind, partition, URL.
+
+    Exit status: 0 listed; 1 a record on the topic is invalid (listed with its problem);
+    3 Kafka did not answer.
+    """
+    import asyncio
+
+    from newswire.fetcher.catalog import list_sources
+
+    settings = _settings("fetcher")
+    require_kafka("sources list", settings.kafka, kafka_timeout)
+    with kafka_failures("sources list", settings.kafka):
+        code = asyncio.run(list_sources(settings))
+    raise typer.Exit(code)
 
 
 @sources_app.command("discover")

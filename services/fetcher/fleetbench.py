@@ -1,0 +1,270 @@
+"""``newswire bench fetch --replicas N``: fetcher replicas in one group, timed.
+
+A local server (a child process) serves N RSS feeds spread over H loopback addresses
+(127.1.x.y: one "host" each, so the fetcher's per-host limits apply per address). A
+feed gains an item every ``ITEM_PERIOD_S``, so every poll has something to deliver
+now and then and a handover has items to lose or to emit twice. The server records,
+per host, the most requests it was serving at once, and the time of every source's
+last request (``GET /_stats`` on the first address).
+
+The bench starts the embedded broker, applies the sources to a fresh sources topic,
+then for 1, 2, ... N replicas (``newswire fetch``, one group) measures the polls per
+second the server sees once every source was polled, and, with N replicas, SIGKILLs
+one and times how long until polling resumes: until the first request for one of
+its sources, and until every one of its sources was asked for again.
+
+The integration test (tests/integration/test_fetcher_fleet.py) drives the same parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from newswire.common.kafka import host_partition
+from newswire.common.settings import Settings, as_environment
+from newswire.fetcher.bench import _bind_all, bench_host
+
+#: A feed gains an item this often (seconds); it lists its latest ITEMS_SHOWN.
+ITEM_PERIOD_S = 4.0
+ITEMS_SHOWN = 10
+#: How long the server takes to answer: polls overlap, so per-host limits matter.
+RESPONSE_DELAY_S = 0.02
+
+
+def fleet_feed(index: int, now: float, started: float) -> bytes:
+    """Source INDEX's feed at NOW: items 0 .. k, k growing one per ITEM_PERIOD_S (each
+    source offset a little, so they do not all change at once)."""
+    newest = int((now - started + (index % 7) * 0.5) / ITEM_PERIOD_S)
+    items = "".join(
+        f"<item><title>Source {index} story {i}</title>"
+        f"<link>https://s{index}.fleet.example/news/{i}</link><guid>s{index}-{i}</guid>"
+        f"<description>Story {i} of source {index}: the budget, the oil exports, "
+        "the ministers.</description></item>"
+        for i in range(newest, max(-1, newest - ITEMS_SHOWN), -1)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Fleet {index}</title>{items}</channel></rss>"
+    ).encode()
+
+
+def _serve(
+    hosts: int, delay_s: float, ready: multiprocessing.connection.Connection
+) -> None:  # pragma: no cover
+    """The server process: feeds, and the per-host record of concurrent requests."""
+    from aiohttp import web
+
+    started = time.time()
+    in_flight: dict[str, int] = {}
+    most: dict[str, int] = {}
+    last_hit: dict[int, float] = {}
+    served = [0]
+
+    async def feed(request: web.Request) -> web.Response:
+        host = request.transport.get_extra_info("sockname")[0] if request.transport else "?"
+        in_flight[host] = in_flight.get(host, 0) + 1
+        most[host] = max(most.get(host, 0), in_flight[host])
+        try:
+            index = int(request.match_info["index"])
+            last_hit[index] = time.time()
+            served[0] += 1
+            await asyncio.sleep(delay_s)
+            return web.Response(
+                body=fleet_feed(index, time.time(), started), content_type="application/rss+xml"
+            )
+        finally:
+            in_flight[host] -= 1
+
+    async def stats(_request: web.Request) -> web.Response:
+        body = {"most_in_flight": most, "last_hit": last_hit, "served": served[0]}
+        return web.json_response(body)
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_get("/feed/{index}.xml", feed)
+        app.router.add_get("/_stats", stats)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        sockets = _bind_all(hosts)
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
+        ready.send(sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+@dataclass
+class ServerStats:
+    """What the server saw: most concurrent requests per host, last request per source."""
+
+    most_in_flight: dict[str, int]
+    last_hit: dict[int, float]
+    served: int
+
+
+class FleetServer:
+    """The feed server as a child process; ``with FleetServer(hosts) as server``."""
+
+    def __init__(self, hosts: int, *, delay_s: float = RESPONSE_DELAY_S) -> None:
+        self.hosts = hosts
+        self.delay_s = delay_s
+        self.port = 0
+        self._process: Any = None
+
+    def __enter__(self) -> FleetServer:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(self.hosts, self.delay_s, child), daemon=True
+        )
+        self._process.start()
+        if not parent.poll(60):
+            raise RuntimeError("bench server did not start")
+        self.port = parent.recv()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._process.terminate()
+        self._process.join(5)
+
+    def url(self, index: int) -> str:
+        return f"http://{bench_host(index % self.hosts)}:{self.port}/feed/{index}.xml"
+
+    async def stats(self) -> ServerStats:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            response = await client.get(f"http://{bench_host(0)}:{self.port}/_stats")
+        body = response.json()
+        return ServerStats(
+            body["most_in_flight"],
+            {int(k): v for k, v in body["last_hit"].items()},
+            body["served"],
+        )
+
+    def sources_yaml(self, sources: int, *, min_interval: float, max_interval: float) -> str:
+        lines = [
+            f'  - {{id: s{i}, name: S{i}, kind: feed, url: "{self.url(i)}", '
+            f"min_interval: {min_interval}, max_interval: {max_interval}}}"
+            for i in range(sources)
+        ]
+        return "sources:\n" + "\n".join(lines) + "\n"
+
+
+def replica_environment(settings: Settings, **fetcher: str) -> dict[str, str]:
+    """The environment of a fetcher replica on SETTINGS' broker, topics and group."""
+    env = dict(os.environ) | as_environment(settings)
+    env |= {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap,
+        "KAFKA_PROFILE": settings.kafka.effective_profile.value,
+        "FETCHER_WEB_PORT": "0",
+        "FETCHER_ALLOW_NETWORKS": "127.0.0.0/8",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env | {f"FETCHER_{name.upper()}": value for name, value in fetcher.items()}
+
+
+@dataclass
+class Replica:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, chars: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def assigned(self) -> list[list[int]]:
+        """Every assignment this replica logged, in order."""
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if "fetcher group: partitions" in line and "assigned" in line:
+                inside = line.split("partitions [", 1)[1].split("]", 1)[0]
+                found.append([int(p) for p in inside.split(",") if p.strip()])
+        return found
+
+
+@dataclass
+class Fleet:
+    """Replica processes of one group; stopped (SIGTERM, then SIGKILL) on exit."""
+
+    env: Mapping[str, str]
+    log_dir: Path
+    replicas: list[Replica] = field(default_factory=list)
+
+    def start(self) -> Replica:
+        log = self.log_dir / f"fetcher-{len(self.replicas)}.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "newswire", "fetch"],
+                env=dict(self.env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        replica = Replica(process, log)
+        self.replicas.append(replica)
+        return replica
+
+    def kill(self, replica: Replica) -> None:
+        replica.process.send_signal(signal.SIGKILL)
+        replica.process.wait()
+
+    def stop(self) -> None:
+        for replica in self.replicas:
+            if replica.process.poll() is None:
+                replica.process.terminate()
+        for replica in self.replicas:
+            try:
+                replica.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                replica.process.kill()
+                replica.process.wait()
+
+
+def sources_of(
+    partitions: Sequence[int], server: FleetServer, sources: int, count: int
+) -> set[int]:
+    """The indexes of the sources on PARTITIONS (of COUNT) of the sources topic."""
+    return {i for i in range(sources) if host_partition(server.url(i), count) in partitions}
+
+
+async def wait_until_polled(
+    server: FleetServer, indexes: set[int], after: float, timeout_s: float
+) -> float | None:
+    """Seconds until every source of INDEXES was requested after AFTER (None: timeout)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        hits = (await server.stats()).last_hit
+        if all(hits.get(i, 0) > after for i in indexes):
+            return time.time() - after
+        await asyncio.sleep(0.2)
+    return None
+
+
+async def first_poll_after(
+    server: FleetServer, indexes: set[int], after: float, timeout_s: float
+) -> float | None:
+    """Seconds until any source of INDEXES was requested after AFTER (None: timeout)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        hits = (await server.stats()).last_hit
+        times = [hits[i] for i in indexes if hits.get(i, 0) > after]
+        if times:
+            return min(times) - after
+        await asyncio.sleep(0.05)
+    return None
+
+
+def json_line(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True)
