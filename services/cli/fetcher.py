@@ -188,8 +188,30 @@ def bench_fetch(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Sources polled at once.")
     ] = 64,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            "--replicas",
+            min=0,
+            help="Fleet bench: 1..N fetcher processes in one group on an embedded broker "
+            "(polls/s each, then the rebalance after a SIGKILL); 0 = the single-process bench.",
+        ),
+    ] = 0,
+    per_host: Annotated[
+        int, typer.Option("--per-host", min=1, help="Fleet bench: requests in flight per host.")
+    ] = 2,
 ) -> None:
-    """Fetcher vs a bare httpx+feedparser loop on a local server; last line ratio=R."""
+    """Fetcher vs a bare httpx+feedparser loop on a local server; last line ratio=R.
+    With --replicas N: fetcher replicas in one group (throughput for 1..N replicas, and
+    the time for a rebalance to resume polling after one replica is SIGKILLed)."""
+    if replicas:
+        from newswire.fetcher.fleetbench import fleet_bench_command
+
+        raise typer.Exit(
+            fleet_bench_command(
+                sources=sources, hosts=hosts or 50, replicas=replicas, per_host=per_host
+            )
+        )
     from newswire.fetcher.bench import bench_command
 
     raise typer.Exit(bench_command(sources=sources, hosts=hosts, concurrency=concurrency))

@@ -19,6 +19,7 @@ The integration test (tests/integration/test_fetcher_fleet.py) drives the same p
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -268,3 +269,174 @@ async def first_poll_after(
 
 def json_line(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True)
+
+
+# --- newswire bench fetch --replicas N --------------------------------------------------
+
+#: Seconds of steady polling measured per replica count.
+MEASURE_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    replicas: int
+    polls: int
+    seconds: float
+    warmup_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.polls / self.seconds
+
+
+def bench_settings(broker: str, tag: str, *, per_host: int) -> Settings:
+    from newswire.common.settings import (
+        BrokerProfile,
+        FetcherSettings,
+        KafkaSettings,
+        TopicSettings,
+    )
+
+    return Settings(
+        kafka=KafkaSettings(bootstrap_servers=broker, profile=BrokerProfile.EMBEDDED),
+        topics=TopicSettings(raw=f"raw-{tag}", enriched=f"enriched-{tag}", dlq=f"dlq-{tag}"),
+        fetcher=FetcherSettings(
+            sources_topic=f"sources-{tag}",
+            state_topic=f"fetcher-state-{tag}",
+            group_id=f"fetcher-{tag}",
+            per_host_concurrency=per_host,
+            per_host_spacing_s=0.0,
+            web_port=0,
+        ),
+    )
+
+
+async def measure_round(
+    settings: Settings, server: FleetServer, sources: int, replicas: int, log_dir: Path
+) -> tuple[Throughput, Fleet]:
+    """REPLICAS replicas in a fresh group (and state topic): polls/s once all polled."""
+    from newswire.common.kafka import create_missing_topics
+    from newswire.common.topics import fetcher_state_topic
+
+    await create_missing_topics(settings.kafka, [fetcher_state_topic(settings)])
+    fleet = Fleet(replica_environment(settings), log_dir)
+    started = time.time()
+    for _ in range(replicas):
+        fleet.start()
+    warm = await wait_until_polled(server, set(range(sources)), started, timeout_s=300)
+    if warm is None:
+        fleet.stop()
+        raise RuntimeError(f"not every source was polled in 300 s:\n{fleet.replicas[0].tail()}")
+    first = (await server.stats()).served
+    await asyncio.sleep(MEASURE_S)
+    polls = (await server.stats()).served - first
+    return Throughput(replicas, polls, MEASURE_S, warm), fleet
+
+
+async def measure_handover(
+    settings: Settings, server: FleetServer, sources: int, fleet: Fleet
+) -> tuple[int, float | None, float | None]:
+    """SIGKILL the first replica: (its sources, s to the first poll of one, s to all)."""
+    victim = fleet.replicas[0]
+    held = victim.assigned()[-1] if victim.assigned() else []
+    orphans = sources_of(held, server, sources, settings.fetcher.partitions)
+    killed_at = time.time()
+    fleet.kill(victim)
+    first = await first_poll_after(server, orphans, killed_at, timeout_s=120)
+    every = await wait_until_polled(server, orphans, killed_at, timeout_s=120)
+    return len(orphans), first, every
+
+
+async def state_bytes(settings: Settings) -> tuple[int, float]:
+    """(sources with a state, mean bytes of their latest state record)."""
+    from newswire.fetcher.statestore import read_to_end
+
+    latest: dict[bytes, int] = {}
+    async for _partition, key, value in read_to_end(settings, settings.fetcher.state_topic):
+        if key is not None and value is not None:
+            latest[key] = len(value)
+    return len(latest), (sum(latest.values()) / len(latest) if latest else 0.0)
+
+
+async def run_fleet_bench(
+    sources: int, hosts: int, replicas: int, per_host: int, out: Any
+) -> list[Throughput]:
+    import tempfile
+    import uuid
+
+    from newswire.common.broker import EmbeddedBroker
+    from newswire.common.kafka import create_missing_topics
+    from newswire.common.topics import declared_topics
+    from newswire.fetcher.catalog import apply_file
+
+    hosts = min(hosts or sources, sources)
+    results: list[Throughput] = []
+    with tempfile.TemporaryDirectory(prefix="newswire-fleet-bench-") as tmp:
+        work = Path(tmp)
+        with EmbeddedBroker(log_path=work / "broker.log") as broker, FleetServer(hosts) as server:
+            tag = uuid.uuid4().hex[:8]
+            base = bench_settings(broker.bootstrap, tag, per_host=per_host)
+            await create_missing_topics(base.kafka, declared_topics(base))
+            file = work / "sources.yaml"
+            file.write_text(server.sources_yaml(sources, min_interval=0.1, max_interval=0.2))
+            await apply_file(base, file, dry_run=False, out=io.StringIO())
+            print(
+                f"bench fetch --replicas {replicas}: sources={sources} hosts={hosts} "
+                f"partitions={base.fetcher.partitions} per-host concurrency={per_host} "
+                f"server delay={RESPONSE_DELAY_S * 1000:.0f} ms, measured {MEASURE_S:.0f} s "
+                "after every source was polled once",
+                file=out,
+                flush=True,
+            )
+            for count in range(1, replicas + 1):
+                fetcher = base.fetcher.model_copy(
+                    update={
+                        "group_id": f"{base.fetcher.group_id}-{count}",
+                        "state_topic": f"{base.fetcher.state_topic}-{count}",
+                    }
+                )
+                settings = base.model_copy(update={"fetcher": fetcher})
+                throughput, fleet = await measure_round(settings, server, sources, count, work)
+                results.append(throughput)
+                print(
+                    f"replicas={count}: {throughput.rate:.1f} polls/s "
+                    f"({throughput.polls} in {throughput.seconds:.0f} s; all {sources} sources "
+                    f"first polled {throughput.warmup_s:.1f} s after start)",
+                    file=out,
+                    flush=True,
+                )
+                try:
+                    if count == replicas and count > 1:
+                        moved, first, every = await measure_handover(
+                            settings, server, sources, fleet
+                        )
+                        print(
+                            f"SIGKILL 1 of {count}: its {moved} sources polled again after "
+                            f"{_seconds(first)} (first) and {_seconds(every)} (all)",
+                            file=out,
+                            flush=True,
+                        )
+                    if count == replicas:
+                        held, mean = await state_bytes(settings)
+                        print(
+                            f"state: {held} sources, {mean:.0f} bytes each on average",
+                            file=out,
+                        )
+                finally:
+                    fleet.stop()
+            stats = await server.stats()
+            print(
+                f"most concurrent requests on one host: {max(stats.most_in_flight.values())} "
+                f"(limit {per_host}, {len(stats.most_in_flight)} hosts)",
+                file=out,
+            )
+    return results
+
+
+def _seconds(value: float | None) -> str:
+    return "never (timeout)" if value is None else f"{value:.1f} s"
+
+
+def fleet_bench_command(*, sources: int, hosts: int, replicas: int, per_host: int) -> int:
+    asyncio.run(run_fleet_bench(sources, hosts, replicas, per_host, sys.stdout))
+    return 0

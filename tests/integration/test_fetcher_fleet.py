@@ -100,8 +100,10 @@ async def test_three_replicas_survive_a_sigkill(
 
             resumed = await first_poll_after(server, orphans, killed_at, timeout_s=45)
             assert resumed is not None, survivors[0].tail()
+            print(f"handover: first poll {resumed:.1f} s after the SIGKILL")
             again = await wait_until_polled(server, orphans, killed_at, timeout_s=45)
             assert again is not None, survivors[0].tail()
+            print(f"handover: all {len(orphans)} sources polled again after {again:.1f} s")
             # within one rebalance: each survivor was assigned exactly once more, and
             # between them they now hold every partition
             after = [r.assigned() for r in survivors]
@@ -120,3 +122,85 @@ async def test_three_replicas_survive_a_sigkill(
     assert max(stats.most_in_flight.values()) <= PER_HOST, stats.most_in_flight
     for replica in fleet.replicas[1:]:
         assert replica.process.returncode == 0, replica.tail()
+
+
+async def test_sources_apply_list_and_a_bad_record_on_the_topic(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """apply prints the diff and publishes it (tombstones too); a replica dead-letters an
+    invalid sources record and polls the rest; a removed source stops being polled."""
+    from aiokafka import AIOKafkaProducer
+
+    from newswire.common.kafka import host_partition, producer_options
+
+    settings = fleet_settings(make_settings)
+    await create_missing_topics(settings.kafka, declared_topics(settings))
+    env = replica_environment(settings)
+    with FleetServer(2, delay_s=0.0) as server:
+        file = tmp_path / "sources.yaml"
+        file.write_text(server.sources_yaml(3, min_interval=0.5, max_interval=0.5))
+        dry = newswire(env, "sources", "apply", "--dry-run", str(file))
+        assert dry.returncode == 0 and dry.stdout.splitlines()[:3] == ["+ s0", "+ s1", "+ s2"]
+        assert "would change" in dry.stdout and "3 added" in dry.stdout
+        assert (
+            newswire(env, "sources", "list")
+            .stdout.strip()
+            .endswith("0 sources on " + settings.fetcher.sources_topic)
+        )
+        assert newswire(env, "sources", "apply", str(file)).returncode == 0
+        again = newswire(env, "sources", "apply", str(file))
+        assert "nothing to change" in again.stdout and "3 unchanged" in again.stdout
+
+        bad = orjson.dumps(
+            {
+                "schema_version": "1.0",
+                "source": {"id": "bad", "name": "B", "kind": "podcast", "url": "http://x.example/"},
+            }
+        )
+        producer = AIOKafkaProducer(**producer_options(settings.kafka))
+        await producer.start()
+        try:
+            await (
+                await producer.send(settings.fetcher.sources_topic, bad, key=b"bad", partition=0)
+            )
+        finally:
+            await producer.stop()
+        listed = newswire(env, "sources", "list")
+        assert listed.returncode == 1 and "! bad  partition=0  invalid: schema" in listed.stdout
+
+        fleet = Fleet(env, tmp_path)
+        try:
+            replica = fleet.start()
+            started = time.time()
+            assert await wait_until_polled(server, {0, 1, 2}, started, 60) is not None, (
+                replica.tail()
+            )
+            letters = [
+                orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)
+            ]
+            assert [(d["service"], d["kind"], d["origin"]["topic"]) for d in letters] == [
+                ("fetcher", "schema", settings.fetcher.sources_topic)
+            ]
+            assert "source/kind" in letters[0]["reason"]
+
+            file.write_text(server.sources_yaml(2, min_interval=0.5, max_interval=0.5))
+            removed = newswire(env, "sources", "apply", str(file))
+            assert removed.stdout.splitlines()[0] == "- bad" and "- s2" in removed.stdout
+            assert "2 removed" in removed.stdout
+            await asyncio.sleep(1.0)  # a poll of s2 in flight when the tombstone came ends
+            before = (await server.stats()).last_hit
+            await asyncio.sleep(3.0)  # six intervals of the remaining sources
+            after = (await server.stats()).last_hit
+            assert after[2] == before[2] and after[0] > before[0]
+            assert replica.process.poll() is None, replica.tail()
+        finally:
+            fleet.stop()
+        assert fleet.replicas[0].process.returncode == 0, fleet.replicas[0].tail()
+    listed = newswire(env, "sources", "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines() == [
+        f"s0  feed  partition={host_partition(server.url(0), PARTITIONS)}  {server.url(0)}",
+        f"s1  feed  partition={host_partition(server.url(1), PARTITIONS)}  {server.url(1)}",
+        f"2 sources on {settings.fetcher.sources_topic}",
+    ]
+    once = newswire(env, "fetch", "--once")
+    assert once.returncode == 2 and "--once and --output need --sources FILE" in once.stderr
