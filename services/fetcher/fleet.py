@@ -25,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.kafka import create_missing_topics, end_offsets, new_consumer
@@ -67,8 +69,14 @@ class FleetMember:
         self._loading: dict[TopicPartition, int] = {}  # partition -> end offset to reach
         self._suspended: dict[int, dict[str, SourceState]] = {}  # revoked, states kept
         self._positions: dict[TopicPartition, int] = {}
-        self._dead_lettered_below: dict[TopicPartition, int] = {}
+        self._dead_lettered_below: dict[TopicPartition, int] = {}  # the group's commit
+        self._dead_lettered: set[tuple[TopicPartition, int]] = set()  # by this replica
+        self._arrived: dict[int, dict[str, Source]] = {}  # new on a held partition
         self._consumer: AIOKafkaConsumer | None = None
+        #: The consumer loop's work and the rebalance listener never interleave: aiokafka
+        #: runs the listener from its coordinator task, which may wake while a batch is
+        #: being applied (a partition revoked halfway through its adoption).
+        self._lock = asyncio.Lock()
         self.rebalances = 0
 
     @property
@@ -107,13 +115,11 @@ class FleetMember:
         try:
             while not stop.is_set() and not serving.done():
                 batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-                for tp, messages in batch.items():
-                    for message in messages:
-                        await self._take(tp, message.offset, message.key, message.value)
-                    self._positions[tp] = messages[-1].offset + 1
+                async with self._lock:
+                    await self._apply(batch)
+                    await self._finish_loading(consumer)
                 if batch:
-                    await consumer.commit({tp: self._positions[tp] for tp in batch})
-                await self._finish_loading(consumer)
+                    await self._commit(consumer, {tp: self._positions.get(tp) for tp in batch})
         finally:
             stop.set()
             await asyncio.gather(serving, return_exceptions=True)
@@ -121,13 +127,44 @@ class FleetMember:
         if serving.done() and serving.exception() is not None:
             raise serving.exception()  # type: ignore[misc]
 
+    async def _apply(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """A batch of sources records, on partitions still assigned."""
+        for tp, messages in batch.items():
+            if tp.partition not in self._catalog:
+                continue  # revoked since getmany returned
+            for message in messages:
+                await self._take(tp, message.offset, message.key, message.value)
+            self._positions[tp] = messages[-1].offset + 1
+        await self._adopt_arrivals()
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int | None]
+    ) -> None:
+        """Commit what was read: only so that a bad record is dead-lettered once. A
+        commit refused around a rebalance costs a repeated dead letter at most."""
+        offsets = {tp: pos for tp, pos in positions.items() if pos is not None}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as error:
+            log.debug("sources offsets not committed (a rebalance): %s", error)
+
     # --- the rebalance listener's work ---
 
     async def revoked(self, revoked: Iterable[TopicPartition]) -> None:
         """Stop polling the sources of ``revoked``; keep their states until reassigned."""
+        async with self._lock:
+            await self._revoke(revoked)
+
+    async def assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        """Resume partitions held before the rebalance; read the new ones from the start."""
+        async with self._lock:
+            await self._assign(assigned)
+
+    async def _revoke(self, revoked: Iterable[TopicPartition]) -> None:
         self.rebalances += 1
         for tp in revoked:
             self._loading.pop(tp, None)
+            self._arrived.pop(tp.partition, None)
             if tp.partition not in self._held:
                 continue
             self._held.discard(tp.partition)
@@ -135,8 +172,7 @@ class FleetMember:
             self._suspended[tp.partition] = await self._service.release(ids)
         log.info("fetcher group: partitions %s revoked", sorted(tp.partition for tp in revoked))
 
-    async def assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        """Resume partitions held before the rebalance; read the new ones from the start."""
+    async def _assign(self, assigned: Iterable[TopicPartition]) -> None:
         consumer = self._consumer
         assert consumer is not None
         mine = {tp.partition for tp in assigned}
@@ -151,7 +187,10 @@ class FleetMember:
             kept = self._suspended.pop(tp.partition, None)
             if kept is not None and tp in self._positions:
                 consumer.seek(tp, self._positions[tp])
-                await self._service.adopt(list(self._catalog[tp.partition].values()), kept)
+                sources = list(self._catalog[tp.partition].values())
+                if any(s.enabled and s.id not in kept for s in sources):  # came meanwhile
+                    kept = await self._store.load([tp.partition]) | kept
+                await self._service.adopt(sources, kept)
                 self._held.add(tp.partition)
                 continue
             self._catalog[tp.partition] = {}
@@ -208,9 +247,20 @@ class FleetMember:
         elif not source.enabled:
             await self._service.release([source_id])
         else:  # new here (or enabled again): its state may be on the topic
-            saved = await self._store.load([tp.partition])
-            await self._service.adopt([source], saved)
+            self._arrived.setdefault(tp.partition, {})[source_id] = source
         return None
+
+    async def _adopt_arrivals(self) -> None:
+        """Sources new on held partitions since the last batch: their partitions' state
+        read once (not once per source: an apply may add thousands), then polled."""
+        arrived = {p: found for p, found in self._arrived.items() if p in self._held}
+        self._arrived.clear()
+        if not arrived:
+            return
+        saved = await self._store.load(set(arrived))
+        for partition, found in arrived.items():
+            still = [s for sid, s in found.items() if self._catalog[partition].get(sid) is s]
+            await self._service.adopt(still, saved)
 
     async def _reject(
         self,
@@ -223,9 +273,10 @@ class FleetMember:
         """Dead-letter an invalid sources record once (past the committed offset), skip it."""
         if isinstance(error, str):
             error = InvalidRecord(ErrorKind.SCHEMA, error, schema="source-record")
-        if offset < self._dead_lettered_below.get(tp, 0):
+        if offset < self._dead_lettered_below.get(tp, 0) or (tp, offset) in self._dead_lettered:
             log.warning("skipping invalid sources record %s:%d: %s", tp.topic, offset, error)
             return
+        self._dead_lettered.add((tp, offset))
         await self._publisher.dead_letter(
             error=error,
             payload=value,
