@@ -373,57 +373,43 @@ async def run_fleet_bench(
     results: list[Throughput] = []
     with tempfile.TemporaryDirectory(prefix="newswire-fleet-bench-") as tmp:
         work = Path(tmp)
-        with EmbeddedBroker(log_path=work / "broker.log") as broker, FleetServer(hosts) as server:
-            tag = uuid.uuid4().hex[:8]
-            base = bench_settings(broker.bootstrap, tag, per_host=per_host)
-            await create_missing_topics(base.kafka, declared_topics(base))
-            file = work / "sources.yaml"
-            file.write_text(server.sources_yaml(sources, min_interval=0.1, max_interval=0.2))
-            await apply_file(base, file, dry_run=False, out=io.StringIO())
+        with FleetServer(hosts) as server:
             print(
                 f"bench fetch --replicas {replicas}: sources={sources} hosts={hosts} "
-                f"partitions={base.fetcher.partitions} per-host concurrency={per_host} "
-                f"server delay={RESPONSE_DELAY_S * 1000:.0f} ms, measured {MEASURE_S:.0f} s "
-                "after every source was polled once",
+                f"per-host concurrency={per_host} server delay={RESPONSE_DELAY_S * 1000:.0f} ms; "
+                f"each count on a fresh embedded broker, measured {MEASURE_S:.0f} s after "
+                "every source was polled once",
                 file=out,
                 flush=True,
             )
             for count in range(1, replicas + 1):
-                fetcher = base.fetcher.model_copy(
-                    update={
-                        "group_id": f"{base.fetcher.group_id}-{count}",
-                        "state_topic": f"{base.fetcher.state_topic}-{count}",
-                    }
-                )
-                settings = base.model_copy(update={"fetcher": fetcher})
-                throughput, fleet = await measure_round(settings, server, sources, count, work)
-                results.append(throughput)
-                print(
-                    f"replicas={count}: {throughput.rate:.1f} polls/s "
-                    f"({throughput.polls} in {throughput.seconds:.0f} s; all {sources} sources "
-                    f"first polled {throughput.warmup_s:.1f} s after start)",
-                    file=out,
-                    flush=True,
-                )
-                try:
-                    if count == replicas and count > 1:
-                        moved, first, every = await measure_handover(
-                            settings, server, sources, fleet
-                        )
-                        print(
-                            f"SIGKILL 1 of {count}: its {moved} sources polled again after "
-                            f"{_seconds(first)} (first) and {_seconds(every)} (all)",
-                            file=out,
-                            flush=True,
-                        )
-                    if count == replicas:
-                        held, mean = await state_bytes(settings)
-                        print(
-                            f"state: {held} sources, {mean:.0f} bytes each on average",
-                            file=out,
-                        )
-                finally:
-                    fleet.stop()
+                round_dir = work / f"replicas-{count}"
+                round_dir.mkdir()
+                with EmbeddedBroker(log_path=round_dir / "broker.log") as broker:
+                    settings = bench_settings(
+                        broker.bootstrap, uuid.uuid4().hex[:8], per_host=per_host
+                    )
+                    await create_missing_topics(settings.kafka, declared_topics(settings))
+                    file = round_dir / "sources.yaml"
+                    file.write_text(
+                        server.sources_yaml(sources, min_interval=0.1, max_interval=0.2)
+                    )
+                    await apply_file(settings, file, dry_run=False, out=io.StringIO())
+                    throughput, fleet = await measure_round(
+                        settings, server, sources, count, round_dir
+                    )
+                    results.append(throughput)
+                    print(
+                        f"replicas={count}: {throughput.rate:.1f} polls/s "
+                        f"({throughput.polls} in {throughput.seconds:.0f} s; all {sources} "
+                        f"sources first polled {throughput.warmup_s:.1f} s after start)",
+                        file=out,
+                        flush=True,
+                    )
+                    try:
+                        await _report_round(settings, server, sources, count, replicas, fleet, out)
+                    finally:
+                        fleet.stop()
             stats = await server.stats()
             print(
                 f"most concurrent requests on one host: {max(stats.most_in_flight.values())} "
@@ -431,6 +417,28 @@ async def run_fleet_bench(
                 file=out,
             )
     return results
+
+
+async def _report_round(
+    settings: Settings,
+    server: FleetServer,
+    sources: int,
+    count: int,
+    replicas: int,
+    fleet: Fleet,
+    out: Any,
+) -> None:
+    if count == replicas and count > 1:
+        moved, first, every = await measure_handover(settings, server, sources, fleet)
+        print(
+            f"SIGKILL 1 of {count}: its {moved} sources polled again after "
+            f"{_seconds(first)} (first) and {_seconds(every)} (all)",
+            file=out,
+            flush=True,
+        )
+    if count == replicas:
+        held, mean = await state_bytes(settings)
+        print(f"state: {held} sources, {mean:.0f} bytes each on average", file=out)
 
 
 def _seconds(value: float | None) -> str:
