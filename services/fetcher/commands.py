@@ -125,11 +125,7 @@ async def run_fetcher(
     """The long-running service, until SIGTERM/SIGINT; serves health and metrics
     (``FETCHER_WEB_PORT=0`` serves none)."""
     metrics = FetcherMetrics()
-    web = (
-        health_server(metrics, group.web_host, group.web_port)
-        if group.web_port
-        else contextlib.nullcontext()
-    )
+    web = _web(metrics, group)
     async with stop_on_signals() as stop, web:
         async with _kafka_service(
             settings, sources, group, metrics=metrics, report=_log_poll
@@ -138,15 +134,18 @@ async def run_fetcher(
             return await service.run(stop)
 
 
+def _web(metrics: FetcherMetrics, group: FetcherSettings) -> Any:
+    """/healthz, /readyz and /metrics, or nothing with ``FETCHER_WEB_PORT=0``."""
+    if group.web_port:
+        return health_server(metrics, group.web_host, group.web_port)
+    return contextlib.nullcontext()
+
+
 async def run_fleet_member(settings: Settings, group: FetcherSettings) -> None:
     """One replica of the fleet until SIGTERM/SIGINT: the sources of the partitions the
     group assigns it, with health and metrics as :func:`run_fetcher`."""
     metrics = FetcherMetrics()
-    web = (
-        health_server(metrics, group.web_host, group.web_port)
-        if group.web_port
-        else contextlib.nullcontext()
-    )
+    web = _web(metrics, group)
     async with stop_on_signals() as stop, web:
         parts = _kafka_parts(settings, [], group, metrics=metrics, report=_log_poll)
         async with parts as (service, store, publisher):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -37,7 +36,7 @@ import httpx
 
 from newswire.common.kafka import host_partition
 from newswire.common.settings import Settings, as_environment
-from newswire.fetcher.bench import _bind_all, bench_host
+from newswire.fetcher.bench import bench_host, serve_forever
 
 #: A feed gains an item this often (seconds); it lists its latest ITEMS_SHOWN.
 ITEM_PERIOD_S = 4.0
@@ -94,19 +93,10 @@ def _serve(
         body = {"most_in_flight": most, "last_hit": last_hit, "served": served[0]}
         return web.json_response(body)
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feed/{index}.xml", feed)
-        app.router.add_get("/_stats", stats)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        sockets = _bind_all(hosts)
-        for sock in sockets:
-            await web.SockSite(runner, sock).start()
-        ready.send(sockets[0].getsockname()[1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    app = web.Application()
+    app.router.add_get("/feed/{index}.xml", feed)
+    app.router.add_get("/_stats", stats)
+    asyncio.run(serve_forever(app, hosts, ready))
 
 
 @dataclass
@@ -265,10 +255,6 @@ async def first_poll_after(
             return min(times) - after
         await asyncio.sleep(0.05)
     return None
-
-
-def json_line(values: dict[str, Any]) -> str:
-    return json.dumps(values, sort_keys=True)
 
 
 # --- newswire bench fetch --replicas N --------------------------------------------------
