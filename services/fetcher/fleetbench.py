@@ -19,6 +19,7 @@ The integration test (tests/integration/test_fetcher_fleet.py) drives the same p
 from __future__ import annotations
 
 import asyncio
+import http.client
 import io
 import multiprocessing
 import multiprocessing.connection
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import orjson
 
 from newswire.common.kafka import host_partition
 from newswire.common.settings import Settings, as_environment
@@ -133,13 +134,21 @@ class FleetServer:
         self._process.terminate()
         self._process.join(5)
 
+    def _stats_body(self) -> Any:
+        connection = http.client.HTTPConnection(bench_host(0), self.port, timeout=30)
+        try:
+            connection.request("GET", "/_stats")
+            return orjson.loads(connection.getresponse().read())
+        finally:
+            connection.close()
+
     def url(self, index: int) -> str:
         return f"http://{bench_host(index % self.hosts)}:{self.port}/feed/{index}.xml"
 
     async def stats(self) -> ServerStats:
-        async with httpx.AsyncClient(trust_env=False) as client:
-            response = await client.get(f"http://{bench_host(0)}:{self.port}/_stats")
-        body = response.json()
+        """What the server saw so far (a plain HTTP/1.1 GET: the bench asks often, and
+        an HTTP client with TLS contexts per call would cost the CPU being measured)."""
+        body = await asyncio.to_thread(self._stats_body)
         return ServerStats(
             body["most_in_flight"],
             {int(k): v for k, v in body["last_hit"].items()},
@@ -253,7 +262,7 @@ async def first_poll_after(
         times = [hits[i] for i in indexes if hits.get(i, 0) > after]
         if times:
             return min(times) - after
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
     return None
 
 
@@ -269,10 +278,28 @@ class Throughput:
     polls: int
     seconds: float
     warmup_s: float
+    #: CPU seconds the replicas spent in the window (None: no /proc to read).
+    cpu_s: float | None = None
 
     @property
     def rate(self) -> float:
         return self.polls / self.seconds
+
+    @property
+    def cpu_ms_per_poll(self) -> float | None:
+        return None if self.cpu_s is None or not self.polls else 1000 * self.cpu_s / self.polls
+
+
+def cpu_seconds(pids: Sequence[int]) -> float | None:
+    """User + system CPU seconds of PIDS so far (Linux /proc), or None elsewhere."""
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+    return total
 
 
 def bench_settings(broker: str, tag: str, *, per_host: int) -> Settings:
@@ -313,10 +340,12 @@ async def measure_round(
     if warm is None:
         fleet.stop()
         raise RuntimeError(f"not every source was polled in 300 s:\n{fleet.replicas[0].tail()}")
-    first = (await server.stats()).served
+    pids = [replica.process.pid for replica in fleet.replicas]
+    first, cpu_before = (await server.stats()).served, cpu_seconds(pids)
     await asyncio.sleep(MEASURE_S)
-    polls = (await server.stats()).served - first
-    return Throughput(replicas, polls, MEASURE_S, warm), fleet
+    polls, cpu_after = (await server.stats()).served - first, cpu_seconds(pids)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Throughput(replicas, polls, MEASURE_S, warm, cpu), fleet
 
 
 async def measure_handover(
@@ -385,10 +414,13 @@ async def run_fleet_bench(
                         settings, server, sources, count, round_dir
                     )
                     results.append(throughput)
+                    cost = throughput.cpu_ms_per_poll
                     print(
                         f"replicas={count}: {throughput.rate:.1f} polls/s "
-                        f"({throughput.polls} in {throughput.seconds:.0f} s; all {sources} "
-                        f"sources first polled {throughput.warmup_s:.1f} s after start)",
+                        f"({throughput.polls} in {throughput.seconds:.0f} s; "
+                        + (f"{cost:.1f} ms of replica CPU per poll; " if cost else "")
+                        + f"all {sources} sources first polled {throughput.warmup_s:.1f} s "
+                        "after start)",
                         file=out,
                         flush=True,
                     )
