@@ -85,17 +85,22 @@ class KafkaStateStore:
         """Every source's latest state, from the whole topic or from ``partitions`` (a
         fleet replica reads only those of the sources it was assigned)."""
         states: dict[str, SourceState] = {}
+        placed: dict[str, int] = {}  # the partition each kept state was read from
         reading = read_to_end(self._settings, self._topic, partitions=partitions)
-        async for _partition, key, value in reading:
+        async for partition, key, value in reading:
             if key is None:
                 continue
+            source_id = key.decode()
             if value is None:  # a tombstone: the source was removed
-                states.pop(key.decode(), None)
+                states.pop(source_id, None)
                 continue
             try:
-                states[key.decode()] = SourceState.from_json(value)
+                state = SourceState.from_json(value)
             except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
                 log.warning("unreadable state for %r ignored (polled as new): %s", key, exc)
+                continue
+            if _newer(state, partition, states.get(source_id), placed.get(source_id)):
+                states[source_id], placed[source_id] = state, partition
         return states
 
     async def save(self, state: SourceState, *, partition: int | None = None) -> None:
@@ -138,6 +143,17 @@ class KafkaStateStore:
             if key_id in wanted and value is not None and _source_of(value) in wanted[key_id]:
                 found.add(key_id)
         return found
+
+
+def _newer(
+    state: SourceState, partition: int, kept: SourceState | None, kept_partition: int | None
+) -> bool:
+    """Whether STATE replaces KEPT. On one partition the later record wins (its order is
+    the write order); across partitions - a source's state written before states were
+    placed by host, or before its URL moved host - the later poll wins."""
+    if kept is None or kept_partition == partition:
+        return True
+    return (state.last_attempt_at or 0.0) >= (kept.last_attempt_at or 0.0)
 
 
 def _source_of(value: bytes) -> str | None:
