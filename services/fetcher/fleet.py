@@ -180,7 +180,8 @@ class FleetMember:
             self._catalog.pop(partition, None)
             self._suspended.pop(partition, None)
             self._positions.pop(TopicPartition(self._topic, partition), None)
-        ends = await consumer.end_offsets(list(assigned))
+        assigned = list(assigned)
+        ends = await consumer.end_offsets(assigned) if assigned else {}
         for tp in assigned:
             committed = await consumer.committed(tp)
             self._dead_lettered_below[tp] = committed or 0

@@ -204,3 +204,39 @@ async def test_sources_apply_list_and_a_bad_record_on_the_topic(
     ]
     once = newswire(env, "fetch", "--once")
     assert once.returncode == 2 and "--once and --output need --sources FILE" in once.stderr
+
+
+async def test_a_spare_replica_idles_then_takes_over(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """More replicas than partitions: the spare holds nothing, then takes a dead one's."""
+    settings = fleet_settings(make_settings)
+    fetcher = settings.fetcher.model_copy(update={"partitions": 2})
+    settings = settings.model_copy(update={"fetcher": fetcher})
+    await create_missing_topics(settings.kafka, declared_topics(settings))
+    env = replica_environment(settings)
+    with FleetServer(8, delay_s=0.0) as server:
+        file = tmp_path / "sources.yaml"
+        file.write_text(server.sources_yaml(24, min_interval=0.5, max_interval=1))
+        assert newswire(env, "sources", "apply", str(file)).returncode == 0
+        fleet = Fleet(env, tmp_path)
+        try:
+            for _ in range(3):
+                fleet.start()
+            started = time.time()
+            assert await wait_until_polled(server, set(range(24)), started, 60) is not None
+            await asyncio.sleep(2)
+            last = [r.assigned()[-1] if r.assigned() else None for r in fleet.replicas]
+            assert sorted(len(held or []) for held in last) == [0, 1, 1], last  # one spare
+            victim = next(r for r, held in zip(fleet.replicas, last, strict=True) if held)
+            orphans = sources_of(victim.assigned()[-1], server, 24, 2)
+            killed_at = time.time()
+            fleet.kill(victim)
+            assert await wait_until_polled(server, orphans, killed_at, 45) is not None
+            held = sorted(p for r in fleet.replicas if r is not victim for p in r.assigned()[-1])
+            assert held == [0, 1]
+        finally:
+            fleet.stop()
+    records = await read_topic(settings, settings.topics.raw, idle_ms=1000)
+    ids = Counter(orjson.loads(m.value)["id"] for m in records)
+    assert ids and max(ids.values()) == 1
