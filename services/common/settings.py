@@ -135,6 +135,13 @@ class TopicSettings(BaseSettings):
     )
 
 
+def split_commas(value: object) -> object:
+    """A comma-separated environment value as a list of its non-empty parts; else as is."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class EnricherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENRICHER_", extra="ignore")
 
@@ -153,6 +160,23 @@ class EnricherSettings(BaseSettings):
     language_prefix_chars: int = Field(
         default=600, ge=100, description="Characters of title and text given to language ID."
     )
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ar", "en", "fa", "ckb", "kmr"],
+        description="Languages the deployment carries (comma-separated codes): the prior of "
+        "language ID. Empty means a flat prior over all ~140 languages.",
+    )
+    language_prior_share: float = Field(
+        default=0.95,
+        ge=0.0,
+        lt=1.0,
+        description="Share of articles assumed to be in ENRICHER_LANGUAGES (the prior mass).",
+    )
+    language_hint_trust: float = Field(
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
+        description="Prior probability given to a source's declared language (language_hint).",
+    )
     max_classified_chars: int = Field(
         default=50_000,
         ge=1_000,
@@ -162,6 +186,13 @@ class EnricherSettings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        """Accept ``"ar,en,fa"`` from the environment as well as a list."""
+        return split_commas(value)
+
     dedupe_window_s: float = Field(
         default=7 * 24 * 3600,
         gt=0,
@@ -314,7 +345,35 @@ class FetcherSettings(BaseSettings):
         description="Article pages fetched per poll (html, sitemap, full_article feeds).",
     )
     max_pages: int = Field(
-        default=3, ge=1, description="WordPress pages / child sitemaps read per poll."
+        default=3,
+        ge=1,
+        description=(
+            "Pages read per poll: WordPress pages, child sitemaps, html listing pages "
+            "(a source's max_pages overrides it)."
+        ),
+    )
+    robots_ttl_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long a host's robots.txt is used before it is fetched again.",
+    )
+    robots_retry_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="An unreachable robots.txt (5xx, 429, network): host disallowed this long.",
+    )
+    robots_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=500 * 1024,
+        description="robots.txt size cap (RFC 9309: at least 500 KiB); larger is allow-all.",
+    )
+    robots_timeout_s: float = Field(
+        default=10.0, gt=0, description="Deadline for fetching one robots.txt, redirects included."
+    )
+    robots_max_crawl_delay_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Crawl-delay / Request-rate spacing honoured up to this many seconds.",
     )
     sources_topic: str = Field(
         default="news.sources",
@@ -351,9 +410,7 @@ class FetcherSettings(BaseSettings):
     @classmethod
     def _split_networks(cls, value: object) -> object:
         """Accept ``"10.1.0.0/16,127.0.0.1"`` from the environment as well as a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return split_commas(value)
 
     @field_validator("allow_networks", mode="after")
     @classmethod

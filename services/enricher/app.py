@@ -39,7 +39,12 @@ EXCHANGE_RETENTION = timedelta(hours=6)
 
 def build_pipeline(settings: Settings) -> EnrichmentPipeline:
     return EnrichmentPipeline(
-        languages=LanguageIdentifier(prefix_chars=settings.enricher.language_prefix_chars),
+        languages=LanguageIdentifier(
+            prefix_chars=settings.enricher.language_prefix_chars,
+            expected=settings.enricher.languages,
+            expected_share=settings.enricher.language_prior_share,
+            hint_trust=settings.enricher.language_hint_trust,
+        ),
         topics=TopicClassifier.from_file(settings.enricher.taxonomy_path),
         near_duplicates=NearDuplicateDetector(),
         max_classified_chars=settings.enricher.max_classified_chars,
