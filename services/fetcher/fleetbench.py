@@ -291,15 +291,14 @@ class Throughput:
 
 
 def cpu_seconds(pids: Sequence[int]) -> float | None:
-    """User + system CPU seconds of PIDS so far (Linux /proc), or None elsewhere."""
-    total = 0.0
+    """User + system CPU seconds of PIDS so far (None: one is gone or unreadable)."""
+    import psutil
+
     try:
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
+        times = [psutil.Process(pid).cpu_times() for pid in pids]
+    except psutil.Error:
         return None
-    return total
+    return sum(t.user + t.system for t in times)
 
 
 def bench_settings(broker: str, tag: str, *, per_host: int) -> Settings:
