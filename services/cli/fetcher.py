@@ -149,6 +149,24 @@ def sources_list(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
     raise typer.Exit(code)
 
 
+@sources_app.command("move-state")
+def sources_move_state(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
+    """Upgrade step, with the fetchers stopped: copy each source's polling state to its
+    host's partition of the state topic, where a fleet replica looks for it.
+
+    Exit status: 0 done; 3 Kafka did not answer.
+    """
+    import asyncio
+
+    from newswire.fetcher.catalog import move_states
+
+    settings = _settings("fetcher")
+    require_kafka("sources move-state", settings.kafka, kafka_timeout)
+    with kafka_failures("sources move-state", settings.kafka):
+        code = asyncio.run(move_states(settings))
+    raise typer.Exit(code)
+
+
 @sources_app.command("discover")
 def sources_discover(
     url: Annotated[str, typer.Argument(help="A site's home page, or a feed or sitemap URL.")],

@@ -16,6 +16,7 @@ is dead-lettered by the replica and skipped (see ``fleet.py``).
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from newswire.common.settings import Settings
 from newswire.common.topics import fetcher_sources_topic
 from newswire.fetcher.sources import Source, SourcesFileUnreadable, sources_file_problems
 from newswire.fetcher.sources.model import build_source
+from newswire.fetcher.state import SourceState
 from newswire.fetcher.statestore import read_to_end
 
 
@@ -233,3 +235,56 @@ async def list_sources(settings: Settings, out: TextIO | None = None) -> int:
     tail = f", {invalid} invalid" if invalid else ""
     print(f"{len(published)} sources on {topic}{tail}", file=out)
     return 1 if invalid else 0
+
+
+async def move_states(settings: Settings, out: TextIO | None = None) -> int:
+    """``newswire sources move-state``: copy every source's latest polling state onto
+    its host's partition of the state topic (an upgrade step: earlier versions placed
+    state by source id, and a fleet replica reads only its host partitions).
+
+    Run it with the fetchers stopped: a copy written after a replica's newer save on
+    the same partition would be read as the latest. Old copies stay where they are
+    (a tombstone there could remove the state for a reader of the whole topic); the
+    whole-topic reader keeps the later poll. Returns 0.
+    """
+    out = out or sys.stdout
+    published = await read_catalog(settings)
+    topic = settings.fetcher.state_topic
+    copies: dict[str, dict[int, tuple[bytes, SourceState]]] = {}  # per partition, latest
+    async for partition, key, value in read_to_end(settings, topic):
+        if key is None:
+            continue
+        source_id = key.decode("utf-8", "replace")
+        if value is None:
+            copies.get(source_id, {}).pop(partition, None)
+            continue
+        try:
+            copies.setdefault(source_id, {})[partition] = (value, SourceState.from_json(value))
+        except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+            continue
+    moves = []
+    for source_id, placed in sorted(copies.items()):
+        entry = published[source_id].entry if source_id in published else None
+        if entry is None or not placed:
+            continue
+        target = host_partition(entry["url"], settings.fetcher.partitions)
+        # the later poll; of equally late copies, the one already in place
+        best = max(placed, key=lambda p: (placed[p][1].last_attempt_at or 0.0, p == target))
+        if best != target:
+            moves.append((source_id, target, placed[best][0]))
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        sends = [
+            await producer.send(topic, value, key=sid.encode(), partition=target)
+            for sid, target, value in moves
+        ]
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+    print(
+        f"{topic}: {len(moves)} states moved to their host's partition "
+        f"({len(copies)} read, {len(published)} sources on {settings.fetcher.sources_topic})",
+        file=out,
+    )
+    return 0

@@ -99,7 +99,7 @@ class KafkaStateStore:
             except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
                 log.warning("unreadable state for %r ignored (polled as new): %s", key, exc)
                 continue
-            if _newer(state, partition, states.get(source_id), placed.get(source_id)):
+            if newer_state(state, partition, states.get(source_id), placed.get(source_id)):
                 states[source_id], placed[source_id] = state, partition
         return states
 
@@ -145,7 +145,7 @@ class KafkaStateStore:
         return found
 
 
-def _newer(
+def newer_state(
     state: SourceState, partition: int, kept: SourceState | None, kept_partition: int | None
 ) -> bool:
     """Whether STATE replaces KEPT. On one partition the later record wins (its order is

@@ -192,7 +192,7 @@ def test_hosts_spread_over_partitions() -> None:
 def test_a_state_on_two_partitions_is_read_as_its_latest_poll() -> None:
     """States written before they were placed by host (or before a URL moved host) may
     sit on another partition too: the later poll wins there, the later record here."""
-    from newswire.fetcher.statestore import _newer
+    from newswire.fetcher.statestore import newer_state as _newer
 
     old, new = SourceState("s", last_attempt_at=NOW - 60), SourceState("s", last_attempt_at=NOW)
     assert _newer(new, 1, old, 4) and not _newer(old, 4, new, 1)

@@ -240,3 +240,44 @@ async def test_a_spare_replica_idles_then_takes_over(
     records = await read_topic(settings, settings.topics.raw, idle_ms=1000)
     ids = Counter(orjson.loads(m.value)["id"] for m in records)
     assert ids and max(ids.values()) == 1
+
+
+async def test_move_state_places_old_states_on_their_host_partition(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """Upgrade step: a state written where an earlier version put it (by source id) is
+    copied to its host's partition, where a fleet replica reads it; once is enough."""
+    from aiokafka import AIOKafkaProducer
+
+    from newswire.common.kafka import host_partition, producer_options
+    from newswire.fetcher.state import SourceState
+    from newswire.fetcher.statestore import read_to_end
+
+    settings = fleet_settings(make_settings)
+    await create_missing_topics(settings.kafka, declared_topics(settings))
+    env = replica_environment(settings)
+    with FleetServer(2, delay_s=0.0) as server:
+        file = tmp_path / "sources.yaml"
+        file.write_text(server.sources_yaml(2, min_interval=60, max_interval=60))
+        assert newswire(env, "sources", "apply", str(file)).returncode == 0
+        home = host_partition(server.url(0), PARTITIONS)
+    elsewhere = (home + 1) % PARTITIONS
+    old = SourceState("s0", etag='"v1"', seen=("a1", "a2"), last_attempt_at=1.7e9)
+    producer = AIOKafkaProducer(**producer_options(settings.kafka))
+    await producer.start()
+    try:
+        topic = settings.fetcher.state_topic
+        await (await producer.send(topic, old.to_json(), key=b"s0", partition=elsewhere))
+    finally:
+        await producer.stop()
+
+    moved = newswire(env, "sources", "move-state")
+    assert moved.returncode == 0 and "1 states moved" in moved.stdout, moved.stderr
+    found = [
+        (key, SourceState.from_json(value))
+        async for _p, key, value in read_to_end(settings, topic, partitions=[home])
+        if value is not None
+    ]
+    assert found == [(b"s0", old)]
+    again = newswire(env, "sources", "move-state")
+    assert "0 states moved" in again.stdout
