@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -15,6 +16,9 @@ from newswire.cli.exits import (
     require_kafka,
 )
 from newswire.cli.settings import cli_settings as _settings
+
+if TYPE_CHECKING:
+    from newswire.common.settings import Settings
 
 sources_app = typer.Typer(help="Check and discover fetcher sources.", no_args_is_help=True)
 
@@ -77,6 +81,20 @@ def fetch(
     raise typer.Exit(code)
 
 
+def _on_kafka(
+    command: str, kafka_timeout: float, work: Callable[[Settings], Coroutine[Any, Any, int]]
+) -> NoReturn:
+    """Run WORK with the fetcher's settings once Kafka answers; exit with its status
+    (3, in one line, if Kafka does not answer before or during it)."""
+    import asyncio
+
+    settings = _settings("fetcher")
+    require_kafka(command, settings.kafka, kafka_timeout)
+    with kafka_failures(command, settings.kafka):
+        code = asyncio.run(work(settings))
+    raise typer.Exit(code)
+
+
 def _usable_or_exit(path: Path, refusal: str) -> None:
     """Every problem of the sources file at PATH on stderr and exit 2, unless usable."""
     from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
@@ -119,16 +137,10 @@ def sources_apply(
     Exit status: 0 applied (or nothing to change, or --dry-run); 2 the file is unusable
     (every problem is printed) or a bad option; 3 Kafka did not answer.
     """
-    import asyncio
-
     from newswire.fetcher.catalog import apply_file
 
     _usable_or_exit(path, "not applied")  # a bad file is said before Kafka is asked
-    settings = _settings("fetcher")
-    require_kafka("sources apply", settings.kafka, kafka_timeout)
-    with kafka_failures("sources apply", settings.kafka):
-        code = asyncio.run(apply_file(settings, path, dry_run=dry_run))
-    raise typer.Exit(code)
+    _on_kafka("sources apply", kafka_timeout, lambda s: apply_file(s, path, dry_run=dry_run))
 
 
 @sources_app.command("list")
@@ -138,15 +150,9 @@ def sources_list(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
     Exit status: 0 listed; 1 a record on the topic is invalid (listed with its problem);
     3 Kafka did not answer.
     """
-    import asyncio
-
     from newswire.fetcher.catalog import list_sources
 
-    settings = _settings("fetcher")
-    require_kafka("sources list", settings.kafka, kafka_timeout)
-    with kafka_failures("sources list", settings.kafka):
-        code = asyncio.run(list_sources(settings))
-    raise typer.Exit(code)
+    _on_kafka("sources list", kafka_timeout, list_sources)
 
 
 @sources_app.command("move-state")
@@ -156,15 +162,9 @@ def sources_move_state(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) ->
 
     Exit status: 0 done; 3 Kafka did not answer.
     """
-    import asyncio
-
     from newswire.fetcher.catalog import move_states
 
-    settings = _settings("fetcher")
-    require_kafka("sources move-state", settings.kafka, kafka_timeout)
-    with kafka_failures("sources move-state", settings.kafka):
-        code = asyncio.run(move_states(settings))
-    raise typer.Exit(code)
+    _on_kafka("sources move-state", kafka_timeout, move_states)
 
 
 @sources_app.command("discover")

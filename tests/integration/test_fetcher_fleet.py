@@ -25,6 +25,7 @@ from newswire.common.topics import declared_topics
 from newswire.fetcher.fleetbench import (
     Fleet,
     FleetServer,
+    Replica,
     first_poll_after,
     replica_environment,
     sources_of,
@@ -55,6 +56,20 @@ def fleet_settings(make_settings: SettingsFactory) -> Settings:
             web_port=0,
         )
     )
+
+
+async def settled(
+    replicas: list[Replica], partitions: int, timeout_s: float = 60
+) -> list[list[int]]:
+    """The replicas' latest logged assignments, once together they hold every partition
+    exactly once (the group is stable); AssertionError after TIMEOUT_S."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        last = [r.assigned()[-1] if r.assigned() else [] for r in replicas]
+        if sorted(p for held in last for p in held) == list(range(partitions)):
+            return last
+        assert time.monotonic() < deadline, (last, replicas[0].tail())
+        await asyncio.sleep(0.2)
 
 
 def newswire(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -88,9 +103,8 @@ async def test_three_replicas_survive_a_sigkill(
             everyone = set(range(SOURCES))
             polled = await wait_until_polled(server, everyone, started, timeout_s=60)
             assert polled is not None, fleet.replicas[0].tail()
-            await asyncio.sleep(3)  # a steady group: every replica holds its partitions
             victim = fleet.replicas[0]
-            held = victim.assigned()[-1]
+            held = (await settled(fleet.replicas, PARTITIONS))[0]
             assert held, victim.tail()
             orphans = sources_of(held, server, SOURCES, PARTITIONS)
             survivors = fleet.replicas[1:]
@@ -106,9 +120,9 @@ async def test_three_replicas_survive_a_sigkill(
             print(f"handover: all {len(orphans)} sources polled again after {again:.1f} s")
             # within one rebalance: each survivor was assigned exactly once more, and
             # between them they now hold every partition
+            await settled(survivors, PARTITIONS)
             after = [r.assigned() for r in survivors]
             assert [len(a) - n for a, n in zip(after, before, strict=True)] == [1, 1]
-            assert sorted(p for a in after for p in a[-1]) == list(range(PARTITIONS))
             await asyncio.sleep(4)  # at least one more item per feed after the handover
         finally:
             fleet.stop()
@@ -225,16 +239,16 @@ async def test_a_spare_replica_idles_then_takes_over(
                 fleet.start()
             started = time.time()
             assert await wait_until_polled(server, set(range(24)), started, 60) is not None
-            await asyncio.sleep(2)
-            last = [r.assigned()[-1] if r.assigned() else None for r in fleet.replicas]
-            assert sorted(len(held or []) for held in last) == [0, 1, 1], last  # one spare
+            last = await settled(fleet.replicas, 2)
+            assert sorted(map(len, last)) == [0, 1, 1], last  # one spare
             victim = next(r for r, held in zip(fleet.replicas, last, strict=True) if held)
             orphans = sources_of(victim.assigned()[-1], server, 24, 2)
+            assert orphans  # both partitions hold sources: the takeover is observable
             killed_at = time.time()
             fleet.kill(victim)
             assert await wait_until_polled(server, orphans, killed_at, 45) is not None
-            held = sorted(p for r in fleet.replicas if r is not victim for p in r.assigned()[-1])
-            assert held == [0, 1]
+            survivors = [r for r in fleet.replicas if r is not victim]
+            assert sorted(map(len, await settled(survivors, 2))) == [1, 1]
         finally:
             fleet.stop()
     records = await read_topic(settings, settings.topics.raw, idle_ms=1000)
