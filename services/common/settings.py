@@ -7,7 +7,6 @@ short and stable (``KAFKA_BOOTSTRAP_SERVERS``, ``TOPIC_RAW``, ``SINK_OUT_DIR`` .
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
@@ -376,13 +375,20 @@ class FetcherSettings(BaseSettings):
         ge=0,
         description="Crawl-delay / Request-rate spacing honoured up to this many seconds.",
     )
-    shard_count: int = Field(
-        default=1,
-        ge=1,
-        description="Replicas polling disjoint shares of the sources (static sharding).",
+    sources_topic: str = Field(
+        default="news.sources",
+        description="Compacted topic of the sources (key = source id), written by "
+        "'newswire sources apply'; replicas share it by consumer group.",
     )
-    shard_index: int = Field(
-        default=0, ge=0, description="This replica's share, 0 .. shard_count-1."
+    group_id: str = Field(
+        default="newswire-fetcher",
+        description="Consumer group of the fetcher replicas on the sources topic.",
+    )
+    partitions: int = Field(
+        default=6,
+        ge=1,
+        description="Partitions of the sources and state topics (co-partitioned by the "
+        "source URL's host): the most replicas that share the work.",
     )
     state_topic: str = Field(
         default="news.fetcher-state", description="Compacted topic of per-source state."
@@ -400,28 +406,11 @@ class FetcherSettings(BaseSettings):
         ),
     )
 
-    def owns(self, source_id: str) -> bool:
-        """Whether this replica polls ``source_id``: a stable hash of the id picks the shard,
-        so every replica agrees without talking to the others."""
-        if self.shard_count == 1:
-            return True
-        digest = hashlib.blake2b(source_id.encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % self.shard_count == self.shard_index
-
     @field_validator("allow_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         """Accept ``"10.1.0.0/16,127.0.0.1"`` from the environment as well as a list."""
         return split_commas(value)
-
-    @model_validator(mode="after")
-    def _shard_in_range(self) -> FetcherSettings:
-        if self.shard_index >= self.shard_count:
-            raise ValueError(
-                f"FETCHER_SHARD_INDEX={self.shard_index} "
-                f"must be below FETCHER_SHARD_COUNT={self.shard_count}"
-            )
-        return self
 
     @field_validator("allow_networks", mode="after")
     @classmethod
