@@ -8,6 +8,7 @@ after the act is its genitive only inside the act's clause. See :mod:`.relations
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from newswire.enricher.topics.matching import AGENT, Match
@@ -93,3 +94,51 @@ def verb_final_subject(
         and act_words.isdisjoint(range(m.end, before.start))
     ]
     return min(earlier, key=lambda m: m.start, default=None)
+
+
+# A claim names its speaker once and then refers to it: "the Guards said ... that
+# their missile units had targeted ...", «أعلن الحرس الثوري ... أن وحداته استهدفت».
+# Comparison forms (Arabic folded: أ/إ -> ا, ة -> ه).
+SPEECH_VERBS = frozenset(
+    {
+        "said", "says", "announced", "announces", "claimed", "claims", "stated", "declared",
+        "confirmed", "قال", "قالت", "يقول", "تقول", "اعلن", "اعلنت", "يعلن", "تعلن", "اكد",
+        "اكدت", "يؤكد", "تؤكد", "ذكر", "ذكرت", "صرح", "تبنى", "تبنت", "وقال", "وقالت",
+        "واعلن", "واعلنت", "واكد", "واكدت",
+    }
+)  # fmt: skip
+_PRONOUN_WORDS = frozenset({"it", "its", "they", "their", "انه", "انها", "انهم", "بانه", "بانها"})
+# A denial between the speaker and the act: "Iran said it was not behind the attack".
+_DENIALS = frozenset(
+    {"not", "no", "never", "nothing", "denied", "denies", "لم", "لا", "ليس", "لن", "نفى", "نفت"}
+)
+_AR_OWN_FORCES = re.compile(
+    r"^و?(وحدات|قوات|صواريخ|طائرات|مسيرات|مقاتلات|منصات|جنود|عناصر|مقاتلي|مدفعيت)(ه|ها|هم)$"
+)
+SPEAKER_REACH = 30  # tokens from the speaker to the act, inside one sentence
+_PRONOUN_REACH = 5  # tokens from the reference to the act
+
+
+def _refers_back(form: str) -> bool:
+    return form in _PRONOUN_WORDS or bool(_AR_OWN_FORCES.match(form))
+
+
+def claiming_speaker(act: Match, actors: Sequence[Match], tokens: Sequence[Token]) -> Match | None:
+    """svo/vso: the speaker of a claim owns an act that has no actor near it, when a
+    pronoun close before the act refers back to it ("X said ... their units targeted",
+    «أعلن X ... أن وحداته استهدفت»). Only the last actor before the act may be the
+    speaker (no other party between), and a speech verb must stand next to it."""
+    sentence = tokens[act.start].sentence
+    before = [m for m in actors if m.end <= act.start and tokens[m.start].sentence == sentence]
+    if not before:
+        return None
+    speaker = max(before, key=lambda m: m.start)
+    if act.start - speaker.end > SPEAKER_REACH:
+        return None
+    around = range(max(0, speaker.start - 2), min(len(tokens), speaker.end + 2))
+    if not any(tokens[i].form in SPEECH_VERBS for i in around):
+        return None
+    if any(tokens[i].form in _DENIALS for i in range(speaker.end, act.start)):
+        return None
+    reference = range(max(speaker.end, act.start - _PRONOUN_REACH), act.start)
+    return speaker if any(_refers_back(tokens[i].form) for i in reference) else None

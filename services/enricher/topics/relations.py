@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
+    claiming_speaker,
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
@@ -408,6 +409,10 @@ def _owner(
             return min(
                 (m for m in actors if m.end <= act.start), key=lambda m: m.start, default=None
             )
+        if relation.word_order and relation.needs_agent:
+            speaker = claiming_speaker(act, actors, tokens)
+            if speaker is not None and speaker.role.kind == AGENT:
+                return speaker
         return None
     if relation.word_order == "sov":
         later_wins = True
