@@ -101,7 +101,8 @@ def verb_final_subject(
 # Comparison forms (Arabic folded: أ/إ -> ا, ة -> ه).
 SPEECH_VERBS = frozenset(
     {
-        "said", "says", "announced", "announces", "claimed", "claims", "stated", "declared",
+        "said", "says", "say", "announced", "announces", "announce", "claimed", "claims",
+        "claim", "stated", "declared",
         "confirmed", "قال", "قالت", "يقول", "تقول", "اعلن", "اعلنت", "يعلن", "تعلن", "اكد",
         "اكدت", "يؤكد", "تؤكد", "ذكر", "ذكرت", "صرح", "تبنى", "تبنت", "وقال", "وقالت",
         "واعلن", "واعلنت", "واكد", "واكدت",
@@ -123,6 +124,12 @@ def _refers_back(form: str) -> bool:
     return form in _PRONOUN_WORDS or bool(_AR_OWN_FORCES.match(form))
 
 
+def speaks(m: Match, tokens: Sequence[Token]) -> bool:
+    """A speech verb stands next to the mention ("X said", «أعلن X», «X يعلن»)."""
+    around = range(max(0, m.start - 2), min(len(tokens), m.end + 2))
+    return any(tokens[i].form in SPEECH_VERBS for i in around)
+
+
 def claiming_speaker(act: Match, actors: Sequence[Match], tokens: Sequence[Token]) -> Match | None:
     """svo/vso: the speaker of a claim owns an act that has no actor near it, when a
     pronoun close before the act refers back to it ("X said ... their units targeted",
@@ -135,10 +142,21 @@ def claiming_speaker(act: Match, actors: Sequence[Match], tokens: Sequence[Token
     speaker = max(before, key=lambda m: m.start)
     if act.start - speaker.end > SPEAKER_REACH:
         return None
-    around = range(max(0, speaker.start - 2), min(len(tokens), speaker.end + 2))
-    if not any(tokens[i].form in SPEECH_VERBS for i in around):
+    if not speaks(speaker, tokens):
         return None
     if any(tokens[i].form in _DENIALS for i in range(speaker.end, act.start)):
         return None
     reference = range(max(speaker.end, act.start - _PRONOUN_REACH), act.start)
     return speaker if any(_refers_back(tokens[i].form) for i in reference) else None
+
+
+# Relativisers (comparison forms): the mention right after one is the relative
+# clause's subject ("the attack, which Tehran claimed"), not what the act before it
+# hit. Only the unambiguous ones: "that", «که» and «ku» also introduce reported
+# speech ("officials said that Tehran was hit").
+RELATIVISERS = frozenset({"which", "who", "whom", "الذي", "التي", "الذين", "اللذين"})
+
+
+def relative_subject(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention opens a relative clause (right after a relativiser)."""
+    return m.start >= 1 and tokens[m.start - 1].form in RELATIVISERS

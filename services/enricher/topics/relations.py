@@ -52,6 +52,7 @@ from newswire.enricher.topics.grammar import (
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    relative_subject,
     verb_final_subject,
 )
 from newswire.enricher.topics.matching import (
@@ -191,12 +192,15 @@ def _targets(
     scan: _Scan, raw_targets: Iterable[Match], act_sentences: set[int]
 ) -> dict[int, list[Match]]:
     """Target mentions by sentence, in sentences with an act; one right after a source
-    marker is where the act came from, not what it hit."""
+    marker is where the act came from, one right after a relativiser is the subject of
+    a relative clause ("the attack, which Tehran claimed"): neither is what it hit."""
     tokens, source = scan.context.tokens, scan.markers.source
     targets: dict[int, list[Match]] = defaultdict(list)
     for t in one_per_span(raw_targets):
-        if tokens[t.start].sentence in act_sentences and not (
-            source and _marker_before(t, source, scan.relation.marker_reach, scan)
+        if (
+            tokens[t.start].sentence in act_sentences
+            and not relative_subject(t, tokens)
+            and not (source and _marker_before(t, source, scan.relation.marker_reach, scan))
         ):
             targets[tokens[t.start].sentence].append(t)
     return targets
@@ -210,7 +214,7 @@ def _objects(
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
     objects: dict[int, list[tuple[Match, bool]]] = defaultdict(list)
     for o in raw_objects:
-        if tokens[o.start].sentence in act_sentences:
+        if tokens[o.start].sentence in act_sentences and not relative_subject(o, tokens):
             marked = bool(_marker_before(o, markers.target, relation.marker_reach, scan)) or (
                 bool(markers.object)
                 and _marker_after(o, markers.object, relation.object_marker_reach, scan)
