@@ -106,6 +106,8 @@ SPEECH_VERBS = frozenset(
         "confirmed", "قال", "قالت", "يقول", "تقول", "اعلن", "اعلنت", "يعلن", "تعلن", "اكد",
         "اكدت", "يؤكد", "تؤكد", "ذكر", "ذكرت", "صرح", "تبنى", "تبنت", "وقال", "وقالت",
         "واعلن", "واعلنت", "واكد", "واكدت",
+        # Persian, Sorani, Kurmanji (verb-final: the speech verb ends the speaker's clause)
+        "اعلام", "گفت", "ڕايگهياند", "وتي", "ragihand", "got", "daxuyand",
     }
 )  # fmt: skip
 _PRONOUN_WORDS = frozenset({"it", "its", "they", "their", "انه", "انها", "انهم", "بانه", "بانها"})
@@ -116,6 +118,7 @@ _DENIALS = frozenset(
 _AR_OWN_FORCES = re.compile(
     r"^و?(وحدات|قوات|صواريخ|طائرات|مسيرات|مقاتلات|منصات|جنود|عناصر|مقاتلي|مدفعيت)(ه|ها|هم)$"
 )
+_CLAUSE_OPENERS = frozenset({"ku", "كه", "which", "that", "الذي", "التي"})
 SPEAKER_REACH = 30  # tokens from the speaker to the act, inside one sentence
 _PRONOUN_REACH = 5  # tokens from the reference to the act
 
@@ -160,3 +163,17 @@ RELATIVISERS = frozenset({"which", "who", "whom", "الذي", "التي", "ال�
 def relative_subject(m: Match, tokens: Sequence[Token]) -> bool:
     """The mention opens a relative clause (right after a relativiser)."""
     return m.start >= 1 and tokens[m.start - 1].form in RELATIVISERS
+
+
+def after_last_speech_verb(start: int, end: int, tokens: Sequence[Token]) -> int:
+    """Where to look for barriers between a speaker (ending at ``start``) and its act
+    (at ``end``): after a speech verb that closes a relative clause describing the
+    statement («Sipaha Pasdaran di daxuyaniyekê de ku hat weşandin ragihand ku ...»:
+    the passive «hat» is the statement's, not the act's), else from ``start``. Only a
+    relative clause: "Iran condemned the raid and said ..." keeps its barrier."""
+    for i in range(end - 1, start - 1, -1):
+        if tokens[i].form in SPEECH_VERBS:
+            if any(tokens[j].form in _CLAUSE_OPENERS for j in range(start, i)):
+                return i + 1
+            return start
+    return start

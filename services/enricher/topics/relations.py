@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
+    after_last_speech_verb,
     claiming_speaker,
     coordinated_agent,
     coordinated_with_target,
@@ -474,7 +475,7 @@ def _across_no_barrier(
         m
         for m in actors
         if not (
-            _any_between(barriers, m.end, act.start)
+            _any_between(barriers, after_last_speech_verb(m.end, act.start, tokens), act.start)
             if m.end <= act.start
             else _any_between(barriers, act.end, m.start)
         )
