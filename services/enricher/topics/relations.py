@@ -106,6 +106,7 @@ class _Parties:
     objects: dict[int, list[tuple[Match, bool]]]  # (mention, marked as a target)
     barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
     act_words: frozenset[int]  # token positions inside act mentions
+    party: Match | None = None  # exchanges: the article's party, for an act naming none
 
 
 def relation_events(
@@ -116,12 +117,21 @@ def relation_events(
     for m in live:
         if m.role.kind >= ACT:
             by_kind[m.role.slot, m.role.kind].append(m)
-    found = []
-    for slot, relation in enumerate(section.relations):
-        events = _events(slot, relation, by_kind, masked, context)
+    # Exchanges (no word order) last: "Tit-for-tat strikes escalate" names no party;
+    # once the topic's own direction has an event, the article's party is the one.
+    order = sorted(range(len(section.relations)), key=lambda i: _is_exchange(section.relations[i]))
+    found: list[RelationEvents] = []
+    for slot in order:
+        relation = section.relations[slot]
+        events = _events(slot, relation, by_kind, masked, context, bool(found))
         if events is not None:
             found.append(events)
-    return found
+    return sorted(found, key=lambda e: e.slot)
+
+
+def _is_exchange(relation: Relation) -> bool:
+    """A relation with no word order whose owner must be an agent: an exchange."""
+    return relation.needs_agent and not relation.word_order
 
 
 def _events(
@@ -130,8 +140,10 @@ def _events(
     by_kind: _ByKind,
     masked: Sequence[tuple[int, int]],
     context: Context,
+    directed: bool = False,
 ) -> RelationEvents | None:
-    """One relation's counted acts; None when none counts."""
+    """One relation's counted acts; None when none counts. ``directed``: the topic
+    already has an event of its own direction in the article."""
     acts = by_kind.get((slot, ACT))
     agents = by_kind.get((slot, AGENT))
     raw_targets = by_kind.get((slot, TARGET))
@@ -169,7 +181,11 @@ def _events(
     barrier_words = scan.markers.barrier
     barriers = _barrier_positions(barrier_words, context) if barrier_words else None
     act_words = frozenset(i for m in acts for i in m.words())
-    parties = _Parties(actors, by_agent, targets, objects, barriers, act_words)
+    party = min(agents or (), key=lambda m: m.start, default=None)
+    parties = _Parties(
+        actors, by_agent, targets, objects, barriers, act_words,
+        party if directed and _is_exchange(relation) else None,
+    )  # fmt: skip
     return _counted(slot, acts, parties, relation, context)
 
 
@@ -285,7 +301,7 @@ def _event(
     candidates = parties.actors.get(sentence, [])
     if parties.barriers and candidates:
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
-    owner = _owner(act, candidates, parties, relation, context)
+    owner = _owner(act, candidates, parties, relation, context) or parties.party
     if owner is not None and owner.role.kind == RIVAL:
         owner = coordinated_agent(owner, candidates, tokens)
         if owner is None:
