@@ -8,6 +8,7 @@ after the act is its genitive only inside the act's clause. See :mod:`.relations
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from newswire.enricher.topics.matching import AGENT, Match
@@ -93,3 +94,86 @@ def verb_final_subject(
         and act_words.isdisjoint(range(m.end, before.start))
     ]
     return min(earlier, key=lambda m: m.start, default=None)
+
+
+# A claim names its speaker once and then refers to it: "the Guards said ... that
+# their missile units had targeted ...", «أعلن الحرس الثوري ... أن وحداته استهدفت».
+# Comparison forms (Arabic folded: أ/إ -> ا, ة -> ه).
+SPEECH_VERBS = frozenset(
+    {
+        "said", "says", "say", "announced", "announces", "announce", "claimed", "claims",
+        "claim", "stated", "declared",
+        "confirmed", "قال", "قالت", "يقول", "تقول", "اعلن", "اعلنت", "يعلن", "تعلن", "اكد",
+        "اكدت", "يؤكد", "تؤكد", "ذكر", "ذكرت", "صرح", "تبنى", "تبنت", "وقال", "وقالت",
+        "واعلن", "واعلنت", "واكد", "واكدت",
+        # Persian, Sorani, Kurmanji (verb-final: the speech verb ends the speaker's clause)
+        "اعلام", "گفت", "ڕايگهياند", "وتي", "ragihand", "got", "daxuyand",
+    }
+)  # fmt: skip
+_PRONOUN_WORDS = frozenset({"it", "its", "they", "their", "انه", "انها", "انهم", "بانه", "بانها"})
+# A denial between the speaker and the act: "Iran said it was not behind the attack".
+_DENIALS = frozenset(
+    {"not", "no", "never", "nothing", "denied", "denies", "لم", "لا", "ليس", "لن", "نفى", "نفت"}
+)
+_AR_OWN_FORCES = re.compile(
+    r"^و?(وحدات|قوات|صواريخ|طائرات|مسيرات|مقاتلات|منصات|جنود|عناصر|مقاتلي|مدفعيت)(ه|ها|هم)$"
+)
+_CLAUSE_OPENERS = frozenset({"ku", "كه", "which", "that", "الذي", "التي"})
+SPEAKER_REACH = 30  # tokens from the speaker to the act, inside one sentence
+_PRONOUN_REACH = 5  # tokens from the reference to the act
+
+
+def _refers_back(form: str) -> bool:
+    return form in _PRONOUN_WORDS or bool(_AR_OWN_FORCES.match(form))
+
+
+def speaks(m: Match, tokens: Sequence[Token]) -> bool:
+    """A speech verb stands next to the mention ("X said", «أعلن X», «X يعلن»)."""
+    around = range(max(0, m.start - 2), min(len(tokens), m.end + 2))
+    return any(tokens[i].form in SPEECH_VERBS for i in around)
+
+
+def claiming_speaker(act: Match, actors: Sequence[Match], tokens: Sequence[Token]) -> Match | None:
+    """svo/vso: the speaker of a claim owns an act that has no actor near it, when a
+    pronoun close before the act refers back to it ("X said ... their units targeted",
+    «أعلن X ... أن وحداته استهدفت»). Only the last actor before the act may be the
+    speaker (no other party between), and a speech verb must stand next to it."""
+    sentence = tokens[act.start].sentence
+    before = [m for m in actors if m.end <= act.start and tokens[m.start].sentence == sentence]
+    if not before:
+        return None
+    speaker = max(before, key=lambda m: m.start)
+    if act.start - speaker.end > SPEAKER_REACH:
+        return None
+    if not speaks(speaker, tokens):
+        return None
+    if any(tokens[i].form in _DENIALS for i in range(speaker.end, act.start)):
+        return None
+    reference = range(max(speaker.end, act.start - _PRONOUN_REACH), act.start)
+    return speaker if any(_refers_back(tokens[i].form) for i in reference) else None
+
+
+# Relativisers (comparison forms): the mention right after one is the relative
+# clause's subject ("the attack, which Tehran claimed"), not what the act before it
+# hit. Only the unambiguous ones: "that", «که» and «ku» also introduce reported
+# speech ("officials said that Tehran was hit").
+RELATIVISERS = frozenset({"which", "who", "whom", "الذي", "التي", "الذين", "اللذين"})
+
+
+def relative_subject(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention opens a relative clause (right after a relativiser)."""
+    return m.start >= 1 and tokens[m.start - 1].form in RELATIVISERS
+
+
+def after_last_speech_verb(start: int, end: int, tokens: Sequence[Token]) -> int:
+    """Where to look for barriers between a speaker (ending at ``start``) and its act
+    (at ``end``): after a speech verb that closes a relative clause describing the
+    statement («Sipaha Pasdaran di daxuyaniyekê de ku hat weşandin ragihand ku ...»:
+    the passive «hat» is the statement's, not the act's), else from ``start``. Only a
+    relative clause: "Iran condemned the raid and said ..." keeps its barrier."""
+    for i in range(end - 1, start - 1, -1):
+        if tokens[i].form in SPEECH_VERBS:
+            if any(tokens[j].form in _CLAUSE_OPENERS for j in range(start, i)):
+                return i + 1
+            return start
+    return start

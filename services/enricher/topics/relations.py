@@ -48,9 +48,12 @@ from dataclasses import dataclass
 
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
+    after_last_speech_verb,
+    claiming_speaker,
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    relative_subject,
     verb_final_subject,
 )
 from newswire.enricher.topics.matching import (
@@ -103,6 +106,7 @@ class _Parties:
     objects: dict[int, list[tuple[Match, bool]]]  # (mention, marked as a target)
     barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
     act_words: frozenset[int]  # token positions inside act mentions
+    party: Match | None = None  # exchanges: the article's party, for an act naming none
 
 
 def relation_events(
@@ -113,12 +117,21 @@ def relation_events(
     for m in live:
         if m.role.kind >= ACT:
             by_kind[m.role.slot, m.role.kind].append(m)
-    found = []
-    for slot, relation in enumerate(section.relations):
-        events = _events(slot, relation, by_kind, masked, context)
+    # Exchanges (no word order) last: "Tit-for-tat strikes escalate" names no party;
+    # once the topic's own direction has an event, the article's party is the one.
+    order = sorted(range(len(section.relations)), key=lambda i: _is_exchange(section.relations[i]))
+    found: list[RelationEvents] = []
+    for slot in order:
+        relation = section.relations[slot]
+        events = _events(slot, relation, by_kind, masked, context, bool(found))
         if events is not None:
             found.append(events)
-    return found
+    return sorted(found, key=lambda e: e.slot)
+
+
+def _is_exchange(relation: Relation) -> bool:
+    """A relation with no word order whose owner must be an agent: an exchange."""
+    return relation.needs_agent and not relation.word_order
 
 
 def _events(
@@ -127,8 +140,10 @@ def _events(
     by_kind: _ByKind,
     masked: Sequence[tuple[int, int]],
     context: Context,
+    directed: bool = False,
 ) -> RelationEvents | None:
-    """One relation's counted acts; None when none counts."""
+    """One relation's counted acts; None when none counts. ``directed``: the topic
+    already has an event of its own direction in the article."""
     acts = by_kind.get((slot, ACT))
     agents = by_kind.get((slot, AGENT))
     raw_targets = by_kind.get((slot, TARGET))
@@ -166,7 +181,11 @@ def _events(
     barrier_words = scan.markers.barrier
     barriers = _barrier_positions(barrier_words, context) if barrier_words else None
     act_words = frozenset(i for m in acts for i in m.words())
-    parties = _Parties(actors, by_agent, targets, objects, barriers, act_words)
+    party = min(agents or (), key=lambda m: m.start, default=None)
+    parties = _Parties(
+        actors, by_agent, targets, objects, barriers, act_words,
+        party if directed and _is_exchange(relation) else None,
+    )  # fmt: skip
     return _counted(slot, acts, parties, relation, context)
 
 
@@ -190,12 +209,15 @@ def _targets(
     scan: _Scan, raw_targets: Iterable[Match], act_sentences: set[int]
 ) -> dict[int, list[Match]]:
     """Target mentions by sentence, in sentences with an act; one right after a source
-    marker is where the act came from, not what it hit."""
+    marker is where the act came from, one right after a relativiser is the subject of
+    a relative clause ("the attack, which Tehran claimed"): neither is what it hit."""
     tokens, source = scan.context.tokens, scan.markers.source
     targets: dict[int, list[Match]] = defaultdict(list)
     for t in one_per_span(raw_targets):
-        if tokens[t.start].sentence in act_sentences and not (
-            source and _marker_before(t, source, scan.relation.marker_reach, scan)
+        if (
+            tokens[t.start].sentence in act_sentences
+            and not relative_subject(t, tokens)
+            and not (source and _marker_before(t, source, scan.relation.marker_reach, scan))
         ):
             targets[tokens[t.start].sentence].append(t)
     return targets
@@ -209,7 +231,7 @@ def _objects(
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
     objects: dict[int, list[tuple[Match, bool]]] = defaultdict(list)
     for o in raw_objects:
-        if tokens[o.start].sentence in act_sentences:
+        if tokens[o.start].sentence in act_sentences and not relative_subject(o, tokens):
             marked = bool(_marker_before(o, markers.target, relation.marker_reach, scan)) or (
                 bool(markers.object)
                 and _marker_after(o, markers.object, relation.object_marker_reach, scan)
@@ -279,7 +301,7 @@ def _event(
     candidates = parties.actors.get(sentence, [])
     if parties.barriers and candidates:
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
-    owner = _owner(act, candidates, parties, relation, context)
+    owner = _owner(act, candidates, parties, relation, context) or parties.party
     if owner is not None and owner.role.kind == RIVAL:
         owner = coordinated_agent(owner, candidates, tokens)
         if owner is None:
@@ -408,6 +430,10 @@ def _owner(
             return min(
                 (m for m in actors if m.end <= act.start), key=lambda m: m.start, default=None
             )
+        if relation.word_order and relation.needs_agent:
+            speaker = claiming_speaker(act, actors, tokens)
+            if speaker is not None and speaker.role.kind == AGENT:
+                return speaker
         return None
     if relation.word_order == "sov":
         later_wins = True
@@ -465,7 +491,7 @@ def _across_no_barrier(
         m
         for m in actors
         if not (
-            _any_between(barriers, m.end, act.start)
+            _any_between(barriers, after_last_speech_verb(m.end, act.start, tokens), act.start)
             if m.end <= act.start
             else _any_between(barriers, act.end, m.start)
         )

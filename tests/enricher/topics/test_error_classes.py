@@ -122,3 +122,42 @@ def test_phrases_do_not_cross_a_clause_break(tmp_path: Path) -> None:
     assert "demo" not in _ids(classifier.classify(title="Night: strikes", text="", language="en"))
     fired = "They fired, at dawn, rockets"
     assert "demo" not in _ids(classifier.classify(title=fired, text="", language="en"))
+
+
+# ------------------------------------------------- generalisation probes (round 2)
+
+_PROBES: list[dict[str, Any]] = yaml.safe_load(
+    (FIXTURES / "topic_generalisation.yaml").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("case", _PROBES, ids=[c["name"] for c in _PROBES])
+def test_generalisation_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
+    """Sentences written before the rules they exercise (pronouns, interceptions,
+    distant speakers, exchanges in the body, court cases, anniversaries, vocabulary)."""
+    found = classifier.classify(title=case["title"], text=case["text"], language=case["language"])
+    assert _ids(found) == set(case["topics"])
+    vocabulary = classifier.vocabulary()
+    for match in found:
+        assert match.evidence and set(match.evidence) <= vocabulary
+
+
+_CLAIM = {"act": ["hit"], "agent": ["alpha"], "rival": ["beta"], "needs": ["agent"],
+          "within": 3, "word_order": "svo"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "owned"),
+    [
+        ("alpha said in a long statement read on monday night that its units hit gamma", True),
+        ("alpha said in a long statement read on monday night that the units hit gamma", False),
+        ("alpha said in a long statement read on monday night that it did not hit gamma", False),
+        ("alpha met envoys for a long time on monday night and its units hit gamma", False),
+        ("alpha said in a long statement read on monday that beta and its units hit gamma", False),
+    ],
+)
+def test_claiming_speaker_owns_a_distant_act(tmp_path: Path, text: str, owned: bool) -> None:
+    """A speaker several words before the act owns it only when a pronoun refers back
+    to it, a speech verb stands next to it, no other party and no denial is between."""
+    found = _demo(tmp_path, _CLAIM).classify(title=text, text="", language="xx")
+    assert ("demo" in _ids(found)) is owned
