@@ -16,6 +16,7 @@ from prometheus_client import (
 )
 
 from newswire.common.health import HealthServer
+from newswire.fetcher.parse.feedroute import RouteCollector
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.state import SourceState, SourceStatus
 
@@ -64,6 +65,7 @@ class FetcherMetrics:
             "Sources with no new item for FETCHER_SILENT_AFTER_S.",
             registry=r,
         )
+        r.register(RouteCollector())  # fetcher_feed_parser_total{parser, reason}
         self.ready = False
 
     def observe(self, result: PollResult) -> None:

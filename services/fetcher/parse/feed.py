@@ -71,11 +71,24 @@ log = logging.getLogger(__name__)
 
 
 def parse_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
-    """Entries and hints of an XML feed; ``malformed`` when nothing can be read
-    (see the module docstring for ill-formed and truncated documents)."""
+    """Entries and hints of an XML feed read by feedparser; ``malformed`` when nothing
+    can be read (see the module docstring for ill-formed and truncated documents)."""
+    repaired, data = prepare_feed_xml(text)
+    return feedparser_document(repaired, data, base_url=base_url, format_=format_)
+
+
+def prepare_feed_xml(text: str) -> tuple[str, bytes]:
+    """(text with impossible character references repaired, the same as UTF-8 bytes),
+    after refusing DTD subsets and entities: what either parser may be given."""
     refuse_unsafe_xml(text)
     repaired = repair_charrefs(text)
-    data = as_utf8_xml(repaired)
+    return repaired, as_utf8_xml(repaired)
+
+
+def feedparser_document(
+    repaired: str, data: bytes, *, base_url: str, format_: DocFormat
+) -> Document:
+    """:func:`parse_feed_xml` on a body :func:`prepare_feed_xml` prepared."""
     try:
         result = feedparser.parse(
             io.BytesIO(data),
