@@ -203,10 +203,8 @@ def _check_rss_item(item: etree._Element) -> None:
             raise Refused("entry shape", f"repeated <{tag}>")
         if tag.startswith((ATOM, _XHTML)) or tag in ("content", "body", f"{_DC}description"):
             raise Refused("entry shape", f"<{tag}> in an RSS item")
-        if tag in _RSS_DATES:
-            if seen & _RSS_DATES:
-                raise Refused("entry shape", "more than one date")
-            _date(child)
+        if tag in _RSS_DATES and seen & _RSS_DATES:
+            raise Refused("entry shape", "more than one date")
         if len(child) and tag != _CONTENT_ENCODED and tag not in ("category", "source"):
             if tag in ("title", "link", "guid", "description"):
                 raise Refused("entry shape", f"markup inside <{tag}>")
@@ -222,9 +220,7 @@ def _check_atom_entry(entry: etree._Element) -> None:
             continue
         if tag in seen and tag in _ATOM_SINGLE:
             raise Refused("entry shape", f"repeated <{tag}>")
-        if tag in _ATOM_DATES:
-            _date(child)
-        elif tag == f"{ATOM}link":
+        if tag == f"{ATOM}link":
             links += 1
         elif tag in (f"{ATOM}content", f"{ATOM}summary", f"{ATOM}title"):
             if child.get("type") in ("xhtml", "application/xhtml+xml") or child.get("src"):
