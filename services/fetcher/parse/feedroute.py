@@ -39,15 +39,16 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from newswire.fetcher.parse.feed import (
-    SKIP_NO_TEXT,
-    _http,
     feedparser_document,
+    http_link,
     is_http_url,
+    language_tag,
     poll_hint,
     prepare_feed_xml,
+    readable,
 )
 from newswire.fetcher.parse.htmltext import html_to_text, tidy
-from newswire.fetcher.parse.model import DocFormat, Document, Entry, has_something_to_read
+from newswire.fetcher.parse.model import DocFormat, Document, Entry
 
 FAST = "fastfeedparser"
 FEEDPARSER = "feedparser"
@@ -144,14 +145,11 @@ def _read(data: bytes, base_url: str, format_: DocFormat) -> Document:
     if len(raw_entries) != len(items):
         raise Refused("fast parser", f"{len(raw_entries)} entries for {len(items)} elements")
     read = _rss_entry if format_ is DocFormat.RSS else _atom_entry
-    entries: list[Entry] = []
     skipped: dict[str, int] = {}
-    for raw, item in zip(raw_entries, items, strict=True):
-        entry = read(raw, item, base_url, language)
-        if has_something_to_read(entry):
-            entries.append(entry)
-        else:
-            skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + 1
+    read_entries = [
+        read(raw, item, base_url, language) for raw, item in zip(raw_entries, items, strict=True)
+    ]
+    entries = readable(read_entries, skipped)
     return Document(
         format=format_,
         entries=entries,
@@ -179,14 +177,14 @@ def _shape(
         present = [element.text or "" for element in languages if element is not None]
         if len(present) > 1 or root.get(_XML_LANG) is not None:
             raise Refused("xml:lang/base", "more than one language declared")
-        language = _language(present[0] if present else None)
+        language = language_tag(present[0] if present else None)
         check: Callable[[etree._Element], None] = _check_rss_item
     else:
         if root.tag != f"{ATOM}feed":
             raise Refused("format", f"<{root.tag!s}>")
         channel = root
         items = root.findall(f"{ATOM}entry")
-        language = _language(root.get(_XML_LANG))
+        language = language_tag(root.get(_XML_LANG))
         check = _check_atom_entry
     for item in items:
         check(item)
@@ -284,7 +282,7 @@ def _rss_entry(
     guid = (guid_el.text or "").strip() or None if guid_el is not None else None
     link_el = item.find("link")
     if link_el is not None:  # even empty: feedparser then ignores the GUID
-        link = _http(_rss_link_text(link_el.text or ""), base_url)
+        link = http_link(_rss_link_text(link_el.text or ""), base_url)
     elif guid and (guid_el is None or guid_el.get("isPermaLink", "true") != "false"):
         link = guid if is_http_url(guid) else None  # feedparser's guidislink, kept only if a URL
     else:
@@ -324,7 +322,7 @@ def _atom_entry(
     alternate = link_el is not None and link_el.get("rel", "alternate") == "alternate"
     guid = (entry.findtext(f"{ATOM}id") or "").strip() or None  # fastfeedparser's may be a link
     if alternate and href:
-        link = _http(href, base_url)
+        link = http_link(href, base_url)
     else:  # feedparser's guidislink holds for an Atom id too; kept only if a URL
         link = guid if guid and is_http_url(guid) else None
     return Entry(
@@ -373,12 +371,6 @@ def _published(item: etree._Element, dates: tuple[str, ...]) -> datetime | None:
         if element is not None and (value := _date(element)) is not None:
             return value
     return None
-
-
-def _language(value: str | None) -> str | None:
-    if not value or not value.strip():
-        return None
-    return value.strip().replace("_", "-")[:35]
 
 
 class RouteCollector(Collector):
