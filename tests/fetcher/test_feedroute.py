@@ -96,15 +96,17 @@ def fixture_text(path: Path) -> str:
     return decode_body(path.read_bytes(), content_type=None).text
 
 
-def routed(text: str) -> tuple[str, str]:
+def routed(text: str) -> tuple[str, str] | None:
+    """(parser, reason) counted for reading ``text``; None if refused before either (DTD)."""
     before = ROUTES.copy()
     format_ = sniff_format(text)
     try:
         read_feed_xml(text, base_url=BASE, format_=format_)
     except FetchError:
         pass
-    [key] = [key for key in ROUTES if ROUTES[key] != before[key]]
-    return key
+    counted = [key for key in ROUTES if ROUTES[key] != before[key]]
+    assert len(counted) <= 1
+    return counted[0] if counted else None
 
 
 def test_the_fixtures_are_found() -> None:
@@ -137,9 +139,10 @@ def test_every_hostile_body_reads_the_same(text: str) -> None:
         ("illformed.xml", (FEEDPARSER, "ill-formed")),
         ("rss-truncated-mid-item.xml", (FEEDPARSER, "ill-formed")),
         ("rss-odd-dates.xml", (FEEDPARSER, "date")),
+        ("billion-laughs.xml", None),
     ],
 )
-def test_which_parser_reads_each_fixture(name: str, route: tuple[str, str]) -> None:
+def test_which_parser_reads_each_fixture(name: str, route: tuple[str, str] | None) -> None:
     """The fast path is taken where promised (else the equivalence tests prove nothing)."""
     assert routed(fixture_text(FIXTURES / "fetcher" / name)) == route
 
