@@ -45,7 +45,7 @@ def _is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
-#: canonical_url's memo, oldest first; bounded by _CACHE_SIZE.
+#: canonical_url's memo, emptied when it reaches _CACHE_SIZE.
 _cache: dict[str, str] = {}
 _CACHE_SIZE = 65536
 
@@ -60,8 +60,8 @@ def canonical_url(url: str) -> str:
     cached = _cache.get(url)
     if cached is None:
         cached = _canonicalise(url)
-        while len(_cache) >= _CACHE_SIZE - 1:
-            _cache.pop(next(iter(_cache)), None)
+        if len(_cache) >= _CACHE_SIZE - 1:
+            _cache.clear()  # not one by one: popping a dict's oldest keys is O(n) each
         _cache[url] = cached
         _cache.setdefault(cached, cached)
     return cached
