@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import sys
 from datetime import datetime
+from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast, get_args
@@ -13,17 +14,15 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from newswire.audit.command import audit
+from newswire.cli.benches import bench_app
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
-    EXIT_USAGE,
     KafkaTimeout,
-    fail,
-    kafka_failures,
     positive_rate,
     require_kafka,
     run_with_kafka,
 )
-from newswire.cli.fetcher import bench_fetch, fetch, sources_app
+from newswire.cli.fetcher import fetch, sources_app
 from newswire.cli.settings import cli_settings as _settings
 from newswire.common.errors import ErrorKind
 from newswire.common.records import ServiceName
@@ -105,7 +104,12 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "eval": (
         "Score language ID, topics and near-duplicates on labelled data.",
-        ("newswire eval tests/fixtures/eval/topics.jsonl",),
+        (
+            "newswire eval tests/fixtures/eval/topics.jsonl",
+            "newswire eval tests/fixtures/eval/topics.jsonl"
+            " --near-duplicates tests/fixtures/eval/near_duplicates.jsonl"
+            " --near-duplicates tests/fixtures/eval/near_duplicates_events.jsonl",
+        ),
     ),
     "bench fetch": (
         "Fetcher vs a bare httpx+feedparser loop; last line ratio=R.",
@@ -118,6 +122,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "bench sink": (
         "Sink writers vs equally durable bare loops; last line jsonl=R ...",
         ("newswire bench sink --records 5000", "newswire bench sink --postgres postgresql://..."),
+    ),
+    "bench memory": (
+        "RSS of the enricher and the sink over a long replay; slope per 1k.",
+        ("newswire bench memory --articles 100000", "newswire bench memory --window-s 120"),
     ),
 }
 
@@ -678,125 +686,44 @@ def settings_table() -> None:
     typer.echo(settings_reference_markdown())
 
 
+class EvalSplit(StrEnum):
+    """``newswire eval --split``: the tuning split, the frozen split, or both side by side."""
+
+    TUNING = "tuning"
+    FROZEN = "frozen"
+    BOTH = "both"
+
+
 @app.command("eval")
 def eval_(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Labelled topics JSONL.")
     ],
     near_duplicates: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--near-duplicates",
             exists=True,
             dir_okay=False,
-            help="Labelled near-duplicate pairs JSONL.",
+            help="Labelled near-duplicate pairs JSONL (repeat the option for several files).",
         ),
     ] = None,
+    split: Annotated[
+        EvalSplit,
+        typer.Option(help="Which split to measure; the frozen one is never tuned on."),
+    ] = EvalSplit.BOTH,
 ) -> None:
     """Measure language ID, topic classification and near-duplicate detection on labelled data."""
     from newswire.evaluation import EvaluationDataError, run_eval
 
     try:
-        run_eval(file, near_duplicates, out=sys.stdout)
+        run_eval(file, near_duplicates or None, out=sys.stdout, split=split.value)
     except EvaluationDataError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
 
 
-bench_app = typer.Typer(
-    help="Benchmarks that print ratios measured side by side in one run.", no_args_is_help=True
-)
 app.add_typer(bench_app, name="bench")
-bench_app.command("fetch")(bench_fetch)
-
-#: Options the broker benches share.
-BenchSeeds = Annotated[
-    Path,
-    typer.Option(
-        exists=True, help="Seed article (or folder) whose size and words the payloads copy."
-    ),
-]
-BenchTimeout = Annotated[
-    float, typer.Option(min=1.0, help="Give up on a measurement after this many seconds.")
-]
-#: How long a bench waits for a configured cluster before saying it is unreachable.
-BENCH_KAFKA_WAIT_S = 30.0
-
-
-def _bench_kafka(command: str, settings: Any) -> None:
-    """A configured cluster must answer before minutes of work start (else one line,
-    exit 3); the embedded broker is started by the bench itself."""
-    if not settings.kafka.uses_embedded_broker:
-        require_kafka(command, settings.kafka, BENCH_KAFKA_WAIT_S)
-
-
-@bench_app.command("enrich")
-def bench_enrich(
-    articles: Annotated[
-        int, typer.Option(min=10, help="Seed-sized articles to push through.")
-    ] = 5000,
-    seeds: BenchSeeds = Path("seeds"),
-    timeout: BenchTimeout = 600.0,
-) -> None:
-    """Enricher throughput (a) vs the bare transport (b) and the stages alone (c)."""
-    from newswire.cli.bench import print_bench, run_bench_enrich
-
-    settings = _settings()
-    _bench_kafka("bench enrich", settings)
-    with kafka_failures("bench enrich", settings.kafka):
-        result = run_bench_enrich(settings, articles=articles, seeds=seeds, timeout_s=timeout)
-    print_bench(result, settings)
-
-
-@bench_app.command("sink")
-def bench_sink(
-    records: Annotated[
-        int, typer.Option(min=10, help="Enriched records to write with each writer.")
-    ] = 5000,
-    seeds: BenchSeeds = Path("seeds"),
-    postgres: Annotated[
-        str | None,
-        typer.Option(
-            help="PostgreSQL DSN to bench the postgres writer on (else SINK_POSTGRES_DSN)."
-        ),
-    ] = None,
-    timeout: BenchTimeout = 600.0,
-) -> None:
-    """Each sink writer (a) vs a bare aiokafka loop writing as durably (b)."""
-    from newswire.cli.bench_sink import print_bench_sink, run_bench_sink
-
-    settings = _settings()
-    configured = settings.sink.postgres_dsn
-    dsn = postgres or (configured.get_secret_value() if configured is not None else None)
-    if dsn is not None:
-        _require_database("bench sink", dsn)
-    _bench_kafka("bench sink", settings)
-    with kafka_failures("bench sink", settings.kafka):
-        result = run_bench_sink(
-            settings, records=records, seeds=seeds, postgres_dsn=dsn, timeout_s=timeout
-        )
-    print_bench_sink(result, settings)
-
-
-def _require_database(command: str, dsn: str, timeout_s: float = 10.0) -> None:
-    """The database must be there before the JSON Lines run: one line and exit 2 if the
-    DSN is not one, or nothing answers at it."""
-    import asyncio
-
-    import asyncpg
-
-    if not dsn.startswith(("postgresql://", "postgres://")):
-        fail(command, "--postgres needs a postgresql:// DSN", EXIT_USAGE)
-
-    async def connect() -> None:
-        connection = await asyncpg.connect(dsn, timeout=timeout_s)
-        await connection.close()
-
-    try:
-        asyncio.run(connect())
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:200]
-        fail(command, f"cannot use the database at --postgres: {reason}", EXIT_USAGE)
 
 
 app.command("soak")(soak)

@@ -27,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -60,6 +60,8 @@ class BenchResult:
     compute: float
     #: Records the worker wrote to each topic during (a).
     writes: dict[str, int]
+    #: Scale-out: articles/s with 1..N workers in one group (empty unless asked for).
+    scale: dict[int, float] = field(default_factory=dict)
 
     @property
     def writes_per_article(self) -> float:
@@ -201,7 +203,7 @@ def measure_faust(
     env = child_environment(settings, out=log_dir / "out", state_dir=settings.enricher.data_dir)
     worker = spawn_service("enrich", env, log_dir)
     try:
-        started_at = _wait_until_ready(int(env["ENRICHER_WEB_PORT"]), worker, timeout_s)
+        started_at = wait_until_ready(int(env["ENRICHER_WEB_PORT"]), worker, timeout_s)
         rate = asyncio.run(
             _output_rate(
                 settings, settings.topics.enriched, len(payloads), timeout_s, started_at=started_at
@@ -211,6 +213,60 @@ def measure_faust(
         worker.stop()
     after = asyncio.run(records_on(settings, written))
     return rate, {topic: after[topic] - before[topic] for topic in written}
+
+
+def measure_workers(
+    settings: Settings,
+    payloads: list[tuple[bytes, bytes]],
+    count: int,
+    timeout_s: float,
+    log_dir: Path,
+) -> float:
+    """Scale-out: COUNT ``newswire enrich`` processes in one group on fresh topics.
+
+    As in (a), the records are on the raw topic before the workers start, and the rate
+    is timed from the moment the first worker is ready to the broker timestamp of the
+    last output. The group's settling when the others join (a rebalance) is part of
+    what COUNT workers cost; every count is measured the same way, so the rates compare.
+    """
+    asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
+    asyncio.run(produce_all(settings, settings.topics.raw, payloads))
+    env = child_environment(settings, out=log_dir / "out", state_dir=settings.enricher.data_dir)
+    workers: list[tuple[int, Child]] = []
+    try:
+        for number in range(count):
+            port = free_port()
+            env_n = env | {
+                "ENRICHER_WEB_PORT": str(port),
+                "ENRICHER_DATA_DIR": str(settings.enricher.data_dir / f"worker-{number}"),
+            }
+            workers.append((port, spawn_service("enrich", env_n, log_dir, name=f"enrich-{number}")))
+        started_at = _wait_until_one_ready(workers, timeout_s)
+        return asyncio.run(
+            _output_rate(
+                settings, settings.topics.enriched, len(payloads), timeout_s, started_at=started_at
+            )
+        )
+    finally:
+        for _, worker in workers:
+            worker.stop()
+
+
+def _wait_until_one_ready(workers: list[tuple[int, Child]], timeout_s: float) -> float:
+    """When the first of WORKERS was ready (the others keep starting and joining)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(_ready(port, worker) for port, worker in workers):
+            return time.time()
+        time.sleep(0.05)
+    raise TimeoutError(f"none of {len(workers)} enricher workers was ready within {timeout_s}s")
+
+
+def _ready(port: int, worker: Child) -> bool:
+    worker.check_alive()
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1.0).status_code == 200
+    return False
 
 
 def written_topics(settings: Settings) -> list[str]:
@@ -227,14 +283,12 @@ async def records_on(settings: Settings, topics: list[str]) -> dict[str, int]:
     return counts
 
 
-def _wait_until_ready(port: int, worker: Child, timeout_s: float) -> float:
+def wait_until_ready(port: int, worker: Child, timeout_s: float) -> float:
     """Poll the worker's /readyz (partitions assigned, not rebalancing); return when it was."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        worker.check_alive()
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1.0).status_code == 200:
-                return time.time()
+        if _ready(port, worker):
+            return time.time()
         time.sleep(0.05)
     raise TimeoutError(f"the enricher was not ready within {timeout_s}s")
 
@@ -283,7 +337,7 @@ def _step(what: str) -> None:
 
 
 def run_bench_enrich(
-    settings: Settings, *, articles: int, seeds: Path, timeout_s: float
+    settings: Settings, *, articles: int, seeds: Path, timeout_s: float, workers: int = 1
 ) -> BenchResult:
     words, size = seed_words(seeds)
     payloads = synthetic_articles(articles, words, size_chars=size)
@@ -297,6 +351,11 @@ def run_bench_enrich(
         _step("(a) the same through the real Faust worker (start-up excluded)")
         faust, writes = measure_faust(bench, payloads, timeout_s, Path(state))
         writes = {_short(topic, bench): n for topic, n in writes.items()}
+        scale: dict[int, float] = {}
+        for count in range(1, workers + 1) if workers > 1 else ():
+            _step(f"scale-out: the same through {count} worker process(es) in one group")
+            group = bench_settings(settings, bootstrap, Path(state) / f"scale-{count}")
+            scale[count] = measure_workers(group, payloads, count, timeout_s, Path(state))
     return BenchResult(
         articles,
         sum(len(v) for _, v in payloads) // len(payloads),
@@ -304,6 +363,7 @@ def run_bench_enrich(
         transport,
         compute,
         writes,
+        scale,
     )
 
 
@@ -328,6 +388,15 @@ def print_bench(result: BenchResult, settings: Settings) -> None:
     )
     for topic, n in result.writes.items():
         print(f"writes to {topic:<28}: {n / result.articles:10.2f} per article ({n} records)")
+    if result.scale:
+        one = result.scale[1]
+        print(
+            "scale-out, from the first worker ready: "
+            + "  ".join(
+                f"{count} worker{'s' if count > 1 else ''} {rate:.1f}/s (x{rate / one:.2f})"
+                for count, rate in result.scale.items()
+            )
+        )
     print(
         f"efficiency={result.efficiency:.2f} "
         f"compute_vs_transport={result.compute_vs_transport:.2f} "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -16,11 +17,21 @@ from newswire.cli.exits import (
 )
 from newswire.cli.settings import cli_settings as _settings
 
+if TYPE_CHECKING:
+    from newswire.common.settings import Settings
+
 sources_app = typer.Typer(help="Check and discover fetcher sources.", no_args_is_help=True)
 
 
 def fetch(
-    sources: Annotated[Path, typer.Option("--sources", help="Sources file (YAML).")],
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="Sources file (YAML). Without it, join the fetcher group on the sources "
+            "topic (FETCHER_SOURCES_TOPIC) and poll the partitions assigned.",
+        ),
+    ] = None,
     once: Annotated[
         bool, typer.Option("--once", help="Poll every source once, then exit.")
     ] = False,
@@ -47,24 +58,57 @@ def fetch(
     did not answer (not with --output -, which needs no Kafka).
     """
     from newswire.fetcher.commands import fetch as run
-    from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
 
-    try:
-        problems, _ = sources_file_problems(sources)
-    except SourcesFileUnreadable as error:
-        typer.echo(error.render(), err=True)
-        raise typer.Exit(2) from None
-    if problems:
-        for problem in problems:
-            typer.echo(problem.render(str(sources)), err=True)
-        typer.echo(f"{sources}: not polling: fix the problems above first", err=True)
-        raise typer.Exit(2)
+    if sources is None:
+        if once or output is not None:
+            typer.echo(
+                "newswire fetch: --once and --output need --sources FILE (a replica of the "
+                "group polls until stopped)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        settings = _settings("fetcher")
+        require_kafka("fetch", settings.kafka, kafka_timeout)
+        with kafka_failures("fetch", settings.kafka):
+            code = run(settings, None, allow_network=allow_network or ())
+        raise typer.Exit(code)
+    _usable_or_exit(sources, "not polling")
     settings = _settings("fetcher")
     if output is None:  # to Kafka: say so in one line if it is not there
         require_kafka("fetch", settings.kafka, kafka_timeout)
     with kafka_failures("fetch", settings.kafka):
         code = run(settings, sources, once=once, output=output, allow_network=allow_network or ())
     raise typer.Exit(code)
+
+
+def _on_kafka(
+    command: str, kafka_timeout: float, work: Callable[[Settings], Coroutine[Any, Any, int]]
+) -> NoReturn:
+    """Run WORK with the fetcher's settings once Kafka answers; exit with its status
+    (3, in one line, if Kafka does not answer before or during it)."""
+    import asyncio
+
+    settings = _settings("fetcher")
+    require_kafka(command, settings.kafka, kafka_timeout)
+    with kafka_failures(command, settings.kafka):
+        code = asyncio.run(work(settings))
+    raise typer.Exit(code)
+
+
+def _usable_or_exit(path: Path, refusal: str) -> None:
+    """Every problem of the sources file at PATH on stderr and exit 2, unless usable."""
+    from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
+
+    try:
+        problems, _ = sources_file_problems(path)
+    except SourcesFileUnreadable as error:
+        typer.echo(error.render(), err=True)
+        raise typer.Exit(2) from None
+    if problems:
+        for problem in problems:
+            typer.echo(problem.render(str(path)), err=True)
+        typer.echo(f"{path}: {refusal}: fix the problems above first", err=True)
+        raise typer.Exit(2)
 
 
 @sources_app.command("check")
@@ -76,6 +120,51 @@ def sources_check(path: Annotated[Path, typer.Argument(help="Sources file to val
     from newswire.fetcher.sources import check_report
 
     raise typer.Exit(check_report(path))
+
+
+@sources_app.command("apply")
+def sources_apply(
+    path: Annotated[Path, typer.Argument(help="Sources file to publish.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the difference, publish nothing.")
+    ] = False,
+    kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
+) -> None:
+    """Publish a sources file to the sources topic: records for added and changed
+    sources, tombstones for removed ones; prints the difference (+ added, ~ changed,
+    - removed) first.
+
+    Exit status: 0 applied (or nothing to change, or --dry-run); 2 the file is unusable
+    (every problem is printed) or a bad option; 3 Kafka did not answer.
+    """
+    from newswire.fetcher.catalog import apply_file
+
+    _usable_or_exit(path, "not applied")  # a bad file is said before Kafka is asked
+    _on_kafka("sources apply", kafka_timeout, lambda s: apply_file(s, path, dry_run=dry_run))
+
+
+@sources_app.command("list")
+def sources_list(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
+    """Every source on the sources topic: id, kind, partition, URL.
+
+    Exit status: 0 listed; 1 a record on the topic is invalid (listed with its problem);
+    3 Kafka did not answer.
+    """
+    from newswire.fetcher.catalog import list_sources
+
+    _on_kafka("sources list", kafka_timeout, list_sources)
+
+
+@sources_app.command("move-state")
+def sources_move_state(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
+    """Upgrade step, with the fetchers stopped: copy each source's polling state to its
+    host's partition of the state topic, where a fleet replica looks for it.
+
+    Exit status: 0 done; 3 Kafka did not answer.
+    """
+    from newswire.fetcher.catalog import move_states
+
+    _on_kafka("sources move-state", kafka_timeout, move_states)
 
 
 @sources_app.command("discover")
@@ -117,8 +206,30 @@ def bench_fetch(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Sources polled at once.")
     ] = 64,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            "--replicas",
+            min=0,
+            help="Fleet bench: 1..N fetcher processes in one group on an embedded broker "
+            "(polls/s each, then the rebalance after a SIGKILL); 0 = the single-process bench.",
+        ),
+    ] = 0,
+    per_host: Annotated[
+        int, typer.Option("--per-host", min=1, help="Fleet bench: requests in flight per host.")
+    ] = 2,
 ) -> None:
-    """Fetcher vs a bare httpx+feedparser loop on a local server; last line ratio=R."""
+    """Fetcher vs a bare httpx+feedparser loop on a local server; last line ratio=R.
+    With --replicas N: fetcher replicas in one group (throughput for 1..N replicas, and
+    the time for a rebalance to resume polling after one replica is SIGKILLed)."""
+    if replicas:
+        from newswire.fetcher.fleetbench import fleet_bench_command
+
+        raise typer.Exit(
+            fleet_bench_command(
+                sources=sources, hosts=hosts or 50, replicas=replicas, per_host=per_host
+            )
+        )
     from newswire.fetcher.bench import bench_command
 
     raise typer.Exit(bench_command(sources=sources, hosts=hosts, concurrency=concurrency))

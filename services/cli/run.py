@@ -314,9 +314,12 @@ def _services(settings: Settings, *, out: Path, log_dir: Path) -> Iterator[list[
                 child.stop()
 
 
-def spawn_service(command: str, env: Mapping[str, str], log_dir: Path) -> Child:
-    """``python -m newswire COMMAND`` with ENV, its output in LOG_DIR/COMMAND.log."""
-    log_path = log_dir / f"{command}.log"
+def spawn_service(
+    command: str, env: Mapping[str, str], log_dir: Path, *, name: str | None = None
+) -> Child:
+    """``python -m newswire COMMAND`` with ENV, its output in LOG_DIR/NAME.log (NAME tells
+    replicas of one command apart; it defaults to COMMAND)."""
+    log_path = log_dir / f"{name or command}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "newswire", command],
@@ -324,7 +327,7 @@ def spawn_service(command: str, env: Mapping[str, str], log_dir: Path) -> Child:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return Child(command, process, log_path)
+    return Child(name or command, process, log_path)
 
 
 async def _replay_and_wait(

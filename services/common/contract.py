@@ -20,6 +20,7 @@ from typing import Literal, NotRequired, TypedDict
 
 SourceKind = Literal["feed", "wordpress", "sitemap", "html", "replay"]
 DedupeStatus = Literal["new", "update", "duplicate", "near_duplicate"]
+DedupeRole = Literal["head", "member"]
 
 
 class RecordSource(TypedDict):
@@ -75,6 +76,9 @@ class DedupeRecord(TypedDict):
     similarity: NotRequired[float | None]
     cluster_id: NotRequired[str | None]
     redeliveries: NotRequired[int]
+    role: NotRequired[DedupeRole]  # since 1.2
+    head_id: NotRequired[str | None]  # since 1.2
+    merged_clusters: NotRequired[list[str]]  # since 1.2
 
 
 class EnrichedArticle(RawArticle):
@@ -89,6 +93,7 @@ class EnrichedArticle(RawArticle):
 
 __all__ = [
     "DedupeRecord",
+    "DedupeRole",
     "DedupeStatus",
     "EnrichedArticle",
     "LanguageRecord",

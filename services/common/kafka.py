@@ -13,6 +13,7 @@ import logging
 import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -74,6 +75,14 @@ def default_partition(key: bytes, partitions: int) -> int:
     """Where Kafka's default partitioner (murmur2, as Java's and aiokafka's) puts KEY:
     the enricher relies on it for co-partitioned tables and band ownership."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def host_partition(url: str, partitions: int) -> int:
+    """Where a source lives on the fetcher's sources and state topics: Kafka's default
+    partitioner on the URL's host (lower-cased, no port), so every source of one host
+    is owned by one replica, whose per-host limits then hold fleet-wide."""
+    host = (urlsplit(url).hostname or url).lower()
+    return default_partition(host.encode(), partitions)
 
 
 def fetch_bytes_for(kafka: KafkaSettings) -> int:

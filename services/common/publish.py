@@ -57,17 +57,27 @@ class Publisher:
         schema: SchemaName,
         *,
         validated: bool = False,
+        partition: int | None = None,
     ) -> Delivery:
         """Queue RECORD keyed by KEY with SCHEMA's headers; return its delivery future.
 
         ``validated=True``: the caller checked RECORD against SCHEMA after its last
-        change, and it is not checked again.
+        change, and it is not checked again. ``partition``: placed there instead of by
+        the key (the fetcher's topics are partitioned by a source's host).
         """
         if not validated:
             validate(schema, record)
         return await self._producer.send(
-            topic, encode(record), key=key.encode(), headers=self._headers[schema]
+            topic,
+            encode(record),
+            key=key.encode(),
+            headers=self._headers[schema],
+            partition=partition,
         )
+
+    async def tombstone(self, topic: str, key: str, *, partition: int | None = None) -> Delivery:
+        """Queue a null value for KEY: on a compacted topic, the key is removed."""
+        return await self._producer.send(topic, None, key=key.encode(), partition=partition)
 
     async def publish_many(
         self,

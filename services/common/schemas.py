@@ -27,6 +27,7 @@ class SchemaName(StrEnum):
     RAW = "raw-article"
     ENRICHED = "enriched-article"
     DEAD_LETTER = "dead-letter"
+    SOURCE = "source-record"  # one source on news.sources; refers to the sources file schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class SchemaInfo:
 
 
 MAJOR = 1
+#: The sources file format (operators' file), referred to by the source record schema.
+SOURCES_FILE_SCHEMA = "sources.v1.json"
 
 
 @functools.cache
@@ -75,7 +78,10 @@ def schema_info(name: SchemaName) -> SchemaInfo:
 
 @functools.cache
 def _registry() -> jsonschema_rs.Registry:
-    return jsonschema_rs.Registry([(schema_info(n).uri, schema_document(n)) for n in SchemaName])
+    documents = [(schema_info(n).uri, schema_document(n)) for n in SchemaName]
+    # the sources file format: a source record's ``source`` is one entry of it
+    sources = schema_file(SOURCES_FILE_SCHEMA)
+    return jsonschema_rs.Registry([*documents, (sources["$id"], sources)])
 
 
 @functools.cache

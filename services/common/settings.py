@@ -7,7 +7,6 @@ short and stable (``KAFKA_BOOTSTRAP_SERVERS``, ``TOPIC_RAW``, ``SINK_OUT_DIR`` .
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
@@ -136,6 +135,13 @@ class TopicSettings(BaseSettings):
     )
 
 
+def split_commas(value: object) -> object:
+    """A comma-separated environment value as a list of its non-empty parts; else as is."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class EnricherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ENRICHER_", extra="ignore")
 
@@ -154,6 +160,23 @@ class EnricherSettings(BaseSettings):
     language_prefix_chars: int = Field(
         default=600, ge=100, description="Characters of title and text given to language ID."
     )
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["ar", "en", "fa", "ckb", "kmr"],
+        description="Languages the deployment carries (comma-separated codes): the prior of "
+        "language ID. Empty means a flat prior over all ~140 languages.",
+    )
+    language_prior_share: float = Field(
+        default=0.95,
+        ge=0.0,
+        lt=1.0,
+        description="Share of articles assumed to be in ENRICHER_LANGUAGES (the prior mass).",
+    )
+    language_hint_trust: float = Field(
+        default=0.5,
+        ge=0.0,
+        lt=1.0,
+        description="Prior probability given to a source's declared language (language_hint).",
+    )
     max_classified_chars: int = Field(
         default=50_000,
         ge=1_000,
@@ -163,6 +186,13 @@ class EnricherSettings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="Topic taxonomy YAML; unset means the shipped one."
     )
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _split_languages(cls, value: object) -> object:
+        """Accept ``"ar,en,fa"`` from the environment as well as a list."""
+        return split_commas(value)
+
     dedupe_window_s: float = Field(
         default=7 * 24 * 3600,
         gt=0,
@@ -315,15 +345,50 @@ class FetcherSettings(BaseSettings):
         description="Article pages fetched per poll (html, sitemap, full_article feeds).",
     )
     max_pages: int = Field(
-        default=3, ge=1, description="WordPress pages / child sitemaps read per poll."
-    )
-    shard_count: int = Field(
-        default=1,
+        default=3,
         ge=1,
-        description="Replicas polling disjoint shares of the sources (static sharding).",
+        description=(
+            "Pages read per poll: WordPress pages, child sitemaps, html listing pages "
+            "(a source's max_pages overrides it)."
+        ),
     )
-    shard_index: int = Field(
-        default=0, ge=0, description="This replica's share, 0 .. shard_count-1."
+    robots_ttl_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="How long a host's robots.txt is used before it is fetched again.",
+    )
+    robots_retry_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="An unreachable robots.txt (5xx, 429, network): host disallowed this long.",
+    )
+    robots_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=500 * 1024,
+        description="robots.txt size cap (RFC 9309: at least 500 KiB); larger is allow-all.",
+    )
+    robots_timeout_s: float = Field(
+        default=10.0, gt=0, description="Deadline for fetching one robots.txt, redirects included."
+    )
+    robots_max_crawl_delay_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Crawl-delay / Request-rate spacing honoured up to this many seconds.",
+    )
+    sources_topic: str = Field(
+        default="news.sources",
+        description="Compacted topic of the sources (key = source id), written by "
+        "'newswire sources apply'; replicas share it by consumer group.",
+    )
+    group_id: str = Field(
+        default="newswire-fetcher",
+        description="Consumer group of the fetcher replicas on the sources topic.",
+    )
+    partitions: int = Field(
+        default=6,
+        ge=1,
+        description="Partitions of the sources and state topics (co-partitioned by the "
+        "source URL's host): the most replicas that share the work.",
     )
     state_topic: str = Field(
         default="news.fetcher-state", description="Compacted topic of per-source state."
@@ -341,30 +406,11 @@ class FetcherSettings(BaseSettings):
         ),
     )
 
-    def owns(self, source_id: str) -> bool:
-        """Whether this replica polls ``source_id``: a stable hash of the id picks the shard,
-        so every replica agrees without talking to the others."""
-        if self.shard_count == 1:
-            return True
-        digest = hashlib.blake2b(source_id.encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % self.shard_count == self.shard_index
-
     @field_validator("allow_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         """Accept ``"10.1.0.0/16,127.0.0.1"`` from the environment as well as a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @model_validator(mode="after")
-    def _shard_in_range(self) -> FetcherSettings:
-        if self.shard_index >= self.shard_count:
-            raise ValueError(
-                f"FETCHER_SHARD_INDEX={self.shard_index} "
-                f"must be below FETCHER_SHARD_COUNT={self.shard_count}"
-            )
-        return self
+        return split_commas(value)
 
     @field_validator("allow_networks", mode="after")
     @classmethod

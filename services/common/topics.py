@@ -51,6 +51,7 @@ def declared_topics(settings: Settings) -> list[TopicSpec]:
             },
             "enriched articles; key = article id",
         ),
+        fetcher_sources_topic(settings),
         fetcher_state_topic(settings),
         TopicSpec(
             topics.dlq,
@@ -66,24 +67,37 @@ def declared_topics(settings: Settings) -> list[TopicSpec]:
     ]
 
 
-#: Every fetcher replica reads the whole state topic at start (a record per source),
-#: so partitions only spread broker load; order matters per source id, the key.
-FETCHER_STATE_PARTITIONS = 6
+def fetcher_sources_topic(settings: Settings) -> TopicSpec:
+    """The sources the fetcher fleet polls: compacted, keyed by source id, partitioned by
+    the source URL's host (``common.kafka.host_partition``), so one replica - the
+    partition's owner in the fetcher group - holds every source of a host and its
+    politeness limits. ``newswire sources apply FILE`` writes it."""
+    return TopicSpec(
+        settings.fetcher.sources_topic,
+        settings.fetcher.partitions,
+        settings.topics.replication_factor,
+        {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+        "the sources the fetchers poll; key = source id, partition = hash of the URL's host",
+    )
 
 
 def fetcher_state_topic(settings: Settings, name: str | None = None) -> TopicSpec:
     """Per-source polling state: compacted, keyed by source id, so a restarted or
-    rescheduled fetcher resumes where the last acknowledged poll left off."""
+    rescheduled fetcher resumes where the last acknowledged poll left off.
+
+    Co-partitioned with the sources topic (same count, same host partitioner): the
+    replica assigned partition P of the sources reads only partition P of the state."""
     return TopicSpec(
         name or settings.fetcher.state_topic,
-        FETCHER_STATE_PARTITIONS,
+        settings.fetcher.partitions,
         settings.topics.replication_factor,
         {
             "cleanup.policy": "compact",
             "min.cleanable.dirty.ratio": "0.1",
             "segment.ms": str(6 * 3600 * 1000),
         },
-        "fetcher polling state per source (validators, seen item ids, schedule); key = source id",
+        "fetcher polling state per source (validators, seen item ids, schedule); key = source id, "
+        "partition = its source's",
     )
 
 

@@ -21,7 +21,7 @@ from faust.types import TP
 from newswire.common.kafka import faust_options
 from newswire.common.prometheus import exposition
 from newswire.common.settings import Settings
-from newswire.enricher.bands import BucketIndex, delta_expired
+from newswire.enricher.bands import BucketIndex, delta_expired, delta_partition
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import seen_entry_expired
 from newswire.enricher.expiry import ExpirySweeper
@@ -39,7 +39,12 @@ EXCHANGE_RETENTION = timedelta(hours=6)
 
 def build_pipeline(settings: Settings) -> EnrichmentPipeline:
     return EnrichmentPipeline(
-        languages=LanguageIdentifier(prefix_chars=settings.enricher.language_prefix_chars),
+        languages=LanguageIdentifier(
+            prefix_chars=settings.enricher.language_prefix_chars,
+            expected=settings.enricher.languages,
+            expected_share=settings.enricher.language_prior_share,
+            hint_trust=settings.enricher.language_hint_trust,
+        ),
         topics=TopicClassifier.from_file(settings.enricher.taxonomy_path),
         near_duplicates=NearDuplicateDetector(),
         max_classified_chars=settings.enricher.max_classified_chars,
@@ -79,7 +84,9 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     probes_topic = app.topic(f"{config.app_id}-band-probes", **internal)
     replies_topic = app.topic(f"{config.app_id}-band-replies", **internal)
     seen = app.Table("articles-seen", key_type=bytes, partitions=partitions)
-    deltas = app.Table("band-deltas", key_type=bytes, partitions=partitions)
+    # Values are the deltas' JSON bytes (raw codec): the changelog holds the same bytes
+    # the json codec wrote before, and memory holds no parsed copy of the buckets.
+    deltas = app.Table("band-deltas", key_type=bytes, value_type=bytes, partitions=partitions)
 
     metrics = EnricherMetrics()
     settle_only_consumer(
@@ -136,7 +143,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         every_s=config.expiry_sweep_s,
         is_active=active_on(probes_topic.get_topic_name()),
         is_expired=lambda value, now: delta_expired(value, now, window_s=window),
-        value_partition=lambda value: int(value["p"]),
+        value_partition=delta_partition,
     )
 
     @app.agent(raw_topic, name="enrich")

@@ -9,9 +9,20 @@ whichever partition they came from. The buckets live in memory; what each probe
 message added is one :class:`Delta` in a changelogged table, from which a worker
 that takes over a partition rebuilds them.
 
-Buckets hold a compact sketch per member (2 bits of each MinHash value), not the full
-signature, so the table stays small; the sketch estimates Jaccard similarity well
-enough to separate rewrites of one story from independent reports.
+Buckets hold a compact sketch per member (4 bits of each of 256 MinHash values, 128
+bytes) and its distinct shingle count, not the full signature, so the table stays
+small; together they estimate how much of the shorter text the longer contains
+(:mod:`newswire.enricher.overlap`), which separates cut copies of one story from
+independent reports and follow-ups.
+
+Wire format: a member or probe is a JSON list; the shingle count is appended after the
+original fields and read as the first integer there (by type, so other appended fields
+may sit before or after it).
+Deltas written before it existed (five-element members, six-element probes, 2-bit
+sketches) are read with an unknown count: such a member still matches an exact copy
+of its text, never a near one (its sketch is not comparable), and it expires with the
+window. The probe band keys changed with the banding too, so new probes do not reach
+the old buckets.
 
 Everything here is pure; the Faust wiring lives in ``app.py``.
 """
@@ -19,23 +30,18 @@ Everything here is pure; the Faust wiring lives in ``app.py``.
 from __future__ import annotations
 
 import base64
+import functools
+import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import orjson
 
+from newswire.enricher.clusters import ClusterBook, Head, Placement, place
+from newswire.enricher.overlap import PROBE_BANDS, PROBE_ROWS, SKETCH_BITS, judge
 from newswire.enricher.similarity import band_keys
-
-SKETCH_BITS = 2
-
-#: Bands used to find candidates across partitions: 8 bands of 2 MinHash values. Few
-#: bands keep the exchange cheap (one bucket write per band per article); short bands
-#: keep recall high (a pair at Jaccard 0.5 shares a band with probability 0.9, at 0.75
-#: with 0.999), and every candidate is then checked on the full sketch, so the extra
-#: candidates cost a comparison, not precision.
-PROBE_BANDS = 8
-PROBE_ROWS = 2
 
 
 def probe_band_keys(signature: np.ndarray) -> tuple[str, ...]:
@@ -49,35 +55,130 @@ def sketch(signature: np.ndarray) -> bytes:
     return np.packbits(bits.ravel()).tobytes()
 
 
+_GROUPS_PER_BYTE = 8 // SKETCH_BITS  # SKETCH_BITS divides 8: groups never straddle bytes
+#: For each byte of ``a XOR b``: how many of its SKETCH_BITS-bit groups are zero, i.e.
+#: how many sketch values agree. One table lookup per byte instead of unpacking bits
+#: (a bucket owner compares a probe with up to capacity members per band).
+_EQUAL_GROUPS = np.array(
+    [
+        sum((x >> shift) & ((1 << SKETCH_BITS) - 1) == 0 for shift in range(0, 8, SKETCH_BITS))
+        for x in range(256)
+    ],
+    dtype=np.int64,
+)
+
+
 def sketch_similarity(a: bytes, b: bytes) -> float:
     """Jaccard estimate from two sketches: equal b-bit values happen by chance with
-    probability 2^-b, so P(equal) = J + (1 - J) 2^-b, solved for J and clipped."""
+    probability 2^-b, so P(equal) = J + (1 - J) 2^-b, solved for J and clipped.
+    0.0 for sketches of different lengths (one of another format)."""
     if len(a) != len(b) or not a:
         return 0.0
-    bits_a = np.unpackbits(np.frombuffer(a, dtype=np.uint8)).reshape(-1, SKETCH_BITS)
-    bits_b = np.unpackbits(np.frombuffer(b, dtype=np.uint8)).reshape(-1, SKETCH_BITS)
-    equal = float(np.mean(np.all(bits_a == bits_b, axis=1)))
+    differing = np.bitwise_xor(np.frombuffer(a, dtype=np.uint8), np.frombuffer(b, dtype=np.uint8))
+    equal = int(_EQUAL_GROUPS[differing].sum()) / (len(a) * _GROUPS_PER_BYTE)
     chance = 2.0**-SKETCH_BITS
     return float(min(1.0, max(0.0, (equal - chance) / (1.0 - chance))))
 
 
+#: Recently decoded sketches kept for sharing (about 0.4 MiB at most).
+_SHARED_SKETCHES = 2048
+
+
+@functools.lru_cache(maxsize=_SHARED_SKETCHES)
+def _decoded(encoded: str) -> bytes:
+    """A sketch from its base64 form, one object for equal forms: an article's members
+    in the band buckets of one worker (16 bands) then hold one 128-byte sketch, not 16;
+    the ids are shared the same way with :func:`sys.intern`."""
+    return base64.b64decode(encoded)
+
+
+def _extension(data: Sequence[Any], start: int) -> dict[str, Any]:
+    """The cluster fields appended to a wire list as one JSON object after position
+    START; found by type, not position, so other fields appended beside it do not
+    move it. Absent in lists written before story keys existed."""
+    return next((item for item in data[start:] if isinstance(item, dict)), {})
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One article remembered in a band bucket, with the story cluster it joined."""
+    """One article remembered in a band bucket, with the story cluster it joined.
+
+    ``story_at`` orders the story's copies (published, else fetched; see
+    clusters.py); ``head_id``/``head_at`` are the cluster's earliest article as known
+    when it joined; ``merged`` the clusters it absorbed. All four are None/empty in
+    members written before they existed (:attr:`key`, :attr:`head` fall back).
+    """
 
     article_id: str
     text_hash: str
     sketch: bytes
     seen_at: float  # epoch seconds
     cluster_id: str
+    story_at: float | None = None
+    head_id: str | None = None
+    head_at: float | None = None
+    merged: tuple[str, ...] = ()
+    shingles: int | None = None  # distinct shingle count; None in an old-format delta
+
+    @property
+    def key(self) -> Head:
+        """Its story key; members of the old format use the time they were seen."""
+        return Head(self.seen_at if self.story_at is None else self.story_at, self.article_id)
+
+    @property
+    def head(self) -> Head:
+        """The head it knew; an old-format member knew only its cluster's root, which
+        came no later than itself."""
+        if self.head_id is not None and self.head_at is not None:
+            return Head(self.head_at, self.head_id)
+        return (
+            self.key if self.cluster_id == self.article_id else Head(self.key.at, self.cluster_id)
+        )
 
     def to_json(self) -> list[Any]:
         encoded = base64.b64encode(self.sketch).decode()
-        return [self.article_id, self.text_hash, encoded, self.seen_at, self.cluster_id]
+        data: list[Any] = [
+            self.article_id,
+            self.text_hash,
+            encoded,
+            self.seen_at,
+            self.cluster_id,
+            self.shingles,
+        ]
+        ext: dict[str, Any] = {}
+        if self.story_at is not None:
+            ext["k"] = self.story_at
+        if self.head_id is not None and self.head != self.key:  # a head need not name itself
+            ext |= {"h": self.head_id, "hk": self.head_at}
+        if self.merged:
+            ext["mc"] = list(self.merged)
+        if ext:
+            data.append(ext)
+        return data
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Member:
-        return cls(data[0], data[1], base64.b64decode(data[2]), float(data[3]), data[4])
+        ext = _extension(data, 5)
+        story = _float_or_none(ext.get("k"))
+        head_id, head_at = ext.get("h"), _float_or_none(ext.get("hk"))
+        if story is not None and head_id is None:  # a head, written without naming itself
+            head_id, head_at = data[0], story
+        return cls(
+            sys.intern(data[0]),
+            sys.intern(data[1]),
+            _decoded(data[2]),
+            float(data[3]),
+            sys.intern(data[4]),
+            story,
+            head_id,
+            head_at,
+            tuple(ext.get("mc", ())),
+            shingles=_shingle_count(data, 5),
+        )
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,23 +191,49 @@ class Probe:
     sketch: bytes
     seen_at: float
     reply_partition: int  # the news.raw partition the article came from
+    story_at: float | None = None  # published, else fetched (clusters.py); None: seen_at
+    shingles: int | None = None  # distinct shingle count; None from an old worker
+
+    @property
+    def key(self) -> Head:
+        return Head(self.seen_at if self.story_at is None else self.story_at, self.article_id)
 
     def to_json(self) -> list[Any]:
         encoded = base64.b64encode(self.sketch).decode()
-        return [
+        data: list[Any] = [
             self.article_id,
             self.band_key,
             self.text_hash,
             encoded,
             self.seen_at,
             self.reply_partition,
+            self.shingles,
         ]
+        if self.story_at is not None:
+            data.append({"k": self.story_at})
+        return data
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Probe:
+        story = _float_or_none(_extension(data, 6).get("k"))
         return cls(
-            data[0], data[1], data[2], base64.b64decode(data[3]), float(data[4]), int(data[5])
+            sys.intern(data[0]),
+            data[1],
+            sys.intern(data[2]),
+            _decoded(data[3]),
+            float(data[4]),
+            int(data[5]),
+            story,
+            shingles=_shingle_count(data, 6),
         )
+
+
+def _shingle_count(data: Sequence[Any], start: int) -> int | None:
+    """The shingle count: the first integer after position START, found by type, not
+    position, so other fields appended beside it (a JSON object of cluster fields) do
+    not move it. None when the list predates it (an old-format delta): unknown, so the
+    member is judged on its exact text only."""
+    return next((v for v in data[start:] if isinstance(v, int) and not isinstance(v, bool)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,51 +245,160 @@ class Candidate:
     exact: bool  # same normalised text: a duplicate, not a near-duplicate
 
 
-def best_candidate(
-    text_hash: str, own_sketch: bytes, heard: Iterable[Member], *, threshold: float
-) -> Candidate | None:
-    """The earliest exact-text copy if any, else the most similar member at or above
-    the threshold; None when the article is new."""
-    exact: list[Candidate] = []
-    near: list[Candidate] = []
-    for member in {m.article_id: m for m in heard}.values():
-        if member.text_hash == text_hash:
-            exact.append(Candidate(member.article_id, 1.0, member.seen_at, member.cluster_id, True))
-            continue
-        score = sketch_similarity(own_sketch, member.sketch)
-        if score >= threshold:
-            near.append(
-                Candidate(member.article_id, score, member.seen_at, member.cluster_id, False)
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A member (one version of it, as one bucket told) that is the same story."""
+
+    member: Member
+    candidate: Candidate
+
+
+def matches(
+    text_hash: str,
+    own_sketch: bytes,
+    heard: Iterable[Member],
+    *,
+    threshold: float,
+    own_shingles: int | None = None,
+) -> list[Match]:
+    """Every heard member version that is an exact-text copy or similar at or above the
+    threshold. Each article is scored once, but every version of it is kept: buckets on
+    different partitions may know it under different cluster names, and a record that
+    lists them all lets consumers and buckets resolve each name to the survivor."""
+    scores: dict[str, Candidate | None] = {}
+    found: list[Match] = []
+    for member in heard:
+        if member.article_id not in scores:
+            scores[member.article_id] = _score(
+                text_hash, own_sketch, own_shingles, member, threshold
             )
-    if exact:
-        return min(exact, key=lambda c: (c.seen_at, c.article_id))
-    if near:
-        return max(near, key=lambda c: (c.similarity, -c.seen_at))
+        scored = scores[member.article_id]
+        if scored is not None:
+            found.append(Match(member, replace(scored, cluster_id=member.cluster_id)))
+    return found
+
+
+def _score(
+    text_hash: str,
+    own_sketch: bytes,
+    own_shingles: int | None,
+    member: Member,
+    threshold: float,
+) -> Candidate | None:
+    """An exact-text copy, or a member that contains enough of the shorter text
+    (:func:`~newswire.enricher.overlap.judge`: containment at or above THRESHOLD with
+    the Jaccard floor; the candidate's similarity is that containment estimate); None
+    otherwise. Without OWN_SHINGLES, or for a member without its count, only exact
+    copies are found."""
+    if member.text_hash == text_hash:
+        return Candidate(member.article_id, 1.0, member.seen_at, member.cluster_id, True)
+    if member.shingles is None or own_shingles is None:
+        return None
+    verdict = judge(
+        sketch_similarity(own_sketch, member.sketch),
+        own_shingles,
+        member.shingles,
+        threshold=threshold,
+    )
+    if verdict.near and verdict.containment is not None:
+        return Candidate(
+            member.article_id, verdict.containment, member.seen_at, member.cluster_id, False
+        )
     return None
 
 
+def closest(found: Iterable[Match]) -> Candidate | None:
+    """The earliest exact-text copy if any, else the most similar match; None when
+    nothing matched."""
+    candidates = [m.candidate for m in found]
+    exact = [c for c in candidates if c.exact]
+    if exact:
+        return min(exact, key=lambda c: (c.seen_at, c.article_id))
+    if candidates:
+        return max(candidates, key=lambda c: (c.similarity, -c.seen_at))
+    return None
+
+
+def best_candidate(
+    text_hash: str,
+    own_sketch: bytes,
+    heard: Iterable[Member],
+    *,
+    threshold: float,
+    own_shingles: int | None = None,
+) -> Candidate | None:
+    """The earliest exact-text copy if any, else the member that contains the most of
+    the shorter text (:func:`_score`); None when the article is new."""
+    return closest(
+        matches(text_hash, own_sketch, heard, threshold=threshold, own_shingles=own_shingles)
+    )
+
+
+def placement(article_id: str, at: float, found: Iterable[Match]) -> Placement:
+    """The newcomer's cluster given its matches (clusters.py :func:`place`)."""
+    return place(article_id, at, ((m.member.cluster_id, m.member.head) for m in found))
+
+
 def answer_probe(
-    bucket: Sequence[Member], probe: Probe, *, window_s: float, capacity: int, threshold: float
+    bucket: Sequence[Member],
+    probe: Probe,
+    *,
+    window_s: float,
+    capacity: int,
+    threshold: float,
+    book: ClusterBook | None = None,
 ) -> tuple[list[Member], list[Member]]:
     """(the bucket after the probe joins it, the earlier members the probe should hear of).
 
     Members older than the dedupe window are forgotten; the probe's own id is never
     its own candidate (a re-processed record would find itself) and replaces its
     older entry; the bucket keeps the ``capacity`` most recent members but always
-    the oldest, the story's first copy. The newcomer joins the cluster of its best
-    match in this bucket — an approximation across bands that is exact for copies.
+    the oldest, the story's first copy. The members heard are told as BOOK (the
+    partition's cluster knowledge) resolves them: survivor cluster, earliest head.
+    The newcomer is placed among its matches in this bucket — an approximation across
+    bands that is exact for copies; the worker places it on all answers, and the
+    record says so — and BOOK learns its head and merges.
     """
     if capacity < 2:
         raise ValueError(f"band capacity must be at least 2, got {capacity}")
     horizon = probe.seen_at - window_s
     alive = [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
-    match = best_candidate(probe.text_hash, probe.sketch, alive, threshold=threshold)
-    cluster = match.cluster_id if match else probe.article_id
-    newcomer = Member(probe.article_id, probe.text_hash, probe.sketch, probe.seen_at, cluster)
+    heard = alive if book is None else [resolved(m, book) for m in alive]
+    found = matches(
+        probe.text_hash, probe.sketch, heard, threshold=threshold, own_shingles=probe.shingles
+    )
+    placed = placement(probe.article_id, probe.key.at, found)
+    newcomer = Member(
+        probe.article_id,
+        probe.text_hash,
+        probe.sketch,
+        probe.seen_at,
+        placed.cluster_id,
+        probe.key.at,
+        placed.head.article_id,
+        placed.head.at,
+        placed.merged,
+        shingles=probe.shingles,
+    )
+    if book is not None:
+        book.learn(newcomer.cluster_id, newcomer.head, newcomer.merged)
     updated = [*alive, newcomer]
     if len(updated) > capacity:
         updated = [updated[0], *updated[-(capacity - 1) :]]
-    return updated, alive
+    return updated, heard
+
+
+def resolved(member: Member, book: ClusterBook) -> Member:
+    """MEMBER as BOOK knows it now: its surviving cluster and earliest known head."""
+    cluster_id, head = book.resolve(member.cluster_id, member.head)
+    if cluster_id == member.cluster_id and head == member.head:
+        return member
+    return replace(member, cluster_id=cluster_id, head_id=head.article_id, head_at=head.at)
+
+
+def learn_all(book: ClusterBook, members: Iterable[Member]) -> None:
+    for member in members:
+        book.learn(member.cluster_id, member.head, member.merged)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +419,31 @@ class Delta:
             "m": [[band, member.to_json()] for band, member in self.joined],
         }
 
+    def to_bytes(self) -> bytes:
+        """The table's value: the JSON the changelog holds, kept as bytes in memory too.
+        A parsed delta (a dict of lists of strings) costs about three times its JSON, and
+        the buckets already hold the members as objects."""
+        return orjson.dumps(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, stored: bytes) -> Delta:
+        return cls.from_json(orjson.loads(stored))
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Delta:
         joined = tuple((band, Member.from_json(m)) for band, m in data["m"])
         return cls(int(data["p"]), float(data["at"]), joined)
 
 
-def delta_expired(stored: dict[str, Any], now: float, *, window_s: float) -> bool:
-    """A delta is expired once its newest member is older than the window."""
-    return now - float(stored["at"]) > window_s
+def delta_expired(stored: bytes, now: float, *, window_s: float) -> bool:
+    """A stored delta is expired once its newest member is older than the window."""
+    return now - float(orjson.loads(stored)["at"]) > window_s
+
+
+def delta_partition(stored: bytes) -> int:
+    """The band partition whose buckets a stored delta belongs to (and whose changelog
+    partition holds it: its key is not placed by Kafka's partitioner)."""
+    return int(orjson.loads(stored)["p"])
 
 
 class BucketIndex:
@@ -200,7 +452,8 @@ class BucketIndex:
     Rebuilt per partition from that partition's deltas (:meth:`load`) the first time a
     probe for it arrives after a rebalance, then kept up to date by :meth:`answer`.
     Members past the window are dropped when their bucket is probed, and all at once
-    by :meth:`prune`.
+    by :meth:`prune`. Each partition also has a :class:`ClusterBook` (merges and
+    earliest heads), learnt from the same members, so it is rebuilt with them.
     """
 
     def __init__(self, *, window_s: float, capacity: int, threshold: float) -> None:
@@ -210,6 +463,7 @@ class BucketIndex:
         self._capacity = capacity
         self._threshold = threshold
         self._buckets: dict[int, dict[str, list[Member]]] = {}
+        self._books: dict[int, ClusterBook] = {}
 
     def loaded(self, partition: int) -> bool:
         return partition in self._buckets
@@ -217,11 +471,14 @@ class BucketIndex:
     def load(self, partition: int, deltas: Iterable[Delta]) -> None:
         """Rebuild PARTITION's buckets from its deltas (any order: replayed by time)."""
         buckets: dict[str, list[Member]] = {}
+        book = ClusterBook()
         joined = [(band, m) for d in deltas if d.partition == partition for band, m in d.joined]
         for band, member in sorted(joined, key=lambda entry: entry[1].seen_at):
             bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
             buckets[band] = self._bounded([*bucket, member])
+            learn_all(book, [member])
         self._buckets[partition] = buckets
+        self._books[partition] = book
 
     def load_all(self, deltas: Iterable[Delta], *, including: int) -> None:
         """Rebuild every partition that has deltas in one pass over them (a worker takes
@@ -241,23 +498,31 @@ class BucketIndex:
             window_s=self._window_s,
             capacity=self._capacity,
             threshold=self._threshold,
+            book=self._books.setdefault(partition, ClusterBook()),
         )
         buckets[probe.band_key] = updated
         return updated[-1], heard
 
     def prune(self, now: float) -> None:
         horizon = now - self._window_s
-        for buckets in self._buckets.values():
+        for partition, buckets in self._buckets.items():
             for band in list(buckets):
                 alive = [m for m in buckets[band] if m.seen_at >= horizon]
                 if alive:
                     buckets[band] = alive
                 else:
                     del buckets[band]
+            # The book forgets clusters no member remembers any more (memory stays bounded).
+            book = self._books[partition] = ClusterBook()
+            members = sorted(
+                (m for bucket in buckets.values() for m in bucket), key=lambda m: m.seen_at
+            )
+            learn_all(book, members)
 
     def forget(self) -> None:
         """After a rebalance: every partition is loaded again from its deltas."""
         self._buckets.clear()
+        self._books.clear()
 
     def _bounded(self, bucket: list[Member]) -> list[Member]:
         if len(bucket) > self._capacity:

@@ -34,7 +34,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
-from newswire.enricher.bands import Probe, best_candidate, probe_band_keys, sketch
 from newswire.enricher.dedupe import SeenEntry, seen_entry_expired
 from newswire.enricher.neardup import NearDuplicateExchange
 from newswire.enricher.pipeline import (
@@ -42,7 +41,8 @@ from newswire.enricher.pipeline import (
     EnrichmentPipeline,
     Redelivered,
     Rejected,
-    final_record,
+    probes_for,
+    settled_record,
 )
 from newswire.enricher.scope import writes_for
 
@@ -252,23 +252,15 @@ class BatchHandler:
     ) -> tuple[list[Outgoing], Tally[str]]:
         """Ask the band buckets about every new article of the batch, then decide.
 
-        Each final record is validated here, once (:func:`final_record`); one the
+        Each final record is placed and validated here, once (:func:`settled_record`); one the
         schema refuses is dead-lettered and its table entry taken back out of PENDING,
         as if the pipeline had rejected it.
         """
         now = time.time()
-        sketches = [sketch(emit.fingerprint.signature) for emit, _ in emits]
         probes = [
-            Probe(
-                emit.article_id,
-                band,
-                emit.fingerprint.text_hash,
-                own_sketch,
-                now,
-                event.message.partition,
-            )
-            for (emit, event), own_sketch in zip(emits, sketches, strict=True)
-            for band in probe_band_keys(emit.fingerprint.signature)
+            probe
+            for emit, event in emits
+            for probe in probes_for(emit, seen_at=now, reply_partition=event.message.partition)
         ]
         answers = await self._exchange.ask(probes)
         if not answers.complete:
@@ -277,15 +269,9 @@ class BatchHandler:
         threshold = self._pipeline.near_duplicates.threshold
         outgoing: list[Outgoing] = []
         dropped: Tally[str] = Tally()
-        for (emit, event), own_sketch in zip(emits, sketches, strict=True):
-            candidate = best_candidate(
-                emit.fingerprint.text_hash,
-                own_sketch,
-                heard.get(emit.article_id, []),
-                threshold=threshold,
-            )
+        for emit, event in emits:
             try:
-                record = final_record(emit, candidate)
+                record = settled_record(emit, heard.get(emit.article_id, []), threshold=threshold)
             except InvalidRecord as error:
                 _take_back(pending, emit.article_id, event)
                 outgoing.append(self._dead_letter(event, error))

@@ -203,7 +203,7 @@ class BandResponder:
         if joined:
             newest = max(member.seen_at for _, member in joined)
             delta = Delta(partition, newest, tuple(joined))
-            self._table[f"{message['batch']}/{partition}".encode()] = delta.to_json()
+            self._table[f"{message['batch']}/{partition}".encode()] = delta.to_bytes()
         futures = [
             await self._replies.send(
                 key=message["batch"].encode(),
@@ -218,7 +218,7 @@ class BandResponder:
     def _deltas(self) -> Iterator[Delta]:
         for value in list(self._table.values()):
             with contextlib.suppress(KeyError, TypeError, ValueError):
-                yield Delta.from_json(value)
+                yield Delta.from_bytes(value)
 
     def _maybe_prune(self) -> None:
         now = self._clock()

@@ -7,7 +7,7 @@ record becomes lives here, so it is tested directly and benchmarked alone (the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -17,7 +17,17 @@ from newswire.common.ids import content_hash_of_forms
 from newswire.common.records import utc_now
 from newswire.common.schemas import SchemaName, decode_json_object, schema_info, validate
 from newswire.common.text import normalise_text
-from newswire.enricher.bands import Candidate
+from newswire.enricher.bands import (
+    Candidate,
+    Member,
+    Probe,
+    closest,
+    matches,
+    placement,
+    probe_band_keys,
+    sketch,
+)
+from newswire.enricher.clusters import Head, Placement, story_at
 from newswire.enricher.dedupe import Decision, SeenEntry, Verdict, decide
 from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
@@ -136,35 +146,90 @@ def check_key_matches_id(key: bytes | None, article_id: str) -> None:
         )
 
 
-def with_candidate(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
+def story_key(emit: Emit) -> Head:
+    """The article's place in its story's order: published, else fetched, then id."""
+    record = emit.record
+    return Head(story_at(record["published_at"], record["fetched_at"]), emit.article_id)
+
+
+def with_candidate(
+    emit: Emit, candidate: Candidate | None, placed: Placement | None = None
+) -> EnrichedArticle:
     """The final record once the band buckets have answered.
 
-    An update stays an update (the same article, changed); otherwise an exact copy of
-    another id's text is a ``duplicate`` and a close rewrite a ``near_duplicate``,
-    both pointing at the story's first article (the cluster root).
+    PLACED says the cluster (see clusters.py; None: a cluster of its own). The cluster
+    fields are set on every record; the status only on a newcomer that is a ``member``
+    (later than its head): an exact copy of another id's text is a ``duplicate``, a
+    close rewrite a ``near_duplicate``, both pointing at the head known now. A newcomer
+    earlier than every match is the ``head``: it copies nothing and stays ``new``,
+    though it takes the existing cluster id. An update stays an update.
     """
-    if candidate is None or emit.verdict is Verdict.UPDATE:
-        return emit.record
-    status: DedupeStatus = "duplicate" if candidate.exact else "near_duplicate"
+    if placed is None:  # callers that know no order: a match is taken as the earlier
+        placed = (
+            Placement(emit.article_id, story_key(emit))
+            if candidate is None
+            else Placement(candidate.cluster_id, Head(float("-inf"), candidate.cluster_id))
+        )
+    role = placed.role(emit.article_id)
     dedupe: DedupeRecord = {
         **emit.record["dedupe"],
-        "status": status,
-        "duplicate_of": candidate.cluster_id,
-        "similarity": round(candidate.similarity, 4),
-        "cluster_id": candidate.cluster_id,
+        "cluster_id": placed.cluster_id,
+        "role": role,
+        "head_id": placed.head.article_id,
+        "merged_clusters": list(placed.merged),
     }
+    if candidate is not None and emit.verdict is not Verdict.UPDATE:
+        dedupe["similarity"] = round(candidate.similarity, 4)
+        if role == "member":
+            status: DedupeStatus = "duplicate" if candidate.exact else "near_duplicate"
+            dedupe |= {"status": status, "duplicate_of": placed.head.article_id}
     record: EnrichedArticle = {**emit.record, "dedupe": dedupe}
     return record
 
 
-def final_record(emit: Emit, candidate: Candidate | None) -> EnrichedArticle:
+def probes_for(emit: Emit, *, seen_at: float, reply_partition: int) -> list[Probe]:
+    """The article's probes, one per probe band, carrying its sketch and story key."""
+    own_sketch = sketch(emit.fingerprint.signature)
+    at = story_key(emit).at
+    return [
+        Probe(
+            emit.article_id,
+            band,
+            emit.fingerprint.text_hash,
+            own_sketch,
+            seen_at,
+            reply_partition,
+            at,
+            shingles=emit.fingerprint.shingles,
+        )
+        for band in probe_band_keys(emit.fingerprint.signature)
+    ]
+
+
+def settled_record(emit: Emit, heard: Sequence[Member], *, threshold: float) -> EnrichedArticle:
+    """The record to send once the band buckets have answered with HEARD: placed among
+    every member version it matches (clusters.py), validated (:func:`final_record`)."""
+    found = matches(
+        emit.fingerprint.text_hash,
+        sketch(emit.fingerprint.signature),
+        heard,
+        threshold=threshold,
+        own_shingles=emit.fingerprint.shingles,
+    )
+    placed = placement(emit.article_id, story_key(emit).at, found)
+    return final_record(emit, closest(found), placed)
+
+
+def final_record(
+    emit: Emit, candidate: Candidate | None, placed: Placement | None = None
+) -> EnrichedArticle:
     """The record to send: :func:`with_candidate`, validated against the enriched schema.
 
     The one validation of an enriched record, on the record as sent; raises
     :class:`InvalidRecord` (a stage produced something the schema refuses: the caller
     dead-letters the raw record).
     """
-    record = with_candidate(emit, candidate)
+    record = with_candidate(emit, candidate, placed)
     validate(SchemaName.ENRICHED, record)
     return record
 
@@ -178,4 +243,7 @@ def dedupe_record(article_id: str, decision: Decision) -> DedupeRecord:
         "similarity": None,
         "cluster_id": article_id,
         "redeliveries": entry.redeliveries,
+        "role": "head",
+        "head_id": article_id,
+        "merged_clusters": [],
     }

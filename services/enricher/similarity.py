@@ -7,12 +7,14 @@ Two layers above the exact dedupe by article id:
   :func:`text_fingerprint`, BLAKE2b-128 of that string. Titles are left out on purpose:
   syndicated copies are often retitled. It is found in the same band buckets as
   near-duplicates: an exact copy has the same signature, so it shares every band.
-* **Near-duplicate.** Rewrites of the same wire story by other outlets: a dateline or a
-  byline added, a new headline, the last paragraph trimmed, a few words changed, or a
-  mix. Two outlets' independent reports of the same event share names, numbers and
-  places but not word sequences, so they must not match. The measure is the Jaccard
-  similarity of the sets of word 4-grams ("shingles") of the normalised body,
-  estimated with MinHash and found without pairwise comparison with LSH banding.
+* **Near-duplicate.** Copies of the same wire story by other outlets: a dateline or a
+  byline added, a new headline, paragraphs cut from either end or the middle, a lead
+  rewritten, a few words changed, or a mix. Two outlets' independent reports of the
+  same event share names, numbers and places but not word sequences, so they must not
+  match. The measure is how much of the shorter text's set of word 3-grams
+  ("shingles") the longer one contains, with their Jaccard similarity, both estimated
+  with MinHash (:mod:`newswire.enricher.overlap`) and found without pairwise comparison
+  with LSH banding.
 
 How a fingerprint is made (everything after normalisation is vectorised with numpy):
 
@@ -29,35 +31,26 @@ How a fingerprint is made (everything after normalisation is vectorised with num
    odd, so each is a permutation of the 64-bit keys), the minimum over the shingles,
    top 32 bits kept. The coefficients come from BLAKE2b of a fixed label, never from
    a random generator, so signatures are the same in every process, version and
-   platform: what is derived from them (band keys, 2-bit sketches) is stored in
+   platform: what is derived from them (band keys, 4-bit sketches) is stored in
    changelogged tables and compared across workers.
-5. LSH: :func:`band_keys` cuts a signature into ``bands`` bands of ``rows`` values;
-   band ``i`` gets the key ``"i:<16 hex>"`` (a 64-bit hash of its values). Two texts
-   with Jaccard similarity ``s`` share at least one band key with probability
-   ``1 - (1 - s**rows)**bands``. The stream's lookup (:mod:`newswire.enricher.bands`)
-   uses **8 bands of 2 rows** over the signature's first 16 values
-   (``probe_band_keys``): those keys are the Kafka message keys of the probes, and a
-   member found through one is verified on a 2-bit sketch of the whole signature
-   (``sketch_similarity``), not on the signature. The detector's own ``bands`` (32 by
-   default) only shape :attr:`Fingerprint.band_keys`,
-   :attr:`NearDuplicateDetector.lsh_threshold` and
-   :meth:`NearDuplicateDetector.candidate_probability`, which the stream does not use.
+5. LSH: :func:`band_keys` cuts a signature into bands; band ``i`` gets the key
+   ``"i:<16 hex>"`` (a 64-bit hash of its values). The stream's lookup
+   (:mod:`newswire.enricher.bands`) uses **16 bands of 1 row** over the signature's first
+   16 values (``probe_band_keys``): those keys are the Kafka message keys of the
+   probes, and a member found through one is verified on a 4-bit sketch of the whole
+   signature plus its shingle count (:mod:`newswire.enricher.overlap`: containment
+   and Jaccard), not on the signature.
 
-Defaults (measured on ``tests/fixtures/eval/near_duplicates.jsonl``, 37 syndicated
-pairs and 26 independent reports or unrelated stories, Arabic and English): exact
-4-word-shingle Jaccard is 0.745-1.0 for the copies and 0.000-0.011 for the rest.
-``threshold = 0.5`` sits in the middle of that gap and still accepts a copy that lost
-half of its text. ``num_perm = 128`` gives a standard error of at most
-``sqrt(0.25/128) = 0.044`` on the full-signature estimate and of at most
-``0.044 / (1 - 2**-2) = 0.059`` on the 2-bit sketch estimate the stream uses. The
-probe bands (8 of 2 rows, see ``bands.PROBE_BANDS``) put the S-curve's steepest point
-at ``(1/8)**(1/2) = 0.35``, below the threshold: a pair at ``s = 0.5`` becomes a
-candidate with probability 0.90, at 0.6 with 0.97, at 0.745 (the least similar copy in
-the fixtures) with 0.998, while a pair at ``s = 0.05`` does with 0.02 (a candidate
-costs one sketch comparison, not precision). 3- and 5-word shingles separate the
-fixtures almost as well (gap 0.72 and 0.73 against 0.73 for 4); shorter shingles let
-same-event reports share phrases (2 words: up to 0.058), longer ones make a few
-changed words cost more.
+Defaults, chosen from the S-curve and the estimator's error (see ``overlap.py`` and
+NOTES-contain.md): **3-word shingles** (a swapped word breaks three shingles, not four;
+independent reports of one event share at most 0.2 of the shorter text's 3-shingles on
+the tuning pairs, follow-ups 0.38, while copies keep 0.54 or more), **256 MinHash
+values** (the 4-bit sketch of 256 values is 128 bytes and estimates J = 0.25 with a
+standard error of 0.031, against 0.039 for an 8-bit sketch of 128 values of the same
+size), and a **containment threshold of 0.5** with a Jaccard
+floor of 0.08 (copies keeping half of a story and 60 % of its shingles are at
+containment 0.6; a follow-up story reusing background paragraphs at 0.25-0.38).
+``Fingerprint.shingles`` (the distinct shingle count) is what turns J into containment.
 """
 
 from __future__ import annotations
@@ -67,16 +60,22 @@ import hashlib
 import struct
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from newswire.common.text import normalise_text
+from newswire.enricher.overlap import (
+    DEFAULT_CONTAINMENT,
+    PROBE_BANDS,
+    PROBE_ROWS,
+    Judgement,
+    judge,
+)
 
-DEFAULT_NUM_PERM = 128
-DEFAULT_BANDS = 32
-DEFAULT_SHINGLE_WORDS = 4
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_NUM_PERM = 256
+DEFAULT_SHINGLE_WORDS = 3
+DEFAULT_THRESHOLD = DEFAULT_CONTAINMENT
 
 SIGNATURE_DTYPE = np.dtype("<u4")
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # every slot of the signature of a text with no words
@@ -93,8 +92,8 @@ _LENGTH_SALT = _U64(0xD6E8FEB86659FD93)
 _MASK_64 = (1 << 64) - 1
 _COEFFICIENT_LABEL = "newswire.minhash.v1"
 _CHUNK = 2048  # shingles per MinHash block: bounds the temporary at num_perm * 16 KiB
-_SERIAL_VERSION = 1
-_HEADER = struct.Struct("<BH")  # format version, band count
+_SERIAL_VERSION = 2
+_HEADER = struct.Struct("<BI")  # format version, distinct shingle count
 
 
 def text_fingerprint(text: str) -> str:
@@ -118,23 +117,7 @@ class Fingerprint:
 
     text_hash: str  # exact-duplicate key, 32 hex
     signature: np.ndarray  # MinHash values, little-endian uint32, length num_perm
-    bands: int  # LSH bands of :attr:`band_keys`
-    _band_keys: tuple[str, ...] | None = field(default=None, repr=False)
-
-    @property
-    def band_keys(self) -> tuple[str, ...]:
-        """One short key per LSH band (:func:`band_keys`); empty for a text with no words.
-
-        Derived on first use, not with the fingerprint: the stream never reads these
-        (it probes with :func:`newswire.enricher.bands.probe_band_keys`, 8 bands of 2
-        rows), so deriving them for every article was a second band-key computation
-        per record that nothing used.
-        """
-        keys = self._band_keys
-        if keys is None:
-            keys = band_keys(self.signature, self.bands)
-            object.__setattr__(self, "_band_keys", keys)  # a cache: same value every time
-        return keys
+    shingles: int  # distinct shingles of the text: turns Jaccard into containment
 
     @property
     def is_empty(self) -> bool:
@@ -142,13 +125,10 @@ class Fingerprint:
         return bool(np.all(self.signature == EMPTY_VALUE))
 
     def to_bytes(self) -> bytes:
-        """Compact form for a table value: 3-byte header, 16-byte text hash, signature.
-
-        531 bytes with the default 128 values. The band keys are derived again on
-        reading, from the band count in the header (0 for a text with no words).
-        """
+        """Compact form: 5-byte header (version, shingle count), 16-byte text hash,
+        signature; 1045 bytes with the default 256 values."""
         return (
-            _HEADER.pack(_SERIAL_VERSION, len(self.band_keys))
+            _HEADER.pack(_SERIAL_VERSION, self.shingles)
             + bytes.fromhex(self.text_hash)
             + self.signature.astype(SIGNATURE_DTYPE, copy=False).tobytes()
         )
@@ -158,7 +138,7 @@ class Fingerprint:
         """Inverse of :meth:`to_bytes`; raises ValueError for anything else."""
         if len(data) < _HEADER.size + 16 + SIGNATURE_DTYPE.itemsize:
             raise ValueError(f"fingerprint too short: {len(data)} bytes")
-        version, bands = _HEADER.unpack_from(data)
+        version, shingles = _HEADER.unpack_from(data)
         if version != _SERIAL_VERSION:
             raise ValueError(f"unknown fingerprint format version {version}")
         body = memoryview(data)[_HEADER.size + 16 :]
@@ -167,16 +147,16 @@ class Fingerprint:
         signature = np.frombuffer(body, dtype=SIGNATURE_DTYPE).copy()
         text_hash = bytes(data[_HEADER.size : _HEADER.size + 16]).hex()
         empty = bool(np.all(signature == EMPTY_VALUE))
-        if (bands == 0) != empty or (bands and signature.size % bands):
-            raise ValueError(f"{bands} bands do not fit a signature of {signature.size} values")
-        return _make_fingerprint(text_hash, signature, bands or 1)
+        if (shingles == 0) != empty:
+            raise ValueError(f"{shingles} shingles do not fit the signature")
+        return _make_fingerprint(text_hash, signature, shingles)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Fingerprint):
             return NotImplemented
         return (
             self.text_hash == other.text_hash
-            and self.band_keys == other.band_keys
+            and self.shingles == other.shingles
             and np.array_equal(self.signature, other.signature)
         )
 
@@ -186,16 +166,14 @@ class Fingerprint:
     def __repr__(self) -> str:
         return (
             f"Fingerprint(text_hash={self.text_hash!r}, num_perm={self.signature.size}, "
-            f"bands={len(self.band_keys)})"
+            f"shingles={self.shingles})"
         )
 
 
-def _make_fingerprint(text_hash: str, signature: np.ndarray, bands: int) -> Fingerprint:
+def _make_fingerprint(text_hash: str, signature: np.ndarray, shingles: int) -> Fingerprint:
     signature = np.ascontiguousarray(signature, dtype=SIGNATURE_DTYPE)
     signature.setflags(write=False)
-    if bands < 1 or signature.size % bands:  # as band_keys would, but now, not on first use
-        raise ValueError(f"{bands} bands do not divide a signature of shape {signature.shape}")
-    return Fingerprint(text_hash, signature, bands)
+    return Fingerprint(text_hash, signature, shingles)
 
 
 def band_keys(signature: np.ndarray, bands: int) -> tuple[str, ...]:
@@ -244,44 +222,30 @@ class NearDuplicateDetector:
         self,
         *,
         num_perm: int = DEFAULT_NUM_PERM,
-        bands: int = DEFAULT_BANDS,
         shingle_words: int = DEFAULT_SHINGLE_WORDS,
         threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
-        if not isinstance(num_perm, int) or num_perm < 1:
-            raise ValueError(f"num_perm must be a positive integer, got {num_perm!r}")
-        if not isinstance(bands, int) or bands < 1 or bands > 0xFFFF:
-            raise ValueError(f"bands must be an integer in 1..65535, got {bands!r}")
-        if num_perm % bands:
+        probe_values = PROBE_BANDS * PROBE_ROWS
+        if not isinstance(num_perm, int) or num_perm < probe_values:
             raise ValueError(
-                f"bands * rows must equal num_perm: {bands} bands do not divide {num_perm}"
+                f"num_perm must be an integer of at least {probe_values} (the probe bands' "
+                f"values), got {num_perm!r}"
             )
         if not isinstance(shingle_words, int) or shingle_words < 1:
             raise ValueError(f"shingle_words must be a positive integer, got {shingle_words!r}")
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
         self.num_perm = num_perm
-        self.bands = bands
-        self.rows = num_perm // bands
         self.shingle_words = shingle_words
-        self.threshold = float(threshold)
+        self.threshold = float(threshold)  # containment, see overlap.judge
         self._a, self._b = _coefficients(num_perm)
         _char_table()  # built now, not on the first article
 
     def __repr__(self) -> str:
         return (
-            f"NearDuplicateDetector(num_perm={self.num_perm}, bands={self.bands}, "
+            f"NearDuplicateDetector(num_perm={self.num_perm}, "
             f"shingle_words={self.shingle_words}, threshold={self.threshold})"
         )
-
-    @property
-    def lsh_threshold(self) -> float:
-        """Similarity at the S-curve's steepest point, ``(1/bands)**(1/rows)``."""
-        return float((1.0 / self.bands) ** (1.0 / self.rows))
-
-    def candidate_probability(self, similarity: float) -> float:
-        """Probability that two texts of this Jaccard similarity share a band key."""
-        return float(1.0 - (1.0 - similarity**self.rows) ** self.bands)
 
     def fingerprint(self, text: str) -> Fingerprint:
         return self.fingerprint_normalised(normalise_text(text))
@@ -292,9 +256,9 @@ class NearDuplicateDetector:
         The enricher normalises a body once and hands the form to both the content hash
         and this; ``fingerprint(t) == fingerprint_normalised(normalise_text(t))``.
         """
-        shingles = _shingle_hashes(_word_hashes(normalised), self.shingle_words)
+        shingles = np.unique(_shingle_hashes(_word_hashes(normalised), self.shingle_words))
         signature = _minhash(shingles, self._a, self._b)
-        return _make_fingerprint(_body_hash(normalised), signature, self.bands)
+        return _make_fingerprint(_body_hash(normalised), signature, int(shingles.size))
 
     def similarity(self, a: np.ndarray | Fingerprint, b: np.ndarray | Fingerprint) -> float:
         """Estimated Jaccard similarity: the share of signature positions that agree."""
@@ -311,8 +275,13 @@ class NearDuplicateDetector:
             raise ValueError(f"expected (n, {one.size}) signatures, got shape {matrix.shape}")
         return np.count_nonzero(matrix == one, axis=1) / one.size
 
-    def is_near_duplicate(self, a: np.ndarray | Fingerprint, b: np.ndarray | Fingerprint) -> bool:
-        return self.similarity(a, b) >= self.threshold
+    def judge(self, a: Fingerprint, b: Fingerprint) -> Judgement:
+        """Containment and Jaccard of two fingerprints from their full signatures
+        (the stream judges on sketches: :func:`newswire.enricher.bands.best_candidate`)."""
+        return judge(self.similarity(a, b), a.shingles, b.shingles, threshold=self.threshold)
+
+    def is_near_duplicate(self, a: Fingerprint, b: Fingerprint) -> bool:
+        return self.judge(a, b).near
 
 
 def _signature(value: np.ndarray | Fingerprint) -> np.ndarray:
@@ -459,23 +428,42 @@ def _minhash(shingles: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (lowest >> _SHIFT_32).astype(SIGNATURE_DTYPE)
 
 
+def shingle_set(text: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS) -> set[int]:
+    """The exact shingle hashes of a text (for evaluation, tuning and tests)."""
+    return set(_shingle_hashes(_word_hashes(normalise_text(text)), shingle_words).tolist())
+
+
 def exact_jaccard(a: str, b: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS) -> float:
     """Exact Jaccard similarity of two texts' shingle sets (for evaluation and tuning)."""
-    left = set(_shingle_hashes(_word_hashes(normalise_text(a)), shingle_words).tolist())
-    right = set(_shingle_hashes(_word_hashes(normalise_text(b)), shingle_words).tolist())
+    left, right = (
+        shingle_set(a, shingle_words=shingle_words),
+        shingle_set(b, shingle_words=shingle_words),
+    )
     if not left and not right:
         return 1.0
     return len(left & right) / len(left | right)
 
 
+def exact_containment(a: str, b: str, *, shingle_words: int = DEFAULT_SHINGLE_WORDS) -> float:
+    """Exact overlap coefficient: the share of the smaller shingle set in the larger."""
+    left, right = (
+        shingle_set(a, shingle_words=shingle_words),
+        shingle_set(b, shingle_words=shingle_words),
+    )
+    if not left or not right:
+        return 1.0 if left == right else 0.0
+    return len(left & right) / min(len(left), len(right))
+
+
 __all__ = [
-    "DEFAULT_BANDS",
     "DEFAULT_NUM_PERM",
     "DEFAULT_SHINGLE_WORDS",
     "DEFAULT_THRESHOLD",
     "Fingerprint",
     "NearDuplicateDetector",
     "band_keys",
+    "exact_containment",
     "exact_jaccard",
+    "shingle_set",
     "text_fingerprint",
 ]

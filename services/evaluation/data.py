@@ -30,6 +30,7 @@ class TopicItem:
     text: str
     topics: frozenset[str]
     note: str = ""
+    event: str | None = None  # the event group (frozen split by event); None: tuning
 
     @property
     def chars(self) -> int:
@@ -44,6 +45,9 @@ class LabelledPair:
     b: str
     near_duplicate: bool
     variation: str
+    event: str | None = None  # the event the pair was made from; None: legacy tuning pair
+    events: tuple[str, ...] = ()  # every event whose text is in the pair
+    ops: tuple[str, ...] = ()  # editing operations that made the copy (positives)
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -73,6 +77,21 @@ def _field(value: dict[str, Any], name: str, kind: type | tuple[type, ...], wher
     return value[name]
 
 
+def _optional_text(value: dict[str, Any], name: str, where: str) -> str | None:
+    """An optional string field: None when absent or null."""
+    if value.get(name) is None:
+        return None
+    return str(_field(value, name, str, where))
+
+
+def _strings(value: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
+    """An optional list-of-strings field; absent is empty."""
+    items = value.get(name) or []
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise EvaluationDataError(f"{where}: field {name!r} must be a list of strings")
+    return tuple(items)
+
+
 def load_topic_items(path: Path) -> list[TopicItem]:
     """The labelled items; an item without a title and without a ``kind`` is a headline."""
     items = []
@@ -92,6 +111,7 @@ def load_topic_items(path: Path) -> list[TopicItem]:
                 text=_field(value, "text", str, where),
                 topics=frozenset(topics),
                 note=str(value.get("note") or ""),
+                event=_optional_text(value, "event", where),
             )
         )
     if not items:
@@ -117,6 +137,9 @@ def load_pairs(path: Path) -> list[LabelledPair]:
                 b=texts[1],
                 near_duplicate=_field(value, "near_duplicate", bool, where),
                 variation=str(value.get("variation") or "-"),
+                event=_optional_text(value, "event", where),
+                events=_strings(value, "events", where),
+                ops=_strings(value, "ops", where),
             )
         )
     if not pairs:

@@ -10,8 +10,8 @@ marks the record ``duplicate`` (same body text) or ``near_duplicate``. Only the
 buckets differ: a dict here, a changelogged table spread over workers in the stream.
 
 A pair counts as judged a near-duplicate when the stream finds a candidate (either
-mark). The shared band count and the sketch similarity are reported beside the
-verdict for diagnosis; they do not decide it.
+mark). The shared band count, the sketch's Jaccard estimate and the containment
+estimate are reported beside the verdict for diagnosis; they do not decide it.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from newswire.enricher.bands import (
     sketch,
     sketch_similarity,
 )
+from newswire.enricher.overlap import banding, judge, s_curve
 from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
 from newswire.evaluation.data import LabelledPair
 from newswire.evaluation.metrics import Counts, binary_counts, first_seen, scores, summarise
+from newswire.evaluation.overlap import overlap
 from newswire.evaluation.report import NearDuplicateReport, PairOutcome
 
 # Two articles per lookup: no dedupe window or bucket capacity could forget the first.
@@ -51,7 +53,8 @@ def evaluate_pairs(
     total = counts_of(outcomes)
     return NearDuplicateReport(
         detector=repr(detector),
-        lsh_threshold=detector.lsh_threshold,
+        banding=banding(),
+        curve=s_curve(),
         pairs=tuple(outcomes),
         counts=total,
         scores=scores(total),
@@ -72,6 +75,7 @@ def _outcome(pair: LabelledPair, detector: NearDuplicateDetector) -> PairOutcome
     """The stream's verdict on side b, side a having come first, with diagnostics."""
     a, b = detector.fingerprint(pair.a), detector.fingerprint(pair.b)
     candidate, shared = stream_candidate(a, b, threshold=detector.threshold)
+    jaccard = sketch_similarity(sketch(a.signature), sketch(b.signature))
     return PairOutcome(
         pair.id,
         pair.lang,
@@ -80,7 +84,10 @@ def _outcome(pair: LabelledPair, detector: NearDuplicateDetector) -> PairOutcome
         candidate is not None,
         a.text_hash == b.text_hash,
         shared,
-        sketch_similarity(sketch(a.signature), sketch(b.signature)),
+        jaccard,
+        judge(jaccard, a.shingles, b.shingles, threshold=detector.threshold).containment,
+        ops=pair.ops or ((f"legacy:{pair.variation}",) if pair.near_duplicate else ()),
+        overlap=overlap(pair.a, pair.b),
     )
 
 
@@ -93,7 +100,10 @@ def stream_candidate(
     _probe(buckets, "first", first, seen_at=0.0, threshold=threshold)
     heard = _probe(buckets, "second", second, seen_at=1.0, threshold=threshold)
     own_sketch = sketch(second.signature)
-    return best_candidate(second.text_hash, own_sketch, heard, threshold=threshold), len(heard)
+    found = best_candidate(
+        second.text_hash, own_sketch, heard, threshold=threshold, own_shingles=second.shingles
+    )
+    return found, len(heard)
 
 
 def _probe(
@@ -109,7 +119,15 @@ def _probe(
     own_sketch = sketch(fingerprint.signature)
     heard: list[Member] = []
     for band in probe_band_keys(fingerprint.signature):
-        probe = Probe(article_id, band, fingerprint.text_hash, own_sketch, seen_at, 0)
+        probe = Probe(
+            article_id,
+            band,
+            fingerprint.text_hash,
+            own_sketch,
+            seen_at,
+            0,
+            shingles=fingerprint.shingles,
+        )
         buckets[band], earlier = answer_probe(
             buckets.get(band, []),
             probe,

@@ -3,7 +3,7 @@ script reads (:meth:`EvalReport.summary_line`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,9 +24,11 @@ def print_report(
     out: TextIO,
     *,
     topics_file: Path | None = None,
-    pairs_file: Path | None = None,
+    pairs_files: Sequence[Path] = (),
+    summary: bool = True,
 ) -> None:
-    """Topics, topic errors, language, near-duplicates (if measured), then the summary."""
+    """Topics, topic errors, language, near-duplicates (if measured), then the summary
+    (unless ``summary`` is false: the caller prints its own last line)."""
 
     def line(text: str = "") -> None:
         out.write(text + "\n")
@@ -38,9 +40,10 @@ def print_report(
     _print_language(report, line)
     if report.near_duplicates is not None:
         line()
-        _print_near_duplicates(report.near_duplicates, line, pairs_file)
-    line()
-    line(report.summary_line())
+        _print_near_duplicates(report.near_duplicates, line, pairs_files)
+    if summary:
+        line()
+        line(report.summary_line())
 
 
 def _print_topics(report: EvalReport, line: Line, topics_file: Path | None) -> None:
@@ -106,14 +109,17 @@ def _print_language(report: EvalReport, line: Line) -> None:
         )
 
 
-def _print_near_duplicates(near: NearDuplicateReport, line: Line, pairs_file: Path | None) -> None:
+def _print_near_duplicates(
+    near: NearDuplicateReport, line: Line, pairs_files: Sequence[Path]
+) -> None:
     """Near-duplicate precision and recall, per language and variation, the similarity
     spread of both classes, and every pair judged wrongly."""
     line(
         f"== near-duplicates: {len(near.pairs)} pairs"
-        + (f" from {pairs_file}" if pairs_file else "")
+        + (f" from {', '.join(map(str, pairs_files))}" if pairs_files else "")
     )
-    line(f"{near.detector}; LSH S-curve threshold (1/bands)^(1/rows) = {near.lsh_threshold:.3f}")
+    line(f"{near.detector}; {near.banding}")
+    _print_curve(near, line)
     s = near.scores
     c = near.counts
     line(
@@ -141,8 +147,21 @@ def _print_near_duplicates(near: NearDuplicateReport, line: Line, pairs_file: Pa
             kind = "FN" if o.gold else "FP"
             line(
                 f"  {kind} {o.pair_id} ({o.lang} {o.variation}) similarity={o.similarity:.3f} "
-                f"shared_bands={o.shared_bands} exact={o.exact}"
+                f"containment={number(o.containment)} shared_bands={o.shared_bands} "
+                f"exact={o.exact}"
             )
+
+
+def _print_curve(near: NearDuplicateReport, line: Line) -> None:
+    """The S-curve: probability that a pair becomes a candidate (shares a probe band),
+    by Jaccard and by containment for a copy as long as its original or half as long."""
+    line(f"{'S-curve at':<12}" + "".join(f"{p.value:>6.1f}" for p in near.curve))
+    for label, values in (
+        ("by J", [p.by_jaccard for p in near.curve]),
+        ("by C, 1:1", [p.by_containment_full for p in near.curve]),
+        ("by C, 1:2", [p.by_containment_half for p in near.curve]),
+    ):
+        line(f"{label:<12}" + "".join(f"{v:>6.3f}" for v in values))
 
 
 def _print_variations(near: NearDuplicateReport, line: Line) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from newswire.enricher.overlap import CurvePoint
 from newswire.evaluation.metrics import Accuracy, Counts, Scores, Summary
+from newswire.evaluation.overlap import Overlap
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,15 @@ class PairOutcome:
     exact: bool  # same normalised body text
     shared_bands: int  # LSH band keys in common
     similarity: float  # estimated Jaccard of the word shingles
+    containment: float | None = None  # estimated share of the shorter text in the longer
+    ops: tuple[str, ...] = ()  # how a positive was made (legacy pairs: legacy:<variation>)
+    overlap: Overlap | None = None  # exact word-shingle overlap, for choosing a threshold
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The report rows the pair counts in: each operation of a positive, the kind
+        of a negative."""
+        return self.ops if self.gold else (self.variation,)
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,8 @@ class NearDuplicateReport:
     """Near-duplicate detection on the labelled pairs, overall and by group."""
 
     detector: str
-    lsh_threshold: float
+    banding: str  # the stream's banding and decision rule (overlap.banding)
+    curve: tuple[CurvePoint, ...]  # the stream's S-curve (overlap.s_curve)
     pairs: tuple[PairOutcome, ...]
     counts: Counts
     scores: Scores

@@ -35,32 +35,89 @@ from newswire.evaluation.metrics import (
 from newswire.evaluation.near_duplicates import evaluate_pairs
 from newswire.evaluation.printing import print_report
 from newswire.evaluation.report import EvalReport, LanguageError, TopicError, WrongTopic
+from newswire.evaluation.side_by_side import print_overlap, print_side_by_side
+from newswire.evaluation.split import (
+    PAIRS_SPLIT,
+    SPLITS,
+    TOPICS_SPLIT,
+    SplitChoice,
+    load_frozen,
+    split_file,
+    split_of,
+)
 
 
 def run_eval(
     topics_file: Path,
-    near_duplicates_file: Path | None,
+    near_duplicates_files: Path | Sequence[Path] | None,
     *,
     out: TextIO,
+    split: SplitChoice = "both",
     languages: LanguageIdentifier | None = None,
     classifier: TopicClassifier | None = None,
     detector: NearDuplicateDetector | None = None,
 ) -> EvalReport:
-    """Evaluate the stages on the fixture files and print the report to ``out``.
+    """Evaluate the stages on the fixture files, split by event, and print the report.
 
+    The splits come from the ``split/*.frozen.txt`` files beside the data (see
+    :mod:`.split`). Printed: the chosen splits side by side, the exact shingle overlap
+    of each class of pair, the detailed errors of one split (tuning, unless only the
+    frozen split was asked for), and last the summary line of the *headline* split:
+    frozen when it holds anything, else tuning. Returns the headline split's report.
     The stages default to the ones the enricher builds (shipped taxonomy, default
     detector). Raises :class:`EvaluationDataError` for an unreadable or malformed file.
     """
     items = load_topic_items(topics_file)
-    pairs = load_pairs(near_duplicates_file) if near_duplicates_file is not None else None
+    files = _as_list(near_duplicates_files)
+    pairs = [pair for file in files for pair in load_pairs(file)] if files else None
+    topic_frozen = load_frozen([split_file(topics_file, TOPICS_SPLIT)])
+    pair_frozen = load_frozen([split_file(file, PAIRS_SPLIT) for file in files])
     languages = languages or LanguageIdentifier()
     classifier = classifier or TopicClassifier.from_file()
-    report = _evaluate_items(items, languages, classifier)
-    if pairs is not None:
-        near = evaluate_pairs(pairs, detector or NearDuplicateDetector())
-        report = replace(report, near_duplicates=near)
-    print_report(report, out, topics_file=topics_file, pairs_file=near_duplicates_file)
-    return report
+    detector = detector or NearDuplicateDetector()
+    reports: dict[str, EvalReport] = {}
+    for name in SPLITS if split == "both" else (split,):
+        chosen = [item for item in items if split_of([item.event], topic_frozen) == name]
+        report = _evaluate_items(chosen, languages, classifier)
+        if pairs is not None:
+            mine = [p for p in pairs if split_of([p.event, *p.events], pair_frozen) == name]
+            report = replace(report, near_duplicates=evaluate_pairs(mine, detector))
+        reports[name] = report
+    return _print(reports, out, topics_file, files)
+
+
+def _as_list(files: Path | Sequence[Path] | None) -> list[Path]:
+    if files is None:
+        return []
+    return [files] if isinstance(files, Path) else list(files)
+
+
+def _print(
+    reports: dict[str, EvalReport], out: TextIO, topics_file: Path, files: Sequence[Path]
+) -> EvalReport:
+    """Side by side, overlaps, one split's details, the headline summary line."""
+
+    def line(text: str = "") -> None:
+        out.write(text + "\n")
+
+    print_side_by_side(reports, line)
+    for name, report in reports.items():
+        if report.near_duplicates is not None:
+            line()
+            print_overlap(name, report.near_duplicates, line)
+    detailed = "tuning" if "tuning" in reports else "frozen"
+    line()
+    line(f"==== details of the {detailed} split")
+    print_report(reports[detailed], out, topics_file=topics_file, pairs_files=files, summary=False)
+    frozen = reports.get("frozen")
+    has_frozen = frozen is not None and (
+        frozen.items > 0 or bool(frozen.near_duplicates and frozen.near_duplicates.pairs)
+    )
+    headline = "frozen" if has_frozen else detailed
+    line()
+    line(f"==== summary of the {headline} split")
+    line(reports[headline].summary_line())
+    return reports[headline]
 
 
 def _evaluate_items(

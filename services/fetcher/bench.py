@@ -19,12 +19,13 @@ import asyncio
 import io
 import ipaddress
 import multiprocessing
+import multiprocessing.connection
 import socket
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 ITEMS_PER_FEED = 20
 
@@ -66,18 +67,25 @@ def _serve(
             headers={"ETag": f'"{index}"'},
         )
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/feed/{index}.xml", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        sockets = _bind_all(hosts)
-        for sock in sockets:
-            await web.SockSite(runner, sock).start()
-        ready.send(sockets[0].getsockname()[1])
-        await asyncio.Event().wait()
+    app = web.Application()
+    app.router.add_get("/feed/{index}.xml", handle)
+    asyncio.run(serve_forever(app, hosts, ready))
 
-    asyncio.run(main())
+
+async def serve_forever(
+    app: Any, hosts: int, ready: multiprocessing.connection.Connection
+) -> None:  # pragma: no cover - child process
+    """Serve the aiohttp APP on HOSTS loopback addresses (one port), send the port on
+    READY, then serve until the process is terminated."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sockets = _bind_all(hosts)
+    for sock in sockets:
+        await web.SockSite(runner, sock).start()
+    ready.send(sockets[0].getsockname()[1])
+    await asyncio.Event().wait()
 
 
 def _bind_all(hosts: int) -> list[socket.socket]:

@@ -13,9 +13,9 @@ import contextlib
 import ipaddress
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from newswire.common.kafka import new_producer
 from newswire.common.publish import Publisher
@@ -23,6 +23,7 @@ from newswire.common.settings import FetcherSettings, Settings
 from newswire.common.signals import stop_on_signals
 from newswire.fetcher.errors import SourcesFileError
 from newswire.fetcher.fetch.client import HttpClient
+from newswire.fetcher.fleet import FleetMember, PartitionMismatch
 from newswire.fetcher.metrics import FetcherMetrics, health_server
 from newswire.fetcher.outputs import KafkaSink
 from newswire.fetcher.poller import PollResult
@@ -44,7 +45,7 @@ def fetcher_settings(settings: Settings, allow_network: Sequence[str] = ()) -> F
 
 def fetch(
     settings: Settings,
-    sources_path: Path,
+    sources_path: Path | None,
     *,
     once: bool = False,
     output: str | None = None,
@@ -52,8 +53,20 @@ def fetch(
 ) -> int:
     """``newswire fetch --sources FILE [--once] [--output -] [--allow-network CIDR]...``.
 
-    Exit codes: 0 ok; 1 some source failed (``--once`` only); 2 unusable sources file.
+    Without a file (``sources_path`` None) this replica joins the fetcher group on the
+    sources topic and polls the partitions it is assigned (``fleet.py``).
+
+    Exit codes: 0 ok; 1 some source failed (``--once`` only); 2 unusable sources file,
+    or topics that are not co-partitioned.
     """
+    if sources_path is None:
+        group = fetcher_settings(settings, allow_network)
+        try:
+            asyncio.run(run_fleet_member(settings, group))
+        except PartitionMismatch as error:
+            print(f"newswire fetch: {error}", file=sys.stderr)
+            return 2
+        return 0
     try:
         sources = load_sources(sources_path)
     except SourcesFileError as error:
@@ -112,11 +125,7 @@ async def run_fetcher(
     """The long-running service, until SIGTERM/SIGINT; serves health and metrics
     (``FETCHER_WEB_PORT=0`` serves none)."""
     metrics = FetcherMetrics()
-    web = (
-        health_server(metrics, group.web_host, group.web_port)
-        if group.web_port
-        else contextlib.nullcontext()
-    )
+    web = _web(metrics, group)
     async with stop_on_signals() as stop, web:
         async with _kafka_service(
             settings, sources, group, metrics=metrics, report=_log_poll
@@ -125,10 +134,38 @@ async def run_fetcher(
             return await service.run(stop)
 
 
+def _web(metrics: FetcherMetrics, group: FetcherSettings) -> Any:
+    """/healthz, /readyz and /metrics, or nothing with ``FETCHER_WEB_PORT=0``."""
+    if group.web_port:
+        return health_server(metrics, group.web_host, group.web_port)
+    return contextlib.nullcontext()
+
+
+async def run_fleet_member(settings: Settings, group: FetcherSettings) -> None:
+    """One replica of the fleet until SIGTERM/SIGINT: the sources of the partitions the
+    group assigns it, with health and metrics as :func:`run_fetcher`."""
+    metrics = FetcherMetrics()
+    web = _web(metrics, group)
+    async with stop_on_signals() as stop, web:
+        parts = _kafka_parts(settings, [], group, metrics=metrics, report=_log_poll)
+        async with parts as (service, store, publisher):
+            log.info("fetcher joining group %s on %s", group.group_id, group.sources_topic)
+            await FleetMember(settings, service, store, publisher).run(stop)
+
+
 @contextlib.asynccontextmanager
 async def _kafka_service(
-    settings: Settings, sources: Sequence[Source], group: FetcherSettings, **kwargs
-):
+    settings: Settings, sources: Sequence[Source], group: FetcherSettings, **kwargs: Any
+) -> AsyncIterator[FetcherService]:
+    async with _kafka_parts(settings, sources, group, **kwargs) as (service, _store, _publisher):
+        yield service
+
+
+@contextlib.asynccontextmanager
+async def _kafka_parts(
+    settings: Settings, sources: Sequence[Source], group: FetcherSettings, **kwargs: Any
+) -> AsyncIterator[tuple[FetcherService, KafkaStateStore, Publisher]]:
+    """A service producing to the raw topic, its state store and its publisher."""
     producer = new_producer(settings.kafka)
     await producer.start()
     store = KafkaStateStore(settings, producer, topic=group.state_topic)
@@ -137,7 +174,8 @@ async def _kafka_service(
         async with HttpClient(group) as http:
             publisher = Publisher(settings=settings, producer=producer, service="fetcher")
             sink = KafkaSink(publisher, settings.topics.raw)
-            yield FetcherService(sources, group, sink=sink, store=store, http=http, **kwargs)
+            service = FetcherService(sources, group, sink=sink, store=store, http=http, **kwargs)
+            yield service, store, publisher
     finally:
         await store.stop()
         await producer.stop()

@@ -33,11 +33,19 @@ class FetchErrorKind(StrEnum):
     MALFORMED = "malformed"  # not a document we can read (ill-formed XML, bad JSON, parser crash)
     UNSUPPORTED = "unsupported"  # a readable body of a format this kind cannot use
     ENCODING = "encoding"  # bytes that no candidate charset decodes
+    #: the host's robots.txt disallows the URL for our user agent, or cannot be reached
+    #: (5xx, 429, network: RFC 9309 says assume complete disallow until it answers)
+    ROBOTS_DISALLOWED = "robots_disallowed"
 
 
 #: Kinds that describe the remote refusing us, not being broken: their own source states.
 REFUSAL_KINDS = frozenset(
-    {FetchErrorKind.RATE_LIMITED, FetchErrorKind.FORBIDDEN, FetchErrorKind.BOT_CHALLENGE}
+    {
+        FetchErrorKind.RATE_LIMITED,
+        FetchErrorKind.FORBIDDEN,
+        FetchErrorKind.BOT_CHALLENGE,
+        FetchErrorKind.ROBOTS_DISALLOWED,
+    }
 )
 
 

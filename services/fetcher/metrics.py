@@ -16,6 +16,7 @@ from prometheus_client import (
 )
 
 from newswire.common.health import HealthServer
+from newswire.fetcher.fetch.robots import RobotsResult
 from newswire.fetcher.parse.feedroute import RouteCollector
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.state import SourceState, SourceStatus
@@ -65,6 +66,24 @@ class FetcherMetrics:
             "Sources with no new item for FETCHER_SILENT_AFTER_S.",
             registry=r,
         )
+        self.robots_fetches = Counter(
+            "fetcher_robots_fetches_total",
+            "robots.txt fetches by result (rules, unavailable, unreachable, fallback).",
+            ["result"],
+            registry=r,
+        )
+        self.robots_fallbacks = Counter(
+            "fetcher_robots_fallbacks_total",
+            "Unusable robots.txt (too_large, timeout, binary, redirect_loop, ...) read as allow.",
+            ["reason"],
+            registry=r,
+        )
+        self.robots_ignored = Counter(
+            "fetcher_robots_ignored_total",
+            "Polls of sources with ignore_robots: true (robots.txt not consulted).",
+            ["source"],
+            registry=r,
+        )
         r.register(RouteCollector())  # fetcher_feed_parser_total{parser, reason}
         self.ready = False
 
@@ -79,6 +98,15 @@ class FetcherMetrics:
         self.polls.labels(result.outcome, kind).inc()
         if result.outcome == "not_modified":
             self.not_modified.inc()
+        self._observe_robots(result)
+
+    def _observe_robots(self, result: PollResult) -> None:
+        for fetch in result.robots_fetches:
+            self.robots_fetches.labels(fetch.result.value).inc()
+            if fetch.result is RobotsResult.FALLBACK:
+                self.robots_fallbacks.labels(fetch.reason).inc()
+        if result.robots_ignored:
+            self.robots_ignored.labels(result.source.id).inc()
 
     def delivered(self, result: PollResult) -> None:
         if result.records:

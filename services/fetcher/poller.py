@@ -25,6 +25,7 @@ from newswire.common.times import parse_rfc3339
 from newswire.fetcher.clock import Clock
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.fetch.client import FetchResponse, HttpClient
+from newswire.fetcher.fetch.robots import RobotsFetch, RobotsRules
 from newswire.fetcher.identity import Identified, identify
 from newswire.fetcher.kinds import Kind, Reading, kind_of
 from newswire.fetcher.kinds.base import decode
@@ -71,10 +72,16 @@ class PollResult:
     defects: tuple[str, ...] = ()
     #: (status, seconds, bytes) of every response received, for metrics.
     responses: list[tuple[int, float, int]] = field(default_factory=list)
+    #: robots.txt fetches this poll made (at most one per host and TTL), for metrics.
+    robots_fetches: list[RobotsFetch] = field(default_factory=list)
+    #: The source's ``ignore_robots: true``: robots.txt was not consulted (reported).
+    robots_ignored: bool = False
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
         head = f"source={self.source.id} kind={self.source.kind} outcome={self.outcome}"
+        if self.robots_ignored:
+            head += " robots=ignored"
         if self.error is not None:
             status = f" status={self.error.status}" if self.error.status is not None else ""
             return f"{head} error={self.error.kind}{status} detail={self.error.detail!r}"
@@ -100,6 +107,7 @@ class _Poll:
     now: float
     responses: list[FetchResponse] = field(default_factory=list)
     article_budget: int = 0
+    robots_fetches: list[RobotsFetch] = field(default_factory=list)
 
     @property
     def kind(self) -> Kind:
@@ -122,6 +130,7 @@ class Poller:
         self._settings = settings
         self._clock = clock
         self._rng = rng
+        self._robots = RobotsRules(http, settings, clock)
 
     def bounds(self, source: Source) -> Bounds:
         low = source.min_interval_s or self._settings.min_interval_s
@@ -133,6 +142,8 @@ class Poller:
         run = _Poll(
             source, state.attempted(now), now, article_budget=self._settings.max_article_fetches
         )
+        if source.ignore_robots:
+            log.info("source=%s ignore_robots=true: robots.txt not consulted", source.id)
         try:
             result = await self._poll_kind(run)
         except FetchError as error:
@@ -165,9 +176,10 @@ class Poller:
 
         return Reading(
             source=run.source,
-            max_pages=self._settings.max_pages,
+            max_pages=run.source.max_pages or self._settings.max_pages,
             get=get,
             all_new=lambda entries: self._all_new(run, entries),
+            any_new=lambda entries: self._any_new(run, entries),
         )
 
     # --- steps -----------------------------------------------------------------------
@@ -175,7 +187,19 @@ class Poller:
     async def _get(
         self, run: _Poll, url: str, headers: Mapping[str, str] | None = None
     ) -> FetchResponse:
-        return await self._http.get(url, headers={**run.source.headers, **(headers or {})})
+        async def robots_allow(target: str) -> None:
+            """Every request of the poll, redirect hops included, asks robots.txt first."""
+            verdict = await self._robots.check(target)
+            if verdict.fetch is not None:
+                run.robots_fetches.append(verdict.fetch)
+            if not verdict.allowed:
+                raise FetchError(verdict.kind, verdict.detail, url=target)
+
+        return await self._http.get(
+            url,
+            headers={**run.source.headers, **(headers or {})},
+            before_request=None if run.source.ignore_robots else robots_allow,
+        )
 
     async def _conditional_get(self, run: _Poll, url: str) -> FetchResponse:
         return run.note(await self._get(run, url, run.state.conditional_headers()))
@@ -201,6 +225,12 @@ class Poller:
         seen = run.state.seen_ids()
         identified = identify(entries, run.source.identity)
         return bool(identified) and all(i.item_id not in seen for i in identified)
+
+    @staticmethod
+    def _any_new(run: _Poll, entries: Sequence[Entry]) -> bool:
+        """Some entry is unseen: a listing page that is not only known items."""
+        seen = run.state.seen_ids()
+        return any(i.item_id not in seen for i in identify(entries, run.source.identity))
 
     async def _emit(self, run: _Poll, document: Document, response: FetchResponse) -> PollResult:
         identified = identify(document.entries, run.source.identity)
@@ -341,6 +371,8 @@ def _account(result: PollResult, run: _Poll) -> PollResult:
     result.requests = len(run.responses)
     result.bytes = sum(len(r.body) for r in run.responses)
     result.elapsed_s = sum(r.elapsed_s for r in run.responses)
+    result.robots_fetches = run.robots_fetches
+    result.robots_ignored = run.source.ignore_robots
     return result
 
 

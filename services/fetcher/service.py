@@ -10,13 +10,15 @@ item is emitted twice, none is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
+from newswire.common.kafka import host_partition
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import Clock, SystemClock
 from newswire.fetcher.fetch.client import HttpClient
@@ -50,7 +52,15 @@ class RunReport:
 
 
 class FetcherService:
-    """Polls ``sources`` with one HTTP client; delivery and storage are injected."""
+    """Polls ``sources`` with one HTTP client; delivery and storage are injected.
+
+    The sources it polls can change while it runs: a fetcher replica in a group
+    (``fleet.py``) :meth:`adopt` takes the sources of partitions assigned to it and
+    :meth:`release` drops those of revoked ones. A released source's poll is cancelled
+    while it is still fetching (nothing was produced yet) and awaited once it is
+    delivering (its records and state are acked), so nothing is emitted after a
+    release, and the next owner finds the state this one last saved.
+    """
 
     def __init__(
         self,
@@ -65,7 +75,7 @@ class FetcherService:
         rng: random.Random | None = None,
         report: Report | None = None,
     ) -> None:
-        self._sources = {s.id: s for s in sources if s.enabled and settings.owns(s.id)}
+        self._sources = {s.id: s for s in sources if s.enabled}
         self._settings = settings
         self._sink = sink
         self._store = store
@@ -75,30 +85,118 @@ class FetcherService:
         self._report = report
         self.states: dict[str, SourceState] = {}
         self._silent: frozenset[str] = frozenset()
+        self._due: list[tuple[float, str]] = []
+        self._scheduled: dict[str, float] = {}  # the due time of each source's live heap entry
+        self._polls: dict[str, asyncio.Task[None]] = {}  # in flight, by source id
+        self._delivering: set[str] = set()  # in flight and past the point of no return
+        self._wake = asyncio.Event()
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        """The sources this service polls now."""
+        return dict(self._sources)
+
+    def partition_of(self, source: Source) -> int:
+        """The partition of the sources and state topics that ``source`` lives on."""
+        return host_partition(source.url, self._settings.partitions)
 
     async def load(self) -> None:
         """Read the saved states and settle any delivery a previous run left pending."""
-        saved = await self._store.load()
-        pending = [(sid, st) for sid, st in saved.items() if st.pending is not None]
-        if pending:
-            delivered = await self._store.delivered(pending)
-            now = self._clock.time()
-            for source_id, state in pending:
-                resolved = state.resolve_pending(
-                    delivered, now=now, seen_max=self._settings.seen_ids_max
-                )
-                await self._store.save(resolved)
-                saved[source_id] = resolved
-                log.info("resolved the pending delivery of %s left by a previous run", source_id)
+        saved = await self._settled_all(await self._store.load())
         self.states = {sid: saved.get(sid, SourceState(sid)) for sid in self._sources}
         self.metrics.ready = True
 
-    async def poll_once(self, source_id: str) -> PollResult:
-        """Poll one source, deliver its records, then save its state (in that order)."""
+    async def _settled_all(
+        self, saved: dict[str, SourceState], *, only: Collection[str] | None = None
+    ) -> dict[str, SourceState]:
+        """``saved`` with every pending delivery (of ``only`` these ids) resolved and saved."""
+        pending = [
+            (sid, st)
+            for sid, st in saved.items()
+            if st.pending is not None and (only is None or sid in only)
+        ]
+        if not pending:
+            return saved
+        delivered = await self._store.delivered(pending)
+        now = self._clock.time()
+        for source_id, state in pending:
+            resolved = state.resolve_pending(
+                delivered, now=now, seen_max=self._settings.seen_ids_max
+            )
+            source = self._sources.get(source_id)
+            await self._store.save(
+                resolved, partition=self.partition_of(source) if source else None
+            )
+            saved[source_id] = resolved
+            log.info("resolved the pending delivery of %s left by a previous owner", source_id)
+        return saved
+
+    async def adopt(self, sources: Sequence[Source], saved: dict[str, SourceState]) -> None:
+        """Start polling ``sources`` from their ``saved`` states (pending ones settled)."""
+        for source in sources:
+            if source.enabled:
+                self._sources[source.id] = source
+            else:
+                await self.release([source.id])
+        wanted = {s.id for s in sources if s.enabled}
+        settled = await self._settled_all(
+            {sid: st for sid, st in saved.items() if sid in wanted}, only=wanted
+        )
+        for source_id in wanted:
+            if source_id in self._sources and source_id not in self._polls:
+                self.states[source_id] = settled.get(source_id) or self.states.get(
+                    source_id, SourceState(source_id)
+                )
+                self._schedule(source_id)
+        self._wake.set()
+
+    def update(self, source: Source) -> None:
+        """A polled source's settings changed: its next poll uses the new ones."""
+        if source.id in self._sources:
+            self._sources[source.id] = source
+
+    async def release(self, source_ids: Collection[str]) -> dict[str, SourceState]:
+        """Stop polling ``source_ids``: polls still fetching are abandoned, polls
+        delivering are awaited; nothing of theirs is emitted once this returns.
+        Returns their last states (what a later :meth:`adopt` may resume from)."""
+        gone = [sid for sid in source_ids if self._sources.pop(sid, None) is not None]
+        tasks = [self._polls[sid] for sid in gone if sid in self._polls]
+        for sid in gone:
+            self._scheduled.pop(sid, None)
+            task = self._polls.get(sid)
+            if task is not None and sid not in self._delivering:
+                task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return {sid: state for sid in gone if (state := self.states.pop(sid, None)) is not None}
+
+    def _schedule(self, source_id: str) -> None:
+        due_at = self.states[source_id].next_due_at
+        self._scheduled[source_id] = due_at
+        heapq.heappush(self._due, (due_at, source_id))
+
+    async def poll_once(self, source_id: str) -> PollResult | None:
+        """Poll one source, deliver its records, then save its state (in that order).
+
+        None: the source was released while its poll was fetching; nothing was emitted.
+        """
         source = self._sources[source_id]
         before = await self._settled(self.states[source_id])
         result = await self._poller.poll(source, before)
+        if source_id not in self._sources:
+            return None  # released meanwhile: another replica owns it now
+        self._delivering.add(source_id)  # no await since the check: release waits now
+        try:
+            await self._deliver(source, before, result)
+        finally:
+            self._delivering.discard(source_id)
+        if self._report is not None:
+            self._report(result)
+        return result
+
+    async def _deliver(self, source: Source, before: SourceState, result: PollResult) -> None:
         self.metrics.observe(result)
+        partition = self.partition_of(source)
         if result.records:
             offsets = await self._store.raw_end_offsets()
             if offsets is not None:
@@ -109,16 +207,13 @@ class FetcherService:
                         offsets,
                     )
                 )
-                await self._store.save(pending)
+                await self._store.save(pending, partition=partition)
                 # if delivery fails, the next poll settles the pending delivery first
-                self.states[source_id] = pending
+                self.states[source.id] = pending
             await self._sink.deliver(result.records)
             self.metrics.delivered(result)
-        await self._store.save(result.state)
-        self.states[source_id] = result.state
-        if self._report is not None:
-            self._report(result)
-        return result
+        await self._store.save(result.state, partition=partition)
+        self.states[source.id] = result.state
 
     async def _settled(self, state: SourceState) -> SourceState:
         """``state`` with a pending delivery (left by a failed delivery) resolved."""
@@ -134,54 +229,67 @@ class FetcherService:
         await self.load()
         limit = asyncio.Semaphore(self._settings.concurrency)
 
-        async def bounded(source_id: str) -> PollResult:
+        async def bounded(source_id: str) -> PollResult | None:
             async with limit:
                 return await self.poll_once(source_id)
 
         results = await asyncio.gather(*(bounded(sid) for sid in self._sources))
         self._refresh_gauges()
-        return RunReport(list(results))
+        return RunReport([r for r in results if r is not None])
 
     async def run(self, stop: asyncio.Event) -> RunReport:
         """Poll sources as they fall due until ``stop`` is set; in-flight polls finish."""
         await self.load()
-        report = RunReport()
-        due = [(self.states[sid].next_due_at, sid) for sid in self._sources]
-        heapq.heapify(due)
-        limit = asyncio.Semaphore(self._settings.concurrency)
-        running: set[asyncio.Task[None]] = set()
+        return await self.serve(stop)
 
-        async def one(source_id: str) -> None:
-            try:
-                result = await self.poll_once(source_id)
+    async def serve(self, stop: asyncio.Event) -> RunReport:
+        """The scheduling loop over the sources held now (loaded or adopted)."""
+        report = RunReport()
+        for source_id in self._sources:
+            if source_id in self.states and source_id not in self._scheduled:
+                self._schedule(source_id)
+        limit = asyncio.Semaphore(self._settings.concurrency)
+        while not stop.is_set():
+            now = self._clock.time()
+            while self._due and self._due[0][0] <= now and not stop.is_set():
+                due_at, source_id = heapq.heappop(self._due)
+                if self._scheduled.get(source_id) != due_at or source_id in self._polls:
+                    continue  # released, or rescheduled since this entry was pushed
+                del self._scheduled[source_id]
+                await limit.acquire()
+                if source_id not in self._sources:  # released while we waited for a slot
+                    limit.release()
+                    continue
+                task = asyncio.create_task(self._one(source_id, limit, report))
+                self._polls[source_id] = task
+            self._refresh_gauges()
+            wait = (
+                min(TICK_S, max(0.0, self._due[0][0] - self._clock.time())) if self._due else TICK_S
+            )
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(stop, self._wake), timeout=max(wait, 0.01))
+        if self._polls:
+            await asyncio.gather(*self._polls.values(), return_exceptions=True)
+        return report
+
+    async def _one(self, source_id: str, limit: asyncio.Semaphore, report: RunReport) -> None:
+        try:
+            result = await self.poll_once(source_id)
+            if result is not None:
                 report.results.append(result)
-            except Exception:  # delivery or state storage failed: retry this source later
-                log.exception("delivering %s failed; it will be polled again", source_id)
+        except Exception:  # delivery or state storage failed: retry this source later
+            log.exception("delivering %s failed; it will be polled again", source_id)
+            if source_id in self.states:
                 self.states[source_id] = replace(
                     self.states[source_id],
                     next_due_at=self._clock.time() + self._settings.backoff_base_s,
                 )
-            finally:
-                limit.release()
-                heapq.heappush(due, (self.states[source_id].next_due_at, source_id))
-
-        while not stop.is_set():
-            now = self._clock.time()
-            while due and due[0][0] <= now and not stop.is_set():
-                _, source_id = heapq.heappop(due)
-                await limit.acquire()
-                task = asyncio.create_task(one(source_id))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            self._refresh_gauges()
-            wait = min(TICK_S, max(0.0, due[0][0] - self._clock.time())) if due else TICK_S
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=max(wait, 0.01))
-            except TimeoutError:
-                pass
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
-        return report
+        finally:
+            limit.release()
+            self._polls.pop(source_id, None)
+            if source_id in self._sources and source_id in self.states:
+                self._schedule(source_id)
 
     def _refresh_gauges(self) -> None:
         silent = self.metrics.refresh_states(
@@ -196,6 +304,16 @@ class FetcherService:
                 self._settings.silent_after_s,
                 ", ".join(silent[:20]),
             )
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Returns once any of ``events`` is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def stream_service(

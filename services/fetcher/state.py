@@ -39,6 +39,7 @@ class SourceStatus(StrEnum):
     RATE_LIMITED = "rate_limited"
     FORBIDDEN = "forbidden"
     BOT_CHALLENGE = "bot_challenge"
+    ROBOTS_DISALLOWED = "robots_disallowed"
 
 
 @dataclass(frozen=True, slots=True)

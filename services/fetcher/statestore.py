@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from typing import Protocol
 
 import orjson
@@ -29,11 +29,11 @@ SCAN_BATCH = 500
 
 
 class StateStore(Protocol):
-    async def load(self) -> dict[str, SourceState]:
-        """The latest state of every source ever saved."""
+    async def load(self, partitions: Collection[int] | None = None) -> dict[str, SourceState]:
+        """The latest state of every source ever saved (on ``partitions`` only)."""
 
-    async def save(self, state: SourceState) -> None:
-        """Persist ``state``; returns once it is durable."""
+    async def save(self, state: SourceState, *, partition: int | None = None) -> None:
+        """Persist ``state`` (on ``partition``: its source's); returns once it is durable."""
 
     async def raw_end_offsets(self) -> dict[int, int] | None:
         """End offsets of the raw topic, for the write-ahead ``pending`` record (None: no WAL)."""
@@ -48,10 +48,10 @@ class MemoryStateStore:
     def __init__(self, initial: dict[str, SourceState] | None = None) -> None:
         self.states: dict[str, SourceState] = dict(initial or {})
 
-    async def load(self) -> dict[str, SourceState]:
+    async def load(self, partitions: Collection[int] | None = None) -> dict[str, SourceState]:
         return dict(self.states)
 
-    async def save(self, state: SourceState) -> None:
+    async def save(self, state: SourceState, *, partition: int | None = None) -> None:
         self.states[state.source_id] = state
 
     async def raw_end_offsets(self) -> dict[int, int] | None:
@@ -81,23 +81,31 @@ class KafkaStateStore:
         if self._offsets is not None:
             await self._offsets.stop()
 
-    async def load(self) -> dict[str, SourceState]:
+    async def load(self, partitions: Collection[int] | None = None) -> dict[str, SourceState]:
+        """Every source's latest state, from the whole topic or from ``partitions`` (a
+        fleet replica reads only those of the sources it was assigned)."""
         states: dict[str, SourceState] = {}
-        async for key, value in _read_to_end(self._settings, self._topic):
+        placed: dict[str, int] = {}  # the partition each kept state was read from
+        reading = read_to_end(self._settings, self._topic, partitions=partitions)
+        async for partition, key, value in reading:
             if key is None:
                 continue
+            source_id = key.decode()
             if value is None:  # a tombstone: the source was removed
-                states.pop(key.decode(), None)
+                states.pop(source_id, None)
                 continue
             try:
-                states[key.decode()] = SourceState.from_json(value)
+                state = SourceState.from_json(value)
             except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
                 log.warning("unreadable state for %r ignored (polled as new): %s", key, exc)
+                continue
+            if newer_state(state, partition, states.get(source_id), placed.get(source_id)):
+                states[source_id], placed[source_id] = state, partition
         return states
 
-    async def save(self, state: SourceState) -> None:
+    async def save(self, state: SourceState, *, partition: int | None = None) -> None:
         future = await self._producer.send(
-            self._topic, state.to_json(), key=state.source_id.encode()
+            self._topic, state.to_json(), key=state.source_id.encode(), partition=partition
         )
         await future
 
@@ -128,13 +136,24 @@ class KafkaStateStore:
         if not wanted:
             return set()
         found: set[str] = set()
-        async for key, value in _read_to_end(
+        async for _partition, key, value in read_to_end(
             self._settings, self._settings.topics.raw, starts=starts
         ):
             key_id = key.decode() if key else None
             if key_id in wanted and value is not None and _source_of(value) in wanted[key_id]:
                 found.add(key_id)
         return found
+
+
+def newer_state(
+    state: SourceState, partition: int, kept: SourceState | None, kept_partition: int | None
+) -> bool:
+    """Whether STATE replaces KEPT. On one partition the later record wins (its order is
+    the write order); across partitions - a source's state written before states were
+    placed by host, or before its URL moved host - the later poll wins."""
+    if kept is None or kept_partition == partition:
+        return True
+    return (state.last_attempt_at or 0.0) >= (kept.last_attempt_at or 0.0)
 
 
 def _source_of(value: bytes) -> str | None:
@@ -144,17 +163,21 @@ def _source_of(value: bytes) -> str | None:
         return None
 
 
-async def _read_to_end(
+async def read_to_end(
     settings: Settings,
     topic: str,
     *,
     starts: dict[int, int] | None = None,
+    partitions: Collection[int] | None = None,
     timeout_s: float = 120.0,
-) -> AsyncIterator[tuple[bytes | None, bytes | None]]:
-    """(key, value) of every message of ``topic`` from ``starts`` (default: the beginning)
-    up to the end offsets taken when reading began; TimeoutError if that takes too long."""
+) -> AsyncIterator[tuple[int, bytes | None, bytes | None]]:
+    """(partition, key, value) of every message of ``topic`` (of ``partitions`` only)
+    from ``starts`` (default: the beginning) up to the end offsets taken when reading
+    began; TimeoutError if that takes too long."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     ends = await end_offsets(settings.kafka, topic)
+    if partitions is not None:
+        ends = {tp: end for tp, end in ends.items() if tp.partition in partitions}
     if not ends:
         return
     tps = list(ends)
@@ -177,7 +200,7 @@ async def _read_to_end(
             for tp, messages in batch.items():
                 for message in messages:
                     if message.offset < ends[tp]:
-                        yield message.key, message.value
+                        yield tp.partition, message.key, message.value
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
     finally:
         await consumer.stop()

@@ -36,18 +36,18 @@ def test_topics_list_shows_the_declared_layout() -> None:
 
 def test_eval_prints_every_section_and_a_summary_line() -> None:
     eval_dir = FIXTURES / "eval"
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            str(eval_dir / "topics.jsonl"),
-            "--near-duplicates",
-            str(eval_dir / "near_duplicates.jsonl"),
-        ],
-    )
+    pairs = ["near_duplicates.jsonl", "near_duplicates_events.jsonl"]
+    args = ["eval", str(eval_dir / "topics.jsonl")]
+    args += [arg for name in pairs for arg in ("--near-duplicates", str(eval_dir / name))]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    last = result.output.strip().splitlines()[-1]
-    assert last.startswith("min_topic_f1=") and "near_dup_recall=" in last
+    assert "== near-duplicates by split" in result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-2] == "==== summary of the frozen split"
+    assert lines[-1].startswith("min_topic_f1=") and "near_dup_recall=" in lines[-1]
+    tuning = runner.invoke(app, [*args, "--split", "tuning"])
+    assert tuning.exit_code == 0 and "frozen" not in tuning.output.split("==== details")[0]
+    assert runner.invoke(app, [*args, "--split", "bogus"]).exit_code == 2
 
 
 def test_eval_rejects_a_broken_file(tmp_path) -> None:

@@ -58,6 +58,8 @@ def test_enums_are_the_schema_enums() -> None:
     statuses = ENRICHED["properties"]["dedupe"]["properties"]["status"]["enum"]
     assert list(get_args(contract.SourceKind)) == source_kinds
     assert list(get_args(contract.DedupeStatus)) == statuses
+    roles = ENRICHED["properties"]["dedupe"]["properties"]["role"]["enum"]
+    assert list(get_args(contract.DedupeRole)) == roles
 
 
 def test_nested_records_are_typed_with_their_declarations() -> None:

@@ -25,7 +25,9 @@ class FakeProducer:
         self.futures: list[asyncio.Future[Any]] = []
         self._fail = fail or {}
 
-    async def send(self, topic: str, value: bytes, *, key: bytes | None, headers: Any) -> Any:
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes | None, headers: Any, partition: Any = None
+    ) -> Any:
         index = len(self.sent)
         self.sent.append((topic, value, key, headers))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -82,7 +82,7 @@ def test_headers_carry_schema_identity() -> None:
     assert headers == {
         "content-type": b"application/json",
         "schema-id": b"newswire.enriched-article",
-        "schema-version": b"1.1",
+        "schema-version": b"1.2",
     }
 
 

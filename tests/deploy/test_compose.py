@@ -162,6 +162,7 @@ def test_service_commands(newswire: dict[str, dict[str, Any]]) -> None:
     commands = {name: parse_cli(command_argv(s["command"])) for name, s in newswire.items()}
     assert commands == {
         "topics": ["topics", "create"],
+        "sources": ["sources", "apply"],
         "fetcher": ["fetch"],
         "demo-fetcher": ["fetch"],
         "enricher": ["enrich"],
@@ -316,7 +317,7 @@ def test_every_service_has_a_healthcheck_or_says_why_not(services: dict[str, Any
 
 def test_long_running_services(services: dict[str, Any]) -> None:
     one_shot = {name for name, s in services.items() if str(s.get("restart", "no")) == "no"}
-    assert one_shot == {"topics", "replay"}
+    assert one_shot == {"topics", "sources", "replay"}
     for name in set(services) - one_shot:
         assert services[name]["restart"] == "unless-stopped", name
     for name in ("kafka", "enricher", "postgres"):

@@ -485,10 +485,14 @@ def test_every_command_is_a_newswire_command(variant: tuple[str, tuple[str, ...]
 
 
 def _mounted_file(
-    rendered: Rendered, workload: Mapping[str, Any], path: str
+    rendered: Rendered,
+    workload: Mapping[str, Any],
+    path: str,
+    container: Mapping[str, Any] | None = None,
 ) -> tuple[str, str, str]:
-    """(volume source kind, object name, key) of the file at `path` in the pod."""
-    container = only_container(workload)
+    """(volume source kind, object name, key) of the file at `path` in the pod's
+    CONTAINER (default: its only container)."""
+    container = container if container is not None else only_container(workload)
     volumes = {volume["name"]: volume for volume in pod_spec(workload).get("volumes", [])}
     for mount in container.get("volumeMounts", []):
         prefix = mount["mountPath"].rstrip("/") + "/"
@@ -517,9 +521,12 @@ def test_the_sources_and_taxonomy_files_are_mounted(variant: tuple[str, tuple[st
     }
     workloads = rendered.workloads()
 
-    args = only_container(workloads["fetcher"])["args"]
-    sources = args[args.index("--sources") + 1]
-    kind, name, key = _mounted_file(rendered, workloads["fetcher"], sources)
+    assert only_container(workloads["fetcher"])["args"] == ["fetch"]  # the group member
+    (apply,) = pod_spec(workloads["fetcher"])["initContainers"]
+    args = apply["args"]
+    assert args[:2] == ["sources", "apply"]
+    sources = args[2]
+    kind, name, key = _mounted_file(rendered, workloads["fetcher"], sources, apply)
     assert kind == "configMap" and name.startswith("newswire-sources-")
     assert yaml.safe_load(configmaps[name][key])["sources"], "the sources file has no sources"
 
@@ -610,16 +617,24 @@ def test_the_enricher_keeps_rocksdb_state_on_its_own_volume(
 
 @variants()
 def test_singletons(variant: tuple[str, tuple[str, ...]]) -> None:
-    """One fetcher (static sharding) and one sink (the JSON Lines lock), replaced not rolled."""
+    """One sink (the JSON Lines lock), replaced not rolled."""
     rendered = render(*variant)
-    for name in ("newswire-fetcher", "newswire-sink"):
-        deployment = rendered.one("Deployment", name)
-        assert deployment["spec"]["replicas"] == 1, name
-        assert deployment["spec"]["strategy"]["type"] == "Recreate", name
-    fetcher_env = container_env(
-        rendered, only_container(rendered.one("Deployment", "newswire-fetcher"))
-    )
-    assert fetcher_env.get("FETCHER_SHARD_COUNT", "1") == "1"
+    deployment = rendered.one("Deployment", "newswire-sink")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+
+
+@variants()
+def test_fetcher_replicas_share_the_sources_by_group(variant: tuple[str, tuple[str, ...]]) -> None:
+    """Fetcher replicas join one group: more than one, rolled, no more than partitions."""
+    rendered = render(*variant)
+    deployment = rendered.one("Deployment", "newswire-fetcher")
+    config = rendered.config
+    assert 1 < deployment["spec"]["replicas"] <= int(config["FETCHER_PARTITIONS"])
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    env = container_env(rendered, only_container(deployment))
+    assert not [name for name in env if name.startswith("FETCHER_SHARD")]
+    assert config["FETCHER_SOURCES_TOPIC"] and config["FETCHER_GROUP_ID"]
 
 
 # --- probes, ports, scraping ---------------------------------------------------------
@@ -977,7 +992,7 @@ def test_strimzi_topics_are_the_declared_topics(
     assert (
         set(topics)
         == set(declared)
-        == {"news.raw", "news.enriched", "news.dlq", "news.fetcher-state"}
+        == {"news.raw", "news.enriched", "news.dlq", "news.sources", "news.fetcher-state"}
     )
     for name, spec in declared.items():
         topic = topics[name]["spec"]
@@ -985,6 +1000,11 @@ def test_strimzi_topics_are_the_declared_topics(
         assert topic["replicas"] == spec.replication_factor, name
         assert {k: str(v) for k, v in topic["config"].items()} == spec.config, name
     assert topics["news.fetcher-state"]["spec"]["config"]["cleanup.policy"] == "compact"
+    assert topics["news.sources"]["spec"]["config"]["cleanup.policy"] == "compact"
+    assert (
+        topics["news.sources"]["spec"]["partitions"]
+        == topics["news.fetcher-state"]["spec"]["partitions"]
+    )
     assert topics["news.raw"]["spec"]["partitions"] == rendered.partitions
 
 

@@ -1,5 +1,8 @@
+import json
+
 import numpy as np
 import pytest
+from faust.serializers import codecs as faust_codecs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,9 +14,11 @@ from newswire.enricher.bands import (
     answer_probe,
     best_candidate,
     delta_expired,
+    delta_partition,
     sketch,
     sketch_similarity,
 )
+from newswire.enricher.overlap import SKETCH_BITS
 
 WEEK = 7 * 24 * 3600.0
 
@@ -30,7 +35,7 @@ def _probe(
     at: float = 1000.0,
 ) -> Probe:
     sig = _signature(hash(article_id) % 1000) if signature is None else signature
-    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0)
+    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0, shingles=100)
 
 
 def test_sketch_of_identical_signatures_is_fully_similar() -> None:
@@ -107,8 +112,114 @@ def test_exact_copies_beat_near_ones_and_the_earliest_wins() -> None:
 
 
 def test_no_candidate_below_threshold() -> None:
-    members = [Member("x", "other", sketch(_signature(1)), 1.0, "x")]
-    assert best_candidate("mine", sketch(_signature(2)), members, threshold=0.5) is None
+    members = [Member("x", "other", sketch(_signature(1)), 1.0, "x", shingles=100)]
+    assert (
+        best_candidate("mine", sketch(_signature(2)), members, threshold=0.5, own_shingles=100)
+        is None
+    )
+
+
+def _sharing(share: float, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _signature(seed), _signature(seed + 1)
+    same = int(share * a.size)
+    b[:same] = a[:same]
+    return a, b
+
+
+@pytest.mark.parametrize(
+    ("share", "own", "theirs", "near"),
+    [
+        (0.45, 200, 200, True),  # containment 0.62: a rewrite
+        (0.25, 100, 200, True),  # a copy of half the story: containment 0.75
+        (0.25, 200, 200, False),  # containment 0.4: a follow-up sharing a paragraph
+        (0.03, 20, 1000, False),  # a containment of 1 from a chance agreement: floor
+    ],
+)
+def test_a_member_is_judged_by_containment(share: float, own: int, theirs: int, near: bool) -> None:
+    a, b = _sharing(share)
+    members = [Member("x", "other", sketch(a), 1.0, "root", shingles=theirs)]
+    found = best_candidate("mine", sketch(b), members, threshold=0.5, own_shingles=own)
+    assert (found is not None) is near
+    if found is not None:
+        assert not found.exact and found.cluster_id == "root" and 0.5 <= found.similarity <= 1
+
+
+def test_the_member_containing_most_wins() -> None:
+    # The same Jaccard against a longer member means a larger intersection.
+    a, b = _sharing(0.45)
+    members = [
+        Member("whole", "w", sketch(a), 1.0, "whole", shingles=200),
+        Member("cut", "c", sketch(a), 2.0, "cut", shingles=110),
+    ]
+    found = best_candidate("mine", sketch(b), members, threshold=0.5, own_shingles=100)
+    assert found is not None and found.article_id == "whole" and found.similarity > 0.9
+
+
+def test_without_shingle_counts_only_exact_copies_are_found() -> None:
+    sig = _signature(5)
+    members = [Member("x", "other", sketch(sig), 1.0, "x", shingles=None)]
+    assert best_candidate("mine", sketch(sig), members, threshold=0.5, own_shingles=80) is None
+    members = [Member("x", "other", sketch(sig), 1.0, "x", shingles=80)]
+    assert best_candidate("mine", sketch(sig), members, threshold=0.5) is None
+
+
+# A delta as the previous release wrote it: five-element members with a 2-bit sketch of
+# 128 values (32 bytes), 8x2 band keys. A running deployment has these in its changelog.
+OLD_SKETCH = "A" * 43 + "="
+OLD_DELTA = {
+    "p": 3,
+    "at": 1000.0,
+    "m": [
+        ["0:89b48d5ee8299541", ["old-a", "hash-a", OLD_SKETCH, 1000.0, "old-a"]],
+        ["1:102bb3d282682fb0", ["old-a", "hash-a", OLD_SKETCH, 1000.0, "old-a"]],
+    ],
+}
+
+
+def test_old_format_deltas_are_read_with_an_unknown_size() -> None:
+    delta = Delta.from_json(OLD_DELTA)
+    assert [m.shingles for _, m in delta.joined] == [None, None]
+    assert len(delta.joined[0][1].sketch) == 32
+    old_probe = ["old-b", "0:89b48d5ee8299541", "hash-b", OLD_SKETCH, 1001.0, 4]
+    assert Probe.from_json(old_probe).shingles is None
+    assert Member.from_json(["a", "t", OLD_SKETCH, 1.0, "a", "junk"]).shingles is None
+    assert Member.from_json(["a", "t", OLD_SKETCH, 1.0, "a", True]).shingles is None
+
+
+def test_a_delta_the_json_codec_wrote_reads_as_the_raw_table_value() -> None:
+    """The table's values were dicts through Faust's json codec; they are now the same
+    JSON kept as bytes (raw codec): a changelog written before loads unchanged."""
+    written_before = faust_codecs.dumps("json", OLD_DELTA)
+    assert Delta.from_bytes(written_before) == Delta.from_json(OLD_DELTA)
+    assert delta_partition(written_before) == 3
+    assert delta_expired(written_before, 1000.0 + WEEK + 1, window_s=WEEK)
+
+
+def test_the_count_is_found_beside_other_appended_fields() -> None:
+    """Another change appends a JSON object of cluster fields to the same lists; the
+    count is read by type, whichever of the two comes first."""
+    member = Member("a", "t", b"\x00" * 128, 1.0, "a", shingles=42).to_json()
+    assert Member.from_json([*member[:5], {"k": 5.0}, 42]).shingles == 42
+    assert Member.from_json([*member[:5], 42, {"k": 5.0}]).shingles == 42
+    probe = _probe("p").to_json()
+    assert Probe.from_json([*probe[:6], {"k": 5.0}, 100]).shingles == 100
+
+
+def test_old_members_match_exact_copies_only() -> None:
+    index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    index.load_all([Delta.from_json(OLD_DELTA)], including=3)
+    exact = Probe(
+        "new-1", "0:89b48d5ee8299541", "hash-a", sketch(_signature(1)), 1002.0, 0, shingles=90
+    )
+    newcomer, heard = index.answer(3, exact)
+    assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "old-a"
+    found = best_candidate("hash-a", exact.sketch, heard, threshold=0.5, own_shingles=90)
+    assert found is not None and found.exact
+    other = Probe(
+        "new-2", "1:102bb3d282682fb0", "hash-c", sketch(_signature(1)), 1003.0, 0, shingles=90
+    )
+    newcomer, heard = index.answer(3, other)
+    assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "new-2"
 
 
 def test_capacity_below_two_is_refused() -> None:
@@ -119,15 +230,17 @@ def test_capacity_below_two_is_refused() -> None:
 def test_member_and_probe_round_trip_json() -> None:
     probe = _probe("a")
     assert Probe.from_json(probe.to_json()) == probe
-    member = probe_member = Member("a", "t", probe.sketch, 1.0, "a")
-    assert Member.from_json(member.to_json()) == probe_member
+    assert probe.to_json()[6] == 100  # after the original fields: additive, old lists read
+    member = Member("a", "t", probe.sketch, 1.0, "a", shingles=120)
+    assert Member.from_json(member.to_json()) == member
+    assert member.to_json()[5] == 120
 
 
 # -- the bucket index and the deltas it is rebuilt from ---------------------------------
 
 
 def _banded(article_id: str, band: str, at: float) -> Probe:
-    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0)
+    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0, shingles=100)
 
 
 @given(
@@ -163,8 +276,10 @@ def test_a_delta_round_trips_and_expires_with_its_newest_member() -> None:
     newcomer, _ = index.answer(2, _banded("a", "1:x", 1000.0))
     delta = Delta(2, 1000.0, (("1:x", newcomer),))
     assert Delta.from_json(delta.to_json()) == delta
-    assert not delta_expired(delta.to_json(), 1100.0, window_s=100.0)
-    assert delta_expired(delta.to_json(), 1100.5, window_s=100.0)
+    assert Delta.from_bytes(delta.to_bytes()) == delta
+    assert not delta_expired(delta.to_bytes(), 1100.0, window_s=100.0)
+    assert delta_expired(delta.to_bytes(), 1100.5, window_s=100.0)
+    assert delta_partition(delta.to_bytes()) == delta.partition
 
 
 def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> None:
@@ -176,3 +291,27 @@ def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> 
     assert index.answer(0, _banded("n3", "1:x", 1150.0))[1] == []
     index.forget()
     assert not index.loaded(0)
+
+
+@given(st.integers(0, 10_000), st.floats(0.0, 1.0))
+def test_sketch_similarity_counts_equal_low_bits_exactly(seed: int, share: float) -> None:
+    """The byte-table count equals the share of equal SKETCH_BITS-bit values, computed
+    the slow way from the signatures themselves."""
+    a, b = _sharing(share, seed)
+    equal = float(np.mean((a & (2**SKETCH_BITS - 1)) == (b & (2**SKETCH_BITS - 1))))
+    chance = 2.0**-SKETCH_BITS
+    expected = min(1.0, max(0.0, (equal - chance) / (1 - chance)))
+    assert sketch_similarity(sketch(a), sketch(b)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_an_articles_members_share_one_sketch_and_one_id() -> None:
+    """Sixteen bands hold sixteen members of each article: decoded, they share the
+    sketch bytes and the id strings instead of holding sixteen copies."""
+    one = _probe("shared-article").to_json()
+    other = [*one[:1], "9:other", *one[2:]]
+    # through JSON, as off the wire: equal strings, distinct objects
+    first, second = (Probe.from_json(json.loads(json.dumps(p))) for p in (one, other))
+    assert first.sketch is second.sketch and first.article_id is second.article_id
+    member = json.dumps(Member("m", "t", first.sketch, 1.0, "m", shingles=3).to_json())
+    a, b = Member.from_json(json.loads(member)), Member.from_json(json.loads(member))
+    assert a.sketch is b.sketch and a.text_hash is b.text_hash and a.cluster_id is b.cluster_id

@@ -14,7 +14,15 @@ from newswire.common.settings import Settings
 from newswire.enricher import pipeline as pipeline_module
 from newswire.enricher.app import build_pipeline
 from newswire.enricher.bands import Candidate
-from newswire.enricher.pipeline import Emit, EnrichmentPipeline, Redelivered, final_record
+from newswire.enricher.clusters import Head, Placement
+from newswire.enricher.dedupe import Verdict
+from newswire.enricher.pipeline import (
+    Emit,
+    EnrichmentPipeline,
+    Redelivered,
+    final_record,
+    story_key,
+)
 
 TITLE = "Iraq beat Jordan to reach Asian Cup semi-final"
 TEXT = (
@@ -75,16 +83,57 @@ def test_the_enriched_record_is_validated_once_on_its_final_form(
     outcome = pipeline.process(*payload(), lambda _id: None)
     assert isinstance(outcome, Emit) and validated == []
     twin = Candidate("b" * 32, 0.876543, 0.0, "c" * 32, exact=False)
-    record = final_record(outcome, twin)
+    placed = Placement("c" * 32, Head(0.0, "d" * 32), ("e" * 32,))
+    record = final_record(outcome, twin, placed)
     assert validated == [record]
     assert record["dedupe"] | {"content_hash": ""} == {
         "status": "near_duplicate",
         "content_hash": "",
-        "duplicate_of": "c" * 32,
+        "duplicate_of": "d" * 32,
         "similarity": 0.8765,
         "cluster_id": "c" * 32,
         "redeliveries": 0,
+        "role": "member",
+        "head_id": "d" * 32,
+        "merged_clusters": ["e" * 32],
     }
+
+
+def _emit(pipeline: EnrichmentPipeline, **fields: Any) -> Emit:
+    raw = raw_article(source={"kind": "replay", "ref": "t"}, text=TEXT, title=TITLE, **fields)
+    outcome = pipeline.process(orjson.dumps(raw), raw["id"].encode(), lambda _id: None)
+    assert isinstance(outcome, Emit)
+    return outcome
+
+
+def test_an_original_processed_after_its_copy_is_the_head_of_the_copys_cluster(
+    pipeline: EnrichmentPipeline,
+) -> None:
+    original = _emit(pipeline, published_at="2026-03-01T08:00:00Z")
+    key = story_key(original)
+    assert key.article_id == original.article_id and key.at == 1772352000.0
+    copy = Candidate("c" * 32, 0.71, 5.0, "c" * 32, exact=True)
+    placed = Placement("c" * 32, key)
+    dedupe = final_record(original, copy, placed)["dedupe"]
+    assert dedupe["status"] == "new" and dedupe["duplicate_of"] is None
+    assert dedupe["role"] == "head" and dedupe["head_id"] == original.article_id
+    assert dedupe["cluster_id"] == "c" * 32 and dedupe["similarity"] == 0.71
+
+
+def test_the_story_key_falls_back_to_the_fetch_time(pipeline: EnrichmentPipeline) -> None:
+    emit = _emit(pipeline, published_at=None, fetched_at="2026-03-01T08:00:00Z")
+    assert story_key(emit).at == 1772352000.0
+
+
+def test_an_update_keeps_its_status_but_takes_its_cluster(pipeline: EnrichmentPipeline) -> None:
+    emit = _emit(pipeline)
+    update = Emit(emit.article_id, emit.record, emit.entry, Verdict.UPDATE, emit.fingerprint)
+    update.record["dedupe"] |= {"status": "update", "duplicate_of": emit.article_id}
+    twin = Candidate("c" * 32, 0.9, 0.0, "c" * 32, exact=False)
+    dedupe = final_record(update, twin, Placement("c" * 32, Head(0.0, "c" * 32)))["dedupe"]
+    assert dedupe["status"] == "update" and dedupe["duplicate_of"] == emit.article_id
+    assert dedupe["cluster_id"] == "c" * 32 and dedupe["role"] == "member"
+    assert dedupe["similarity"] is None
 
 
 def test_final_record_refuses_what_the_schema_refuses(pipeline: EnrichmentPipeline) -> None:

@@ -9,11 +9,19 @@ from __future__ import annotations
 import asyncio
 import gzip
 import itertools
+import sys
+import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import brotli
 from aiohttp import web
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 from newswire.fetcher.sources import Selectors
 
@@ -180,6 +188,31 @@ def gzipped(data: bytes, content_type: str = "application/xml") -> Handler:
     async def handle(_: web.Request) -> web.StreamResponse:
         return web.Response(
             body=body, headers={"Content-Type": content_type, "Content-Encoding": "gzip"}
+        )
+
+    return handle
+
+
+def compress(data: bytes, encoding: str) -> bytes:
+    """``data`` in a real content coding: ``gzip``, ``deflate``, ``br`` or ``zstd``."""
+    if encoding == "gzip":
+        return gzip.compress(data, compresslevel=9)
+    if encoding == "deflate":
+        return zlib.compress(data, 9)
+    if encoding == "br":
+        return brotli.compress(data, quality=11)
+    if encoding == "zstd":
+        return zstd.compress(data, 19)
+    raise ValueError(encoding)
+
+
+def encoded(data: bytes, encoding: str, content_type: str = "application/xml") -> Handler:
+    """``data`` compressed with ``encoding`` and served with that ``Content-Encoding``."""
+    body = compress(data, encoding)
+
+    async def handle(_: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=body, headers={"Content-Type": content_type, "Content-Encoding": encoding}
         )
 
     return handle

@@ -38,7 +38,7 @@ async def test_plain_get_sends_a_clear_user_agent(server: FixtureServer, http: H
     assert (response.status, response.body) == (200, b"<rss/>")
     headers = server.requests[-1][1]
     assert headers["User-Agent"].startswith("newswire-fetcher/")
-    assert headers["Accept-Encoding"] == "gzip, deflate"
+    assert headers["Accept-Encoding"] == "gzip, deflate, br, zstd"
 
 
 async def test_gzip_bodies_are_inflated(server: FixtureServer, http: HttpClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 from collections.abc import Callable
@@ -26,8 +27,20 @@ def _pair(variation: str, *, near: bool) -> dict:
     return next(p for p in PAIRS if p["variation"] == variation and p["near_duplicate"] is near)
 
 
+_published = itertools.count()
+
+
 def _article(url: str, title: str, text: str) -> dict:
-    return raw_article(source={"kind": "feed", "id": "test"}, url=url, title=title, text=text)
+    """Published a minute after the article made before it: the story order is the order
+    made (fetch times alone can tie within a millisecond, and ties go by id)."""
+    minute = next(_published)
+    return raw_article(
+        source={"kind": "feed", "id": "test"},
+        url=url,
+        title=title,
+        text=text,
+        published_at=f"2026-03-01T{minute // 60:02d}:{minute % 60:02d}:00Z",
+    )
 
 
 def _on_another_partition(first: dict, make: Callable[[int], dict], partitions: int) -> dict:
@@ -116,7 +129,8 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     assert records[exact["id"]]["duplicate_of"] == records[exact["id"]]["cluster_id"] == first["id"]
     assert records[rewrite["id"]]["status"] == "near_duplicate"
     assert records[rewrite["id"]]["duplicate_of"] == first["id"]
-    assert 0.5 <= records[rewrite["id"]]["similarity"] < 1.0
+    # similarity is the containment estimate: a rewrite may be wholly contained (1.0)
+    assert 0.5 <= records[rewrite["id"]]["similarity"] <= 1.0
     assert records[own_report_a["id"]]["status"] == "new"
     assert records[own_report_b["id"]]["status"] == "new", (
         "independent reports of one event are different articles"
@@ -133,7 +147,6 @@ async def test_dropping_duplicates_is_a_setting(
     first = _article("https://outlet-a.example/one", original["a"]["title"], original["a"]["text"])
     copy = _article("https://outlet-b.example/two", original["b"]["title"], original["b"]["text"])
     enricher = spawn("enrich", settings)
-    await _produce(settings, first, copy)
     from newswire.common.kafka import caught_up, committed_offsets, end_offsets
 
     async def processed() -> bool:
@@ -143,11 +156,59 @@ async def test_dropping_duplicates_is_a_setting(
             await committed_offsets(settings.kafka, settings.enricher.app_id, targets), targets
         )
 
+    # One after the other: the copy (fetched later) is a copy of the original only if the
+    # original is in the buckets; an original processed after its copy is its head and
+    # is never dropped (tests/integration: the late original, below).
+    await _produce(settings, first)
+    await eventually(processed, timeout_s=90)
+    await _produce(settings, copy)
     await eventually(processed, timeout_s=90)
     emitted = [
         orjson.loads(m.value)["id"] for m in await read_topic(settings, settings.topics.enriched)
     ]
-    assert len(emitted) == 1, "one copy is emitted, the other dropped"
-    assert emitted[0] in {first["id"], copy["id"]}, (
-        "partitions race: whichever came first is the original"
+    assert emitted == [first["id"]], "the original is emitted, its later copy dropped"
+
+
+async def test_an_original_processed_after_its_rewrite_is_the_head_of_its_cluster(
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
+) -> None:
+    """The issue's run: the rewrite reaches the enricher first, on another partition."""
+    pair = _pair("dateline", near=True)
+    original = raw_article(
+        source={"kind": "feed", "id": "wire"},
+        url="https://wire.example/story",
+        title=pair["a"]["title"],
+        text=pair["a"]["text"],
+        published_at="2026-03-01T08:00:00Z",
     )
+
+    def rewrite_of(n: int) -> dict:
+        return raw_article(
+            source={"kind": "feed", "id": "outlet"},
+            url=f"https://outlet.example/r/{n}",
+            title=pair["b"]["title"],
+            text=pair["b"]["text"],
+            published_at="2026-03-01T09:30:00Z",
+        )
+
+    rewrite = _on_another_partition(original, rewrite_of, settings.topics.partitions)
+    enricher = spawn("enrich", settings)
+
+    async def enriched(n: int) -> list:
+        enricher.assert_running()
+        messages = await read_topic(settings, settings.topics.enriched, idle_ms=300)
+        return messages if len(messages) >= n else []
+
+    await _produce(settings, rewrite)
+    await eventually(lambda: enriched(1), timeout_s=90)
+    await _produce(settings, original)
+    messages = await eventually(lambda: enriched(2), timeout_s=90)
+    records = {r["id"]: r["dedupe"] for r in (orjson.loads(m.value) for m in messages)}
+    head, copy = records[original["id"]], records[rewrite["id"]]
+    assert copy["status"] == "new" and copy["role"] == "head", "first seen: nothing earlier"
+    assert copy["cluster_id"] == rewrite["id"]
+    assert head["status"] == "new", "the original is nobody's copy"
+    assert head["duplicate_of"] is None
+    assert head["role"] == "head" and head["head_id"] == original["id"]
+    assert head["cluster_id"] == rewrite["id"], "the cluster id formed first stays"
+    assert 0.5 <= head["similarity"] <= 1.0 and head["merged_clusters"] == []  # containment

@@ -72,7 +72,7 @@ async def test_seed_is_enriched_once_and_bad_records_are_dead_lettered(
     assert len(enriched) == 1, "the two re-deliveries must not be emitted"
     headers = dict(enriched[0].headers)
     assert (
-        headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.1"
+        headers["schema-id"] == b"newswire.enriched-article" and headers["schema-version"] == b"1.2"
     )
 
 

@@ -170,6 +170,36 @@ async def test_a_duplicate_is_its_own_row_pointing_at_the_original(postgres_db_d
     assert {r["id"] for r in story} == {original["id"], copy["id"]}
 
 
+async def test_a_late_original_and_a_merge_are_queryable_from_the_record(
+    postgres_db_dsn: str,
+) -> None:
+    """Since 1.2 the cluster fields live in the jsonb record: a consumer finds the head
+    and the absorbed clusters with plain jsonb operators."""
+    lead, tail, original = enriched_record(), enriched_record(), enriched_record()
+    original["dedupe"] |= {
+        "cluster_id": lead["id"],
+        "head_id": original["id"],
+        "merged_clusters": [tail["id"]],
+        "similarity": 0.7,
+    }
+    async with opened(postgres_db_dsn) as writer:
+        await write(writer, lead, tail, original)
+    async with connected(postgres_db_dsn) as connection:
+        group = await connection.fetch(
+            "SELECT id FROM articles WHERE cluster_id = $1 OR cluster_id IN ("
+            "  SELECT jsonb_array_elements_text(record->'dedupe'->'merged_clusters')"
+            "  FROM articles WHERE cluster_id = $1)",
+            lead["id"],
+        )
+        head = await connection.fetchval(
+            "SELECT id FROM articles WHERE cluster_id = $1 AND record->'dedupe'->>'role' = 'head'"
+            " ORDER BY coalesce(published_at, fetched_at), id LIMIT 1",
+            lead["id"],
+        )
+    assert {r["id"] for r in group} == {lead["id"], tail["id"], original["id"]}
+    assert head == min(lead["id"], original["id"])  # same published time: the smaller id
+
+
 async def test_two_versions_in_one_batch_keep_the_later(postgres_db_dsn: str) -> None:
     first = enriched_record()
     newer = updated(first, text="Second version of the body.")

@@ -71,6 +71,9 @@ def enriched_record(
             "similarity": None,
             "cluster_id": ident,
             "redeliveries": 0,
+            "role": "head",
+            "head_id": ident,
+            "merged_clusters": [],
         },
         "language_hint": "en",
     }

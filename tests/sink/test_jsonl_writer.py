@@ -52,6 +52,17 @@ def test_factory_builds_schema_valid_records() -> None:
     assert_valid(keyed("a1", "b2"))
 
 
+async def test_cluster_fields_are_written_as_they_came(writer: JsonLinesWriter) -> None:
+    """Since 1.2 a record says its role and the clusters it merged: the line is the
+    record, so a consumer unions clusters from the files as from the topic."""
+    copy, head = enriched_record(), enriched_record()
+    head["dedupe"] |= {"cluster_id": copy["id"], "merged_clusters": ["f" * 32]}
+    assert_valid(head)
+    await add_all(writer, [copy, head])
+    await writer.flush()
+    assert {r["id"]: r for r in output_lines(writer.out_dir)}[head["id"]] == head
+
+
 def test_is_a_writer(writer: JsonLinesWriter) -> None:
     assert isinstance(writer, Writer)
 

@@ -45,6 +45,17 @@ def test_row_holds_the_queried_fields_and_the_whole_record() -> None:
     assert orjson.loads(row["record"]) == record
 
 
+def test_cluster_fields_travel_in_the_record_column() -> None:
+    """Since 1.2: role, head_id and merged_clusters are in the jsonb record, no column
+    and no migration (the migration's own rule for fields of later minor versions)."""
+    record = enriched_record()
+    record["dedupe"] |= {"cluster_id": "c" * 32, "role": "head", "merged_clusters": ["d" * 32]}
+    assert_valid(record)
+    row = as_columns(record)
+    assert row["cluster_id"] == "c" * 32
+    assert orjson.loads(row["record"])["dedupe"] == record["dedupe"]
+
+
 def test_replay_record_without_url_or_publication_date() -> None:
     record = enriched_record()
     record["url"] = None

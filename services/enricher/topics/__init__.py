@@ -8,14 +8,16 @@ article goes through, one module each:
 * :mod:`.tokens`: the comparison form of text and its word tokens, with sentences,
   clauses and zones (title, lead, body); a text without a title whose first paragraph
   is one short sentence (a headline, up to ``headline_chars``) is scored as a title;
-* :mod:`.morphology`: clitic stripping, the forms an article token may take to match;
+* :mod:`.morphology`: clitic stripping, the forms an article token may take to match
+  (Arabic, Persian, Sorani, Kurmanji, English);
 * :mod:`.taxonomy` and :mod:`.loading`: the taxonomy model, and reading it (YAML,
   schema, the checks a schema cannot say);
 * :mod:`.matching`: every phrase compiled into one index per language, found in one
   pass over an article's tokens;
 * :mod:`.relations`: which act mentions count (actor -> act -> target), so that
   "Israel strikes Iran" stays out of iran-strikes and "Iran strikes Israel" out of
-  strikes-on-iran;
+  strikes-on-iran; :mod:`.grammar` holds its coordination ("and") and verb-final
+  (subject-object-verb) rules;
 * :mod:`.scoring`: masks, the co-occurrence gate, weights and the saturating score;
 * :mod:`.classifier`: :class:`TopicClassifier`, what the enricher builds and calls.
 

@@ -7,7 +7,7 @@ several places of the taxonomy (a term of one topic, an actor of another's relat
 it is compiled once and each match carries every :class:`Role` it plays.
 
 ``a … b`` in a phrase allows up to :data:`~.tokens.GAP_TOKENS` other words between
-its parts; no phrase crosses a sentence.
+its parts; no phrase crosses a clause break (comma, colon, bracket) or a sentence.
 
 The span helpers at the end (:func:`gap`, :func:`overlaps`, :func:`one_per_span`) are
 shared by scoring and relations: both reason about where matches stand.
@@ -151,14 +151,16 @@ def find_matches(
     tokens: Sequence[Token], forms: Sequence[frozenset[str]], compiled: Compiled
 ) -> list[Match]:
     """Every phrase occurrence: per token its candidate forms are looked up in the index,
-    then the rest of the phrase is checked token by token inside the same sentence."""
+    then the rest of the phrase is checked token by token inside the same clause: a
+    phrase never runs across a comma or colon («تبادل الضربات: إيران ...» is not
+    «ضرب إيران»)."""
     index, first_words, n = compiled.index, compiled.first_words, len(tokens)
     found: list[Match] = []
     for start, token_forms in enumerate(forms):
         hits = token_forms & first_words
         if not hits:
             continue
-        sentence = tokens[start].sentence
+        clause = tokens[start].clause
         for form in hits:
             for words, gapped, roles in index[form]:
                 end, gaps = start + len(words), _NO_GAPS
@@ -167,7 +169,7 @@ def find_matches(
                     if matched is None:
                         continue
                     end, gaps = matched
-                elif end > n or tokens[end - 1].sentence != sentence:
+                elif end > n or tokens[end - 1].clause != clause:
                     continue
                 elif end - start > 1 and not all(
                     words[k] in forms[start + k] for k in range(1, end - start)
@@ -186,13 +188,13 @@ def _match_end(
 ) -> tuple[int, tuple[tuple[int, int], ...]] | None:
     """End (exclusive) and skipped ranges of the phrase whose words[k:] start at token
     ``pos``, or None. A gap skips up to GAP_TOKENS tokens, shortest first; all inside
-    one sentence."""
-    sentence = tokens[pos - 1].sentence if pos else tokens[0].sentence
+    one clause."""
+    clause = tokens[pos - 1].clause if pos else tokens[0].clause
     while k < len(words):
         if words[k] == GAP:
             for skip in range(GAP_TOKENS + 1):
                 at = pos + skip
-                if at >= len(tokens) or tokens[at].sentence != sentence:
+                if at >= len(tokens) or tokens[at].clause != clause:
                     return None
                 if words[k + 1] in forms[at]:
                     found = _match_end(words, k + 2, at + 1, tokens, forms)
@@ -200,7 +202,7 @@ def _match_end(
                         end, gaps = found
                         return end, ((pos, at), *gaps) if skip else gaps
             return None
-        if pos >= len(tokens) or tokens[pos].sentence != sentence or words[k] not in forms[pos]:
+        if pos >= len(tokens) or tokens[pos].clause != clause or words[k] not in forms[pos]:
             return None
         k, pos = k + 1, pos + 1
     return pos, ()

@@ -28,9 +28,10 @@ def _norm_all(items: Iterable[str]) -> tuple[str, ...]:
 _AR_CONJUNCTIONS = ("", "و", "ف")
 _AR_PREPOSITIONS = ("", "ب", "ل", "ك")
 _AR_ARTICLE = "ال"
-# Pronoun suffixes, then number endings (sound plurals, dual, feminine plural): two
-# rounds reach «قواتها» -> «قوات» and «جنودهم», «أمريكيين» -> «أمريكي», «ضرباتها» -> «ضربات».
-_AR_SUFFIXES = _norm_all(["ها", "هم", "هما", "كم", "نا", "ه", "هن", "ين", "ون", "ان", "ات"])
+# Pronoun suffixes, then number endings (sound plurals, dual, feminine plural), and the
+# alef of the indefinite accusative: two rounds reach «قواتها» -> «قوات» and «جنودهم»,
+# «أمريكيين» -> «أمريكي», «ضرباتها» -> «ضربات», «هجومًا» -> «هجوم».
+_AR_SUFFIXES = _norm_all(["ها", "هم", "هما", "كم", "نا", "ه", "هن", "ين", "ون", "ان", "ات", "ا"])
 _FA_SUFFIXES = _norm_all(
     ["ها", "های", "هایی", "ی", "ای", "یی", "ش", "شان", "ان", "اش", "هایش", "هایشان", "یش"]
 )
@@ -66,6 +67,11 @@ _CKB_SUFFIXES = _norm_all(
         "ەکانیان",
         "ەکەیان",
     ]
+)
+# Kurmanji (Latin script, compared without diacritics: ê -> e, î -> i): the oblique
+# case and ezafe (Îranê, hêzên, êrîşa), plural, indefinite and definite endings.
+_KMR_SUFFIXES = _norm_all(
+    ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine"]
 )
 _MIN_STEM = 3
 
@@ -145,6 +151,13 @@ def _sorani_forms(token: str) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=65536)
+def _kurmanji_forms(token: str) -> frozenset[str]:
+    """Up to two suffixes off (a case or ezafe ending on a plural or indefinite):
+    «Îranê» matches «Îran», «êrîşên» matches «êrîş»."""
+    return frozenset(_strip_suffixes({token}, _KMR_SUFFIXES, rounds=2))
+
+
+@functools.lru_cache(maxsize=65536)
 def _english_forms(token: str) -> frozenset[str]:
     """Plural -s/-es/-ies stripped; possessives are removed before tokenising."""
     forms = {token}
@@ -177,6 +190,7 @@ _FORMS: dict[str, Callable[[str], frozenset[str]]] = {
     "fa": _persian_forms,
     "ckb": _sorani_forms,
     "en": _english_forms,
+    "kmr": _kurmanji_forms,
 }
 
 

@@ -27,10 +27,16 @@ crosses a barrier word (condemned, foiled). ``word_order`` says how actors attac
 * vso (Arabic): the subject may follow the verb («ضربت إيران»); on a tie the earlier
   actor wins («إسرائيل تضرب إيران») except after a definite noun, whose actor follows it
   («أدان العراق الهجوم الإيراني»).
-* sov (Persian, Sorani): on a tie the later actor wins (ezafe/genitive: «حمله اسرائیل»,
-  «هێرشی ئیسرائیلی»); with no actor near, the sentence's first actor before a
-  verb-final act owns it (a long object between); a barrier after the act in its
-  clause makes the actors before it that verb's subjects.
+* sov (Persian, Sorani, Kurmanji): on a tie the later actor wins (ezafe/genitive:
+  «حمله اسرائیل», «هێرشی ئیسرائیلی») but only inside the act's clause; with no actor
+  near, the sentence's first actor before a verb-final act owns it (a long object
+  between); an actor right before the act with another actor opening its clause is the
+  object (S O V: «ئیسرائیل تارانی بۆردومان کرد»); a barrier after the act in its clause
+  makes the actors before it that verb's subjects.
+
+In every word order, an actor joined by "and" to a target is one more target
+(«کرماشان و تاران»), and a rival owner joined by "and" to an agent shares the act with
+it ("Iran and Israel traded strikes").
 """
 
 from __future__ import annotations
@@ -40,6 +46,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from newswire.enricher.topics.grammar import (
+    COORDINATORS,
+    coordinated_agent,
+    coordinated_with_target,
+    genitive_of,
+    verb_final_subject,
+)
 from newswire.enricher.topics.matching import (
     ACT,
     AGENT,
@@ -89,6 +102,7 @@ class _Parties:
     targets: dict[int, list[Match]]
     objects: dict[int, list[tuple[Match, bool]]]  # (mention, marked as a target)
     barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
+    act_words: frozenset[int]  # token positions inside act mentions
 
 
 def relation_events(
@@ -129,21 +143,30 @@ def _events(
     tokens = context.tokens
     act_sentences = {tokens[m.start].sentence for m in acts}
     # Marker scans stop at an act («سپاه این حملات را»: را marks the attacks, not the
-    # IRGC) and ignore marker words inside excluded spans («به گفته سپاه»).
-    blocked = frozenset(i for m in acts for i in m.words()).union(
-        *(range(start, end) for start, end in masked)
-    )
-    scan = _Scan(relation, context.compiled.markers[context.topic, slot], blocked, context)
+    # IRGC) -- except at a target marker that ends the act's phrase («صواريخ … على
+    # إسرائيل»: Israel is still what is hit) -- and ignore marker words inside excluded
+    # spans («به گفته سپاه»).
+    markers = context.compiled.markers[context.topic, slot]
+    forms = context.forms
+    blocked = frozenset(
+        i for m in acts for i in m.words() if not (i == m.end - 1 and forms[i] & markers.target)
+    ).union(*(range(start, end) for start, end in masked))
+    scan = _Scan(relation, markers, blocked, context)
     targets = _targets(scan, raw_targets or (), act_sentences)
     objects = _objects(scan, raw_objects or (), act_sentences)
     if relation.needs_target and not targets and not objects:
         return None
     actors, by_agent = _actors(
-        scan, (agents or []) + by_kind.get((slot, RIVAL), []), act_sentences, targets, acts
+        scan,
+        (agents or []) + by_kind.get((slot, RIVAL), []),
+        act_sentences,
+        _target_ends(targets, masked),
+        acts,
     )
     barrier_words = scan.markers.barrier
     barriers = _barrier_positions(barrier_words, context) if barrier_words else None
-    parties = _Parties(actors, by_agent, targets, objects, barriers)
+    act_words = frozenset(i for m in acts for i in m.words())
+    parties = _Parties(actors, by_agent, targets, objects, barriers, act_words)
     return _counted(slot, acts, parties, relation, context)
 
 
@@ -195,24 +218,41 @@ def _objects(
     return objects
 
 
+def _target_ends(
+    targets: dict[int, list[Match]], masked: Sequence[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], frozenset[int]]:
+    """Target spans, and where every target or excluded span (a target phrase another
+    topic masks, «کرماشان») ends: what an actor coordinated with one is part of."""
+    spans = [(t.start, t.end) for ts in targets.values() for t in ts]
+    return spans, frozenset(end for _, end in spans) | frozenset(end for _, end in masked)
+
+
 def _actors(
     scan: _Scan,
     mentions: Iterable[Match],
     act_sentences: set[int],
-    targets: dict[int, list[Match]],
+    target_ends: tuple[list[tuple[int, int]], frozenset[int]],
     acts: Sequence[Match],
 ) -> tuple[dict[int, list[Match]], set[int]]:
     """Agent and rival mentions that may own an act, by sentence, and the starts of
     those an agent marker introduces. Mentions inside a target phrase, after a target
-    marker, before an object marker or (svo) right after an act are what is hit."""
+    marker, before an object marker, coordinated with a target or (svo) right after an
+    act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
-    target_spans = [(t.start, t.end) for ts in targets.values() for t in ts]
+    target_spans, ends = target_ends
+    # Arabic coordinates clauses with «و» on the next subject («... وإيران ترد»); a
+    # verb-final object always has its verb after it, an English passive too.
+    act_starts = frozenset(a.start for a in acts) if relation.word_order == "vso" else frozenset()
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
     before_or_by = markers.target | markers.agent
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
     for m in one_per_span(mentions):
-        if tokens[m.start].sentence not in act_sentences or overlaps(m, target_spans):
+        if (
+            tokens[m.start].sentence not in act_sentences
+            or overlaps(m, target_spans)
+            or coordinated_with_target(m, ends, act_starts, tokens)
+        ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
         if marker & markers.agent:
@@ -238,10 +278,12 @@ def _event(
     sentence = tokens[act.start].sentence
     candidates = parties.actors.get(sentence, [])
     if parties.barriers and candidates:
-        candidates = _across_no_barrier(act, candidates, parties.barriers, relation, tokens)
-    owner = _owner(act, candidates, parties.by_agent, relation, context)
+        candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
+    owner = _owner(act, candidates, parties, relation, context)
     if owner is not None and owner.role.kind == RIVAL:
-        return None
+        owner = coordinated_agent(owner, candidates, tokens)
+        if owner is None:
+            return None
     if relation.needs_agent and owner is None:
         return None
     target = min(
@@ -304,7 +346,8 @@ def _object_of(
     """An object-target mention that is the act's object: marked as a target within
     ``within`` tokens («على إيران», «به ایران»); in svo right after the act ("struck
     Iran"); in vso right after the act when its owner comes first («إسرائيل تضرب
-    إيران»; in «ضربت إيران أهدافا» Iran is the subject)."""
+    إيران»; in «ضربت إيران أهدافا» Iran is the subject); in sov right before the act
+    when its owner comes first («ئیسرائیل تارانی بۆردومان کرد»)."""
     for o, marked in objects:
         if o.start < act.end and act.start < o.end:
             continue
@@ -319,13 +362,20 @@ def _object_of(
             and owner.end <= act.start
         ):
             return o
+        if (
+            relation.word_order == "sov"
+            and o.end == act.start
+            and owner is not None
+            and owner.end <= o.start
+        ):
+            return o
     return None
 
 
 def _owner(
     act: Match,
     actors: Sequence[Match],
-    by_agent: set[int],
+    parties: _Parties,
     relation: Relation,
     context: Context,
 ) -> Match | None:
@@ -334,7 +384,23 @@ def _owner(
     the sentence's first actor before the act (a verb-final sentence's subject, with a
     long object in between). Ties: see the module docstring."""
     near = [m for m in actors if gap(act, m) <= relation.within]
-    marked = [m for m in near if m.start in by_agent and m.start >= act.end]
+    tokens = context.tokens
+    if relation.word_order == "sov":
+        # Verb-final: an actor after the act is its genitive («حمله اسرائیل»), which
+        # never reaches past the act's clause («... bombebaran kir, Îranê jî ...»).
+        near = [m for m in near if m.end <= act.start or genitive_of(act, m, tokens)]
+    elif relation.word_order:
+        # An actor in a later clause is that clause's subject, often the source that
+        # reports what hit it ("Drones hit a workshop in Isfahan; Tehran says ..."). An
+        # exchange (no word order: no direction) may name its parties anywhere.
+        clause = tokens[act.start].clause
+        near = [m for m in near if m.end <= act.start or tokens[m.start].clause == clause]
+    # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
+    marked = [
+        m
+        for m in near
+        if m.start in parties.by_agent and (m.start >= act.end or relation.word_order == "sov")
+    ]
     if marked:
         near = marked
     if not near:
@@ -349,7 +415,10 @@ def _owner(
         later_wins = is_arabic_definite(context.tokens[act.start].form)
     else:
         later_wins = False
-    return min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+    best = min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+    if relation.word_order == "sov" and best.end == act.start:
+        return verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
+    return best
 
 
 def _barrier_positions(words: frozenset[str], context: Context) -> list[int]:
@@ -370,19 +439,28 @@ def _any_between(positions: list[int], start: int, end: int) -> bool:
 def _across_no_barrier(
     act: Match,
     actors: Sequence[Match],
-    barriers: list[int],
+    parties: _Parties,
     relation: Relation,
     tokens: Sequence[Token],
 ) -> list[Match]:
     """Actors whose link to the act crosses no barrier word («إيران تعلن إحباط هجوم»:
-    Iran foiled the attack). Verb-final: a barrier after the act in its clause is the
-    verb of the actors before the act («ایران حمله ... را محکوم کرد»)."""
+    Iran foiled the attack). Verb-final: a barrier in or after the act in its clause is
+    the verb of the actors before the act («ایران حمله ... را محکوم کرد»), or makes
+    the act passive («... hat lêdan», «... پێکرا»): only an agent marked as such («ji
+    aliyê X ve», «لەلایەن X») may own it from before."""
+    barriers = parties.barriers or []
     if relation.word_order == "sov":
+        # The act's verb group: to the end of its clause or the next "and" («... حمله
+        # کرد و چهار نفر کشته شدند»: the killed are the next verb's subject).
         clause_end = act.end
-        while clause_end < len(tokens) and tokens[clause_end].clause == tokens[act.start].clause:
+        while (
+            clause_end < len(tokens)
+            and tokens[clause_end].clause == tokens[act.start].clause
+            and tokens[clause_end].form not in COORDINATORS
+        ):
             clause_end += 1
-        if _any_between(barriers, act.end, clause_end):
-            actors = [m for m in actors if m.start >= act.end]
+        if _any_between(barriers, act.start, clause_end):
+            actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
     return [
         m
         for m in actors

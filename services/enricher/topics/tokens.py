@@ -18,6 +18,7 @@ scans stop at a clause break) and the zone (title, lead, body) that weighs a men
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -54,6 +55,8 @@ _POSSESSIVE = re.compile(r"(?<=\w)['’ʼ]s\b")
 _US_ABBREVIATION = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
 # Persian plural/ezafe suffixes that writers separate with a space instead of a ZWNJ.
 _DETACHED_SUFFIXES = frozenset(normalise_text(s) for s in ("ها", "های", "هایی"))
+# Latin-script languages compared without accents, article and taxonomy alike.
+_ACCENT_FOLDED = frozenset({"kmr"})
 # "a … b" / "a ... b" in a taxonomy phrase: up to GAP_TOKENS other words between a and b.
 GAP_TOKENS = 4
 GAP = "\u2026"  # the token that stands for a gap inside a compiled phrase
@@ -112,8 +115,18 @@ def _paragraph_tokens(paragraph: str, language: str) -> Iterator[str | None]:
     return _form_tokens(_comparison_form(paragraph), language)
 
 
+def _fold_latin_marks(form: str) -> str:
+    """Latin letters without their accents (ê -> e, î -> i, ş -> s): Kurmanji writers
+    and keyboards drop them as often as they type them («Iraq», «Îraq»)."""
+    if form.isascii():
+        return form
+    return "".join(c for c in unicodedata.normalize("NFD", form) if not unicodedata.combining(c))
+
+
 def _form_tokens(form: str, language: str) -> Iterator[str | None]:
     """Word tokens of a paragraph's comparison form (see :func:`_paragraph_tokens`)."""
+    if language in _ACCENT_FOLDED:
+        form = _fold_latin_marks(form)
     previous: str | None = None
     for match in _WORD_OR_STOP.finditer(form):
         word = match.group()

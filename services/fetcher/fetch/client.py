@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -159,23 +159,46 @@ class HttpClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchResponse:
-        """GET ``url`` following redirects; a 2xx/304 response or a :class:`FetchError`."""
+    async def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+        timeout_s: float | None = None,
+        before_request: Callable[[str], Awaitable[None]] | None = None,
+    ) -> FetchResponse:
+        """GET ``url`` following redirects; a 2xx/304 response or a :class:`FetchError`.
+
+        ``max_bytes`` and ``timeout_s`` replace the body cap and the whole-request
+        deadline for one request (robots.txt has its own). ``before_request`` is awaited
+        with the URL of every request, redirect hops included, and may refuse it by
+        raising a :class:`FetchError` (the poller's robots.txt check)."""
         started = time.perf_counter()
+        deadline = timeout_s or self._settings.total_timeout_s
         try:
-            async with asyncio.timeout(self._settings.total_timeout_s):
-                return await self._follow(url, dict(headers or {}), started)
+            async with asyncio.timeout(deadline):
+                return await self._follow(
+                    url, dict(headers or {}), started, max_bytes, before_request
+                )
         except TimeoutError as exc:
             raise FetchError(
-                FetchErrorKind.TIMEOUT,
-                f"no complete response within {self._settings.total_timeout_s}s",
-                url=url,
+                FetchErrorKind.TIMEOUT, f"no complete response within {deadline}s", url=url
             ) from exc
 
-    async def _follow(self, url: str, headers: dict[str, str], started: float) -> FetchResponse:
+    async def _follow(
+        self,
+        url: str,
+        headers: dict[str, str],
+        started: float,
+        max_bytes: int | None,
+        before_request: Callable[[str], Awaitable[None]] | None,
+    ) -> FetchResponse:
         seen = [url]
         for _ in range(self._settings.max_redirects + 1):
-            status, response_headers, body = await self._one_request(url, headers)
+            if before_request is not None:
+                await before_request(url)
+            status, response_headers, body = await self._one_request(url, headers, max_bytes)
             if status not in REDIRECT_STATUSES:
                 return self._classify(
                     url, status, response_headers, body, started, tuple(seen[:-1])
@@ -196,13 +219,14 @@ class HttpClient:
         )
 
     async def _one_request(
-        self, url: str, headers: dict[str, str]
+        self, url: str, headers: dict[str, str], max_bytes: int | None
     ) -> tuple[int, httpx.Headers, bytes]:
         host = _host_of(url)
         async with self.limiter.slot(host):
             try:
                 async with self._client.stream("GET", url, headers=headers) as response:
-                    return response.status_code, response.headers, await self._read_body(response)
+                    body = await self._read_body(response, max_bytes)
+                    return response.status_code, response.headers, body
             except FetchError as error:
                 error.url = error.url or url
                 raise
@@ -217,11 +241,12 @@ class HttpClient:
                     FetchErrorKind.NETWORK, f"{type(exc).__name__}: {exc}", url=url
                 ) from exc
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(self, response: httpx.Response, max_bytes: int | None) -> bytes:
         status = response.status_code
         if status in REDIRECT_STATUSES or status == 304:
             return b""
-        cap = self._settings.max_body_bytes if 200 <= status < 300 else ERROR_BODY_BYTES
+        ok_cap = max_bytes or self._settings.max_body_bytes
+        cap = ok_cap if 200 <= status < 300 else ERROR_BODY_BYTES
         declared = response.headers.get("content-length", "")
         if (
             200 <= status < 300

@@ -1,4 +1,5 @@
-"""Per-host politeness: at most N requests in flight and a minimum gap between starts.
+"""Per-host politeness: at most N requests in flight and a minimum gap between starts
+(the configured spacing, or the host's robots.txt ``Crawl-delay`` when longer).
 
 Implemented with asyncio primitives rather than a library because the rules are
 small and must interact with the schedule: a 429 or a 503 with ``Retry-After`` slows
@@ -21,6 +22,7 @@ class _HostGate:
     semaphore: asyncio.Semaphore
     next_start: float = 0.0  # monotonic time before which no new request may start
     requests: int = field(default=0)
+    spacing: float | None = None  # the host's own (robots.txt Crawl-delay), if longer
 
 
 class HostLimiter:
@@ -46,7 +48,7 @@ class HostLimiter:
             # Reserve a start time before awaiting, so concurrent waiters get distinct turns.
             now = self._clock.monotonic()
             start = max(now, gate.next_start)
-            gate.next_start = start + self._spacing
+            gate.next_start = start + max(self._spacing, gate.spacing or 0.0)
             gate.requests += 1
             if start > now:
                 await self._clock.sleep(start - now)
@@ -56,6 +58,15 @@ class HostLimiter:
         """No new request to ``host`` for ``seconds`` (Retry-After, rate limiting)."""
         gate = self._gate(host.lower())
         gate.next_start = max(gate.next_start, self._clock.monotonic() + seconds)
+
+    def set_spacing(self, host: str, seconds: float | None) -> None:
+        """The host's own minimum gap between request starts (robots.txt ``Crawl-delay``);
+        the configured spacing still holds when it is longer. ``None`` forgets it."""
+        self._gate(host.lower()).spacing = seconds
+
+    def spacing_of(self, host: str) -> float:
+        gate = self._gates.get(host.lower())
+        return max(self._spacing, (gate.spacing or 0.0) if gate else 0.0)
 
     def requests_to(self, host: str) -> int:
         gate = self._gates.get(host.lower())

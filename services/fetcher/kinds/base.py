@@ -35,6 +35,8 @@ class Reading:
     get: Callable[[str], Awaitable[FetchResponse]]
     #: Every entry given is unseen by this source: a next page may hold more new ones.
     all_new: Callable[[Sequence[Entry]], bool]
+    #: Some entry given is unseen by this source (a listing page not only of known items).
+    any_new: Callable[[Sequence[Entry]], bool]
 
 
 class Kind:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -54,6 +55,48 @@ def listing_document(html: str, *, page_url: str, selector: str, language: str |
     return Document(
         format=DocFormat.HTML, entries=entries, language=language or page_language(html)
     )
+
+
+def next_page_url(
+    html: str,
+    *,
+    page_url: str,
+    listing_url: str,
+    selector: str | None,
+    numbered: str | None,
+    number: int,
+) -> str | None:
+    """The listing's next page (page ``number``), on the listing's own site, or None.
+
+    Tried in order: the configured selector, ``<link rel=next>`` / ``<a rel=next>``, the
+    configured numbered-page template (``{n}`` replaced by ``number``, resolved against
+    the listing's first page, ``listing_url``)."""
+    tree = LexborHTMLParser(html)
+    base = document_base(tree, page_url)
+    candidates = [_selected_href(tree, selector) if selector else None, _rel_next(tree)]
+    found = [absolute(base, href) for href in candidates]
+    if numbered:
+        found.append(urljoin(listing_url, numbered.replace("{n}", str(number))))
+    site = _site(page_url)
+    for url in found:
+        if url and _site(url) == site:
+            return url.split("#", 1)[0]
+    return None
+
+
+def _selected_href(tree: LexborHTMLParser, css: str) -> str | None:
+    node = tree.css_first(css)
+    if node is None:
+        return None
+    anchor = node if node.tag in ("a", "link") else node.css_first("a[href]")
+    return anchor.attributes.get("href") if anchor is not None else None
+
+
+def _rel_next(tree: LexborHTMLParser) -> str | None:
+    for node in tree.css("link[rel][href], a[rel][href]"):
+        if "next" in (node.attributes.get("rel") or "").lower().split():
+            return node.attributes.get("href")
+    return None
 
 
 @dataclass(frozen=True, slots=True)

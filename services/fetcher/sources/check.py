@@ -206,6 +206,11 @@ class Checker:
         if name == "url":
             reason = url_problem(value) or "not a URL"
             return f"url {shown(value)} is not a valid http(s) URL ({reason})"
+        if name == "pagination.numbered":
+            return (
+                f"{name} {shown(value)} has no {{n}} for the page number "
+                '(e.g. "?page={n}" or "/news/page/{n}/")'
+            )
         return f"{name} {shown(value)} is not in the expected form"
 
     def _on_PropertyNames(self, path: JsonPath, error: Any) -> str:
@@ -270,6 +275,21 @@ def _entry_problems(entry: dict[str, Any]) -> Iterator[tuple[list[str | int], st
                     f"not a CSS selector the HTML parser accepts: {shown(css)} "
                     f"(selectors.{'['.join(str(n) for n in name)}{']' if len(name) > 1 else ''})",
                 )
+
+    yield from _pagination_problems(entry)
+
+
+def _pagination_problems(entry: dict[str, Any]) -> Iterator[tuple[list[str | int], str]]:
+    """Pagination is read by kind html only; its ``next`` must be a selector that parses."""
+    pagination = entry.get("pagination")
+    if "pagination" in entry and entry.get("kind") != "html" and "kind" in entry:
+        yield ["pagination"], "pagination is only used by kind html (listing pages)"
+    css = pagination.get("next") if isinstance(pagination, dict) else None
+    if isinstance(css, str) and css and not _css_parses(css):
+        yield (
+            ["pagination", "next"],
+            f"not a CSS selector the HTML parser accepts: {shown(css)} (pagination.next)",
+        )
 
 
 def _duration_or_none(value: Any) -> float | None:

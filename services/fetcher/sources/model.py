@@ -48,6 +48,17 @@ class Selectors:
 
 
 @dataclass(frozen=True, slots=True)
+class Pagination:
+    """How an ``html`` listing's next page is found (beyond ``rel=next``, always tried)."""
+
+    #: CSS selector of the next-page link (or its container); tried first.
+    next: str | None = None
+    #: Numbered pages: a URL (absolute or relative to the listing) with ``{n}``,
+    #: the page number from 2 (``?page={n}``, ``/page/{n}/``); tried last.
+    numbered: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """One entry of the sources file, with defaults applied and durations in seconds."""
 
@@ -65,6 +76,11 @@ class Source:
     full_article: bool = False
     enabled: bool = True
     verified: bool = True
+    #: Poll without consulting robots.txt: set only explicitly, reported on every poll.
+    ignore_robots: bool = False
+    pagination: Pagination | None = None
+    #: Pages read per poll (listing pages, WordPress pages, child sitemaps); None: setting.
+    max_pages: int | None = None
 
     @property
     def record_source(self) -> RecordSource:
@@ -101,4 +117,7 @@ def build_source(entry: dict[str, Any]) -> Source:
         full_article=bool(entry.get("full_article", False)),
         enabled=bool(entry.get("enabled", True)),
         verified=bool(entry.get("verified", True)),
+        ignore_robots=entry.get("ignore_robots") is True,
+        pagination=Pagination(**entry["pagination"]) if entry.get("pagination") else None,
+        max_pages=entry.get("max_pages"),
     )

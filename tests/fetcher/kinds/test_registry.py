@@ -87,7 +87,13 @@ async def test_every_kind_reads_its_fixture(kind: SourceKind) -> None:
         body=(FIXTURES / "fetcher" / case.fixture).read_bytes(),
         elapsed_s=0.0,
     )
-    reading = Reading(source=source, max_pages=5, get=_no_more_requests, all_new=lambda _: True)
+    reading = Reading(
+        source=source,
+        max_pages=5,
+        get=_no_more_requests,
+        all_new=lambda _: True,
+        any_new=lambda _: True,
+    )
     document = await reader.read(response, reading)
     assert document.format is case.format and document.format in reader.formats
     assert len(document.entries) == case.entries
