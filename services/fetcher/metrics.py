@@ -17,6 +17,7 @@ from prometheus_client import (
 
 from newswire.common.health import HealthServer
 from newswire.fetcher.fetch.robots import RobotsResult
+from newswire.fetcher.parse.feedroute import RouteCollector
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.state import SourceState, SourceStatus
 
@@ -83,6 +84,7 @@ class FetcherMetrics:
             ["source"],
             registry=r,
         )
+        r.register(RouteCollector())  # fetcher_feed_parser_total{parser, reason}
         self.ready = False
 
     def observe(self, result: PollResult) -> None:

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.common.urls import InvalidUrl, canonical_url, identity_form
+from newswire.common import urls
+from newswire.common.urls import InvalidUrl, _canonicalise, canonical_url, identity_form
 
 
 @pytest.mark.parametrize(
@@ -65,6 +66,14 @@ def test_canonicalisation_is_idempotent(
 
     url = f"{scheme}://News.Example.org{port}/{'/'.join(segments)}?{urlencode(query)}#frag"
     once = canonical_url(url)
-    assert canonical_url(once) == once
+    assert _canonicalise(once) == once  # uncached: canonical_url caches ``once`` as its own form
     names = {name for name, _ in parse_qsl(urlsplit(once).query, keep_blank_values=True)}
     assert not names & {"utm_source", "fbclid"} and "#" not in once
+
+
+def test_the_canonical_form_is_cached_as_its_own() -> None:
+    """The record id canonicalises the canonical URL again: that must cost a lookup."""
+    url = "HTTPS://Cache.Example/a/./b?utm_source=x&q=1"
+    once = canonical_url(url)
+    assert (urls._cache[url], urls._cache[once]) == (once, once)
+    assert canonical_url(once) == once

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 from newswire.fetcher.parse.decode import Decoded, decode_body
-from newswire.fetcher.parse.feed import parse_feed_xml
+from newswire.fetcher.parse.feedroute import read_feed_xml
 from newswire.fetcher.parse.jsonfeed import parse_json_feed
 from newswire.fetcher.parse.model import FEED_FORMATS, ChildLink, DocFormat, Document, Entry
 from newswire.fetcher.parse.sitemap import parse_sitemap
@@ -33,7 +33,7 @@ def parse_text(text: str, *, base_url: str, accept: frozenset[DocFormat]) -> Doc
             FetchErrorKind.UNSUPPORTED, f"body is {format_}, expected one of: {expected}"
         )
     if format_ in (DocFormat.RSS, DocFormat.RDF, DocFormat.ATOM):
-        return parse_feed_xml(text, base_url=base_url, format_=format_)
+        return read_feed_xml(text, base_url=base_url, format_=format_)
     if format_ is DocFormat.JSON_FEED:
         return parse_json_feed(text, base_url=base_url)
     if format_ is DocFormat.WORDPRESS or format_ is DocFormat.JSON:

@@ -71,11 +71,24 @@ log = logging.getLogger(__name__)
 
 
 def parse_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
-    """Entries and hints of an XML feed; ``malformed`` when nothing can be read
-    (see the module docstring for ill-formed and truncated documents)."""
+    """Entries and hints of an XML feed read by feedparser; ``malformed`` when nothing
+    can be read (see the module docstring for ill-formed and truncated documents)."""
+    repaired, data = prepare_feed_xml(text)
+    return feedparser_document(repaired, data, base_url=base_url, format_=format_)
+
+
+def prepare_feed_xml(text: str) -> tuple[str, bytes]:
+    """(text with impossible character references repaired, the same as UTF-8 bytes),
+    after refusing DTD subsets and entities: what either parser may be given."""
     refuse_unsafe_xml(text)
     repaired = repair_charrefs(text)
-    data = as_utf8_xml(repaired)
+    return repaired, as_utf8_xml(repaired)
+
+
+def feedparser_document(
+    repaired: str, data: bytes, *, base_url: str, format_: DocFormat
+) -> Document:
+    """:func:`parse_feed_xml` on a body :func:`prepare_feed_xml` prepared."""
     try:
         result = feedparser.parse(
             io.BytesIO(data),
@@ -110,14 +123,8 @@ def parse_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
             )
         defects.append(f"ill-formed XML: {reason}")
     feed = result.get("feed", {})
-    language = _language(feed.get("language"))
-    entries = []
-    for raw in raw_entries:
-        entry = _entry(raw, base_url, language)
-        if has_something_to_read(entry):
-            entries.append(entry)
-        else:
-            skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + 1
+    language = language_tag(feed.get("language"))
+    entries = readable([_entry(raw, base_url, language) for raw in raw_entries], skipped)
     return Document(
         format=format_,
         entries=entries,
@@ -128,6 +135,14 @@ def parse_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
         defects=tuple(defects),
         skipped=skipped,
     )
+
+
+def readable(entries: list[Entry], skipped: dict[str, int]) -> list[Entry]:
+    """The entries with something to read; the others counted in ``skipped``."""
+    kept = [entry for entry in entries if has_something_to_read(entry)]
+    if len(kept) < len(entries):
+        skipped[SKIP_NO_TEXT] = skipped.get(SKIP_NO_TEXT, 0) + len(entries) - len(kept)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +225,7 @@ def _entry(raw: dict[str, Any], base_url: str, feed_language: str | None) -> Ent
         title=_title(raw),
         text=text,
         published_at=_published(raw),
-        language=_language((raw.get("title_detail") or {}).get("language")) or feed_language,
+        language=language_tag((raw.get("title_detail") or {}).get("language")) or feed_language,
         summary_only=summary_only,
     )
 
@@ -219,11 +234,12 @@ def _link(raw: dict[str, Any], base_url: str) -> str | None:
     """The entry's http(s) link, absolute; never one made up from a GUID that is no URL."""
     if raw.get("guidislink"):  # feedparser's copy of the GUID: a link only if a URL
         guid = str(raw.get("link") or "").strip()
-        return guid if is_http_url(guid) else _http(_alternate(raw), base_url)
-    return _http(raw.get("link"), base_url) or _http(_alternate(raw), base_url)
+        return guid if is_http_url(guid) else http_link(_alternate(raw), base_url)
+    return http_link(raw.get("link"), base_url) or http_link(_alternate(raw), base_url)
 
 
-def _http(link: Any, base_url: str) -> str | None:
+def http_link(link: Any, base_url: str) -> str | None:
+    """``link`` resolved against the base, if that gives an http(s) URL."""
     if not isinstance(link, str) or not link.strip():
         return None
     absolute = urljoin(base_url, link.strip())
@@ -276,7 +292,8 @@ def _published(raw: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _language(value: Any) -> str | None:
+def language_tag(value: Any) -> str | None:
+    """A declared language as records carry it (``en_US`` -> ``en-US``), or None."""
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip().replace("_", "-")[:35]
