@@ -258,6 +258,21 @@ async def test_host_limiter_spaces_requests_to_one_host() -> None:
         assert clock.monotonic() - 1_800_000_000.0 == pytest.approx(63.0)
 
 
+async def test_an_unspaced_request_neither_waits_nor_delays_the_next() -> None:
+    """robots.txt goes first on a cold host without costing its first poll a spacing."""
+    clock = ManualClock()
+    limiter = HostLimiter(concurrency=1, spacing_s=1.5, clock=clock)
+    starts: list[float] = []
+    async with limiter.slot("a.example"):
+        starts.append(clock.monotonic() - 1_800_000_000.0)
+    async with limiter.slot("a.example", spaced=False):  # inside the spacing: no wait
+        starts.append(clock.monotonic() - 1_800_000_000.0)
+    async with limiter.slot("a.example"):  # still the first request's turn, not later
+        starts.append(clock.monotonic() - 1_800_000_000.0)
+    assert starts == [0.0, 0.0, 1.5]
+    assert limiter.requests_to("a.example") == 3
+
+
 async def test_inflating_a_bomb_never_holds_much_more_than_the_cap() -> None:
     import tracemalloc
 

@@ -167,19 +167,22 @@ class HttpClient:
         max_bytes: int | None = None,
         timeout_s: float | None = None,
         before_request: Callable[[str], Awaitable[None]] | None = None,
+        spaced: bool = True,
     ) -> FetchResponse:
         """GET ``url`` following redirects; a 2xx/304 response or a :class:`FetchError`.
 
         ``max_bytes`` and ``timeout_s`` replace the body cap and the whole-request
         deadline for one request (robots.txt has its own). ``before_request`` is awaited
         with the URL of every request, redirect hops included, and may refuse it by
-        raising a :class:`FetchError` (the poller's robots.txt check)."""
+        raising a :class:`FetchError` (the poller's robots.txt check). ``spaced=False``
+        exempts the request from the host's spacing, not from its concurrency
+        (:meth:`HostLimiter.slot`)."""
         started = time.perf_counter()
         deadline = timeout_s or self._settings.total_timeout_s
         try:
             async with asyncio.timeout(deadline):
                 return await self._follow(
-                    url, dict(headers or {}), started, max_bytes, before_request
+                    url, dict(headers or {}), started, max_bytes, before_request, spaced
                 )
         except TimeoutError as exc:
             raise FetchError(
@@ -193,12 +196,15 @@ class HttpClient:
         started: float,
         max_bytes: int | None,
         before_request: Callable[[str], Awaitable[None]] | None,
+        spaced: bool,
     ) -> FetchResponse:
         seen = [url]
         for _ in range(self._settings.max_redirects + 1):
             if before_request is not None:
                 await before_request(url)
-            status, response_headers, body = await self._one_request(url, headers, max_bytes)
+            status, response_headers, body = await self._one_request(
+                url, headers, max_bytes, spaced
+            )
             if status not in REDIRECT_STATUSES:
                 return self._classify(
                     url, status, response_headers, body, started, tuple(seen[:-1])
@@ -219,10 +225,10 @@ class HttpClient:
         )
 
     async def _one_request(
-        self, url: str, headers: dict[str, str], max_bytes: int | None
+        self, url: str, headers: dict[str, str], max_bytes: int | None, spaced: bool = True
     ) -> tuple[int, httpx.Headers, bytes]:
         host = _host_of(url)
-        async with self.limiter.slot(host):
+        async with self.limiter.slot(host, spaced=spaced):
             try:
                 async with self._client.stream("GET", url, headers=headers) as response:
                     body = await self._read_body(response, max_bytes)

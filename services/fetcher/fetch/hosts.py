@@ -41,10 +41,19 @@ class HostLimiter:
         return gate
 
     @contextlib.asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Wait for a free slot for ``host`` and for its turn; the slot is held inside."""
+    async def slot(self, host: str, *, spaced: bool = True) -> AsyncIterator[None]:
+        """Wait for a free slot for ``host`` and for its turn; the slot is held inside.
+
+        An unspaced request (robots.txt: one small request per host and TTL) holds a
+        concurrency slot but neither waits for the spacing nor pushes the next start
+        back: spaced, a cold host's first poll would wait a whole spacing behind its
+        own robots.txt."""
         gate = self._gate(host.lower())
         async with gate.semaphore:
+            if not spaced:
+                gate.requests += 1
+                yield
+                return
             # Reserve a start time before awaiting, so concurrent waiters get distinct turns.
             now = self._clock.monotonic()
             start = max(now, gate.next_start)

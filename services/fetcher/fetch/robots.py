@@ -134,7 +134,10 @@ class RobotsRules:
         robots_url = f"{origin}/robots.txt"
         try:
             response = await self.http.get(
-                robots_url, max_bytes=settings.robots_max_bytes, timeout_s=settings.robots_timeout_s
+                robots_url,
+                max_bytes=settings.robots_max_bytes,
+                timeout_s=settings.robots_timeout_s,
+                spaced=False,  # once per host and TTL: not worth a spacing turn
             )
         except FetchError as error:
             return self._failed(origin, error, now)
