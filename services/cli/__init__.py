@@ -729,5 +729,23 @@ app.add_typer(bench_app, name="bench")
 app.command("soak")(soak)
 
 
+def _one_line_usage_error(error: Any) -> None:
+    """A usage error as one line on stderr, naming the command and its --help.
+
+    typer prints click's usage errors (a bad flag value, a missing file, an unknown
+    option) as a five-line box; a user's mistake gets one line here, like the errors
+    the commands report themselves. typer calls this in place of its formatter; the
+    exit status stays click's 2. ``NoArgsIsHelpError`` prints the help elsewhere."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return
+    context = getattr(error, "ctx", None)
+    where = context.command_path if context is not None else "newswire"
+    message = " ".join(error.format_message().split())
+    typer.echo(f"{where}: {message} (see {where} --help)", err=True)
+
+
 def main() -> None:
+    import typer.rich_utils
+
+    typer.rich_utils.rich_format_error = _one_line_usage_error  # type: ignore[assignment]
     app(prog_name="newswire")  # also under ``python -m newswire``

@@ -40,7 +40,7 @@ def newswire(
 
 
 def flat(text: str) -> str:
-    """Usage errors come in a box; the words, on one line."""
+    """The words of stderr on one line (box-drawing characters, if any, removed)."""
     return " ".join(re.sub("[\u2500-\u257f]", " ", text).split())
 
 
@@ -130,6 +130,25 @@ def test_kafka_timeout_must_be_positive() -> None:
 
 
 # --- 2. bad options and settings: usage errors that name what is wrong ------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("bench", "memory", "--articles", "5"), "newswire bench memory: Invalid value for "),
+        (("bench", "enrich", "--workers", "0"), "newswire bench enrich: Invalid value for "),
+        (("eval", "/nonexistent/items.jsonl"), "newswire eval: Invalid value for 'file'"),
+        (("fetch", "--no-such-flag"), "newswire fetch: No such option: --no-such-flag"),
+        (("no-such-command",), "newswire: No such command 'no-such-command'"),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_the_command_and_its_help(
+    args: tuple[str, ...], says: str
+) -> None:
+    result = newswire(*args)
+    assert result.returncode == 2
+    line = assert_one_clean_line(result)
+    assert line.startswith(says) and line.endswith("--help)"), line
 
 
 @pytest.mark.parametrize("rate", ["0", "-5", "nan"])
