@@ -20,7 +20,10 @@ from newswire.cli.settings import cli_settings as _settings
 if TYPE_CHECKING:
     from newswire.common.settings import Settings
 
-sources_app = typer.Typer(help="Check and discover fetcher sources.", no_args_is_help=True)
+sources_app = typer.Typer(
+    help="Author the sources: check and discover them, apply them to news.sources, list them.",
+    no_args_is_help=True,
+)
 
 
 def fetch(

@@ -233,7 +233,7 @@ async def list_sources(settings: Settings, out: TextIO | None = None) -> int:
         )
     topic = settings.fetcher.sources_topic
     tail = f", {invalid} invalid" if invalid else ""
-    print(f"{len(published)} sources on {topic}{tail}", file=out)
+    print(f"{_count(len(published), 'source')} on {topic}{tail}", file=out)
     return 1 if invalid else 0
 
 
@@ -283,8 +283,13 @@ async def move_states(settings: Settings, out: TextIO | None = None) -> int:
     finally:
         await producer.stop()
     print(
-        f"{topic}: {len(moves)} states moved to their host's partition "
-        f"({len(copies)} read, {len(published)} sources on {settings.fetcher.sources_topic})",
+        f"{topic}: {_count(len(moves), 'state')} moved to their host's partition "
+        f"({len(copies)} read, {_count(len(published), 'source')} on "
+        f"{settings.fetcher.sources_topic})",
         file=out,
     )
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

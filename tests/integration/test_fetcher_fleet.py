@@ -286,7 +286,7 @@ async def test_move_state_places_old_states_on_their_host_partition(
         await producer.stop()
 
     moved = newswire(env, "sources", "move-state")
-    assert moved.returncode == 0 and "1 states moved" in moved.stdout, moved.stderr
+    assert moved.returncode == 0 and "1 state moved" in moved.stdout, moved.stderr
     found = [
         (key, SourceState.from_json(value))
         async for _p, key, value in read_to_end(settings, topic, partitions=[home])
