@@ -131,6 +131,12 @@ def sources_apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the difference, publish nothing.")
     ] = False,
+    remove_all: Annotated[
+        bool,
+        typer.Option(
+            "--remove-all", help="Allow a file with no source to remove every published one."
+        ),
+    ] = False,
     kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
     """Publish a sources file to the sources topic: records for added and changed
@@ -138,12 +144,17 @@ def sources_apply(
     - removed) first.
 
     Exit status: 0 applied (or nothing to change, or --dry-run); 2 the file is unusable
-    (every problem is printed) or a bad option; 3 Kafka did not answer.
+    (every problem is printed), a bad option, or a file with no source that would remove
+    every published one (unless --remove-all); 3 Kafka did not answer.
     """
     from newswire.fetcher.catalog import apply_file
 
     _usable_or_exit(path, "not applied")  # a bad file is said before Kafka is asked
-    _on_kafka("sources apply", kafka_timeout, lambda s: apply_file(s, path, dry_run=dry_run))
+    _on_kafka(
+        "sources apply",
+        kafka_timeout,
+        lambda s: apply_file(s, path, dry_run=dry_run, remove_all=remove_all),
+    )
 
 
 @sources_app.command("list")

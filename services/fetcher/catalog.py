@@ -176,11 +176,15 @@ async def apply_file(
     path: Path,
     *,
     dry_run: bool,
+    remove_all: bool = False,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """``newswire sources apply FILE [--dry-run]``: 0 applied (or nothing to do, or the
-    dry run's diff printed); 2 the file is unusable (every problem printed)."""
+    """``newswire sources apply FILE [--dry-run] [--remove-all]``: 0 applied (or nothing
+    to do, or the dry run's diff printed); 2 the file is unusable (every problem
+    printed), or it lists no source and would remove every published one without
+    REMOVE_ALL (an emptied file or a wrong path is more likely than a wish to stop the
+    whole fleet)."""
     out, err = out or sys.stdout, err or sys.stderr
     try:
         problems, document = sources_file_problems(path)
@@ -204,6 +208,13 @@ async def apply_file(
         f"{len(change.removed)} removed, {len(wanted) - len(change.added) - len(change.changed)}"
         " unchanged"
     )
+    if not wanted and change.removed and not remove_all and not dry_run:
+        print(
+            f"{path}: not applied: it lists no source and would remove all "
+            f"{len(change.removed)} on {topic}; pass --remove-all if that is meant",
+            file=err,
+        )
+        return 2
     if dry_run or change.empty:
         verb = "would change" if dry_run and not change.empty else "nothing to change on"
         print(f"{path}: {verb} {topic}: {counts}", file=out)

@@ -219,6 +219,17 @@ async def test_sources_apply_list_and_a_bad_record_on_the_topic(
     once = newswire(env, "fetch", "--once")
     assert once.returncode == 2 and "--once and --output need --sources FILE" in once.stderr
 
+    file.write_text("sources: []\n")
+    emptied = newswire(env, "sources", "apply", str(file))
+    assert emptied.returncode == 2 and "pass --remove-all" in emptied.stderr
+    assert (
+        newswire(env, "sources", "list")
+        .stdout.strip()
+        .endswith(f"2 sources on {settings.fetcher.sources_topic}")
+    )
+    cleared = newswire(env, "sources", "apply", "--remove-all", str(file))
+    assert cleared.returncode == 0 and "2 removed" in cleared.stdout
+
 
 async def test_a_spare_replica_idles_then_takes_over(
     make_settings: SettingsFactory, tmp_path: Path
