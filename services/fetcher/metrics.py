@@ -17,7 +17,6 @@ from prometheus_client import (
 
 from newswire.common.health import HealthServer
 from newswire.fetcher.fetch.robots import RobotsResult
-from newswire.fetcher.parse.feedroute import RouteCollector
 from newswire.fetcher.poller import PollResult
 from newswire.fetcher.state import SourceState, SourceStatus
 
@@ -84,7 +83,12 @@ class FetcherMetrics:
             ["source"],
             registry=r,
         )
-        r.register(RouteCollector())  # fetcher_feed_parser_total{parser, reason}
+        self.feed_parser = Counter(
+            "fetcher_feed_parser_total",
+            "RSS/Atom documents read, by parser and (for feedparser) why the fast path refused.",
+            ["parser", "reason"],
+            registry=r,
+        )
         self.ready = False
 
     def observe(self, result: PollResult) -> None:
@@ -94,6 +98,8 @@ class FetcherMetrics:
             self.bytes.inc(size)
         if result.error is not None and result.error.status is not None:
             self.requests.labels(f"{result.error.status // 100}xx").inc()
+        if result.parsed_by is not None:
+            self.feed_parser.labels(*result.parsed_by).inc()
         kind = result.error.kind.value if result.error is not None else ""
         self.polls.labels(result.outcome, kind).inc()
         if result.outcome == "not_modified":

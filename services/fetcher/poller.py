@@ -76,6 +76,8 @@ class PollResult:
     robots_fetches: list[RobotsFetch] = field(default_factory=list)
     #: The source's ``ignore_robots: true``: robots.txt was not consulted (reported).
     robots_ignored: bool = False
+    #: RSS/RDF/Atom: (parser, why the fast path refused it or ""), for metrics.
+    parsed_by: tuple[str, str] | None = None
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
@@ -284,6 +286,7 @@ class Poller:
             status=response.status,
             document_format=document.format.value,
             defects=document.defects,
+            parsed_by=document.parsed_by,
         )
 
     async def _complete(

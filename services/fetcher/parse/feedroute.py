@@ -9,7 +9,8 @@ documents whose every entry can be read the same way, and the facts fastfeedpars
 does not give (which elements an entry has, the feed's language and poll hints) come
 from one strict lxml parse of the same bytes, which is also the well-formedness test.
 
-A body goes to feedparser (the reason is counted, see ``ROUTES``) when it is:
+A body goes to feedparser (the reason travels in ``Document.parsed_by`` to
+``fetcher_feed_parser_total``) when it is:
 
 - not RSS 2.0 or Atom 1.0 (RDF / RSS 1.0, RSS 0.9x, Atom 0.3, CDF): ``format``;
 - not well-formed XML (truncated, bozo), or has a DOCTYPE: ``ill-formed``;
@@ -27,16 +28,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import fastfeedparser
 from feedparser.mixin import _FeedParserMixin
 from lxml import etree
-from prometheus_client.core import CounterMetricFamily
-from prometheus_client.registry import Collector
 
 from newswire.fetcher.parse.feed import (
     feedparser_document,
@@ -52,8 +51,6 @@ from newswire.fetcher.parse.model import DocFormat, Document, Entry
 
 FAST = "fastfeedparser"
 FEEDPARSER = "feedparser"
-#: (parser, fallback reason or "") -> feeds read, process-wide (see RouteCollector).
-ROUTES: Counter[tuple[str, str]] = Counter()
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 _CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -103,10 +100,13 @@ def read_feed_xml(text: str, *, base_url: str, format_: DocFormat) -> Document:
     """An RSS/RDF/Atom body read by fastfeedparser where it agrees with feedparser, else
     by feedparser (:func:`parse.feed.parse_feed_xml`: same entries, same errors)."""
     repaired, data = prepare_feed_xml(text)
-    document = fast_document(data, base_url=base_url, format_=format_)
-    if document is None:
-        return feedparser_document(repaired, data, base_url=base_url, format_=format_)
-    return document
+    try:
+        document = _read(data, base_url, format_)
+    except Refused as refused:
+        log.debug("feed %s: feedparser, %s", base_url, refused)
+        slow = feedparser_document(repaired, data, base_url=base_url, format_=format_)
+        return replace(slow, parsed_by=(FEEDPARSER, refused.reason))
+    return replace(document, parsed_by=(FAST, ""))
 
 
 def fast_document(data: bytes, *, base_url: str, format_: DocFormat) -> Document | None:
@@ -116,13 +116,9 @@ def fast_document(data: bytes, *, base_url: str, format_: DocFormat) -> Document
     character references repaired). Never raises: every refusal is a fallback.
     """
     try:
-        document = _read(data, base_url, format_)
-    except Refused as refused:
-        ROUTES[(FEEDPARSER, refused.reason)] += 1
-        log.debug("feed %s: feedparser, %s", base_url, refused)
+        return _read(data, base_url, format_)
+    except Refused:
         return None
-    ROUTES[(FAST, "")] += 1
-    return document
 
 
 def _read(data: bytes, base_url: str, format_: DocFormat) -> Document:
@@ -371,17 +367,3 @@ def _published(item: etree._Element, dates: tuple[str, ...]) -> datetime | None:
         if element is not None and (value := _date(element)) is not None:
             return value
     return None
-
-
-class RouteCollector(Collector):
-    """``fetcher_feed_parser_total{parser, reason}`` from :data:`ROUTES`, for a registry."""
-
-    def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily(
-            "fetcher_feed_parser",
-            "RSS/Atom documents read, by parser and (for feedparser) why the fast path refused.",
-            labels=["parser", "reason"],
-        )
-        for (parser, reason), count in sorted(ROUTES.items()):
-            family.add_metric([parser, reason], count)
-        yield family
