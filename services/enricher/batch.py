@@ -272,7 +272,12 @@ class BatchHandler:
         for emit, event in emits:
             try:
                 record = settled_record(emit, heard.get(emit.article_id, []), threshold=threshold)
-            except InvalidRecord as error:
+            except Exception as exc:  # this record's stage bug, not the batch's
+                error = (
+                    exc
+                    if isinstance(exc, InvalidRecord)
+                    else InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}")
+                )
                 _take_back(pending, emit.article_id, event)
                 outgoing.append(self._dead_letter(event, error))
                 continue

@@ -37,9 +37,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-#: Low bits kept of each MinHash value in the sketch members carry. 8 bits: at J = 0.01
-#: (independent reports) the estimate's standard error is 0.010, so the floor 0.08 is
-#: seven of them away; 2 bits gave 0.052 there (a false floor pass in 4 % of pairs).
+#: Low bits kept of each MinHash value in the sketch members carry. 4 bits of 256 values:
+#: at J = 0.01 (independent reports) the estimate's standard error is 0.017, so the
+#: floor 0.08 is four of them away; 2 bits of 128 gave 0.052 there (a false floor pass
+#: in 4 % of pairs).
 SKETCH_BITS = 4
 
 #: Bands used to find candidates across partitions: 16 bands of 1 MinHash value each
@@ -78,7 +79,7 @@ def jaccard_of(containment_value: float, ratio: float) -> float:
     return containment_value * ratio / (1.0 + ratio - containment_value * ratio)
 
 
-def jaccard_error(jaccard: float, *, perms: int = 128, bits: int = SKETCH_BITS) -> float:
+def jaccard_error(jaccard: float, *, perms: int, bits: int = SKETCH_BITS) -> float:
     """Standard error of the b-bit sketch estimate of J over PERMS MinHash values."""
     chance = 2.0**-bits
     agree = jaccard + (1.0 - jaccard) * chance
@@ -86,7 +87,7 @@ def jaccard_error(jaccard: float, *, perms: int = 128, bits: int = SKETCH_BITS) 
 
 
 def containment_error(
-    jaccard: float, n_a: int, n_b: int, *, perms: int = 128, bits: int = SKETCH_BITS
+    jaccard: float, n_a: int, n_b: int, *, perms: int, bits: int = SKETCH_BITS
 ) -> float:
     """Standard error of :func:`containment` (the delta method: dC/dJ times sd(J))."""
     slope = (n_a + n_b) / ((1.0 + jaccard) ** 2 * min(n_a, n_b))

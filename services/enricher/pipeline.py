@@ -38,10 +38,9 @@ from newswire.enricher.topics import TopicClassifier
 class Emit:
     """An enriched record to produce, and the table entry to store once it is delivered.
 
-    ``record`` says ``new`` or ``update``; the near-duplicate lookup across partitions
-    (see neardup.py) may still turn it into a duplicate via :func:`with_candidate`.
-    It is not validated yet: :func:`final_record` validates the record once it has
-    its last change, so nothing is validated twice and nothing unvalidated is sent.
+    ``record`` says ``new`` or ``update`` and is valid; the near-duplicate lookup
+    across partitions (see neardup.py) then places it in its story cluster
+    (:func:`settled_record`), and :func:`final_record` checks it again as sent.
     """
 
     article_id: str
@@ -71,8 +70,8 @@ SeenLookup = Callable[[str], SeenEntry | None]
 
 
 class EnrichmentPipeline:
-    """Decode, validate, dedupe, tag language, classify topics; :func:`final_record`
-    then settles the dedupe status and validates the result, once."""
+    """Decode, validate, dedupe, tag language, classify topics, validate the enriched
+    record; :func:`settled_record` then places it among its story's copies."""
 
     def __init__(
         self,
@@ -107,6 +106,9 @@ class EnrichmentPipeline:
             if decision.verdict is Verdict.REDELIVERY:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
+            # Checked before the article joins the band buckets: one the schema refuses
+            # after that would stay there as the head of copies that were never sent.
+            validate(SchemaName.ENRICHED, record)
             fingerprint = self._near_duplicates.fingerprint_normalised(text_form)
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
@@ -225,9 +227,10 @@ def final_record(
 ) -> EnrichedArticle:
     """The record to send: :func:`with_candidate`, validated against the enriched schema.
 
-    The one validation of an enriched record, on the record as sent; raises
-    :class:`InvalidRecord` (a stage produced something the schema refuses: the caller
-    dead-letters the raw record).
+    The record was validated before it probed the buckets (:meth:`process`); this
+    checks it again as sent, with its cluster fields. Raises :class:`InvalidRecord` (a
+    stage produced something the schema refuses: the caller dead-letters the raw
+    record).
     """
     record = with_candidate(emit, candidate, placed)
     validate(SchemaName.ENRICHED, record)

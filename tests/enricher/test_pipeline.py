@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from newswire.common.errors import InvalidRecord
+from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.ids import content_hash
 from newswire.common.records import raw_article
 from newswire.common.settings import Settings
@@ -20,6 +20,7 @@ from newswire.enricher.pipeline import (
     Emit,
     EnrichmentPipeline,
     Redelivered,
+    Rejected,
     final_record,
     story_key,
 )
@@ -70,7 +71,7 @@ def test_hashes_match_the_shared_functions(pipeline: EnrichmentPipeline, title: 
     assert isinstance(again, Redelivered)
 
 
-def test_the_enriched_record_is_validated_once_on_its_final_form(
+def test_the_enriched_record_is_validated_before_it_probes_and_as_sent(
     pipeline: EnrichmentPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     validated: list[dict[str, Any]] = []
@@ -81,11 +82,11 @@ def test_the_enriched_record_is_validated_once_on_its_final_form(
         lambda name, record: validated.append(record) or real(name, record),
     )
     outcome = pipeline.process(*payload(), lambda _id: None)
-    assert isinstance(outcome, Emit) and validated == []
+    assert isinstance(outcome, Emit) and validated == [outcome.record]
     twin = Candidate("b" * 32, 0.876543, 0.0, "c" * 32, exact=False)
     placed = Placement("c" * 32, Head(0.0, "d" * 32), ("e" * 32,))
     record = final_record(outcome, twin, placed)
-    assert validated == [record]
+    assert validated == [outcome.record, record]
     assert record["dedupe"] | {"content_hash": ""} == {
         "status": "near_duplicate",
         "content_hash": "",
@@ -97,6 +98,21 @@ def test_the_enriched_record_is_validated_once_on_its_final_form(
         "head_id": "d" * 32,
         "merged_clusters": ["e" * 32],
     }
+
+
+def test_a_record_the_schema_refuses_is_rejected_before_it_joins_the_buckets(
+    pipeline: EnrichmentPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused after its probes, it would stay in the band buckets as the head of copies
+    that point at an article never sent (and are dropped with ENRICHER_DROP_DUPLICATES)."""
+    real = pipeline_module.EnrichmentPipeline.enrich
+
+    def broken(self: EnrichmentPipeline, raw: Any, decision: Any) -> Any:
+        return real(self, raw, decision) | {"language": None}
+
+    monkeypatch.setattr(pipeline_module.EnrichmentPipeline, "enrich", broken)
+    outcome = pipeline.process(*payload(), lambda _id: None)
+    assert isinstance(outcome, Rejected) and outcome.error.kind is ErrorKind.SCHEMA
 
 
 def _emit(pipeline: EnrichmentPipeline, **fields: Any) -> Emit:
