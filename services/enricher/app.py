@@ -21,7 +21,7 @@ from faust.types import TP
 from newswire.common.kafka import faust_options
 from newswire.common.prometheus import exposition
 from newswire.common.settings import Settings
-from newswire.enricher.bands import BucketIndex, delta_expired, delta_partition
+from newswire.enricher.bands import BucketIndex, delta_expired, delta_key_partition
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import seen_entry_expired
 from newswire.enricher.expiry import ExpirySweeper
@@ -143,7 +143,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         every_s=config.expiry_sweep_s,
         is_active=active_on(probes_topic.get_topic_name()),
         is_expired=lambda value, now: delta_expired(value, now, window_s=window),
-        value_partition=delta_partition,
+        partition_of_key=delta_key_partition,
     )
 
     @app.agent(raw_topic, name="enrich")

@@ -440,10 +440,16 @@ def delta_expired(stored: bytes, now: float, *, window_s: float) -> bool:
     return now - float(orjson.loads(stored)["at"]) > window_s
 
 
-def delta_partition(stored: bytes) -> int:
-    """The band partition whose buckets a stored delta belongs to (and whose changelog
-    partition holds it: its key is not placed by Kafka's partitioner)."""
-    return int(orjson.loads(stored)["p"])
+def delta_key(batch_id: str, partition: int) -> bytes:
+    """A delta's table key: the probe message's batch and the band partition it was
+    answered on, which is also the changelog partition that holds it (the key is not
+    placed by Kafka's partitioner)."""
+    return f"{batch_id}/{partition}".encode()
+
+
+def delta_key_partition(key: bytes) -> int:
+    """The band partition a delta's key names (:func:`delta_key`): no value to parse."""
+    return int(key.rsplit(b"/", 1)[1])
 
 
 class BucketIndex:

@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 
 #: Given a stored value and "now" (epoch seconds), is the key past the window?
 IsExpired = Callable[[Any, float], bool]
-#: Given a stored value, the partition whose changelog holds it (for tables whose keys
-#: are not placed by Kafka's partitioner).
-ValuePartition = Callable[[Any], int]
+#: Given a key, the partition whose changelog holds it (for tables whose keys are not
+#: placed by Kafka's partitioner but name their partition).
+KeyPartition = Callable[[bytes], int]
 
 
 def key_partition(key: bytes, partitions: int) -> int:
@@ -50,7 +50,7 @@ class ExpirySweeper:
         is_active: Callable[[int], bool],
         slice_size: int = 5000,
         clock: Callable[[], float] = time.time,
-        value_partition: ValuePartition | None = None,
+        partition_of_key: KeyPartition | None = None,
     ) -> None:
         self._table = table
         self._partitions = partitions
@@ -60,7 +60,7 @@ class ExpirySweeper:
         self._latest: dict[int, faust.EventT] = {}
         self._slice_size = slice_size
         self._clock = clock
-        self._value_partition = value_partition
+        self._partition_of_key = partition_of_key
         self._next_round_at = clock() + every_s
         self._pending: Iterator[bytes] | None = None
         self.deleted = 0
@@ -94,12 +94,10 @@ class ExpirySweeper:
     def _event_and_value(
         self, key: bytes, by_partition: dict[int, faust.EventT]
     ) -> tuple[faust.EventT | None, Any]:
-        """The event of the key's partition if held, and its value. A key placed by
-        Kafka's partitioner is looked up only on a partition we hold actively."""
-        if self._value_partition is None:
+        """The event of the key's partition if held, and its value, looked up only on a
+        partition we hold actively."""
+        if self._partition_of_key is None:
             event = by_partition.get(key_partition(key, self._partitions))
-            return event, (self._table.get(key) if event is not None else None)
-        value = self._table.get(key)
-        if value is None:
-            return None, None
-        return by_partition.get(self._value_partition(value)), value
+        else:
+            event = by_partition.get(self._partition_of_key(key))
+        return event, (self._table.get(key) if event is not None else None)

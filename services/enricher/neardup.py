@@ -28,7 +28,7 @@ import orjson
 from faust.types import TableT
 
 from newswire.common.kafka import default_partition
-from newswire.enricher.bands import BucketIndex, Delta, Member, Probe
+from newswire.enricher.bands import BucketIndex, Delta, Member, Probe, delta_key
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class BandResponder:
         if joined:
             newest = max(member.seen_at for _, member in joined)
             delta = Delta(partition, newest, tuple(joined))
-            self._table[f"{message['batch']}/{partition}".encode()] = delta.to_bytes()
+            self._table[delta_key(message["batch"], partition)] = delta.to_bytes()
         futures = [
             await self._replies.send(
                 key=message["batch"].encode(),

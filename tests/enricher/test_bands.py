@@ -14,7 +14,8 @@ from newswire.enricher.bands import (
     answer_probe,
     best_candidate,
     delta_expired,
-    delta_partition,
+    delta_key,
+    delta_key_partition,
     sketch,
     sketch_similarity,
 )
@@ -191,7 +192,6 @@ def test_a_delta_the_json_codec_wrote_reads_as_the_raw_table_value() -> None:
     JSON kept as bytes (raw codec): a changelog written before loads unchanged."""
     written_before = faust_codecs.dumps("json", OLD_DELTA)
     assert Delta.from_bytes(written_before) == Delta.from_json(OLD_DELTA)
-    assert delta_partition(written_before) == 3
     assert delta_expired(written_before, 1000.0 + WEEK + 1, window_s=WEEK)
 
 
@@ -279,7 +279,7 @@ def test_a_delta_round_trips_and_expires_with_its_newest_member() -> None:
     assert Delta.from_bytes(delta.to_bytes()) == delta
     assert not delta_expired(delta.to_bytes(), 1100.0, window_s=100.0)
     assert delta_expired(delta.to_bytes(), 1100.5, window_s=100.0)
-    assert delta_partition(delta.to_bytes()) == delta.partition
+    assert delta_key_partition(delta_key("batch-7/x", delta.partition)) == delta.partition
 
 
 def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from faust.streams import current_event
 
+from newswire.enricher.bands import delta_key_partition
 from newswire.enricher.expiry import ExpirySweeper, key_partition
 
 
@@ -111,8 +112,8 @@ def test_a_quiet_partition_is_swept_with_its_last_event_while_still_held() -> No
     )
 
 
-def test_a_table_placed_by_its_values_is_swept_by_the_partition_each_value_names() -> None:
-    """The band deltas: keys are not placed by Kafka's partitioner, the value says where."""
+def test_a_table_placed_by_its_keys_is_swept_by_the_partition_each_key_names() -> None:
+    """The band deltas: keys are not placed by Kafka's partitioner but name the partition."""
     table = DictTable({b"batch-a/0": (0, 0.0), b"batch-b/2": (2, 0.0), b"batch-c/2": (2, 990.0)})
     clock = Clock()
     sweeper = ExpirySweeper(
@@ -122,7 +123,7 @@ def test_a_table_placed_by_its_values_is_swept_by_the_partition_each_value_names
         every_s=60,
         clock=clock,
         is_active=lambda partition: True,
-        value_partition=lambda value: value[0],
+        partition_of_key=delta_key_partition,
     )
     clock.now += 61
     assert sweeper.sweep([Event(Message(2))]) == 1
