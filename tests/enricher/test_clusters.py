@@ -27,11 +27,10 @@ from newswire.enricher.bands import (
     Probe,
     answer_probe,
     resolved,
-    sketch,
-    sketch_similarity,
 )
 from newswire.enricher.clusters import ClusterBook, Head, Placement, place
 from newswire.enricher.pipeline import Emit, EnrichmentPipeline, probes_for, settled_record
+from newswire.evaluation.near_duplicates import stream_candidate
 
 WEEK = 7 * 24 * 3600.0
 SKETCH = base64.b64encode(b"\x01\x02").decode()
@@ -319,15 +318,12 @@ def consumer_groups(records: Iterable[EnrichedArticle]) -> set[frozenset[str]]:
 
 
 def _matched(a: Emit, b: Emit) -> bool:
-    """The detector's own judgement of a pair: a shared probe band, then the sketch."""
-    probes_a = {p.band_key for p in probes_for(a, seen_at=0.0, reply_partition=0)}
-    probes_b = {p.band_key for p in probes_for(b, seen_at=0.0, reply_partition=0)}
-    if not probes_a & probes_b:
-        return False
-    if a.fingerprint.text_hash == b.fingerprint.text_hash:
-        return True
-    similarity = sketch_similarity(sketch(a.fingerprint.signature), sketch(b.fingerprint.signature))
-    return similarity >= _threshold()
+    """The detector's own judgement of a pair, as the stream makes it (a shared probe
+    band, then the exact text or containment with the Jaccard floor), either way round."""
+    return any(
+        stream_candidate(x.fingerprint, y.fingerprint, threshold=_threshold())[0] is not None
+        for x, y in ((a, b), (b, a))
+    )
 
 
 @functools.cache

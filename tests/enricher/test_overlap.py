@@ -16,8 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newswire.enricher.bands import (
-    Member,
-    best_candidate,
     probe_band_keys,
     sketch,
     sketch_similarity,
@@ -38,6 +36,7 @@ from newswire.enricher.similarity import (
     exact_containment,
     exact_jaccard,
 )
+from newswire.evaluation.near_duplicates import stream_candidate
 
 STATISTICAL = settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DETECTOR = NearDuplicateDetector()
@@ -64,20 +63,8 @@ def _cut(text: str, share: float, end: str) -> str:
 
 
 def _found(original: Fingerprint, copy: Fingerprint) -> bool:
-    """The stream's decision: a shared probe band, then best_candidate on the sketch."""
-    if not set(probe_band_keys(original.signature)) & set(probe_band_keys(copy.signature)):
-        return False
-    member = Member(
-        "a", original.text_hash, sketch(original.signature), 0.0, "a", shingles=original.shingles
-    )
-    found = best_candidate(
-        copy.text_hash,
-        sketch(copy.signature),
-        [member],
-        threshold=DETECTOR.threshold,
-        own_shingles=copy.shingles,
-    )
-    return found is not None
+    """The stream's decision for COPY with ORIGINAL in the band buckets."""
+    return stream_candidate(original, copy, threshold=DETECTOR.threshold)[0] is not None
 
 
 def _lower_bound(probabilities: list[float]) -> float:

