@@ -219,9 +219,31 @@ async def apply_file(
         verb = "would change" if dry_run and not change.empty else "nothing to change on"
         print(f"{path}: {verb} {topic}: {counts}", file=out)
         return 0
+    await _carry_states_of_moved_hosts(settings, change, wanted, published)
     await publish_plan(settings, change, wanted, published)
     print(f"{path}: applied to {topic}: {counts}", file=out)
     return 0
+
+
+async def _carry_states_of_moved_hosts(
+    settings: Settings,
+    change: Plan,
+    wanted: dict[str, dict[str, Any]],
+    published: dict[str, Published],
+) -> None:
+    """A source whose URL moved to another host moves to that host's partition: its
+    polling state goes there first, before the record that hands it to the new
+    owner, which would otherwise start it afresh (no validators, no seen ids: every
+    item in the feed emitted again)."""
+    partitions = settings.fetcher.partitions
+    targets: dict[str, int] = {}
+    for source_id in change.changed:
+        target = host_partition(wanted[source_id]["url"], partitions)
+        if target != published[source_id].partition:
+            targets[source_id] = target
+    if targets:
+        _, moves = await _state_moves(settings, targets)
+        await _send_states(settings, moves)
 
 
 async def list_sources(settings: Settings, out: TextIO | None = None) -> int:
@@ -260,9 +282,30 @@ async def move_states(settings: Settings, out: TextIO | None = None) -> int:
     """
     out = out or sys.stdout
     published = await read_catalog(settings)
+    targets = {
+        source_id: host_partition(there.entry["url"], settings.fetcher.partitions)
+        for source_id, there in published.items()
+        if there.entry is not None
+    }
+    read, moves = await _state_moves(settings, targets)
+    await _send_states(settings, moves)
     topic = settings.fetcher.state_topic
+    print(
+        f"{topic}: {_count(len(moves), 'state')} moved to their host's partition "
+        f"({read} read, {_count(len(published), 'source')} on "
+        f"{settings.fetcher.sources_topic})",
+        file=out,
+    )
+    return 0
+
+
+async def _state_moves(
+    settings: Settings, targets: dict[str, int]
+) -> tuple[int, list[tuple[str, int, bytes]]]:
+    """(sources with a state, [(source id, target partition, its latest state)]) for
+    each source of TARGETS whose latest state is not on its target partition."""
     copies: dict[str, dict[int, tuple[bytes, SourceState]]] = {}  # per partition, latest
-    async for partition, key, value in read_to_end(settings, topic):
+    async for partition, key, value in read_to_end(settings, settings.fetcher.state_topic):
         if key is None:
             continue
         source_id = key.decode("utf-8", "replace")
@@ -275,31 +318,29 @@ async def move_states(settings: Settings, out: TextIO | None = None) -> int:
             continue
     moves = []
     for source_id, placed in sorted(copies.items()):
-        entry = published[source_id].entry if source_id in published else None
-        if entry is None or not placed:
+        target = targets.get(source_id)
+        if target is None or not placed:
             continue
-        target = host_partition(entry["url"], settings.fetcher.partitions)
         # the later poll; of equally late copies, the one already in place
         best = max(placed, key=lambda p: (placed[p][1].last_attempt_at or 0.0, p == target))
         if best != target:
             moves.append((source_id, target, placed[best][0]))
+    return len(copies), moves
+
+
+async def _send_states(settings: Settings, moves: list[tuple[str, int, bytes]]) -> None:
     producer = new_producer(settings.kafka)
     await producer.start()
     try:
         sends = [
-            await producer.send(topic, value, key=sid.encode(), partition=target)
+            await producer.send(
+                settings.fetcher.state_topic, value, key=sid.encode(), partition=target
+            )
             for sid, target, value in moves
         ]
         await asyncio.gather(*sends)
     finally:
         await producer.stop()
-    print(
-        f"{topic}: {_count(len(moves), 'state')} moved to their host's partition "
-        f"({len(copies)} read, {_count(len(published), 'source')} on "
-        f"{settings.fetcher.sources_topic})",
-        file=out,
-    )
-    return 0
 
 
 def _count(n: int, noun: str) -> str:

@@ -184,7 +184,15 @@ class FetcherService:
         before = await self._settled(self.states[source_id])
         result = await self._poller.poll(source, before)
         if source_id not in self._sources:
-            return None  # released meanwhile: another replica owns it now
+            # Released meanwhile: another replica owns it now and, since this poll's
+            # state is never saved, fetches these items again. Said, so no item leaves
+            # a trace only here.
+            log.info(
+                "source=%s released during its poll: %d items left to its new owner",
+                source_id,
+                len(result.records),
+            )
+            return None
         self._delivering.add(source_id)  # no await since the check: release waits now
         try:
             await self._deliver(source, before, result)

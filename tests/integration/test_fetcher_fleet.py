@@ -313,3 +313,19 @@ async def test_move_state_places_old_states_on_their_host_partition(
     assert found == [(b"s0", old)]
     again = newswire(env, "sources", "move-state")
     assert "0 states moved" in again.stdout
+
+    # a source whose URL moves to another host takes its state along on apply
+    url = next(
+        f"http://moved-{n}.example/feed"
+        for n in range(100)
+        if host_partition(f"http://moved-{n}.example/feed", PARTITIONS) != home
+    )
+    target = host_partition(url, PARTITIONS)
+    file.write_text(file.read_text().replace(server.url(0), url))
+    assert newswire(env, "sources", "apply", str(file)).returncode == 0
+    carried = [
+        SourceState.from_json(value)
+        async for _p, key, value in read_to_end(settings, topic, partitions=[target])
+        if key == b"s0" and value is not None
+    ]
+    assert carried == [old], "the new owner resumes with the validators and seen ids"
