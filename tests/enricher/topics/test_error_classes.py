@@ -131,7 +131,18 @@ _PROBES: list[dict[str, Any]] = yaml.safe_load(
 )
 
 
-@pytest.mark.parametrize("case", _PROBES, ids=[c["name"] for c in _PROBES])
+def _probe_params() -> list[Any]:
+    """Probes as parameters; one with ``xfail: reason`` documents a known limit and
+    fails the run once it passes (strict), so the limit is not forgotten."""
+    return [
+        pytest.param(c, id=c["name"], marks=pytest.mark.xfail(reason=c["xfail"], strict=True))
+        if c.get("xfail")
+        else pytest.param(c, id=c["name"])
+        for c in _PROBES
+    ]
+
+
+@pytest.mark.parametrize("case", _probe_params())
 def test_generalisation_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
     """Sentences written before the rules they exercise (pronouns, interceptions,
     distant speakers, exchanges in the body, court cases, anniversaries, vocabulary)."""
