@@ -266,6 +266,7 @@ def _actors(
     # verb-final object always has its verb after it, an English passive too.
     act_starts = frozenset(a.start for a in acts) if relation.word_order == "vso" else frozenset()
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
+    svo_act_starts = frozenset(m.start for m in acts) if act_ends else frozenset()
     before_or_by = markers.target | markers.agent
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
@@ -280,7 +281,7 @@ def _actors(
         if marker & markers.agent:
             by_agent.add(m.start)
         elif (
-            marker
+            (marker and not _possessor_of_act(m, svo_act_starts, tokens))
             or (
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
@@ -290,6 +291,18 @@ def _actors(
             continue
         actors[tokens[m.start].sentence].append(m)
     return actors, by_agent
+
+
+def _possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Token]) -> bool:
+    """svo: the mention stands right before an act noun (at most one word between, in
+    its clause): its possessor or adjective, which owns the act even after a target
+    marker ("inquiry into Iran's missile attack", "report on Iranian drone strikes")."""
+    clause = tokens[m.start].clause
+    return any(
+        start in act_starts and tokens[start].clause == clause
+        for start in (m.end, m.end + 1)
+        if start < len(tokens)
+    )
 
 
 def _event(

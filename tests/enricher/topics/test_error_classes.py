@@ -172,3 +172,26 @@ def test_claiming_speaker_owns_a_distant_act(tmp_path: Path, text: str, owned: b
     to it, a speech verb stands next to it, no other party and no denial is between."""
     found = _demo(tmp_path, _CLAIM).classify(title=text, text="", language="xx")
     assert ("demo" in _ids(found)) is owned
+
+
+_POSSESSOR = {"act": ["attack"], "agent": ["alpha"], "rival": ["beta"], "needs": ["agent"],
+              "within": 6, "word_order": "svo", "markers": ["on", "into"],
+              "marker_reach": 1}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "owned"),
+    [
+        ("inquiry into alpha attack", True),  # "into Alpha's attack": the possessor
+        ("inquiry into alpha missile attack", True),  # one word between
+        ("report on alpha heavy missile attack", False),  # two words: too far
+        ("beta attack on alpha", False),  # after the act: what is hit
+        ("beta attack on alpha bases", False),
+        ("attack on alpha, attack by beta", False),  # a clause break between
+    ],
+)
+def test_svo_possessor_owns_the_act_after_a_marker(tmp_path: Path, text: str, owned: bool) -> None:
+    """English: an actor after a target marker is what is hit, unless it stands right
+    before the act noun as its possessor or adjective ("inquiry into Iran's attack")."""
+    classifier = _demo(tmp_path, _POSSESSOR)
+    assert ("demo" in _ids(classifier.classify(title=text, text="", language="en"))) is owned
