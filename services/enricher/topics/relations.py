@@ -53,6 +53,7 @@ from newswire.enricher.topics.grammar import (
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    possessor_of_act,
     relative_subject,
     verb_final_subject,
 )
@@ -281,7 +282,7 @@ def _actors(
         if marker & markers.agent:
             by_agent.add(m.start)
         elif (
-            (marker and not _possessor_of_act(m, svo_act_starts, tokens))
+            (marker and not possessor_of_act(m, svo_act_starts, tokens))
             or (
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
@@ -291,18 +292,6 @@ def _actors(
             continue
         actors[tokens[m.start].sentence].append(m)
     return actors, by_agent
-
-
-def _possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Token]) -> bool:
-    """svo: the mention stands right before an act noun (at most one word between, in
-    its clause): its possessor or adjective, which owns the act even after a target
-    marker ("inquiry into Iran's missile attack", "report on Iranian drone strikes")."""
-    clause = tokens[m.start].clause
-    return any(
-        start in act_starts and tokens[start].clause == clause
-        for start in (m.end, m.end + 1)
-        if start < len(tokens)
-    )
 
 
 def _event(
