@@ -261,7 +261,9 @@ def snapshot_rules(repo: Path, commit: str, items: Sequence[TopicItem]) -> list[
         )
     if done.returncode != 0:
         raise EvaluationDataError(f"rules at {commit} failed: {done.stderr.strip()[-500:]}")
-    rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    header, *rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    if not Path(header["package"]).is_relative_to(Path(folder).resolve()):
+        raise EvaluationDataError(f"rules at {commit}: ran {header['package']}, not the commit")
     if [r["id"] for r in rows] != [i.id for i in items]:
         raise EvaluationDataError(f"rules at {commit}: output does not match the items")
     return [RuleOutput(frozenset(r["labels"]), frozenset(r["partial"])) for r in rows]

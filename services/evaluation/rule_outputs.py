@@ -5,7 +5,9 @@ existed (``--as-of`` there)::
 
     PYTHONPATH=<old tree laid out as newswire/> python rule_outputs.py < items > outputs
 
-Reads ``{"id", "title", "text"}`` JSON lines, writes ``{"id", "labels", "partial"}``.
+Reads ``{"id", "title", "text"}`` JSON lines; writes first ``{"package": <folder>}``,
+where the ``newswire`` it ran came from (so the caller can check it ran the old tree,
+not the installed one), then ``{"id", "labels", "partial"}`` per record.
 On purpose it imports only names every version of the package since the topics
 package was split out has had (``load_taxonomy``, ``TopicClassifier``,
 ``LanguageIdentifier``), so that one file runs against either tree.
@@ -17,6 +19,7 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 #: Below every shipped threshold: a topic scored above this has *some* rule evidence.
 PARTIAL_THRESHOLD = 1e-9
@@ -65,7 +68,10 @@ def rule_outputs(records: Iterable[Mapping[str, str | None]]) -> list[RuleOutput
 
 def main() -> int:
     """JSON lines in, JSON lines out (see the module docstring)."""
+    import newswire
+
     records = [json.loads(line) for line in sys.stdin if line.strip()]
+    print(json.dumps({"package": str(Path(newswire.__file__).resolve().parent)}))
     for record, output in zip(records, rule_outputs(records), strict=True):
         row = {"id": record["id"], "labels": sorted(output.labels)}
         print(json.dumps({**row, "partial": sorted(output.partial)}, ensure_ascii=False))
