@@ -45,3 +45,84 @@ def test_probes_cover_both_languages_with_negatives() -> None:
     for language in languages:
         negatives = [c for c in _PROBES if c["language"] == language and c["class"] == "negative"]
         assert len(negatives) >= 8, language
+
+
+# ------------------------------------------------- vocabulary, form by form
+# Per concept, the forms and spellings a headline uses, each in one frame sentence: a
+# frame holds everything else fixed, so a failure names the form that is not covered.
+_STRIKES_ON_IRAN = ["strikes-on-iran"]
+_FRAMES: list[tuple[str, str, list[str], list[str]]] = [
+    # Strike verbs, active (S O V), passive and present.
+    ("ckb", "ئیسرائیل بنکەیەکی سەربازی لە کرماشان {}",
+     ["بۆردومان کرد", "بۆردوومان کرد", "بۆمباران کرد", "بۆردومانی کرد", "کردە ئامانج",
+      "کردییە ئامانج", "دەکاتە ئامانج", "پێکا", "مووشەکبارانی کرد", "تۆپبارانی کرد",
+      "هێرشی کردە سەر", "بە مووشەک لێدا", "بە درۆن پێکا", "بۆردومان دەکات"], _STRIKES_ON_IRAN),
+    ("ckb", "بنکەیەکی سەربازی لە کرماشان {}",
+     ["بۆردومان کرا", "کرایە ئامانج", "پێکرا", "کرا بە ئامانج", "بۆمباران کرا", "کەوتە بەر هێرش",
+      "مووشەکباران کرا", "بە مووشەک پێکرا", "بە درۆن کرایە ئامانج"], _STRIKES_ON_IRAN),
+    # Strike nouns with Iran as owner.
+    ("ckb", "{} ئێران بۆ سەر ئیسرائیل",
+     ["هێرشی", "هێرشی مووشەکیی", "هێرشی موشەکیی", "هێرشی درۆنیی", "هێرشی ئاسمانیی",
+      "هێرشە مووشەکییەکانی", "بۆردومانی", "هێرشە درۆنییەکانی"], ["iran-strikes"]),
+    # Iran, the IRGC and their names.
+    ("ckb", "{} بە مووشەک بنکەیەکی ئیسرائیلی کردە ئامانج",
+     ["ئێران", "تاران", "سوپای پاسداران", "پاسداران", "سپای پاسداران", "کۆماری ئیسلامی",
+      "سوپای ئێران", "سوپای پاسدارانی ئێران", "هێزەکانی ئێران"], ["iran-strikes"]),
+    # Israel's and the US's names as the striker of Tehran.
+    ("ckb", "{} شاری تارانی بۆردومان کرد",
+     ["ئیسرائیل", "ئیسڕائیل", "سوپای ئیسرائیل", "فڕۆکە جەنگییەکانی ئیسرائیل", "ڕژێمی زایۆنی",
+      "تەل ئەبیب", "دەوڵەتی ئیسرائیل"], _STRIKES_ON_IRAN),
+    ("ckb", "{} شاری تارانی بۆردومان کرد",
+     ["ئەمریکا", "ئەمەریکا", "واشنتن", "سوپای ئەمریکا", "فڕۆکە جەنگییەکانی ئەمریکا",
+      "ویلایەتە یەکگرتووەکان"], ["strikes-on-iran", "us-forces"]),
+    # Retrospectives: anniversary, years since, trial, investigation, report, documentary,
+    # damage assessment.
+    ("ckb", "{} هێرشی مووشەکیی ئێران بۆ سەر بنکەی عەین ئەلئەسەد",
+     ["ساڵیادی", "یادی", "پێنج ساڵ دوای", "دادگایی", "لێکۆڵینەوە لە", "ڕاپۆرتێکی نوێ دەربارەی",
+      "بەڵگەفیلمێک دەربارەی", "هەڵسەنگاندنی زیانەکانی"], ["iran-strikes", "us-forces", "iraq"]),
+    # US bases, forces, convoys.
+    ("ckb", "درۆنێک {} ئەمریکا لە سووریا کردە ئامانج",
+     ["بنکەیەکی", "بارەگایەکی", "سەربازگەیەکی", "کاروانێکی", "هێزەکانی", "سەربازانی"],
+     ["us-forces"]),
+    ("kmr", "Îsraîlê bingeheke leşkerî li Kirmaşanê {}",
+     ["bombebaran kir", "bombe baran kir", "bombardiman kir", "kir hedef", "kire hedef",
+      "hedef girt", "lêxist", "lê xist", "lê da", "bi mûşekan lêxist", "bi dronan kir hedef",
+      "kir armanc", "topbaran kir", "mûşekbaran kir"], _STRIKES_ON_IRAN),
+    ("kmr", "Bingeheke leşkerî li Kirmaşanê {}",
+     ["hat bombebarankirin", "hat hedefgirtin", "hat lêdan", "hat lêxistin", "hat armanckirin",
+      "bi dronan hat hedefgirtin", "hate bombebarankirin", "hate hedefgirtin"], _STRIKES_ON_IRAN),
+    ("kmr", "{} Îranê li ser Îsraîlê",
+     ["Êrîşa", "Êrişa", "Hêrişa", "Hêrîşa", "Êrîşa mûşekî ya", "Êrîşa bi dronan a",
+      "Êrîşên asmanî yên", "Bombebarana", "Êrîşên mûşekî yên"], ["iran-strikes"]),
+    ("kmr", "{} bi mûşekan bingeheke Îsraîlî kir hedef",
+     ["Îran", "Îranê", "Tehran", "Tehranê", "Sipaha Pasdaran", "Pasdaran", "Sipah",
+      "Supaya Pasdaran", "Artêşa Îranê", "Komara Îslamî", "IRGC", "hêzên Îranê"],
+     ["iran-strikes"]),
+    ("kmr", "{} Tehran bombebaran kir",
+     ["Îsraîl", "Îsraîlê", "Israîl", "artêşa Îsraîlê", "balafirên şer ên Îsraîlê",
+      "rejîma Siyonîst", "Tel Aviv"], _STRIKES_ON_IRAN),
+    ("kmr", "{} Tehran bombebaran kir",
+     ["Amerîka", "Amerîkayê", "Emerîka", "DYA", "Washington", "Waşington", "artêşa Amerîkayê",
+      "balafirên şer ên Amerîkî"], ["strikes-on-iran", "us-forces"]),
+    ("kmr", "{} êrîşa mûşekî ya Îranê li ser baregeha Eyn el-Esed",
+     ["Salvegera", "Sala yekem a", "Pênc sal piştî", "Dadgehkirina", "Lêkolîna",
+      "Raporeke nû li ser", "Belgefîlmek li ser", "Nirxandina zirara"],
+     ["iran-strikes", "us-forces", "iraq"]),
+    ("kmr", "Dronekê {} Amerîkî li Sûriyeyê kir hedef",
+     ["bingeheke", "baregeheke", "konvoyeke", "hêzên", "leşkerên"], ["us-forces"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "expected"),
+    [
+        pytest.param(language, frame.format(form), topics, id=f"{language}-{form}")
+        for language, frame, forms, topics in _FRAMES
+        for form in forms
+    ],
+)
+def test_every_form_of_a_concept_is_covered(
+    classifier: TopicClassifier, language: str, sentence: str, expected: list[str]
+) -> None:
+    found = classifier.classify(title=None, text=sentence, language=language)
+    assert _ids(found) == set(expected)
