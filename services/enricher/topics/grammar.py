@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from newswire.enricher.topics.matching import AGENT, Match
-from newswire.enricher.topics.tokens import Token
+from newswire.enricher.topics.tokens import Token, tokenise
 
 # "and" in the shipped languages (Kurmanji «û» is compared as «u»); Arabic writes
 # «و» on the next word.
@@ -177,3 +177,20 @@ def after_last_speech_verb(start: int, end: int, tokens: Sequence[Token]) -> int
                 return i + 1
             return start
     return start
+
+
+# Sorani and Kurmanji only: a strike act that ends in one of these finite active verbs
+# («... bombebaran kir», «... بە مووشەک پێکا») closes its own verb group, so a passive
+# auxiliary later in the clause is another verb's («Baregeha ku Sipah ... bombebaran kir
+# ji nû ve hat avakirin»: it was rebuilt, not hit by the IRGC). Persian «کرد» is not
+# listed: fa keeps the clause-wide verb group.
+KURDISH_FINITE_ACTIVE = frozenset(
+    tokenise("kir kirin kiriye kirine xist xistin da dan daye dane girt girtin avêt avêtin "
+             "şand şandin", "kmr")
+    + tokenise("کردیان کردمان هاویشت هاوێشت هاویشتیان پێکا پێکای پێکایان", "ckb")
+)  # fmt: skip
+
+
+def closes_verb_group(act: Match, tokens: Sequence[Token]) -> bool:
+    """The act ends in a Sorani/Kurmanji finite active verb: its verb group ends there."""
+    return tokens[act.end - 1].form in KURDISH_FINITE_ACTIVE

@@ -50,6 +50,7 @@ from newswire.enricher.topics.grammar import (
     COORDINATORS,
     after_last_speech_verb,
     claiming_speaker,
+    closes_verb_group,
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
@@ -480,7 +481,8 @@ def _across_no_barrier(
         # کرد و چهار نفر کشته شدند»: the killed are the next verb's subject).
         clause_end = act.end
         while (
-            clause_end < len(tokens)
+            not closes_verb_group(act, tokens)
+            and clause_end < len(tokens)
             and tokens[clause_end].clause == tokens[act.start].clause
             and tokens[clause_end].form not in COORDINATORS
         ):

@@ -8,13 +8,14 @@ covered, not only the spelling the tuning items happened to use.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import FIXTURES, _ids
+from tests.enricher.topics.helpers import FIXTURES, _ids, _write
 
 _PROBES: list[dict[str, Any]] = yaml.safe_load(
     (FIXTURES / "topic_probes_kurdish.yaml").read_text(encoding="utf-8")
@@ -126,3 +127,48 @@ def test_every_form_of_a_concept_is_covered(
 ) -> None:
     found = classifier.classify(title=None, text=sentence, language=language)
     assert _ids(found) == set(expected)
+
+
+# ------------------------------------------------- the Kurdish verb-group rule
+
+
+@pytest.mark.parametrize(
+    ("text", "owned"),
+    [
+        # The act ends in a Kurmanji finite active verb: the later passive is another verb's.
+        ("alpha gamma bombard kir then hat rebuilt", True),
+        # No finite verb closes the act: the passive after it is its own («... hat»).
+        ("alpha gamma bombard then hat rebuilt", False),
+        # A passive inside the act is still the act's.
+        ("alpha gamma hat bombard kir", False),
+    ],
+)
+def test_a_finite_kurdish_verb_closes_its_verb_group(
+    tmp_path: Path, text: str, owned: bool
+) -> None:
+    """Verb-final order: a passive auxiliary (barrier) in the act's verb group leaves the
+    actors before the act as what was hit; the group ends at a Sorani/Kurmanji finite
+    active verb that ends the act («... bombebaran kir ji nû ve hat avakirin»)."""
+    relation = {
+        "act": ["bombard kir", "bombard", "hat bombard kir"],
+        "agent": ["alpha"],
+        "rival": ["beta"],
+        "barriers": ["hat"],
+        "needs": ["agent"],
+        "word_order": "sov",
+    }
+    document = {
+        "version": "1.1",
+        "topics": [
+            {
+                "id": "demo",
+                "description": "A demo relation.",
+                "threshold": 0.5,
+                "languages": {"*": {"terms": [{"match": ["zzz"]}], "relations": [relation]}},
+            }
+        ],
+    }
+    found = TopicClassifier.from_file(_write(tmp_path, document)).classify(
+        title=text, text="", language="xx"
+    )
+    assert ("demo" in _ids(found)) is owned
