@@ -54,6 +54,8 @@ from newswire.enricher.topics.grammar import (
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    kurmanji_direct_object,
+    kurmanji_ergative_agent,
     relative_subject,
     verb_final_subject,
 )
@@ -315,7 +317,7 @@ def _event(
         default=None,
     )
     if target is None and parties.objects:
-        target = _object_of(act, owner, parties.objects.get(sentence, ()), relation)
+        target = _object_of(act, owner, parties.objects.get(sentence, ()), relation, tokens)
     if relation.needs_target and target is None:
         return None
     return tuple(m for m in (act, owner, target) if m is not None)
@@ -365,6 +367,7 @@ def _object_of(
     owner: Match | None,
     objects: Iterable[tuple[Match, bool]],
     relation: Relation,
+    tokens: Sequence[Token],
 ) -> Match | None:
     """An object-target mention that is the act's object: marked as a target within
     ``within`` tokens («على إيران», «به ایران»); in svo right after the act ("struck
@@ -390,7 +393,7 @@ def _object_of(
             and o.end == act.start
             and owner is not None
             and owner.end <= o.start
-        ):
+        ) or (relation.word_order == "sov" and kurmanji_direct_object(o, owner, act, tokens)):
             return o
     return None
 
@@ -443,6 +446,8 @@ def _owner(
     else:
         later_wins = False
     best = min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+    if relation.word_order == "sov" and best.end <= act.start:
+        best = kurmanji_ergative_agent(best, act, actors, tokens) or best
     if relation.word_order == "sov" and best.end == act.start:
         return verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
     return best

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from newswire.enricher.topics import TopicClassifier
+from newswire.enricher.topics.tokens import tokenise
 from tests.enricher.topics.helpers import FIXTURES, _ids, _write
 
 _PROBES: list[dict[str, Any]] = yaml.safe_load(
@@ -172,3 +173,10 @@ def test_a_finite_kurdish_verb_closes_its_verb_group(
         title=text, text="", language="xx"
     )
     assert ("demo" in _ids(found)) is owned
+
+
+def test_kurmanji_too_keeps_a_form_of_its_own() -> None:
+    """«jî» (too) folds to a form of its own; «ji» (from) and accentless «ji» do not."""
+    assert tokenise("Pakistanê jî Sîstan, Jî", "kmr") == ["pakistane", "jii", "sistan", "jii"]
+    assert tokenise("ji Îranê ji", "kmr") == ["ji", "irane", "ji"]
+    assert tokenise("jî", "ckb") == ["jî"]
