@@ -112,6 +112,26 @@ _FRAMES: list[tuple[str, str, list[str], list[str]]] = [
      ["iran-strikes", "us-forces", "iraq"]),
     ("kmr", "Dronekê {} Amerîkî li Sûriyeyê kir hedef",
      ["bingeheke", "baregeheke", "konvoyeke", "hêzên", "leşkerên"], ["us-forces"]),
+    # "Carried out", "subjected to fire", "pounded", operations, waves (gunfire is left
+    # out on purpose: gunmen inside Iran are terror, not strikes).
+    ("ckb", "ئیسرائیل {}",
+     ["هێرشێکی ئاسمانیی لە کرماشان ئەنجامدا", "هێرشێکی ئاسمانیی بۆ سەر کرماشان ئەنجامدا",
+      "کرماشانی دایە بەر مووشەک", "کرماشانی دایە بەر بۆردومان", "بنکەیەکی لە کرماشان کوتا",
+      "شەپۆلێک هێرشی ئاسمانیی کردە سەر ئێران", "ئۆپەراسیۆنێکی سەربازیی لە ئێران دەستپێکرد"],
+     _STRIKES_ON_IRAN),
+    ("ckb", "سوپای پاسداران {}",
+     ["هێرشێکی مووشەکیی بۆ سەر ئیسرائیل ئەنجامدا", "ئیسرائیلی دایە بەر مووشەک",
+      "ئۆپەراسیۆنی وەعدی سادق ٣ی دەستپێکرد", "دەیان درۆنی ناردە سەر ئیسرائیل",
+      "بنکەیەکی ئیسرائیلی لە نەقەب پێکا"], ["iran-strikes"]),
+    ("kmr", "Îsraîlê {}",
+     ["li Kirmaşanê êrîşeke asmanî pêk anî", "êrîşeke asmanî li ser Kirmaşanê pêk anî",
+      "li Kirmaşanê operasyoneke leşkerî da destpêkirin", "Kirmaşan da ber mûşekan",
+      "Kirmaşan da ber bombeyan", "pêleke êrîşên asmanî li ser Îranê da destpêkirin"],
+     _STRIKES_ON_IRAN),
+    ("kmr", "Sipaha Pasdaran {}",
+     ["li dijî Îsraîlê êrîşeke mûşekî pêk anî", "Îsraîl da ber mûşekan",
+      "bi dehan dron şandin ser Îsraîlê", "Operasyona Soza Rast 3 da destpêkirin",
+      "bingeheke Îsraîlî li Neqebê lêxist"], ["iran-strikes"]),
 ]  # fmt: skip
 
 
