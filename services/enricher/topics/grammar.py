@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from newswire.enricher.topics.matching import AGENT, Match
-from newswire.enricher.topics.tokens import Token
+from newswire.enricher.topics.tokens import Token, tokenise
 
 # "and" in the shipped languages (Kurmanji «û» is compared as «u»); Arabic writes
 # «و» on the next word.
@@ -177,6 +177,73 @@ def after_last_speech_verb(start: int, end: int, tokens: Sequence[Token]) -> int
                 return i + 1
             return start
     return start
+
+
+# Sorani and Kurmanji only: a strike act that holds one of these finite active verbs
+# («... bombebaran kir», «... بە مووشەک پێکا») closes its own verb group, so a passive
+# auxiliary later in the clause is another verb's («Baregeha ku Sipah ... bombebaran kir
+# ji nû ve hat avakirin»: it was rebuilt, not hit by the IRGC). Persian «کرد» is not
+# listed: fa keeps the clause-wide verb group.
+KURDISH_FINITE_ACTIVE = frozenset(
+    tokenise("kir kirin kiriye kirine xist xistin da dan daye dane girt girtin avêt avêtin "
+             "şand şandin", "kmr")
+    + tokenise("کردیان کردمان هاویشت هاوێشت هاویشتیان پێکا پێکای پێکایان", "ckb")
+)  # fmt: skip
+
+
+def closes_verb_group(act: Match, tokens: Sequence[Token]) -> bool:
+    """The act holds a Sorani/Kurmanji finite active verb («bombebaran kir», «kir
+    hedef»): its verb group ends with it."""
+    return any(tokens[i].form in KURDISH_FINITE_ACTIVE for i in act.words())
+
+
+def kurmanji_ergative_agent(
+    best: Match, act: Match, actors: Sequence[Match], tokens: Sequence[Token]
+) -> Match | None:
+    """Kurmanji past transitive (ergative): the agent stands in the oblique case
+    («Îranê», «Îsraîlê»), the object in the direct case («Îsraîl», «Îran»), whichever
+    is nearer the verb: «Îranê Îsraîl bi mûşekan bombebaran kir» is Iran's strike. When
+    the actor chosen (``best``, before a past verb that ends the act) is direct, an
+    earlier oblique actor in its clause owns the act. Latin script only: Kurmanji is the
+    only verb-final language written so."""
+    word = tokens[best.end - 1].form
+    if not (word.isascii() and closes_verb_group(act, tokens)) or word.endswith("e"):
+        return None
+    clause = tokens[act.start].clause
+    for m in sorted(actors, key=lambda m: m.start):
+        oblique = tokens[m.end - 1].form
+        if (
+            m.end <= best.start
+            and tokens[m.start].clause == clause
+            and oblique.isascii()
+            and oblique.endswith("e")
+            and not joined(m, best, tokens)
+        ):
+            return m
+    return None
+
+
+def _direct(m: Match, tokens: Sequence[Token]) -> bool:
+    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê»)."""
+    word = tokens[m.end - 1].form
+    return word.isascii() and not word.endswith("e")
+
+
+def kurmanji_direct_object(
+    o: Match, owner: Match | None, act: Match, tokens: Sequence[Token]
+) -> bool:
+    """Kurmanji past transitive: a direct-case mention between an oblique owner and the
+    past verb, in the act's clause, is its object even with words between it and the
+    verb («Îsraîlê Tehran bi balafiran bombebaran kir»)."""
+    return (
+        owner is not None
+        and owner.end <= o.start < act.start
+        and tokens[o.start].clause == tokens[act.start].clause
+        and _direct(o, tokens)
+        and not _direct(owner, tokens)
+        and tokens[owner.end - 1].form.isascii()
+        and closes_verb_group(act, tokens)
+    )
 
 
 # English function words: one of them between an actor and a strike noun ends the

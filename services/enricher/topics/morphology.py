@@ -68,6 +68,13 @@ _CKB_SUFFIXES = _norm_all(
         "ییەکە",
         "ەکانیان",
         "ەکەیان",
+        # Verb endings a headline puts on a strike verb: the first-person clitic
+        # («ڕاگرتنیم»), the perfect («هاویشتووە») and the pluperfect («هاوێژرابوو»).
+        "م",
+        "یم",
+        "ووە",
+        "بوو",
+        "بووە",
     ]
 )
 # Kurmanji (Latin script, compared without diacritics: ê -> e, î -> i): the oblique

@@ -50,9 +50,12 @@ from newswire.enricher.topics.grammar import (
     COORDINATORS,
     after_last_speech_verb,
     claiming_speaker,
+    closes_verb_group,
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    kurmanji_direct_object,
+    kurmanji_ergative_agent,
     possessor_of_act,
     relative_subject,
     verb_final_subject,
@@ -316,7 +319,7 @@ def _event(
         default=None,
     )
     if target is None and parties.objects:
-        target = _object_of(act, owner, parties.objects.get(sentence, ()), relation)
+        target = _object_of(act, owner, parties.objects.get(sentence, ()), relation, tokens)
     if relation.needs_target and target is None:
         return None
     return tuple(m for m in (act, owner, target) if m is not None)
@@ -366,6 +369,7 @@ def _object_of(
     owner: Match | None,
     objects: Iterable[tuple[Match, bool]],
     relation: Relation,
+    tokens: Sequence[Token],
 ) -> Match | None:
     """An object-target mention that is the act's object: marked as a target within
     ``within`` tokens («على إيران», «به ایران»); in svo right after the act ("struck
@@ -391,7 +395,7 @@ def _object_of(
             and o.end == act.start
             and owner is not None
             and owner.end <= o.start
-        ):
+        ) or (relation.word_order == "sov" and kurmanji_direct_object(o, owner, act, tokens)):
             return o
     return None
 
@@ -444,6 +448,8 @@ def _owner(
     else:
         later_wins = False
     best = min(near, key=lambda m: (gap(act, m), (m.start < act.start) == later_wins))
+    if relation.word_order == "sov" and best.end <= act.start:
+        best = kurmanji_ergative_agent(best, act, actors, tokens) or best
     if relation.word_order == "sov" and best.end == act.start:
         return verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
     return best
@@ -482,7 +488,8 @@ def _across_no_barrier(
         # کرد و چهار نفر کشته شدند»: the killed are the next verb's subject).
         clause_end = act.end
         while (
-            clause_end < len(tokens)
+            not closes_verb_group(act, tokens)
+            and clause_end < len(tokens)
             and tokens[clause_end].clause == tokens[act.start].clause
             and tokens[clause_end].form not in COORDINATORS
         ):

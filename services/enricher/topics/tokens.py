@@ -121,6 +121,13 @@ def _paragraph_tokens(paragraph: str, language: str) -> Iterator[str | None]:
     return _form_tokens(_comparison_form(paragraph), language)
 
 
+# Kurmanji «jî» ("also, too") folded would be «ji» ("from"), the source marker that
+# makes the next place a launch site («Pakistanê jî Sîstan kir hedef»): it keeps a form
+# of its own. Written without its accent it stays ambiguous.
+_KMR_TOO = re.compile(r"(?<!\w)jî(?!\w)")
+_KMR_TOO_FORM = "jii"
+
+
 def _fold_latin_marks(form: str) -> str:
     """Latin letters without their accents (ê -> e, î -> i, ş -> s): Kurmanji writers
     and keyboards drop them as often as they type them («Iraq», «Îraq»)."""
@@ -132,7 +139,7 @@ def _fold_latin_marks(form: str) -> str:
 def _form_tokens(form: str, language: str) -> Iterator[str | None]:
     """Word tokens of a paragraph's comparison form (see :func:`_paragraph_tokens`)."""
     if language in _ACCENT_FOLDED:
-        form = _fold_latin_marks(form)
+        form = _fold_latin_marks(_KMR_TOO.sub(_KMR_TOO_FORM, form))
     previous: str | None = None
     for match in _WORD_OR_STOP.finditer(form):
         word = match.group()
