@@ -244,3 +244,28 @@ def kurmanji_direct_object(
         and tokens[owner.end - 1].form.isascii()
         and closes_verb_group(act, tokens)
     )
+
+
+# English function words: one of them between an actor and a strike noun ends the
+# noun phrase ("hits back at Iran with strikes": Iran does not own the strikes).
+_EN_FUNCTION_WORDS = frozenset(
+    {"with", "at", "after", "before", "for", "by", "from", "to", "as", "over", "than", "the",
+     "a", "an", "and", "or", "but", "in", "on", "of", "into", "against", "amid", "despite"}
+)  # fmt: skip
+
+
+def possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Token]) -> bool:
+    """svo: the mention stands right before an act noun (at most one word between, not
+    a function word, in its clause): its possessor or adjective, which owns the act
+    even after a target marker ("inquiry into Iran's missile attack", "report on
+    Iranian drone strikes")."""
+    clause = tokens[m.start].clause
+    end = m.end
+    if end < len(tokens) and end in act_starts:
+        return tokens[end].clause == clause
+    return (
+        end + 1 < len(tokens)
+        and end + 1 in act_starts
+        and tokens[end + 1].clause == clause
+        and tokens[end].form not in _EN_FUNCTION_WORDS
+    )

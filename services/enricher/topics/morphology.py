@@ -32,8 +32,10 @@ _AR_ARTICLE = "ال"
 # alef of the indefinite accusative: two rounds reach «قواتها» -> «قوات» and «جنودهم»,
 # «أمريكيين» -> «أمريكي», «ضرباتها» -> «ضربات», «هجومًا» -> «هجوم».
 _AR_SUFFIXES = _norm_all(["ها", "هم", "هما", "كم", "نا", "ه", "هن", "ين", "ون", "ان", "ات", "ا"])
+# «شده» joined to a verbal noun is its passive participle, the same word as the spaced
+# «شلیک شده» («موشک شلیک‌شده از ایران»: the missile fired from Iran).
 _FA_SUFFIXES = _norm_all(
-    ["ها", "های", "هایی", "ی", "ای", "یی", "ش", "شان", "ان", "اش", "هایش", "هایشان", "یش"]
+    ["ها", "های", "هایی", "ی", "ای", "یی", "ش", "شان", "ان", "اش", "هایش", "هایشان", "یش", "شده"]
 )
 _CKB_PREFIXES = _norm_all(["لە", "بە"])
 _CKB_SUFFIXES = _norm_all(
@@ -133,10 +135,27 @@ def _arabic_prefix_forms(token: str) -> set[str]:
     return {f for f in forms if len(f) >= _MIN_STEM or f == token}
 
 
+# The feminine dual writes the ة of its singular as ت: «مقاتلتان أمريكيتان» (two US jets),
+# «غارتين» (two raids), and in construct «قاعدتي الشدادي» (the two bases of ...).
+_AR_FEMININE_DUAL = ("تان", "تين", "تي")
+
+
+def _arabic_dual_singulars(forms: Iterable[str]) -> set[str]:
+    """The forms and, for a feminine dual, its singular in ة (compared as ه)."""
+    out = set(forms)
+    for form in forms:
+        for ending in _AR_FEMININE_DUAL:
+            if form.endswith(ending) and len(form) - len(ending) >= _MIN_STEM:
+                out.add(form[: -len(ending)] + "ه")
+    return out
+
+
 @functools.lru_cache(maxsize=65536)
 def _arabic_forms(token: str) -> frozenset[str]:
-    """Prefix clitics off in every combination, then up to two suffixes."""
-    return frozenset(_strip_suffixes(_arabic_prefix_forms(token), _AR_SUFFIXES, rounds=2))
+    """Prefix clitics off in every combination, a feminine dual back to its singular,
+    then up to two suffixes."""
+    prefixed = _arabic_dual_singulars(_arabic_prefix_forms(token))
+    return frozenset(_strip_suffixes(prefixed, _AR_SUFFIXES, rounds=2))
 
 
 @functools.lru_cache(maxsize=65536)

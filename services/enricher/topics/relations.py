@@ -56,6 +56,7 @@ from newswire.enricher.topics.grammar import (
     genitive_of,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
+    possessor_of_act,
     relative_subject,
     verb_final_subject,
 )
@@ -269,6 +270,7 @@ def _actors(
     # verb-final object always has its verb after it, an English passive too.
     act_starts = frozenset(a.start for a in acts) if relation.word_order == "vso" else frozenset()
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
+    svo_act_starts = frozenset(m.start for m in acts) if act_ends else frozenset()
     before_or_by = markers.target | markers.agent
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
@@ -283,7 +285,7 @@ def _actors(
         if marker & markers.agent:
             by_agent.add(m.start)
         elif (
-            marker
+            (marker and not possessor_of_act(m, svo_act_starts, tokens))
             or (
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)

@@ -55,6 +55,12 @@ _POSSESSIVE = re.compile(r"(?<=\w)['’ʼ]s\b")
 _US_ABBREVIATION = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
 # Persian plural/ezafe suffixes that writers separate with a space instead of a ZWNJ.
 _DETACHED_SUFFIXES = frozenset(normalise_text(s) for s in ("ها", "های", "هایی"))
+# Persian «از سوی» / «از جانب» (by, of a passive's agent) are one word, «توسط», to the
+# relation rules: otherwise «سوی» reads as the target marker of «به سوی» (toward) and
+# «اسرائیل از سوی ایران هدف قرار گرفت» turns round. Folded in article and taxonomy alike.
+_FA_AGENT_PAIRS = frozenset(normalise_text(s) for s in ("سوی", "جانب"))
+_FA_FROM = normalise_text("از")
+_FA_BY = normalise_text("توسط")
 # Latin-script languages compared without accents, article and taxonomy alike.
 _ACCENT_FOLDED = frozenset({"kmr"})
 # "a … b" / "a ... b" in a taxonomy phrase: up to GAP_TOKENS other words between a and b.
@@ -144,6 +150,8 @@ def _form_tokens(form: str, language: str) -> Iterator[str | None]:
             previous = None
         elif previous is not None and word in _DETACHED_SUFFIXES and language == "fa":
             previous += word  # «نیرو های» -> «نیروهای»
+        elif previous == _FA_FROM and word in _FA_AGENT_PAIRS and language == "fa":
+            previous = _FA_BY  # «از سوی» -> «توسط»
         else:
             if previous is not None:
                 yield previous

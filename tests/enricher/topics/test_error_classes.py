@@ -131,7 +131,18 @@ _PROBES: list[dict[str, Any]] = yaml.safe_load(
 )
 
 
-@pytest.mark.parametrize("case", _PROBES, ids=[c["name"] for c in _PROBES])
+def _probe_params() -> list[Any]:
+    """Probes as parameters; one with ``xfail: reason`` documents a known limit and
+    fails the run once it passes (strict), so the limit is not forgotten."""
+    return [
+        pytest.param(c, id=c["name"], marks=pytest.mark.xfail(reason=c["xfail"], strict=True))
+        if c.get("xfail")
+        else pytest.param(c, id=c["name"])
+        for c in _PROBES
+    ]
+
+
+@pytest.mark.parametrize("case", _probe_params())
 def test_generalisation_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
     """Sentences written before the rules they exercise (pronouns, interceptions,
     distant speakers, exchanges in the body, court cases, anniversaries, vocabulary)."""
@@ -161,3 +172,27 @@ def test_claiming_speaker_owns_a_distant_act(tmp_path: Path, text: str, owned: b
     to it, a speech verb stands next to it, no other party and no denial is between."""
     found = _demo(tmp_path, _CLAIM).classify(title=text, text="", language="xx")
     assert ("demo" in _ids(found)) is owned
+
+
+_POSSESSOR = {"act": ["attack"], "agent": ["alpha"], "rival": ["beta"], "needs": ["agent"],
+              "within": 6, "word_order": "svo", "markers": ["on", "into"],
+              "marker_reach": 1}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "owned"),
+    [
+        ("inquiry into alpha attack", True),  # "into Alpha's attack": the possessor
+        ("inquiry into alpha missile attack", True),  # one word between
+        ("report on alpha heavy missile attack", False),  # two words: too far
+        ("report on alpha with attack", False),  # a function word ends the phrase
+        ("beta attack on alpha", False),  # after the act: what is hit
+        ("beta attack on alpha bases", False),
+        ("attack on alpha, attack by beta", False),  # a clause break between
+    ],
+)
+def test_svo_possessor_owns_the_act_after_a_marker(tmp_path: Path, text: str, owned: bool) -> None:
+    """English: an actor after a target marker is what is hit, unless it stands right
+    before the act noun as its possessor or adjective ("inquiry into Iran's attack")."""
+    classifier = _demo(tmp_path, _POSSESSOR)
+    assert ("demo" in _ids(classifier.classify(title=text, text="", language="en"))) is owned

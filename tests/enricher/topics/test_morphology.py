@@ -57,3 +57,41 @@ def test_english_plural_possessive_and_abbreviation(classifier: TopicClassifier)
         title="U.S. forces in Iraq's west", text="U.S. troops stay.", language="en"
     )
     assert {"us-forces", "iraq"} <= _ids(matches)
+
+
+@pytest.mark.parametrize(
+    ("dual", "singular"),
+    [
+        ("مقاتلتان", "مقاتلة"),  # two fighter jets (nominative)
+        ("أمريكيتين", "أمريكي"),  # US, feminine dual (oblique), back to the masculine
+        ("غارتان", "غارة"),  # two raids
+        ("والمدمرتين", "مدمرة"),  # with conjunction and article
+        ("قاعدتي", "قاعدة"),  # construct dual «قاعدتي الشدادي» (or "my base": same noun)
+    ],
+)
+def test_arabic_feminine_dual_reaches_the_singular(dual: str, singular: str) -> None:
+    (token,) = tokenise(dual, "ar")
+    (wanted,) = tokenise(singular, "ar")
+    assert wanted in candidate_forms(token, "ar")
+
+
+def test_arabic_dual_rule_keeps_short_words_whole() -> None:
+    """«التي» (which) and «بيتي» (my house) are not duals of a two-letter stem."""
+    for word in ("التي", "بيتي", "ستين"):
+        (token,) = tokenise(word, "ar")
+        assert all(len(form) >= 3 for form in candidate_forms(token, "ar"))
+        assert not any(form.endswith("ه") for form in candidate_forms(token, "ar"))
+
+
+def test_arabic_dual_reaches_a_topic(classifier: TopicClassifier) -> None:
+    title = "مدمرتان أمريكيتان تعبران مضيق هرمز"
+    assert "us-forces" in _ids(classifier.classify(title=title, text="", language="ar"))
+
+
+@pytest.mark.parametrize("written", ["شلیک‌شده", "شلیکشده", "شلیک شده"])
+def test_persian_joined_participle_is_the_verbal_noun(
+    classifier: TopicClassifier, written: str
+) -> None:
+    """«شده» joined (with or without ZWNJ) or spaced: the same passive participle."""
+    title = f"موشک {written} از ایران در حیفا فرود آمد"
+    assert _ids(classifier.classify(title=title, text="", language="fa")) == {"iran-strikes"}

@@ -74,3 +74,21 @@ def test_untitled_headline_is_scored_as_a_title(classifier: TopicClassifier) -> 
     # The same words opening a longer paragraph are a lead mention: not enough alone.
     article = headline + ". Officials met on Monday. They discussed trade and prices."
     assert _ids(classifier.classify(title=None, text=article, language="en")) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("اسرائیل از سوی ایران هدف قرار گرفت", ["اسراييل", "توسط", "ايران", "هدف", "قرار", "گرفت"]),
+        ("از جانب سپاه", ["توسط", "سپاه"]),
+        ("به سوی اسرائیل", ["به", "سوي", "اسراييل"]),  # toward: left alone
+        ("از ایران", ["از", "ايران"]),
+    ],
+)
+def test_persian_agent_preposition_is_one_word(text: str, tokens: list[str]) -> None:
+    """«از سوی», «از جانب» (by) read as «توسط», so «سوی» stays the marker of «به سوی»."""
+    assert tokenise(text, "fa") == tokens
+
+
+def test_agent_preposition_fold_is_persian_only() -> None:
+    assert tokenise("از سوی ایران", "ckb")[:2] == ["از", "سوي"]
