@@ -247,7 +247,7 @@ class Checkpoint:
             self._metrics.commits.labels("error").inc()
             log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
             return
-        self._metrics.commits.labels("ok").inc()
+        self._metrics.committed_offsets(offsets)
         for tp, offset in offsets.items():
             progress = self._progress.get(tp)
             if progress is not None and progress.next_offset == offset and not progress.records:

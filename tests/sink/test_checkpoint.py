@@ -203,3 +203,16 @@ async def test_a_writer_that_cannot_split_and_keeps_failing_stops_the_sink() -> 
     with pytest.raises(WriterBroken, match="broken"):
         await sink.checkpoint.commit()
     assert sink.consumer.commits == []
+
+
+async def test_a_commit_is_seen_in_process_with_its_offsets() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a", "b")
+    await sink.consume(P1, "c")
+    assert not sink.metrics.commit_seen.is_set()
+
+    assert await sink.checkpoint.commit()
+
+    assert sink.metrics.commit_seen.is_set()
+    assert sink.metrics.committed == {P0: 2, P1: 1}
+    assert sink.sample("newswire_sink_commits_total", outcome="ok") == 1
