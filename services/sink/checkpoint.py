@@ -107,7 +107,10 @@ class Checkpoint:
 
     def track(self, tp: TopicPartition, offset: int, key: bytes | None, size: int) -> None:
         """Offset ``offset`` of ``tp`` was handled: added to the writers or dead-lettered."""
-        self._progress.setdefault(tp, _Progress(offset + 1)).add(offset, key, size)
+        progress = self._progress.get(tp)
+        if progress is None:
+            progress = self._progress[tp] = _Progress(offset + 1)
+        progress.add(offset, key, size)
 
     @property
     def pending(self) -> bool:
@@ -124,14 +127,16 @@ class Checkpoint:
         starts = [p.started for p in self._progress.values() if p.started is not None]
         return time.monotonic() - min(starts) if starts else 0.0
 
-    def due(self, limits: SinkSettings, *, idle: bool) -> bool:
-        """Time to checkpoint: the batch is full or old, or the topic went quiet."""
+    def due(self, limits: SinkSettings, *, idle: bool, caught_up: bool = False) -> bool:
+        """Time to checkpoint: the batch is full or old, the topic went quiet, or the
+        consumer caught up with the broker holding a batch worth writing."""
         records = self.records
         if records == 0:
             return idle and self.pending  # only a commit that failed before is left
         return (
             idle
             or records >= limits.batch_max_records
+            or (caught_up and records >= limits.batch_caught_up_records)
             or sum(p.bytes for p in self._progress.values()) >= limits.batch_max_bytes
             or self.age() >= limits.batch_max_age_s
         )

@@ -29,6 +29,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import IllegalStateError
 
 from newswire.common.contract import EnrichedArticle
 from newswire.common.errors import InvalidRecord
@@ -74,6 +75,7 @@ class PollLoop:
         self._stop = stop
         self._metrics = metrics
         self._lock = asyncio.Lock()
+        self._releases = 0  # times _lock was let go mid-batch (see _handle_batches)
         self._retrier = Retrier(
             policy, stop=stop, wait=self._wait_polling, on_retry=self._count_retry
         )
@@ -90,17 +92,21 @@ class PollLoop:
     # -- the loop -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Poll, handle, checkpoint when due; on stop, a last bounded checkpoint."""
+        """Poll, handle, checkpoint when due; on stop, a last bounded checkpoint.
+
+        A poll asks for a whole batch (``batch_max_records``), not for the room left
+        in the open one: asking for the last few records of a batch cost a poll of
+        its own, which waits for the next fetch when the consumer's buffer ran dry.
+        So a batch may run over by up to one poll."""
         limits = self._settings.sink
         while not self._stop.is_set():
-            room = max(1, limits.batch_max_records - self.checkpoint.records)
             batches = await self._consumer.getmany(
-                timeout_ms=self._poll_timeout_ms(), max_records=room
+                timeout_ms=self._poll_timeout_ms(), max_records=limits.batch_max_records
             )
             async with self._lock:
                 if not await self._handle_batches(batches):
                     break
-                if self.checkpoint.due(limits, idle=not batches):
+                if await self._due(bool(batches)):
                     await self._checkpoint(deadline=None)
         async with self._lock:
             await self._checkpoint(deadline=time.monotonic() + FINAL_FLUSH_BUDGET_S)
@@ -123,6 +129,31 @@ class PollLoop:
         finally:
             self._resume()
 
+    async def _due(self, polled: bool) -> bool:
+        """Checkpoint now? Whether the consumer caught up is asked only when it can
+        matter (enough records held to flush on it)."""
+        limits = self._settings.sink
+        caught_up = (
+            polled
+            and self.checkpoint.records >= limits.batch_caught_up_records
+            and await self._caught_up()
+        )
+        return self.checkpoint.due(limits, idle=not polled, caught_up=caught_up)
+
+    async def _caught_up(self) -> bool:
+        """Has the consumer handed us everything the broker had when it last answered
+        (every assigned partition's position at its high watermark)? Then holding the
+        batch for more only waits for records that are not written yet."""
+        consumer = self._consumer
+        try:
+            for tp in consumer.assignment():
+                highwater = consumer.highwater(tp)
+                if highwater is None or await consumer.position(tp) < highwater:
+                    return False
+        except IllegalStateError:  # revoked meanwhile: no answer, so not caught up
+            return False
+        return True
+
     def _poll_timeout_ms(self) -> int:
         wait = POLL_MAX_S
         if self.checkpoint.records:
@@ -133,15 +164,28 @@ class PollLoop:
 
     async def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> bool:
         """Handle polled messages in order; False if stopped half-way (the rest stays
-        uncommitted and is delivered again)."""
+        uncommitted and is delivered again).
+
+        The assignment is looked at once per partition, and again only after the loop
+        let go of ``_lock`` (waiting between retries): only then can a revocation have
+        taken the partition away, and the new owner reads the rest."""
         for tp, messages in batches.items():
-            for message in messages:
-                if tp not in self._consumer.assignment():
-                    break  # revoked while we waited for the lock; the new owner reads it
-                try:
+            releases = self._releases
+            if tp not in self._consumer.assignment():
+                continue
+            handled = 0
+            try:
+                for message in messages:
+                    if releases != self._releases:
+                        releases = self._releases
+                        if tp not in self._consumer.assignment():
+                            break
                     await self._handle(tp, message)
-                except GaveUp:
-                    return False
+                    handled += 1
+            except GaveUp:
+                return False
+            finally:
+                self._metrics.consumed.inc(handled)
         return True
 
     async def _handle(self, tp: TopicPartition, message: ConsumerRecord) -> None:
@@ -156,7 +200,6 @@ class PollLoop:
             assert raw is not None  # decode_json_object refuses None
             for writer in self._writers:
                 await self._add(writer, record, raw, message)
-        self._metrics.consumed.inc()
         self.checkpoint.track(tp, message.offset, message.key, len(raw or b""))
 
     async def _add(
@@ -188,6 +231,7 @@ class PollLoop:
         the revoke callback gets its own (bounded) checkpoint.
         """
         self._lock.release()
+        self._releases += 1
         try:
             end = time.monotonic() + delay
             while not self._stop.is_set() and (remaining := end - time.monotonic()) > 0:

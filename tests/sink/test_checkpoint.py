@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 from aiokafka.errors import KafkaError
 
+from newswire.common.settings import SinkSettings
 from newswire.sink.checkpoint import WriterBroken
 from newswire.sink.writers.base import BatchRejected, FlushResult, Partitions, WriterError
 from newswire.sink.writers.batching import BatchItem
@@ -203,6 +204,18 @@ async def test_a_writer_that_cannot_split_and_keeps_failing_stops_the_sink() -> 
     with pytest.raises(WriterBroken, match="broken"):
         await sink.checkpoint.commit()
     assert sink.consumer.commits == []
+
+
+async def test_caught_up_flushes_a_batch_worth_writing_and_a_trickle_waits() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a", "b", "c")
+    limits = SinkSettings(batch_caught_up_records=3, batch_max_age_s=60.0)
+    trickle = SinkSettings(batch_caught_up_records=4, batch_max_age_s=60.0)
+
+    assert sink.checkpoint.due(limits, idle=False, caught_up=True)
+    assert not sink.checkpoint.due(limits, idle=False, caught_up=False)  # more is on the way
+    assert not sink.checkpoint.due(trickle, idle=False, caught_up=True)  # too few: wait
+    assert sink.checkpoint.due(trickle, idle=True)  # ... until the topic goes quiet
 
 
 async def test_a_commit_is_seen_in_process_with_its_offsets() -> None:
