@@ -30,7 +30,7 @@ from newswire.common.settings import SinkSettings
 from newswire.sink.deadletters import DeadLetters
 from newswire.sink.metrics import Readiness, SinkMetrics
 from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier
-from newswire.sink.writers.base import FlushResult, Writer
+from newswire.sink.writers.base import FlushResult, Rejection, Writer
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class Checkpoint:
         self._metrics = metrics
         self._readiness = readiness
         self._progress: dict[TopicPartition, _Progress] = {}
+        #: Refused records not dead-lettered yet (see _send_rejections).
+        self._rejections: list[tuple[Rejection, _Key]] = []
 
     # -- what was consumed --------------------------------------------------------------
 
@@ -114,8 +116,9 @@ class Checkpoint:
 
     @property
     def pending(self) -> bool:
-        """Something is not committed yet (unflushed, or a commit that failed)."""
-        return bool(self._progress)
+        """Something is not committed yet (unflushed, a commit that failed, a dead
+        letter not sent)."""
+        return bool(self._progress) or bool(self._rejections)
 
     @property
     def records(self) -> int:
@@ -156,7 +159,8 @@ class Checkpoint:
         try:
             for writer in self._writers:
                 result = await self._flush_retried(writer, partitions, deadline)
-                await self._settle(writer, result, deadline)
+                self._settle(writer, result)
+            await self._send_rejections(deadline)
         except GaveUp:
             log.error("flush gave up; %d records stay uncommitted", self.records)
             return False
@@ -178,6 +182,12 @@ class Checkpoint:
                 log.warning("%s dropped %d unflushed records of revoked partitions", name, dropped)
         for tp in partitions:
             self._progress.pop(tp, None)
+        gone = set(partitions)
+        self._rejections = [
+            (rejection, key)
+            for rejection, key in self._rejections
+            if TopicPartition(rejection.topic, rejection.partition) not in gone
+        ]  # not committed either: the new owner reads them, and refuses them, again
 
     # -- internals -----------------------------------------------------------------------
 
@@ -226,15 +236,26 @@ class Checkpoint:
             time.perf_counter() - started
         )
 
-    async def _settle(self, writer: Writer, result: FlushResult, deadline: float | None) -> None:
-        """Count a flush, and dead-letter what the writer refused in it."""
+    def _settle(self, writer: Writer, result: FlushResult) -> None:
+        """Count a flush, and queue what the writer refused in it for dead letters
+        (with its Kafka key, looked up while the partition's progress still has it)."""
         self._metrics.records_written.labels(writer.name).inc(result.written)
         self._metrics.records_skipped.labels(writer.name).inc(result.duplicates)
         for rejection in result.rejected:
             tp = TopicPartition(rejection.topic, rejection.partition)
             progress = self._progress.get(tp)
             key = progress.keys.get(rejection.offset) if progress is not None else None
+            self._rejections.append((rejection, key))
+
+    async def _send_rejections(self, deadline: float | None) -> None:
+        """Dead-letter the queued refusals, each off the queue once acknowledged. The
+        writer let go of a refused record when it refused it, so a letter that could
+        not be sent stays queued and goes first at the next checkpoint: no commit
+        passes a refused record before its dead letter is out."""
+        while self._rejections:
+            rejection, key = self._rejections[0]
             await self._dead_letters.rejected(rejection, key, deadline=deadline)
+            self._rejections.pop(0)
 
     async def _commit_offsets(self, chosen: list[TopicPartition]) -> None:
         """Commit the next offset of every chosen partition we still own. A failed

@@ -229,3 +229,29 @@ async def test_a_commit_is_seen_in_process_with_its_offsets() -> None:
     assert sink.metrics.commit_seen.is_set()
     assert sink.metrics.committed == {P0: 2, P1: 1}
     assert sink.sample("newswire_sink_commits_total", outcome="ok") == 1
+
+
+async def test_a_dead_letter_not_sent_goes_out_before_a_later_commit() -> None:
+    """The writer let go of the refused record when it refused it: a later flush does
+    not report it again, so its unsent dead letter must stay queued, not vanish."""
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("bad", BatchRejected("db", "too long"))
+    acknowledge = sink.publisher.dead_letter
+
+    async def broker_down(**_: object) -> None:
+        raise KafkaError("no broker")
+
+    sink.publisher.dead_letter = broker_down  # type: ignore[method-assign]
+    await sink.consume(P0, "a", "bad")
+    assert not await sink.checkpoint.commit(deadline=soon())
+    assert sink.checkpoint.pending
+
+    sink.publisher.dead_letter = acknowledge  # type: ignore[method-assign]
+    assert await sink.checkpoint.commit(deadline=soon())
+
+    [letter] = sink.publisher.letters
+    assert (letter["origin"]["offset"], letter["key"]) == (1, b"bad")
+    kinds = [event[0] for event in sink.events]
+    assert kinds.index("dead_letter") < kinds.index("commit")
+    assert sink.consumer.commits == [{P0: 2}]
+    assert not sink.checkpoint.pending
