@@ -37,7 +37,7 @@ from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName, decode_json_object
 from newswire.common.settings import Settings
 from newswire.sink.checkpoint import Checkpoint
-from newswire.sink.deadletters import DeadLetters
+from newswire.sink.deadletters import DeadLetters, Refusal
 from newswire.sink.metrics import Readiness, SinkMetrics
 from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier, RetryPolicy
 from newswire.sink.writers.base import RecordRejected, Writer
@@ -198,13 +198,20 @@ class PollLoop:
             await self._dead_letters.message(error, message)
         else:
             assert raw is not None  # decode_json_object refuses None
-            for writer in self._writers:
-                await self._add(writer, record, raw, message)
+            refusals = [
+                refusal
+                for writer in self._writers
+                if (refusal := await self._add(writer, record, raw, message)) is not None
+            ]
+            if refusals:  # one message, one dead letter, naming every writer that refused
+                await self._dead_letters.refused(refusals, message)
         self.checkpoint.track(tp, message.offset, message.key, len(raw or b""))
 
     async def _add(
         self, writer: Writer, record: EnrichedArticle, raw: bytes, message: ConsumerRecord
-    ) -> None:
+    ) -> Refusal | None:
+        """Add to WRITER; the refusal if it refuses the record for good (or a bug fails
+        the add every attempt), for the caller's one dead letter."""
         try:
             await self._retrier.run(
                 lambda: writer.add(record, raw, message.topic, message.partition, message.offset),
@@ -212,10 +219,10 @@ class PollLoop:
                 operation="add",
             )
         except RecordRejected as rejected:
-            await self._dead_letters.refused(writer.name, rejected.reason, message)
+            return Refusal(writer.name, rejected.reason)
         except AttemptsExhausted as exhausted:
-            reason = f"writer bug: {exhausted.error!r}"
-            await self._dead_letters.refused(writer.name, reason, message)
+            return Refusal(writer.name, f"writer bug: {exhausted.error!r}")
+        return None
 
     # -- waiting between retries ------------------------------------------------------
 

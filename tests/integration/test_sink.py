@@ -121,6 +121,27 @@ async def test_rejected_record_is_dead_lettered_and_the_batch_goes_on(settings: 
     assert orjson.loads(base64.b64decode(letter["payload_b64"])) == refused
 
 
+class AlsoRejecting(RejectingWriter):
+    name = "choosy"
+
+
+async def test_a_record_two_writers_refuse_is_dead_lettered_once(settings: Settings) -> None:
+    kept, refused = enriched_record(), enriched_record(title="refuse me")
+    await produce(settings, as_messages([refused, kept]))
+    picky, choosy = RejectingWriter(), AlsoRejecting()
+
+    async with running_sink(settings, writers=[picky, choosy]):
+        await eventually(lambda: sink_caught_up(settings))
+
+    assert picky.accepted == choosy.accepted == [kept["id"]]
+    letters = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+    assert len(letters) == 1, letters  # one message, one dead letter
+    assert letters[0]["kind"] == "rejected"
+    assert "picky: titles like this" in letters[0]["reason"]
+    assert "choosy: titles like this" in letters[0]["reason"]
+    assert orjson.loads(base64.b64decode(letters[0]["payload_b64"])) == refused
+
+
 class FailingFlushes(WrappedWriter):
     """Wraps a writer; its flush fails until ``healed`` is set."""
 
