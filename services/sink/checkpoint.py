@@ -15,6 +15,7 @@ buffer for them (see there why dropping is the safe choice).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -81,6 +82,24 @@ class _Progress:
         self.records, self.bytes, self.started = 0, 0, None
         self.keys.clear()
 
+    def absorb(self, newer: _Progress) -> None:
+        """Take in what was tracked after this progress was taken off for a
+        background checkpoint that did not commit it."""
+        self.next_offset = max(self.next_offset, newer.next_offset)
+        self.records += newer.records
+        self.bytes += newer.bytes
+        self.started = self.started if self.started is not None else newer.started
+        self.keys.update(newer.keys)
+
+
+@dataclass
+class _Flight:
+    """A checkpoint under way in the background (:meth:`Checkpoint.launch`): the
+    progress it took off, and the task that flushes and commits it (True: committed)."""
+
+    progress: dict[TopicPartition, _Progress]
+    task: asyncio.Task[bool]
+
 
 class Checkpoint:
     """Offsets per topic-partition, and the flush-then-commit that moves them."""
@@ -104,6 +123,7 @@ class Checkpoint:
         self._progress: dict[TopicPartition, _Progress] = {}
         #: Refused records not dead-lettered yet (see _send_rejections).
         self._rejections: list[tuple[Rejection, _Key]] = []
+        self._flight: _Flight | None = None
 
     # -- what was consumed --------------------------------------------------------------
 
@@ -153,7 +173,9 @@ class Checkpoint:
         what a writer refused, then commit their offsets. ``deadline=None`` retries a
         transient failure until it works or stop is requested. False, with nothing
         committed, when a flush gave up. Raises :class:`WriterBroken` for a writer
-        whose flush keeps failing with a bug."""
+        whose flush keeps failing with a bug. A checkpoint in the background lands
+        first."""
+        await self.land()
         if not self._chosen(partitions):
             return True
         try:
@@ -167,6 +189,89 @@ class Checkpoint:
         for tp in self._chosen(partitions):
             self._progress[tp].flushed()
         await self._commit_offsets(self._chosen(partitions))
+        return True
+
+    # -- in the background ---------------------------------------------------------------
+
+    def launch(self) -> None:
+        """Checkpoint everything tracked so far in the background, so the next batch
+        is polled and handled while this one is flushed (the bare loop overlaps its
+        writes with the consumer's prefetch the same way).
+
+        The progress is taken off as it stands: what is tracked meanwhile is a new
+        batch. The task makes one flush attempt per writer and, when every one
+        worked and nothing was refused, commits the offsets it took off; anything
+        else (a failed flush, a refusal to dead-letter, a failed commit) it leaves
+        to :meth:`land`, which hands it to the checkpoint with retries. One at a time:
+        call :meth:`land` first."""
+        if self._flight is not None:
+            raise RuntimeError("a checkpoint is already under way; land it first")
+        chosen = self._chosen(None)
+        if not chosen:
+            return
+        taken = {tp: self._progress.pop(tp) for tp in chosen}
+        task = asyncio.create_task(self._fly(chosen, taken), name="sink-checkpoint")
+        self._flight = _Flight(taken, task)
+
+    @property
+    def landed(self) -> bool:
+        """The background checkpoint is over (or there is none)."""
+        return self._flight is None or self._flight.task.done()
+
+    async def land(self) -> bool:
+        """Wait for the background checkpoint, if any. True when it did not commit:
+        its progress is tracked again (with what came since), for a checkpoint with
+        retries to finish."""
+        flight, self._flight = self._flight, None
+        if flight is None:
+            return False
+        try:
+            if await flight.task:
+                return False
+        except asyncio.CancelledError:
+            flight.task.cancel()
+            raise
+        except Exception:
+            log.exception("background checkpoint failed; retrying it in the loop")
+        for tp, taken in flight.progress.items():
+            newer = self._progress.get(tp)
+            if newer is not None:
+                taken.absorb(newer)
+            self._progress[tp] = taken
+        return True
+
+    async def abandon(self) -> None:
+        """Stop a background checkpoint still under way (the sink is going down
+        without its final checkpoint): nothing more is committed, Kafka redelivers."""
+        flight, self._flight = self._flight, None
+        if flight is not None and not flight.task.done():
+            flight.task.cancel()
+            await asyncio.gather(flight.task, return_exceptions=True)
+
+    async def _fly(
+        self, chosen: list[TopicPartition], taken: dict[TopicPartition, _Progress]
+    ) -> bool:
+        for writer in self._writers:
+            try:
+                # Exactly the partitions taken off: they are no longer tracked, so
+                # _flush's filter by the tracked ones would leave them out.
+                result = await self._flush_exactly(writer, chosen)
+            except Exception as exc:
+                log.warning("flush of %s failed, retrying in the loop: %r", writer.name, exc)
+                return False
+            self._settle(writer, result, taken)
+        if self._rejections:
+            return False  # dead letters first, with retries, then the commit
+        assigned = self._committer.assignment()
+        offsets = {tp: progress.next_offset for tp, progress in taken.items() if tp in assigned}
+        if offsets:
+            try:
+                await self._committer.commit(offsets)
+            except KafkaError as exc:
+                self._metrics.commits.labels("error").inc()
+                log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
+                return False
+            self._metrics.committed_offsets(offsets)
         return True
 
     def forget(self, partitions: Collection[TopicPartition]) -> None:
@@ -217,11 +322,16 @@ class Checkpoint:
     async def _flush(
         self, writer: Writer, partitions: Collection[TopicPartition] | None
     ) -> FlushResult:
-        """One timed flush attempt. Its outcome feeds the latency histogram and
-        readiness; a flush that had nothing to do proves nothing about reachability."""
+        """One timed flush attempt of the tracked ones among ``partitions``."""
+        return await self._flush_exactly(writer, self._chosen(partitions))
+
+    async def _flush_exactly(self, writer: Writer, partitions: list[TopicPartition]) -> FlushResult:
+        """One timed flush attempt of ``partitions``. Its outcome feeds the latency
+        histogram and readiness; a flush that had nothing to do proves nothing about
+        reachability."""
         started = time.perf_counter()
         try:
-            result = await writer.flush(self._chosen(partitions))
+            result = await writer.flush(partitions)
         except Exception as exc:
             self._observe(writer, "error", started)
             self._readiness.flush_failed(writer.name, str(exc) or repr(exc))
@@ -236,14 +346,21 @@ class Checkpoint:
             time.perf_counter() - started
         )
 
-    def _settle(self, writer: Writer, result: FlushResult) -> None:
+    def _settle(
+        self,
+        writer: Writer,
+        result: FlushResult,
+        tracked: dict[TopicPartition, _Progress] | None = None,
+    ) -> None:
         """Count a flush, and queue what the writer refused in it for dead letters
-        (with its Kafka key, looked up while the partition's progress still has it)."""
+        (with its Kafka key, looked up while the partition's progress still has it:
+        TRACKED, or the checkpoint's own)."""
         self._metrics.records_written.labels(writer.name).inc(result.written)
         self._metrics.records_skipped.labels(writer.name).inc(result.duplicates)
+        tracked = self._progress if tracked is None else tracked
         for rejection in result.rejected:
             tp = TopicPartition(rejection.topic, rejection.partition)
-            progress = self._progress.get(tp)
+            progress = tracked.get(tp)
             key = progress.keys.get(rejection.offset) if progress is not None else None
             self._rejections.append((rejection, key))
 

@@ -99,17 +99,31 @@ class PollLoop:
         its own, which waits for the next fetch when the consumer's buffer ran dry.
         So a batch may run over by up to one poll."""
         limits = self._settings.sink
-        while not self._stop.is_set():
-            batches = await self._consumer.getmany(
-                timeout_ms=self._poll_timeout_ms(), max_records=limits.batch_max_records
-            )
+        try:
+            while not self._stop.is_set():
+                batches = await self._consumer.getmany(
+                    timeout_ms=self._poll_timeout_ms(), max_records=limits.batch_max_records
+                )
+                async with self._lock:
+                    if not await self._handle_batches(batches):
+                        break
+                    await self._checkpoint_when_due(polled=bool(batches))
             async with self._lock:
-                if not await self._handle_batches(batches):
-                    break
-                if await self._due(bool(batches)):
-                    await self._checkpoint(deadline=None)
-        async with self._lock:
-            await self._checkpoint(deadline=time.monotonic() + FINAL_FLUSH_BUDGET_S)
+                await self._checkpoint(deadline=time.monotonic() + FINAL_FLUSH_BUDGET_S)
+        finally:
+            await self.checkpoint.abandon()
+
+    async def _checkpoint_when_due(self, *, polled: bool) -> None:
+        """Launch a background checkpoint when one is due (waiting for the one in the
+        air first: at most one at a time); a background checkpoint that could not
+        commit is finished here, with retries."""
+        if self.checkpoint.landed and await self.checkpoint.land():
+            await self._checkpoint(deadline=None)
+        if await self._due(polled):
+            if await self.checkpoint.land():
+                await self._checkpoint(deadline=None)
+            else:
+                self.checkpoint.launch()
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         """Checkpoint the revoked partitions (only those) before they move, so the

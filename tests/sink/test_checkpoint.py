@@ -255,3 +255,68 @@ async def test_a_dead_letter_not_sent_goes_out_before_a_later_commit() -> None:
     assert kinds.index("dead_letter") < kinds.index("commit")
     assert sink.consumer.commits == [{P0: 2}]
     assert not sink.checkpoint.pending
+
+
+async def test_a_background_checkpoint_commits_what_it_took_and_no_more() -> None:
+    sink = Harness("first", "second")
+    await sink.consume(P0, "a", "b")
+    await sink.consume(P1, "c")
+
+    sink.checkpoint.launch()
+    await sink.consume(P0, "d")  # handled while the checkpoint is under way
+    assert not await sink.checkpoint.land()
+
+    assert sink.consumer.commits == [{P0: 2, P1: 1}]  # what it took off, not d
+    assert all({"a", "b", "c"} <= set(w.written) for w in sink.writers)
+    assert sink.checkpoint.records == 1 and sink.checkpoint.pending
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits[-1] == {P0: 3}
+    assert [sorted(w.written) for w in sink.writers] == [["a", "b", "c", "d"]] * 2
+
+
+async def test_a_background_checkpoint_that_fails_is_finished_with_retries() -> None:
+    sink = Harness("first", "second")
+    sink.writers[1].fail = lambda items: WriterError("database down")
+    await sink.consume(P0, "a", "b")
+
+    sink.checkpoint.launch()
+    await sink.consume(P0, "c")
+    assert await sink.checkpoint.land()  # it did not commit: its progress is back
+
+    assert sink.consumer.commits == []
+    assert sink.checkpoint.records == 3
+    sink.writers[1].fail = lambda items: None
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits == [{P0: 3}]
+    assert sorted(sink.writers[1].written) == ["a", "b", "c"]
+
+
+async def test_a_refusal_in_the_background_is_dead_lettered_before_any_commit() -> None:
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("bad", BatchRejected("db", "violates check constraint"))
+    await sink.consume(P0, "a", "bad", "c")
+
+    sink.checkpoint.launch()
+    assert await sink.checkpoint.land()
+    assert sink.consumer.commits == []  # the letter is not out yet
+
+    assert await sink.checkpoint.commit()
+    [letter] = sink.publisher.letters
+    assert (letter["origin"]["offset"], letter["key"]) == (1, b"bad")
+    kinds = [event[0] for event in sink.events]
+    assert kinds.index("dead_letter") < kinds.index("commit")
+    assert sink.consumer.commits == [{P0: 3}]
+
+
+async def test_a_checkpoint_waits_for_the_one_in_the_background() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a")
+    sink.checkpoint.launch()
+    with pytest.raises(RuntimeError, match="already under way"):
+        sink.checkpoint.launch()
+    await sink.consume(P1, "b")
+
+    assert await sink.checkpoint.commit([P1], deadline=soon())
+
+    assert sink.consumer.commits == [{P0: 1}, {P1: 1}]
+    assert not sink.checkpoint.pending
