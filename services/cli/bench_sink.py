@@ -54,7 +54,7 @@ from newswire.sink.writers.base import Writer
 from newswire.sink.writers.factory import WriterOptions, build_writers
 from newswire.sink.writers.jsonl import fsync_dir
 from newswire.sink.writers.postgres import TABLE
-from newswire.sink.writers.postgres_rows import COLUMNS, article_row
+from newswire.sink.writers.postgres_rows import COLUMNS, article_row, send_jsonb_as_bytes
 
 #: Longest wait for the sink's next commit before the bench checks that the sink is
 #: still running and within its timeout (not a resolution: a commit ends the wait).
@@ -174,14 +174,15 @@ class BareJsonLines:
 
 
 class BarePostgres:
-    """Each batch: decode, the writer's rows, ``COPY`` into TABLE in one transaction."""
+    """Each batch: decode, the writer's rows (its document the bytes as read, as the
+    writer's), ``COPY`` into TABLE in one transaction."""
 
     def __init__(self, connection: asyncpg.Connection, table: str) -> None:
         self._connection = connection
         self._table = table
 
     async def __call__(self, batch: Batch) -> None:
-        rows = [article_row(orjson.loads(record.value or b"")) for record in batch]
+        rows = [article_row(orjson.loads(raw), raw) for raw in (r.value or b"" for r in batch)]
         async with self._connection.transaction():
             await self._connection.copy_records_to_table(self._table, records=rows, columns=COLUMNS)
 
@@ -218,6 +219,7 @@ async def measure_bare_postgres(
     table = f"newswire_bench_{uuid.uuid4().hex[:8]}"
     connection = await asyncpg.connect(dsn)
     try:
+        await send_jsonb_as_bytes(connection)  # the writer's encoding, so (b) is as lean
         await connection.execute(f"CREATE TABLE {table} (LIKE {TABLE} INCLUDING ALL)")
         try:
             return await measure_bare(
