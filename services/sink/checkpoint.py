@@ -35,6 +35,9 @@ from newswire.sink.writers.base import FlushResult, Rejection, Writer
 
 log = logging.getLogger(__name__)
 
+#: Name of the task of a background checkpoint (:meth:`Checkpoint.launch`).
+FLIGHT_TASK = "sink-checkpoint"
+
 
 class Committer(Protocol):
     """The part of the consumer a checkpoint uses."""
@@ -210,7 +213,7 @@ class Checkpoint:
         if not chosen:
             return
         taken = {tp: self._progress.pop(tp) for tp in chosen}
-        task = asyncio.create_task(self._fly(chosen, taken), name="sink-checkpoint")
+        task = asyncio.create_task(self._fly(chosen, taken), name=FLIGHT_TASK)
         self._flight = _Flight(taken, task)
 
     @property

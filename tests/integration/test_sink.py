@@ -14,6 +14,7 @@ import pytest
 
 from newswire.common.settings import Settings
 from newswire.sink import service
+from newswire.sink.checkpoint import FLIGHT_TASK
 from newswire.sink.service import run_sink
 from newswire.sink.writers import FlushResult, JsonLinesWriter, RecordRejected, Writer, WriterError
 from newswire.sink.writers.base import Partitions
@@ -181,8 +182,8 @@ async def test_failing_flush_is_retried_and_nothing_is_committed_before_it_works
 
 class FlushOnlyOnRevoke(WrappedWriter):
     """Wraps a JSON Lines writer; while records are buffered, its flush fails when
-    called from the sink's poll loop and works from anywhere else (the rebalance
-    callback runs in aiokafka's coordinator task)."""
+    called from the sink's poll loop or the loop's background checkpoint, and works
+    from anywhere else (the rebalance callback runs in aiokafka's coordinator task)."""
 
     def __init__(self, inner: JsonLinesWriter) -> None:
         super().__init__(inner)
@@ -191,7 +192,9 @@ class FlushOnlyOnRevoke(WrappedWriter):
         self.failures = 0
 
     async def flush(self, partitions: Partitions = None) -> FlushResult:
-        if self.inner.buffered and asyncio.current_task() is self.poll_loop:
+        task = asyncio.current_task()
+        from_loop = task is self.poll_loop or (task is not None and task.get_name() == FLIGHT_TASK)
+        if self.inner.buffered and from_loop:
             self.failures += 1
             raise WriterError("not from the poll loop")
         return await self.inner.flush(partitions)
