@@ -68,6 +68,8 @@ class WriterFigures:
     writer: str
     sink: float
     bare: float
+    sink_flushes: int = 0  # flush attempts of the writer in (a)
+    bare_writes: int = 0  # batches written (and committed) in (b)
 
     @property
     def ratio(self) -> float:
@@ -187,6 +189,18 @@ class BarePostgres:
             await self._connection.copy_records_to_table(self._table, records=rows, columns=COLUMNS)
 
 
+class Counted:
+    """A bare loop's write, counting the batches it wrote."""
+
+    def __init__(self, write: Callable[[Batch], Awaitable[None]]) -> None:
+        self._write = write
+        self.batches = 0
+
+    async def __call__(self, batch: Batch) -> None:
+        await self._write(batch)
+        self.batches += 1
+
+
 async def measure_bare(
     settings: Settings, expected: int, write: Callable[[Batch], Awaitable[None]], timeout_s: float
 ) -> float:
@@ -212,7 +226,7 @@ async def measure_bare(
 
 async def measure_bare_postgres(
     settings: Settings, dsn: str, ids: list[str], timeout_s: float
-) -> float:
+) -> tuple[float, Counted]:
     """(b) for PostgreSQL, into a table like ``articles`` (made by the sink's migration
     in (a)), dropped afterwards; and the rows (a) wrote into ``articles`` (IDS)
     deleted again, so no synthetic article stays behind in a real database."""
@@ -222,9 +236,8 @@ async def measure_bare_postgres(
         await send_jsonb_as_bytes(connection)  # the writer's encoding, so (b) is as lean
         await connection.execute(f"CREATE TABLE {table} (LIKE {TABLE} INCLUDING ALL)")
         try:
-            return await measure_bare(
-                settings, len(ids), BarePostgres(connection, table), timeout_s
-            )
+            write = Counted(BarePostgres(connection, table))
+            return await measure_bare(settings, len(ids), write, timeout_s), write
         finally:
             await connection.execute(f"DROP TABLE IF EXISTS {table}")
             await connection.execute(f"DELETE FROM {TABLE} WHERE id = ANY($1::text[])", ids)
@@ -237,7 +250,7 @@ async def measure_bare_postgres(
 
 async def measure_sink(
     settings: Settings, writers: list[Writer], expected: int, timeout_s: float
-) -> float:
+) -> tuple[float, int]:
     """(a): ``run_sink`` with WRITERS (one), until its group's committed offsets reach the
     topic's end; records/s from the first record handed to the writer to that commit.
 
@@ -264,7 +277,8 @@ async def measure_sink(
     finally:
         stop.set()
         await sink
-    return expected / (last - first[0])
+    flushes = sum(metrics.counts().flushes.values())
+    return expected / (last - first[0]), flushes
 
 
 async def _until_committed(
@@ -304,12 +318,13 @@ async def _writer_figures(
     migrated before the clock runs)."""
     out = settings.sink.out_dir
     options = WriterOptions(writers=(name,), out_dir=out / "sink", postgres_dsn=dsn)
-    sink = await measure_sink(settings, await build_writers(options), len(ids), timeout_s)
+    sink, flushes = await measure_sink(settings, await build_writers(options), len(ids), timeout_s)
     if dsn is None:
-        bare = await measure_bare(settings, len(ids), BareJsonLines(out / "bare"), timeout_s)
+        write = Counted(BareJsonLines(out / "bare"))
+        bare = await measure_bare(settings, len(ids), write, timeout_s)
     else:
-        bare = await measure_bare_postgres(settings, dsn, ids, timeout_s)
-    return WriterFigures(name, sink, bare)
+        bare, write = await measure_bare_postgres(settings, dsn, ids, timeout_s)
+    return WriterFigures(name, sink, bare, flushes, write.batches)
 
 
 def _step(what: str) -> None:
@@ -358,12 +373,19 @@ def print_bench_sink(result: SinkBenchResult, settings: Settings) -> None:
         f"records={result.records} payload_bytes~{result.payload_bytes} "
         f"partitions={settings.topics.partitions} "
         f"batch_max_records={settings.sink.batch_max_records} "
+        f"batch_max_bytes={settings.sink.batch_max_bytes} "
         f"profile={settings.kafka.effective_profile.value}"
     )
     for figures in (result.jsonl, result.postgres):
         if figures is None:
             print("postgres: skipped (no DSN: --postgres or SINK_POSTGRES_DSN)")
             continue
-        print(f"{figures.writer:<8} (a) sink      : {figures.sink:10.1f} records/s")
-        print(f"{figures.writer:<8} (b) bare loop : {figures.bare:10.1f} records/s")
+        print(
+            f"{figures.writer:<8} (a) sink      : {figures.sink:10.1f} records/s"
+            f"  ({figures.sink_flushes} flushes)"
+        )
+        print(
+            f"{figures.writer:<8} (b) bare loop : {figures.bare:10.1f} records/s"
+            f"  ({figures.bare_writes} batches)"
+        )
     print(ratio_line(result.jsonl, result.postgres))
