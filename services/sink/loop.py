@@ -52,6 +52,12 @@ POLL_MAX_S = 0.5
 REVOKE_FLUSH_BUDGET_S = 3.0
 #: How long the final checkpoint on shutdown may keep retrying (then: uncommitted).
 FINAL_FLUSH_BUDGET_S = 10.0
+#: Messages handled between two turns given to the rest of the event loop. Handling
+#: is CPU on the loop (~35 us a record: decode, validate, prepare), and aiokafka's
+#: fetcher asks for the next records only when it gets a turn: without these turns
+#: the next fetch went out when the loop polled again, and every poll after a batch
+#: waited 80-130 ms for it; with them it is under way while we handle (12-20 ms).
+YIELD_EVERY = 100
 
 
 class PollLoop:
@@ -196,6 +202,8 @@ class PollLoop:
                             break
                     await self._handle(tp, message)
                     handled += 1
+                    if not handled % YIELD_EVERY:
+                        await asyncio.sleep(0)  # the fetcher's turn (see YIELD_EVERY)
             except GaveUp:
                 return False
             finally:
