@@ -235,10 +235,13 @@ class SinkSettings(BaseSettings):
         default=5000,
         ge=1,
         description="Flush after this many records (a batch may run over by one poll). "
-        "With ~5 kB articles SINK_BATCH_MAX_BYTES comes first (~3,000).",
+        "With ~5 kB articles SINK_BATCH_MAX_BYTES comes first (~800).",
     )
     batch_max_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1024, description="Flush after this many bytes of records."
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Flush after this many bytes of records (one batch is flushed in the "
+        "background while the next fills, so about twice this is held).",
     )
     batch_max_age_s: float = Field(
         default=2.0, gt=0, description="Flush a batch this many seconds after its first record."
