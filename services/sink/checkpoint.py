@@ -153,15 +153,24 @@ class Checkpoint:
         starts = [p.started for p in self._progress.values() if p.started is not None]
         return time.monotonic() - min(starts) if starts else 0.0
 
-    def due(self, limits: SinkSettings, *, idle: bool, caught_up: bool = False) -> bool:
+    def due(
+        self,
+        limits: SinkSettings,
+        *,
+        idle: bool,
+        caught_up: bool = False,
+        just_caught_up: bool = False,
+    ) -> bool:
         """Time to checkpoint: the batch is full or old, the topic went quiet, or the
-        consumer caught up with the broker holding a batch worth writing."""
+        consumer caught up with the broker: just now (the end of a burst), or again
+        holding a batch worth writing (a trickle gathers by age otherwise)."""
         records = self.records
         if records == 0:
             return idle and self.pending  # only a commit that failed before is left
         return (
             idle
             or records >= limits.batch_max_records
+            or just_caught_up
             or (caught_up and records >= limits.batch_caught_up_records)
             or sum(p.bytes for p in self._progress.values()) >= limits.batch_max_bytes
             or self.age() >= limits.batch_max_age_s

@@ -82,6 +82,7 @@ class PollLoop:
         self._metrics = metrics
         self._lock = asyncio.Lock()
         self._releases = 0  # times _lock was let go mid-batch (see _handle_batches)
+        self._was_caught_up = False  # at the last poll that brought records (see _due)
         self._retrier = Retrier(
             policy, stop=stop, wait=self._wait_polling, on_retry=self._count_retry
         )
@@ -150,15 +151,18 @@ class PollLoop:
             self._resume()
 
     async def _due(self, polled: bool) -> bool:
-        """Checkpoint now? Whether the consumer caught up is asked only when it can
-        matter (enough records held to flush on it)."""
-        limits = self._settings.sink
-        caught_up = (
-            polled
-            and self.checkpoint.records >= limits.batch_caught_up_records
-            and await self._caught_up()
+        """Checkpoint now? After a poll that brought records, whether the consumer
+        caught up with the broker: just now (the end of a burst or a catch-up: flush
+        whatever is held, more is not on its way) or again (a trickle: flush only a
+        batch worth writing, else gather by age)."""
+        caught_up = just_caught_up = False
+        if polled and self.checkpoint.records:
+            caught_up = await self._caught_up()
+            just_caught_up = caught_up and not self._was_caught_up
+            self._was_caught_up = caught_up
+        return self.checkpoint.due(
+            self._settings.sink, idle=not polled, caught_up=caught_up, just_caught_up=just_caught_up
         )
-        return self.checkpoint.due(limits, idle=not polled, caught_up=caught_up)
 
     async def _caught_up(self) -> bool:
         """Has the consumer handed us everything the broker had when it last answered

@@ -206,7 +206,7 @@ async def test_a_writer_that_cannot_split_and_keeps_failing_stops_the_sink() -> 
     assert sink.consumer.commits == []
 
 
-async def test_caught_up_flushes_a_batch_worth_writing_and_a_trickle_waits() -> None:
+async def test_catching_up_flushes_and_a_trickle_waits_for_a_batch_worth_writing() -> None:
     sink = Harness("db")
     await sink.consume(P0, "a", "b", "c")
     limits = SinkSettings(batch_caught_up_records=3, batch_max_age_s=60.0)
@@ -216,6 +216,7 @@ async def test_caught_up_flushes_a_batch_worth_writing_and_a_trickle_waits() -> 
     assert not sink.checkpoint.due(limits, idle=False, caught_up=False)  # more is on the way
     assert not sink.checkpoint.due(trickle, idle=False, caught_up=True)  # too few: wait
     assert sink.checkpoint.due(trickle, idle=True)  # ... until the topic goes quiet
+    assert sink.checkpoint.due(trickle, idle=False, caught_up=True, just_caught_up=True)
 
 
 async def test_a_commit_is_seen_in_process_with_its_offsets() -> None:
