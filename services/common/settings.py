@@ -249,10 +249,11 @@ class SinkSettings(BaseSettings):
     batch_caught_up_records: int = Field(
         default=500,
         ge=1,
-        description="Flush at once when the sink has read everything the broker had and "
-        "holds at least this many records (the end of a burst or a catch-up is not held "
-        "back); fewer wait for SINK_BATCH_MAX_AGE_S or an idle poll, so a trickle still "
-        "makes files and transactions of some size.",
+        description="A sink that has just caught up with the broker (the end of a burst "
+        "or a catch-up) flushes what it holds at once; one that stays caught up (a "
+        "trickle) flushes once it holds this many records, fewer wait for "
+        "SINK_BATCH_MAX_AGE_S or an idle poll, so a trickle still makes files and "
+        "transactions of some size.",
     )
     writers: str | None = Field(
         default=None,
