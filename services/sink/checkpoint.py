@@ -15,6 +15,7 @@ buffer for them (see there why dropping is the safe choice).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -30,9 +31,12 @@ from newswire.common.settings import SinkSettings
 from newswire.sink.deadletters import DeadLetters
 from newswire.sink.metrics import Readiness, SinkMetrics
 from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier
-from newswire.sink.writers.base import FlushResult, Writer
+from newswire.sink.writers.base import FlushResult, Rejection, Writer
 
 log = logging.getLogger(__name__)
+
+#: Name of the task of a background checkpoint (:meth:`Checkpoint.launch`).
+FLIGHT_TASK = "sink-checkpoint"
 
 
 class Committer(Protocol):
@@ -81,6 +85,24 @@ class _Progress:
         self.records, self.bytes, self.started = 0, 0, None
         self.keys.clear()
 
+    def absorb(self, newer: _Progress) -> None:
+        """Take in what was tracked after this progress was taken off for a
+        background checkpoint that did not commit it."""
+        self.next_offset = max(self.next_offset, newer.next_offset)
+        self.records += newer.records
+        self.bytes += newer.bytes
+        self.started = self.started if self.started is not None else newer.started
+        self.keys.update(newer.keys)
+
+
+@dataclass
+class _Flight:
+    """A checkpoint under way in the background (:meth:`Checkpoint.launch`): the
+    progress it took off, and the task that flushes and commits it (True: committed)."""
+
+    progress: dict[TopicPartition, _Progress]
+    task: asyncio.Task[bool]
+
 
 class Checkpoint:
     """Offsets per topic-partition, and the flush-then-commit that moves them."""
@@ -102,17 +124,24 @@ class Checkpoint:
         self._metrics = metrics
         self._readiness = readiness
         self._progress: dict[TopicPartition, _Progress] = {}
+        #: Refused records not dead-lettered yet (see _send_rejections).
+        self._rejections: list[tuple[Rejection, _Key]] = []
+        self._flight: _Flight | None = None
 
     # -- what was consumed --------------------------------------------------------------
 
     def track(self, tp: TopicPartition, offset: int, key: bytes | None, size: int) -> None:
         """Offset ``offset`` of ``tp`` was handled: added to the writers or dead-lettered."""
-        self._progress.setdefault(tp, _Progress(offset + 1)).add(offset, key, size)
+        progress = self._progress.get(tp)
+        if progress is None:
+            progress = self._progress[tp] = _Progress(offset + 1)
+        progress.add(offset, key, size)
 
     @property
     def pending(self) -> bool:
-        """Something is not committed yet (unflushed, or a commit that failed)."""
-        return bool(self._progress)
+        """Something is not committed yet (unflushed, a commit that failed, a dead
+        letter not sent)."""
+        return bool(self._progress) or bool(self._rejections)
 
     @property
     def records(self) -> int:
@@ -124,14 +153,25 @@ class Checkpoint:
         starts = [p.started for p in self._progress.values() if p.started is not None]
         return time.monotonic() - min(starts) if starts else 0.0
 
-    def due(self, limits: SinkSettings, *, idle: bool) -> bool:
-        """Time to checkpoint: the batch is full or old, or the topic went quiet."""
+    def due(
+        self,
+        limits: SinkSettings,
+        *,
+        idle: bool,
+        caught_up: bool = False,
+        just_caught_up: bool = False,
+    ) -> bool:
+        """Time to checkpoint: the batch is full or old, the topic went quiet, or the
+        consumer caught up with the broker: just now (the end of a burst), or again
+        holding a batch worth writing (a trickle gathers by age otherwise)."""
         records = self.records
         if records == 0:
             return idle and self.pending  # only a commit that failed before is left
         return (
             idle
             or records >= limits.batch_max_records
+            or just_caught_up
+            or (caught_up and records >= limits.batch_caught_up_records)
             or sum(p.bytes for p in self._progress.values()) >= limits.batch_max_bytes
             or self.age() >= limits.batch_max_age_s
         )
@@ -145,19 +185,105 @@ class Checkpoint:
         what a writer refused, then commit their offsets. ``deadline=None`` retries a
         transient failure until it works or stop is requested. False, with nothing
         committed, when a flush gave up. Raises :class:`WriterBroken` for a writer
-        whose flush keeps failing with a bug."""
+        whose flush keeps failing with a bug. A checkpoint in the background lands
+        first."""
+        await self.land()
         if not self._chosen(partitions):
             return True
         try:
             for writer in self._writers:
                 result = await self._flush_retried(writer, partitions, deadline)
-                await self._settle(writer, result, deadline)
+                self._settle(writer, result)
+            await self._send_rejections(deadline)
         except GaveUp:
             log.error("flush gave up; %d records stay uncommitted", self.records)
             return False
         for tp in self._chosen(partitions):
             self._progress[tp].flushed()
         await self._commit_offsets(self._chosen(partitions))
+        return True
+
+    # -- in the background ---------------------------------------------------------------
+
+    def launch(self) -> None:
+        """Checkpoint everything tracked so far in the background, so the next batch
+        is polled and handled while this one is flushed (the bare loop overlaps its
+        writes with the consumer's prefetch the same way).
+
+        The progress is taken off as it stands: what is tracked meanwhile is a new
+        batch. The task makes one flush attempt per writer and, when every one
+        worked and nothing was refused, commits the offsets it took off; anything
+        else (a failed flush, a refusal to dead-letter, a failed commit) it leaves
+        to :meth:`land`, which hands it to the checkpoint with retries. One at a time:
+        call :meth:`land` first."""
+        if self._flight is not None:
+            raise RuntimeError("a checkpoint is already under way; land it first")
+        chosen = self._chosen(None)
+        if not chosen:
+            return
+        taken = {tp: self._progress.pop(tp) for tp in chosen}
+        task = asyncio.create_task(self._fly(chosen, taken), name=FLIGHT_TASK)
+        self._flight = _Flight(taken, task)
+
+    @property
+    def landed(self) -> bool:
+        """The background checkpoint is over (or there is none)."""
+        return self._flight is None or self._flight.task.done()
+
+    async def land(self) -> bool:
+        """Wait for the background checkpoint, if any. True when it did not commit:
+        its progress is tracked again (with what came since), for a checkpoint with
+        retries to finish."""
+        flight, self._flight = self._flight, None
+        if flight is None:
+            return False
+        try:
+            if await flight.task:
+                return False
+        except asyncio.CancelledError:
+            flight.task.cancel()
+            raise
+        except Exception:
+            log.exception("background checkpoint failed; retrying it in the loop")
+        for tp, taken in flight.progress.items():
+            newer = self._progress.get(tp)
+            if newer is not None:
+                taken.absorb(newer)
+            self._progress[tp] = taken
+        return True
+
+    async def abandon(self) -> None:
+        """Stop a background checkpoint still under way (the sink is going down
+        without its final checkpoint): nothing more is committed, Kafka redelivers."""
+        flight, self._flight = self._flight, None
+        if flight is not None and not flight.task.done():
+            flight.task.cancel()
+            await asyncio.gather(flight.task, return_exceptions=True)
+
+    async def _fly(
+        self, chosen: list[TopicPartition], taken: dict[TopicPartition, _Progress]
+    ) -> bool:
+        for writer in self._writers:
+            try:
+                # Exactly the partitions taken off: they are no longer tracked, so
+                # _flush's filter by the tracked ones would leave them out.
+                result = await self._flush_exactly(writer, chosen)
+            except Exception as exc:
+                log.warning("flush of %s failed, retrying in the loop: %r", writer.name, exc)
+                return False
+            self._settle(writer, result, taken)
+        if self._rejections:
+            return False  # dead letters first, with retries, then the commit
+        assigned = self._committer.assignment()
+        offsets = {tp: progress.next_offset for tp, progress in taken.items() if tp in assigned}
+        if offsets:
+            try:
+                await self._committer.commit(offsets)
+            except KafkaError as exc:
+                self._metrics.commits.labels("error").inc()
+                log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
+                return False
+            self._metrics.committed_offsets(offsets)
         return True
 
     def forget(self, partitions: Collection[TopicPartition]) -> None:
@@ -173,6 +299,12 @@ class Checkpoint:
                 log.warning("%s dropped %d unflushed records of revoked partitions", name, dropped)
         for tp in partitions:
             self._progress.pop(tp, None)
+        gone = set(partitions)
+        self._rejections = [
+            (rejection, key)
+            for rejection, key in self._rejections
+            if TopicPartition(rejection.topic, rejection.partition) not in gone
+        ]  # not committed either: the new owner reads them, and refuses them, again
 
     # -- internals -----------------------------------------------------------------------
 
@@ -202,11 +334,16 @@ class Checkpoint:
     async def _flush(
         self, writer: Writer, partitions: Collection[TopicPartition] | None
     ) -> FlushResult:
-        """One timed flush attempt. Its outcome feeds the latency histogram and
-        readiness; a flush that had nothing to do proves nothing about reachability."""
+        """One timed flush attempt of the tracked ones among ``partitions``."""
+        return await self._flush_exactly(writer, self._chosen(partitions))
+
+    async def _flush_exactly(self, writer: Writer, partitions: list[TopicPartition]) -> FlushResult:
+        """One timed flush attempt of ``partitions``. Its outcome feeds the latency
+        histogram and readiness; a flush that had nothing to do proves nothing about
+        reachability."""
         started = time.perf_counter()
         try:
-            result = await writer.flush(self._chosen(partitions))
+            result = await writer.flush(partitions)
         except Exception as exc:
             self._observe(writer, "error", started)
             self._readiness.flush_failed(writer.name, str(exc) or repr(exc))
@@ -221,15 +358,33 @@ class Checkpoint:
             time.perf_counter() - started
         )
 
-    async def _settle(self, writer: Writer, result: FlushResult, deadline: float | None) -> None:
-        """Count a flush, and dead-letter what the writer refused in it."""
+    def _settle(
+        self,
+        writer: Writer,
+        result: FlushResult,
+        tracked: dict[TopicPartition, _Progress] | None = None,
+    ) -> None:
+        """Count a flush, and queue what the writer refused in it for dead letters
+        (with its Kafka key, looked up while the partition's progress still has it:
+        TRACKED, or the checkpoint's own)."""
         self._metrics.records_written.labels(writer.name).inc(result.written)
         self._metrics.records_skipped.labels(writer.name).inc(result.duplicates)
+        tracked = self._progress if tracked is None else tracked
         for rejection in result.rejected:
             tp = TopicPartition(rejection.topic, rejection.partition)
-            progress = self._progress.get(tp)
+            progress = tracked.get(tp)
             key = progress.keys.get(rejection.offset) if progress is not None else None
+            self._rejections.append((rejection, key))
+
+    async def _send_rejections(self, deadline: float | None) -> None:
+        """Dead-letter the queued refusals, each off the queue once acknowledged. The
+        writer let go of a refused record when it refused it, so a letter that could
+        not be sent stays queued and goes first at the next checkpoint: no commit
+        passes a refused record before its dead letter is out."""
+        while self._rejections:
+            rejection, key = self._rejections[0]
             await self._dead_letters.rejected(rejection, key, deadline=deadline)
+            self._rejections.pop(0)
 
     async def _commit_offsets(self, chosen: list[TopicPartition]) -> None:
         """Commit the next offset of every chosen partition we still own. A failed
@@ -247,7 +402,7 @@ class Checkpoint:
             self._metrics.commits.labels("error").inc()
             log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
             return
-        self._metrics.commits.labels("ok").inc()
+        self._metrics.committed_offsets(offsets)
         for tp, offset in offsets.items():
             progress = self._progress.get(tp)
             if progress is not None and progress.next_offset == offset and not progress.records:

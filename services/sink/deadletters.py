@@ -9,6 +9,9 @@ letter that cannot be built (a bug) ends the sink rather than dropping the recor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from aiokafka import ConsumerRecord
 
 from newswire.common.errors import ErrorKind, InvalidRecord
@@ -17,6 +20,14 @@ from newswire.common.records import topic_origin
 from newswire.sink.metrics import SinkMetrics
 from newswire.sink.retry import Retrier
 from newswire.sink.writers.base import Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A writer refused a record on ``add``, and why."""
+
+    writer: str
+    reason: str
 
 
 class DeadLetters:
@@ -33,10 +44,14 @@ class DeadLetters:
             error, message.topic, message.partition, message.offset, message.key, message.value
         )
 
-    async def refused(self, writer: str, reason: str, message: ConsumerRecord) -> None:
-        """A polled message that writer WRITER refuses for good (on ``add``)."""
-        await self.message(_rejected(writer, reason), message)
-        self._metrics.records_rejected.labels(writer).inc()
+    async def refused(self, refusals: Sequence[Refusal], message: ConsumerRecord) -> None:
+        """A polled message that one or more writers refuse for good (on ``add``): one
+        dead letter naming each writer and its reason, so a message is in the DLQ once
+        however many writers refused it."""
+        reason = "; ".join(f"{r.writer}: {r.reason}" for r in refusals)
+        await self.message(InvalidRecord(ErrorKind.REJECTED, reason), message)
+        for refusal in refusals:
+            self._metrics.records_rejected.labels(refusal.writer).inc()
 
     async def rejected(
         self, rejection: Rejection, key: bytes | None, *, deadline: float | None = None

@@ -13,6 +13,7 @@ do not restart it (it retries and keeps its batch), do route alerts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -97,6 +98,17 @@ class SinkMetrics:
             registry=r,
         )
         self.ready = Gauge("newswire_sink_ready", "1 when /readyz answers 200.", registry=r)
+        #: The last offsets committed, per partition, and an event set at every
+        #: commit: so an in-process observer (the sink bench, a test) sees a commit
+        #: the moment it happens, without asking the broker over and over.
+        self.committed: dict[TopicPartition, int] = {}
+        self.commit_seen = asyncio.Event()
+
+    def committed_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Count a successful commit of ``offsets`` and tell whoever waits on it."""
+        self.commits.labels("ok").inc()
+        self.committed.update(offsets)
+        self.commit_seen.set()
 
     def set_lag(self, lags: Mapping[TopicPartition, int]) -> None:
         """Replace the lag series with these partitions' (others were revoked)."""

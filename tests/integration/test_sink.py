@@ -14,6 +14,7 @@ import pytest
 
 from newswire.common.settings import Settings
 from newswire.sink import service
+from newswire.sink.checkpoint import FLIGHT_TASK
 from newswire.sink.service import run_sink
 from newswire.sink.writers import FlushResult, JsonLinesWriter, RecordRejected, Writer, WriterError
 from newswire.sink.writers.base import Partitions
@@ -121,6 +122,27 @@ async def test_rejected_record_is_dead_lettered_and_the_batch_goes_on(settings: 
     assert orjson.loads(base64.b64decode(letter["payload_b64"])) == refused
 
 
+class AlsoRejecting(RejectingWriter):
+    name = "choosy"
+
+
+async def test_a_record_two_writers_refuse_is_dead_lettered_once(settings: Settings) -> None:
+    kept, refused = enriched_record(), enriched_record(title="refuse me")
+    await produce(settings, as_messages([refused, kept]))
+    picky, choosy = RejectingWriter(), AlsoRejecting()
+
+    async with running_sink(settings, writers=[picky, choosy]):
+        await eventually(lambda: sink_caught_up(settings))
+
+    assert picky.accepted == choosy.accepted == [kept["id"]]
+    letters = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+    assert len(letters) == 1, letters  # one message, one dead letter
+    assert letters[0]["kind"] == "rejected"
+    assert "picky: titles like this" in letters[0]["reason"]
+    assert "choosy: titles like this" in letters[0]["reason"]
+    assert orjson.loads(base64.b64decode(letters[0]["payload_b64"])) == refused
+
+
 class FailingFlushes(WrappedWriter):
     """Wraps a writer; its flush fails until ``healed`` is set."""
 
@@ -160,8 +182,8 @@ async def test_failing_flush_is_retried_and_nothing_is_committed_before_it_works
 
 class FlushOnlyOnRevoke(WrappedWriter):
     """Wraps a JSON Lines writer; while records are buffered, its flush fails when
-    called from the sink's poll loop and works from anywhere else (the rebalance
-    callback runs in aiokafka's coordinator task)."""
+    called from the sink's poll loop or the loop's background checkpoint, and works
+    from anywhere else (the rebalance callback runs in aiokafka's coordinator task)."""
 
     def __init__(self, inner: JsonLinesWriter) -> None:
         super().__init__(inner)
@@ -170,7 +192,9 @@ class FlushOnlyOnRevoke(WrappedWriter):
         self.failures = 0
 
     async def flush(self, partitions: Partitions = None) -> FlushResult:
-        if self.inner.buffered and asyncio.current_task() is self.poll_loop:
+        task = asyncio.current_task()
+        from_loop = task is self.poll_loop or (task is not None and task.get_name() == FLIGHT_TASK)
+        if self.inner.buffered and from_loop:
             self.failures += 1
             raise WriterError("not from the poll loop")
         return await self.inner.flush(partitions)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 from aiokafka.errors import KafkaError
 
+from newswire.common.settings import SinkSettings
 from newswire.sink.checkpoint import WriterBroken
 from newswire.sink.writers.base import BatchRejected, FlushResult, Partitions, WriterError
 from newswire.sink.writers.batching import BatchItem
@@ -203,3 +204,120 @@ async def test_a_writer_that_cannot_split_and_keeps_failing_stops_the_sink() -> 
     with pytest.raises(WriterBroken, match="broken"):
         await sink.checkpoint.commit()
     assert sink.consumer.commits == []
+
+
+async def test_catching_up_flushes_and_a_trickle_waits_for_a_batch_worth_writing() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a", "b", "c")
+    limits = SinkSettings(batch_caught_up_records=3, batch_max_age_s=60.0)
+    trickle = SinkSettings(batch_caught_up_records=4, batch_max_age_s=60.0)
+
+    assert sink.checkpoint.due(limits, idle=False, caught_up=True)
+    assert not sink.checkpoint.due(limits, idle=False, caught_up=False)  # more is on the way
+    assert not sink.checkpoint.due(trickle, idle=False, caught_up=True)  # too few: wait
+    assert sink.checkpoint.due(trickle, idle=True)  # ... until the topic goes quiet
+    assert sink.checkpoint.due(trickle, idle=False, caught_up=True, just_caught_up=True)
+
+
+async def test_a_commit_is_seen_in_process_with_its_offsets() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a", "b")
+    await sink.consume(P1, "c")
+    assert not sink.metrics.commit_seen.is_set()
+
+    assert await sink.checkpoint.commit()
+
+    assert sink.metrics.commit_seen.is_set()
+    assert sink.metrics.committed == {P0: 2, P1: 1}
+    assert sink.sample("newswire_sink_commits_total", outcome="ok") == 1
+
+
+async def test_a_dead_letter_not_sent_goes_out_before_a_later_commit() -> None:
+    """The writer let go of the refused record when it refused it: a later flush does
+    not report it again, so its unsent dead letter must stay queued, not vanish."""
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("bad", BatchRejected("db", "too long"))
+    acknowledge = sink.publisher.dead_letter
+
+    async def broker_down(**_: object) -> None:
+        raise KafkaError("no broker")
+
+    sink.publisher.dead_letter = broker_down  # type: ignore[method-assign]
+    await sink.consume(P0, "a", "bad")
+    assert not await sink.checkpoint.commit(deadline=soon())
+    assert sink.checkpoint.pending
+
+    sink.publisher.dead_letter = acknowledge  # type: ignore[method-assign]
+    assert await sink.checkpoint.commit(deadline=soon())
+
+    [letter] = sink.publisher.letters
+    assert (letter["origin"]["offset"], letter["key"]) == (1, b"bad")
+    kinds = [event[0] for event in sink.events]
+    assert kinds.index("dead_letter") < kinds.index("commit")
+    assert sink.consumer.commits == [{P0: 2}]
+    assert not sink.checkpoint.pending
+
+
+async def test_a_background_checkpoint_commits_what_it_took_and_no_more() -> None:
+    sink = Harness("first", "second")
+    await sink.consume(P0, "a", "b")
+    await sink.consume(P1, "c")
+
+    sink.checkpoint.launch()
+    await sink.consume(P0, "d")  # handled while the checkpoint is under way
+    assert not await sink.checkpoint.land()
+
+    assert sink.consumer.commits == [{P0: 2, P1: 1}]  # what it took off, not d
+    assert all({"a", "b", "c"} <= set(w.written) for w in sink.writers)
+    assert sink.checkpoint.records == 1 and sink.checkpoint.pending
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits[-1] == {P0: 3}
+    assert [sorted(w.written) for w in sink.writers] == [["a", "b", "c", "d"]] * 2
+
+
+async def test_a_background_checkpoint_that_fails_is_finished_with_retries() -> None:
+    sink = Harness("first", "second")
+    sink.writers[1].fail = lambda items: WriterError("database down")
+    await sink.consume(P0, "a", "b")
+
+    sink.checkpoint.launch()
+    await sink.consume(P0, "c")
+    assert await sink.checkpoint.land()  # it did not commit: its progress is back
+
+    assert sink.consumer.commits == []
+    assert sink.checkpoint.records == 3
+    sink.writers[1].fail = lambda items: None
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits == [{P0: 3}]
+    assert sorted(sink.writers[1].written) == ["a", "b", "c"]
+
+
+async def test_a_refusal_in_the_background_is_dead_lettered_before_any_commit() -> None:
+    sink = Harness("db")
+    sink.writers[0].fail = fail_when("bad", BatchRejected("db", "violates check constraint"))
+    await sink.consume(P0, "a", "bad", "c")
+
+    sink.checkpoint.launch()
+    assert await sink.checkpoint.land()
+    assert sink.consumer.commits == []  # the letter is not out yet
+
+    assert await sink.checkpoint.commit()
+    [letter] = sink.publisher.letters
+    assert (letter["origin"]["offset"], letter["key"]) == (1, b"bad")
+    kinds = [event[0] for event in sink.events]
+    assert kinds.index("dead_letter") < kinds.index("commit")
+    assert sink.consumer.commits == [{P0: 3}]
+
+
+async def test_a_checkpoint_waits_for_the_one_in_the_background() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a")
+    sink.checkpoint.launch()
+    with pytest.raises(RuntimeError, match="already under way"):
+        sink.checkpoint.launch()
+    await sink.consume(P1, "b")
+
+    assert await sink.checkpoint.commit([P1], deadline=soon())
+
+    assert sink.consumer.commits == [{P0: 1}, {P1: 1}]
+    assert not sink.checkpoint.pending

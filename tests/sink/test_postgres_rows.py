@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -193,3 +194,38 @@ def test_other_files_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.syspath_prepend(str(tmp_path))
     name = _migration_package(tmp_path, "migrations_ok", ["0002_b.sql", "0001_a.sql", "README.md"])
     assert [(m.version, m.name) for m in load_migrations(name)] == [(1, "a"), (2, "b")]
+
+
+def test_the_bytes_as_read_are_the_document_not_encoded_again() -> None:
+    record = enriched_record()
+    raw = b"  " + orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
+    row = dict(zip(COLUMNS, article_row(record, raw), strict=True))
+    assert row["record"] == raw.strip()
+    without_document = {k: v for k, v in as_columns(record).items() if k != "record"}
+    assert {k: v for k, v in row.items() if k != "record"} == without_document
+
+
+def test_an_escaped_nul_in_the_bytes_as_read_is_refused_with_its_path() -> None:
+    record = enriched_record(text="a\x00b")
+    with pytest.raises(RecordRejected, match=r"\$\.text contains a NUL"):
+        article_row(record, orjson.dumps(record))
+
+
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",)),
+        max_size=30,
+    )
+)
+def test_with_or_without_the_bytes_as_read_a_record_is_refused_alike(text: str) -> None:
+    record = enriched_record()
+    record["title"] = text
+    raw = orjson.dumps(record)
+
+    def outcome(*args: Any) -> str:
+        try:
+            return orjson.loads(article_row(*args)[-1])["title"]
+        except RecordRejected as rejected:
+            return f"refused: {rejected}"
+
+    assert outcome(record, raw) == outcome(record)

@@ -109,6 +109,12 @@ class Writer(Protocol):
     ``drop`` forgets the given partitions' buffered records (they were not
     committed, so whoever reads those partitions next gets them again); ``close``
     releases resources without flushing.
+
+    ``add`` may be called while a ``flush`` is under way (the sink flushes a batch in
+    the background while it handles the next): the flush makes at least what was
+    added before it started durable, and what is added meanwhile stays buffered for
+    the next one (it may also be written by this one; offsets say what counts).
+    :class:`~newswire.sink.writers.batching.BatchingWriter` does this.
     """
 
     name: str

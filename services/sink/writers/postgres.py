@@ -48,7 +48,7 @@ import asyncpg
 from newswire.sink.migrations import Migration, load_migrations
 from newswire.sink.writers.base import BatchRejected, FlushResult, WriterError
 from newswire.sink.writers.batching import BatchingWriter, BatchItem
-from newswire.sink.writers.postgres_rows import COLUMNS, article_row
+from newswire.sink.writers.postgres_rows import COLUMNS, article_row, send_jsonb_as_bytes
 
 if TYPE_CHECKING:
     from newswire.sink.writers.factory import WriterOptions
@@ -244,8 +244,9 @@ class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
             await self._ping_locked()
 
     def prepare(self, record: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
-        """The row, or RecordRejected before any I/O (see :func:`article_row`)."""
-        return article_row(record)
+        """The row, or RecordRejected before any I/O (see :func:`article_row`); the
+        bytes as read are the row's document (no bytes: the record encoded)."""
+        return article_row(record, raw or None)
 
     async def write(self, items: Sequence[BatchItem[tuple[Any, ...]]]) -> FlushResult:
         """Upsert the batch in one transaction. Of two versions of one article the
@@ -327,6 +328,7 @@ class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
                 f"cannot connect to PostgreSQL at {self._where}: {describe(exc)}"
             ) from exc
         try:
+            await send_jsonb_as_bytes(connection)
             if not self._migrated:
                 await migrate(connection)
                 self._migrated = True
