@@ -20,7 +20,7 @@ from faust.types import TP
 
 from newswire.common.kafka import faust_options
 from newswire.common.prometheus import exposition
-from newswire.common.settings import Settings
+from newswire.common.settings import BrokerProfile, Settings
 from newswire.enricher.bands import BucketIndex, delta_expired, delta_key_partition
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import seen_entry_expired
@@ -35,6 +35,9 @@ from newswire.enricher.topics import TopicClassifier
 
 #: Probes and replies are only needed while a batch waits for them.
 EXCHANGE_RETENTION = timedelta(hours=6)
+#: The embedded broker answers a waiting fetch only when the wait runs out, however soon
+#: records arrive (settling.ShortPollThread); a near-duplicate lookup waits for two hops.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
 
 
 def build_pipeline(settings: Settings) -> EnrichmentPipeline:
@@ -94,6 +97,11 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         [raw_topic.get_topic_name()],
         on_unsettled=lambda _: metrics.unsettled_acks.inc(),
         on_reread=lambda tp, offset: metrics.rereads.inc(),
+        fetch_max_wait_ms=(
+            EMBEDDED_FETCH_MAX_WAIT_MS
+            if settings.kafka.effective_profile is BrokerProfile.EMBEDDED
+            else None
+        ),
     )
     exchange = NearDuplicateExchange(
         probes=probes_topic,

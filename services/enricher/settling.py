@@ -38,7 +38,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import aiokafka
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 
@@ -98,6 +100,25 @@ class SettledOffsets:
             self.done.pop(tp, None)
 
 
+class ShortPollThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread with a fetch wait of its consumer's choosing.
+
+    Faust hard-codes ``fetch_max_wait_ms=1500``. Apache Kafka answers a waiting fetch
+    as soon as records arrive, so the figure only bounds idle polling; the embedded
+    broker does not: a record produced while a fetch waits is seen only when the wait
+    runs out. Every near-duplicate lookup is two such hops (probe, reply), and each
+    cost up to 1.5 s there. aiokafka has no public setter after construction, so the
+    value is set on the consumer before it starts (and creates its fetcher).
+    """
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        created = super()._create_worker_consumer(transport)
+        wait_ms = cast(SettlingConsumer, self.consumer).fetch_max_wait_ms
+        if wait_ms is not None:
+            created._fetch_max_wait_ms = wait_ms
+        return created
+
+
 class SettlingConsumer(AIOKafkaConsumer):
     """A Faust consumer that commits its guarded topics only through :meth:`commit_settled`."""
 
@@ -111,6 +132,8 @@ class SettlingConsumer(AIOKafkaConsumer):
     on_unsettled: Callable[[Message], None] = staticmethod(lambda message: None)
     #: Called with each partition sought back to a hole (counted on /metrics).
     on_reread: Callable[[TP, int], None] = staticmethod(lambda tp, offset: None)
+    #: The longest a fetch waits on the broker for records (None: Faust's 1.5 s).
+    fetch_max_wait_ms: int | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -119,6 +142,9 @@ class SettlingConsumer(AIOKafkaConsumer):
         self._holes: dict[TP, tuple[int, float]] = {}
         self._unpositioned: set[TP] = set()
         self._commit_lock = asyncio.Lock()
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return ShortPollThread(self, loop=self.loop, beacon=self.beacon)
 
     def settle(self, messages: Iterable[Message]) -> None:
         """Declare MESSAGES delivered: their offsets may be committed once acked."""
@@ -252,9 +278,11 @@ def settle_only_consumer(
     *,
     on_unsettled: Callable[[Message], None],
     on_reread: Callable[[TP, int], None],
+    fetch_max_wait_ms: int | None = None,
 ) -> None:
     """Make APP's consumer (created when the worker starts) a :class:`SettlingConsumer`
-    guarding TOPICS, and look for holes to read again every few seconds."""
+    guarding TOPICS, and look for holes to read again every few seconds. FETCH_MAX_WAIT_MS
+    replaces Faust's fetch wait (see :class:`ShortPollThread`)."""
     guarded = type(
         "SettlingConsumer",
         (SettlingConsumer,),
@@ -263,6 +291,7 @@ def settle_only_consumer(
             "guarded_topics": frozenset(topics),
             "on_unsettled": staticmethod(on_unsettled),
             "on_reread": staticmethod(on_reread),
+            "fetch_max_wait_ms": fetch_max_wait_ms,
         },
     )
     cast(Any, app.transport).Consumer = guarded

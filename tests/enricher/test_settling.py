@@ -15,8 +15,8 @@ from faust.types import TP, Message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.common.settings import Settings
-from newswire.enricher.app import build_app
+from newswire.common.settings import KafkaSettings, Settings
+from newswire.enricher.app import EMBEDDED_FETCH_MAX_WAIT_MS, build_app
 from newswire.enricher.settling import SettledOffsets, SettlingConsumer, settling_consumer
 
 TP0 = TP("news.raw", 0)
@@ -186,3 +186,20 @@ async def test_a_partition_without_a_committed_offset_starts_at_its_log_start_of
     await consumer.position_unknown()
     assert asked == [raw]
     assert consumer._books.committable(raw) == 41
+
+
+@pytest.mark.parametrize(
+    ("bootstrap", "expected_ms"),
+    [(None, EMBEDDED_FETCH_MAX_WAIT_MS), ("kafka:9092", 1500)],
+)
+async def test_the_embedded_broker_gets_a_short_fetch_wait(
+    bootstrap: str | None, expected_ms: int
+) -> None:
+    """The embedded broker answers a waiting fetch only when the wait runs out, so each
+    hop of the near-duplicate exchange cost up to Faust's 1.5 s there; Apache Kafka
+    answers at once and keeps Faust's figure."""
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap))
+    app = build_app(settings)
+    thread = settling_consumer(app)._new_consumer_thread()
+    created = thread._create_worker_consumer(app.transport)
+    assert created._fetch_max_wait_ms == expected_ms
