@@ -2,7 +2,8 @@
 
 Three agents, one worker process:
 
-- ``enrich`` takes batches from news.raw (see batch.py);
+- ``enrich`` takes batches from news.raw (see batch.py), staging the next while the
+  last one completes (staggered.py);
 - ``answer-probes`` owns LSH band buckets, partitioned by band key (see neardup.py);
 - ``collect-replies`` hands band answers back to the batch waiting for them.
 
@@ -30,6 +31,7 @@ from newswire.enricher.neardup import BandResponder, NearDuplicateExchange
 from newswire.enricher.pipeline import EnrichmentPipeline
 from newswire.enricher.settling import settle_only_consumer, settling_consumer
 from newswire.enricher.similarity import NearDuplicateDetector
+from newswire.enricher.staggered import Staggered
 from newswire.enricher.status import announce, install_status
 from newswire.enricher.topics import TopicClassifier
 
@@ -158,7 +160,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     async def enrich(stream: faust.StreamT) -> None:
         async def settle(events: Sequence[faust.EventT]) -> None:
             """Ack now rather than when the loop comes round, and commit at once, so a
-            crash re-emits at most the batch in flight. Only acks declared settled here
+            crash re-emits at most the two batches in flight. Only acks declared settled here
             may move news.raw's offsets (see settling.py)."""
             consumer = settling_consumer(app)
             consumer.settle(event.message for event in events)
@@ -171,9 +173,14 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         # committed unsent. Here only ``settle`` acks, after delivery. Faust's StreamT (the
         # type @app.agent requires here) does not declare noack_take; the Stream it passes has it.
         batches = stream.noack_take(config.batch_size, within=config.batch_within_s)  # type: ignore[attr-defined]
-        async for events in batches:
-            await handler.handle(events, settle=settle)
-            seen_sweeper.sweep(events)
+        # One batch's stages run while the one before waits for its answers and acks.
+        staggered = Staggered(handler, settle)
+        try:
+            async for events in batches:
+                await staggered.submit(events)
+                seen_sweeper.sweep(events)
+        finally:
+            await staggered.close()
 
     @app.agent(probes_topic, name="answer-probes")
     async def answer_probes(stream: faust.StreamT) -> None:
