@@ -41,6 +41,7 @@ from newswire.enricher.pipeline import (
     EnrichmentPipeline,
     Redelivered,
     Rejected,
+    lookup_keys,
     probes_for,
     settled_record,
 )
@@ -308,10 +309,13 @@ class BatchHandler:
         as if the pipeline had rejected it.
         """
         now = time.time()
+        keys = [lookup_keys(emit) for emit, _ in emits]
         probes = [
             probe
-            for emit, event in emits
-            for probe in probes_for(emit, seen_at=now, reply_partition=event.message.partition)
+            for (emit, event), own in zip(emits, keys, strict=True)
+            for probe in probes_for(
+                emit, seen_at=now, reply_partition=event.message.partition, keys=own
+            )
         ]
         answers = await self._exchange.ask(probes)
         if not answers.complete:
@@ -320,9 +324,11 @@ class BatchHandler:
         threshold = self._pipeline.near_duplicates.threshold
         outgoing: list[Outgoing] = []
         dropped: Tally[str] = Tally()
-        for emit, event in emits:
+        for (emit, event), own in zip(emits, keys, strict=True):
             try:
-                record = settled_record(emit, heard.get(emit.article_id, []), threshold=threshold)
+                record = settled_record(
+                    emit, heard.get(emit.article_id, []), threshold=threshold, keys=own
+                )
             except Exception as exc:  # this record's stage bug, not the batch's
                 error = (
                     exc
