@@ -17,7 +17,9 @@ only once N has, so everything that must stay in order still is:
   bug in N), N+1's copy was already judged against it: it counts as a redelivery
   or an update, as a later copy within one batch does.
 
-Never more than two batches: staging N+2 waits until N has completed.
+Never more than two batches: staging N+2 waits until N has completed. The stages
+run in a worker thread so that the completing batch's steps on the event loop are not
+each held up by an article's worth of CPU (:meth:`BatchHandler.stage`).
 """
 
 from __future__ import annotations
