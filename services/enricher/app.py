@@ -160,8 +160,11 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     async def enrich(stream: faust.StreamT) -> None:
         async def settle(events: Sequence[faust.EventT]) -> None:
             """Ack now rather than when the loop comes round, and commit at once, so a
-            crash re-emits at most the two batches in flight. Only acks declared settled here
-            may move news.raw's offsets (see settling.py)."""
+            crash re-emits at most the batch being delivered (the one staged after it has
+            sent nothing yet: staggered.py). Only acks declared settled here may move
+            news.raw's offsets (see settling.py). The sweep comes first: its tombstones
+            follow the batch's own table writes, and are flushed with them."""
+            seen_sweeper.sweep(events)
             consumer = settling_consumer(app)
             consumer.settle(event.message for event in events)
             for event in events:
@@ -178,7 +181,6 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         try:
             async for events in batches:
                 await staggered.submit(events)
-                seen_sweeper.sweep(events)
         finally:
             await staggered.close()
 

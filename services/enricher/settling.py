@@ -111,6 +111,10 @@ class ShortPollThread(AIOKafkaConsumerThread):
     value is set on the consumer before it starts (and creates its fetcher).
     """
 
+    #: As SettlingConsumer's: Faust's logger, so the thread's start/stop chatter is
+    #: demoted like the rest of Faust's (common/logs.py).
+    logger = logging.getLogger("faust.transport.consumer.settling")
+
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         created = super()._create_worker_consumer(transport)
         wait_ms = cast(SettlingConsumer, self.consumer).fetch_max_wait_ms

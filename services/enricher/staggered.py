@@ -10,7 +10,8 @@ only once N has, so everything that must stay in order still is:
 - completions, hence probes, deliveries, table writes, acks and commits, happen in
   the order the batches were taken; offsets move only past delivered records
   (settling.py), so a crash or a cancel re-processes at most the two batches in
-  flight, never loses them;
+  flight, never loses them, and re-emits at most one: N+1 sends nothing before N is
+  committed;
 - dedupe across the two: until N's table entries are written, N+1's stages see N's
   pending entries (:meth:`BatchHandler.stage`), so an article in both is emitted once.
   If N then dead-letters that article (its final record refused by the schema, or a
