@@ -31,6 +31,7 @@ never a record. Other topics (the near-duplicate exchange) keep Faust's behaviou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -214,6 +215,8 @@ class SettlingConsumer(AIOKafkaConsumer):
         now = time.monotonic() if now is None else now
         for tp in self._guarded(self.assignment()):
             hole = self._books.hole(tp)
+            if hole is None:
+                hole = await self._tail_hole(tp)
             first_seen = self._holes.get(tp)
             if hole is None:
                 self._holes.pop(tp, None)
@@ -231,6 +234,24 @@ class SettlingConsumer(AIOKafkaConsumer):
                 self._holes[tp] = (hole, now)
                 self.on_reread(tp, hole)
                 await self.seek(tp, hole)
+
+    async def _tail_hole(self, tp: TP) -> int | None:
+        """TP's first unsettled offset when the consumer has read past it and holds
+        nothing of TP: a record Faust dropped with nothing settled after it (the last
+        one produced, fetched under a generation a rebalance then ended). No later
+        record makes it a :meth:`SettledOffsets.hole`, so without this it would wait
+        for the next record or rebalance, unprocessed, however long that takes."""
+        base = self._books.base.get(tp)
+        if base is None or base in self._books.done.get(tp, set()):
+            return None
+        if any(message.topic in self.guarded_topics for message in list(self._unacked_messages)):
+            # The agent holds records (a batch in flight): TP's may still be queued for
+            # its stream, where Faust does not track them yet. Only an idle agent tells.
+            return None
+        with contextlib.suppress(Exception):  # unknown now: asked again at the next tick
+            position = await self.position(tp)
+            return base if position is not None and position > base else None
+        return None
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Faust seeks every assigned partition here before it resumes the streams; the

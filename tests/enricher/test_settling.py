@@ -203,3 +203,37 @@ async def test_the_embedded_broker_gets_a_short_fetch_wait(
     thread = settling_consumer(app)._new_consumer_thread()
     created = thread._create_worker_consumer(app.transport)
     assert created._fetch_max_wait_ms == expected_ms
+
+
+async def test_a_dropped_last_record_is_read_again_once_the_agent_is_idle(
+    consumer: SettlingConsumer,
+) -> None:
+    """Faust can drop the last record of a partition (fetched under a generation a
+    rebalance ended) with nothing settled after it: the consumer has read past it, the
+    agent holds nothing, so it is read again; while the agent holds records it is not."""
+    raw = TP(Settings().topics.raw, 0)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    async def position(tp: TP) -> int:
+        return 8  # read past offset 7, which was never handed to the agent
+
+    consumer.assignment = lambda: {raw}  # type: ignore[method-assign]
+    consumer.seek = seek  # type: ignore[method-assign]
+    consumer.position = position  # type: ignore[method-assign]
+    consumer._books.start(raw, 7)
+    in_flight = _message(raw.topic, 9)
+    consumer._unacked_messages.add(in_flight)
+    await consumer.reread_holes(now=100.0)
+    await consumer.reread_holes(now=106.0)
+    assert seeks == [], "a batch in flight: the record may still be queued for the agent"
+    consumer._unacked_messages.discard(in_flight)
+    await consumer.reread_holes(now=110.0)
+    await consumer.reread_holes(now=116.0)
+    assert seeks == [(raw, 7)]
+    consumer._books.start(raw, 8)  # read again, settled and committed: nothing to re-read
+    await consumer.reread_holes(now=130.0)
+    await consumer.reread_holes(now=140.0)
+    assert seeks == [(raw, 7)]
