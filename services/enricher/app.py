@@ -2,7 +2,8 @@
 
 Three agents, one worker process:
 
-- ``enrich`` takes batches from news.raw (see batch.py);
+- ``enrich`` takes batches from news.raw (see batch.py), staging the next while the
+  last one completes (staggered.py);
 - ``answer-probes`` owns LSH band buckets, partitioned by band key (see neardup.py);
 - ``collect-replies`` hands band answers back to the batch waiting for them.
 
@@ -20,7 +21,7 @@ from faust.types import TP
 
 from newswire.common.kafka import faust_options
 from newswire.common.prometheus import exposition
-from newswire.common.settings import Settings
+from newswire.common.settings import BrokerProfile, Settings
 from newswire.enricher.bands import BucketIndex, delta_expired, delta_key_partition
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import seen_entry_expired
@@ -30,11 +31,15 @@ from newswire.enricher.neardup import BandResponder, NearDuplicateExchange
 from newswire.enricher.pipeline import EnrichmentPipeline
 from newswire.enricher.settling import settle_only_consumer, settling_consumer
 from newswire.enricher.similarity import NearDuplicateDetector
+from newswire.enricher.staggered import Staggered
 from newswire.enricher.status import announce, install_status
 from newswire.enricher.topics import TopicClassifier
 
 #: Probes and replies are only needed while a batch waits for them.
 EXCHANGE_RETENTION = timedelta(hours=6)
+#: The embedded broker answers a waiting fetch only when the wait runs out, however soon
+#: records arrive (settling.ShortPollThread); a near-duplicate lookup waits for two hops.
+EMBEDDED_FETCH_MAX_WAIT_MS = 50
 
 
 def build_pipeline(settings: Settings) -> EnrichmentPipeline:
@@ -94,6 +99,11 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         [raw_topic.get_topic_name()],
         on_unsettled=lambda _: metrics.unsettled_acks.inc(),
         on_reread=lambda tp, offset: metrics.rereads.inc(),
+        fetch_max_wait_ms=(
+            EMBEDDED_FETCH_MAX_WAIT_MS
+            if settings.kafka.effective_profile is BrokerProfile.EMBEDDED
+            else None
+        ),
     )
     exchange = NearDuplicateExchange(
         probes=probes_topic,
@@ -150,8 +160,11 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     async def enrich(stream: faust.StreamT) -> None:
         async def settle(events: Sequence[faust.EventT]) -> None:
             """Ack now rather than when the loop comes round, and commit at once, so a
-            crash re-emits at most the batch in flight. Only acks declared settled here
-            may move news.raw's offsets (see settling.py)."""
+            crash re-emits at most the batch being delivered (the one staged after it has
+            sent nothing yet: staggered.py). Only acks declared settled here may move
+            news.raw's offsets (see settling.py). The sweep comes first: its tombstones
+            follow the batch's own table writes, and are flushed with them."""
+            seen_sweeper.sweep(events)
             consumer = settling_consumer(app)
             consumer.settle(event.message for event in events)
             for event in events:
@@ -163,9 +176,13 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         # committed unsent. Here only ``settle`` acks, after delivery. Faust's StreamT (the
         # type @app.agent requires here) does not declare noack_take; the Stream it passes has it.
         batches = stream.noack_take(config.batch_size, within=config.batch_within_s)  # type: ignore[attr-defined]
-        async for events in batches:
-            await handler.handle(events, settle=settle)
-            seen_sweeper.sweep(events)
+        # One batch's stages run while the one before waits for its answers and acks.
+        staggered = Staggered(handler, settle)
+        try:
+            async for events in batches:
+                await staggered.submit(events)
+        finally:
+            await staggered.close()
 
     @app.agent(probes_topic, name="answer-probes")
     async def answer_probes(stream: faust.StreamT) -> None:

@@ -382,10 +382,15 @@ def answer_probe(
     )
     if book is not None:
         book.learn(newcomer.cluster_id, newcomer.head, newcomer.merged)
-    updated = [*alive, newcomer]
-    if len(updated) > capacity:
-        updated = [updated[0], *updated[-(capacity - 1) :]]
-    return updated, heard
+    return bounded([*alive, newcomer], capacity), heard
+
+
+def bounded(bucket: list[Member], capacity: int) -> list[Member]:
+    """BUCKET cut to its CAPACITY most recent members, keeping the oldest (the story's
+    first copy)."""
+    if len(bucket) > capacity:
+        return [bucket[0], *bucket[-(capacity - 1) :]]
+    return bucket
 
 
 def resolved(member: Member, book: ClusterBook) -> Member:
@@ -481,7 +486,7 @@ class BucketIndex:
         joined = [(band, m) for d in deltas if d.partition == partition for band, m in d.joined]
         for band, member in sorted(joined, key=lambda entry: entry[1].seen_at):
             bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
-            buckets[band] = self._bounded([*bucket, member])
+            buckets[band] = bounded([*bucket, member], self._capacity)
             learn_all(book, [member])
         self._buckets[partition] = buckets
         self._books[partition] = book
@@ -510,15 +515,22 @@ class BucketIndex:
         return updated[-1], heard
 
     def prune(self, now: float) -> None:
+        """Drop members past the window; rebuild the cluster book of each partition that
+        lost any (it forgets clusters no member remembers: memory stays bounded). The
+        rebuild walks every member of the partition, on the probe path, so a partition
+        that lost none keeps its book."""
         horizon = now - self._window_s
         for partition, buckets in self._buckets.items():
+            dropped = False
             for band in list(buckets):
                 alive = [m for m in buckets[band] if m.seen_at >= horizon]
+                dropped = dropped or len(alive) < len(buckets[band])
                 if alive:
                     buckets[band] = alive
                 else:
                     del buckets[band]
-            # The book forgets clusters no member remembers any more (memory stays bounded).
+            if not dropped:
+                continue
             book = self._books[partition] = ClusterBook()
             members = sorted(
                 (m for bucket in buckets.values() for m in bucket), key=lambda m: m.seen_at
@@ -529,8 +541,3 @@ class BucketIndex:
         """After a rebalance: every partition is loaded again from its deltas."""
         self._buckets.clear()
         self._books.clear()
-
-    def _bounded(self, bucket: list[Member]) -> list[Member]:
-        if len(bucket) > self._capacity:
-            return [bucket[0], *bucket[-(self._capacity - 1) :]]
-        return bucket

@@ -189,36 +189,53 @@ def with_candidate(
     return record
 
 
-def probes_for(emit: Emit, *, seen_at: float, reply_partition: int) -> list[Probe]:
+@dataclass(frozen=True, slots=True)
+class LookupKeys:
+    """What the band lookup uses of an article, made once per article: its probes and
+    its settling both need them."""
+
+    sketch: bytes
+    story: Head
+
+
+def lookup_keys(emit: Emit) -> LookupKeys:
+    return LookupKeys(sketch(emit.fingerprint.signature), story_key(emit))
+
+
+def probes_for(
+    emit: Emit, *, seen_at: float, reply_partition: int, keys: LookupKeys | None = None
+) -> list[Probe]:
     """The article's probes, one per probe band, carrying its sketch and story key."""
-    own_sketch = sketch(emit.fingerprint.signature)
-    at = story_key(emit).at
+    keys = keys or lookup_keys(emit)
     return [
         Probe(
             emit.article_id,
             band,
             emit.fingerprint.text_hash,
-            own_sketch,
+            keys.sketch,
             seen_at,
             reply_partition,
-            at,
+            keys.story.at,
             shingles=emit.fingerprint.shingles,
         )
         for band in probe_band_keys(emit.fingerprint.signature)
     ]
 
 
-def settled_record(emit: Emit, heard: Sequence[Member], *, threshold: float) -> EnrichedArticle:
+def settled_record(
+    emit: Emit, heard: Sequence[Member], *, threshold: float, keys: LookupKeys | None = None
+) -> EnrichedArticle:
     """The record to send once the band buckets have answered with HEARD: placed among
     every member version it matches (clusters.py), validated (:func:`final_record`)."""
+    keys = keys or lookup_keys(emit)
     found = matches(
         emit.fingerprint.text_hash,
-        sketch(emit.fingerprint.signature),
+        keys.sketch,
         heard,
         threshold=threshold,
         own_shingles=emit.fingerprint.shingles,
     )
-    placed = placement(emit.article_id, story_key(emit).at, found)
+    placed = placement(emit.article_id, keys.story.at, found)
     return final_record(emit, closest(found), placed)
 
 

@@ -31,6 +31,7 @@ never a record. Other topics (the near-duplicate exchange) keep Faust's behaviou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -38,7 +39,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import aiokafka
 import faust
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP, Message
 
@@ -98,6 +101,29 @@ class SettledOffsets:
             self.done.pop(tp, None)
 
 
+class ShortPollThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread with a fetch wait of its consumer's choosing.
+
+    Faust hard-codes ``fetch_max_wait_ms=1500``. Apache Kafka answers a waiting fetch
+    as soon as records arrive, so the figure only bounds idle polling; the embedded
+    broker does not: a record produced while a fetch waits is seen only when the wait
+    runs out. Every near-duplicate lookup is two such hops (probe, reply), and each
+    cost up to 1.5 s there. aiokafka has no public setter after construction, so the
+    value is set on the consumer before it starts (and creates its fetcher).
+    """
+
+    #: As SettlingConsumer's: Faust's logger, so the thread's start/stop chatter is
+    #: demoted like the rest of Faust's (common/logs.py).
+    logger = logging.getLogger("faust.transport.consumer.settling")
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        created = super()._create_worker_consumer(transport)
+        wait_ms = cast(SettlingConsumer, self.consumer).fetch_max_wait_ms
+        if wait_ms is not None:
+            created._fetch_max_wait_ms = wait_ms
+        return created
+
+
 class SettlingConsumer(AIOKafkaConsumer):
     """A Faust consumer that commits its guarded topics only through :meth:`commit_settled`."""
 
@@ -111,6 +137,8 @@ class SettlingConsumer(AIOKafkaConsumer):
     on_unsettled: Callable[[Message], None] = staticmethod(lambda message: None)
     #: Called with each partition sought back to a hole (counted on /metrics).
     on_reread: Callable[[TP, int], None] = staticmethod(lambda tp, offset: None)
+    #: The longest a fetch waits on the broker for records (None: Faust's 1.5 s).
+    fetch_max_wait_ms: int | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -119,6 +147,9 @@ class SettlingConsumer(AIOKafkaConsumer):
         self._holes: dict[TP, tuple[int, float]] = {}
         self._unpositioned: set[TP] = set()
         self._commit_lock = asyncio.Lock()
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return ShortPollThread(self, loop=self.loop, beacon=self.beacon)
 
     def settle(self, messages: Iterable[Message]) -> None:
         """Declare MESSAGES delivered: their offsets may be committed once acked."""
@@ -184,6 +215,8 @@ class SettlingConsumer(AIOKafkaConsumer):
         now = time.monotonic() if now is None else now
         for tp in self._guarded(self.assignment()):
             hole = self._books.hole(tp)
+            if hole is None:
+                hole = await self._tail_hole(tp)
             first_seen = self._holes.get(tp)
             if hole is None:
                 self._holes.pop(tp, None)
@@ -201,6 +234,24 @@ class SettlingConsumer(AIOKafkaConsumer):
                 self._holes[tp] = (hole, now)
                 self.on_reread(tp, hole)
                 await self.seek(tp, hole)
+
+    async def _tail_hole(self, tp: TP) -> int | None:
+        """TP's first unsettled offset when the consumer has read past it and holds
+        nothing of TP: a record Faust dropped with nothing settled after it (the last
+        one produced, fetched under a generation a rebalance then ended). No later
+        record makes it a :meth:`SettledOffsets.hole`, so without this it would wait
+        for the next record or rebalance, unprocessed, however long that takes."""
+        base = self._books.base.get(tp)
+        if base is None or base in self._books.done.get(tp, set()):
+            return None
+        if any(message.topic in self.guarded_topics for message in list(self._unacked_messages)):
+            # The agent holds records (a batch in flight): TP's may still be queued for
+            # its stream, where Faust does not track them yet. Only an idle agent tells.
+            return None
+        with contextlib.suppress(Exception):  # unknown now: asked again at the next tick
+            position = await self.position(tp)
+            return base if position is not None and position > base else None
+        return None
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Faust seeks every assigned partition here before it resumes the streams; the
@@ -252,9 +303,11 @@ def settle_only_consumer(
     *,
     on_unsettled: Callable[[Message], None],
     on_reread: Callable[[TP, int], None],
+    fetch_max_wait_ms: int | None = None,
 ) -> None:
     """Make APP's consumer (created when the worker starts) a :class:`SettlingConsumer`
-    guarding TOPICS, and look for holes to read again every few seconds."""
+    guarding TOPICS, and look for holes to read again every few seconds. FETCH_MAX_WAIT_MS
+    replaces Faust's fetch wait (see :class:`ShortPollThread`)."""
     guarded = type(
         "SettlingConsumer",
         (SettlingConsumer,),
@@ -263,6 +316,7 @@ def settle_only_consumer(
             "guarded_topics": frozenset(topics),
             "on_unsettled": staticmethod(on_unsettled),
             "on_reread": staticmethod(on_reread),
+            "fetch_max_wait_ms": fetch_max_wait_ms,
         },
     )
     cast(Any, app.transport).Consumer = guarded

@@ -293,6 +293,18 @@ def test_pruning_drops_members_past_the_window_and_forget_drops_everything() -> 
     assert not index.loaded(0)
 
 
+def test_pruning_rebuilds_the_cluster_book_only_of_partitions_that_lost_members() -> None:
+    """The rebuild walks every member of a partition on the probe path: a partition
+    that lost none keeps the book it has; one that lost some forgets their clusters."""
+    index = BucketIndex(window_s=100.0, capacity=4, threshold=0.5)
+    index.answer(0, _banded("old", "1:x", 1000.0))
+    index.answer(1, _banded("new", "2:y", 1090.0))
+    kept, rebuilt = index._books[1], index._books[0]
+    index.prune(1150.0)
+    assert index._books[1] is kept
+    assert index._books[0] is not rebuilt and len(index._books[0]) == 0
+
+
 @given(st.integers(0, 10_000), st.floats(0.0, 1.0))
 def test_sketch_similarity_counts_equal_low_bits_exactly(seed: int, share: float) -> None:
     """The byte-table count equals the share of equal SKETCH_BITS-bit values, computed

@@ -88,10 +88,10 @@ def handler(pipeline: Any, enriched: FakeTopic, dlq: FakeTopic, **kw: Any) -> Ba
         "window_s": 3600.0,
         "max_message_bytes": 1 << 20,
     }
+    options["exchange"] = NoNeighbours()
     return BatchHandler(
         pipeline=pipeline,
         table=Table(),
-        exchange=NoNeighbours(),  # type: ignore[arg-type]
         enriched=enriched,
         dlq=dlq,
         metrics=EnricherMetrics(),

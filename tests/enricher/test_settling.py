@@ -15,8 +15,8 @@ from faust.types import TP, Message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.common.settings import Settings
-from newswire.enricher.app import build_app
+from newswire.common.settings import KafkaSettings, Settings
+from newswire.enricher.app import EMBEDDED_FETCH_MAX_WAIT_MS, build_app
 from newswire.enricher.settling import SettledOffsets, SettlingConsumer, settling_consumer
 
 TP0 = TP("news.raw", 0)
@@ -186,3 +186,54 @@ async def test_a_partition_without_a_committed_offset_starts_at_its_log_start_of
     await consumer.position_unknown()
     assert asked == [raw]
     assert consumer._books.committable(raw) == 41
+
+
+@pytest.mark.parametrize(
+    ("bootstrap", "expected_ms"),
+    [(None, EMBEDDED_FETCH_MAX_WAIT_MS), ("kafka:9092", 1500)],
+)
+async def test_the_embedded_broker_gets_a_short_fetch_wait(
+    bootstrap: str | None, expected_ms: int
+) -> None:
+    """The embedded broker answers a waiting fetch only when the wait runs out, so each
+    hop of the near-duplicate exchange cost up to Faust's 1.5 s there; Apache Kafka
+    answers at once and keeps Faust's figure."""
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap))
+    app = build_app(settings)
+    thread = settling_consumer(app)._new_consumer_thread()
+    created = thread._create_worker_consumer(app.transport)
+    assert created._fetch_max_wait_ms == expected_ms
+
+
+async def test_a_dropped_last_record_is_read_again_once_the_agent_is_idle(
+    consumer: SettlingConsumer,
+) -> None:
+    """Faust can drop the last record of a partition (fetched under a generation a
+    rebalance ended) with nothing settled after it: the consumer has read past it, the
+    agent holds nothing, so it is read again; while the agent holds records it is not."""
+    raw = TP(Settings().topics.raw, 0)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        seeks.append((tp, offset))
+
+    async def position(tp: TP) -> int:
+        return 8  # read past offset 7, which was never handed to the agent
+
+    consumer.assignment = lambda: {raw}  # type: ignore[method-assign]
+    consumer.seek = seek  # type: ignore[method-assign]
+    consumer.position = position  # type: ignore[method-assign]
+    consumer._books.start(raw, 7)
+    in_flight = _message(raw.topic, 9)
+    consumer._unacked_messages.add(in_flight)
+    await consumer.reread_holes(now=100.0)
+    await consumer.reread_holes(now=106.0)
+    assert seeks == [], "a batch in flight: the record may still be queued for the agent"
+    consumer._unacked_messages.discard(in_flight)
+    await consumer.reread_holes(now=110.0)
+    await consumer.reread_holes(now=116.0)
+    assert seeks == [(raw, 7)]
+    consumer._books.start(raw, 8)  # read again, settled and committed: nothing to re-read
+    await consumer.reread_holes(now=130.0)
+    await consumer.reread_holes(now=140.0)
+    assert seeks == [(raw, 7)]
