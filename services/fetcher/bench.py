@@ -21,7 +21,10 @@ one service: its robots.txt cache and polling state) across both:
 
 The passes run fetcher cold, bare cold, fetcher warm, bare warm, each timed on its
 own. Both ratios (fetcher / bare loop, sources per second) are printed; the last line
-is ``ratio=R``, the warm ratio: the per-poll cost a running fetcher pays.
+is ``ratio=R``, the warm ratio: the per-poll cost a running fetcher pays. The CPU time
+of each pass (this process; the server is another) is printed too, with the same
+ratios in CPU terms (bare loop CPU / fetcher CPU): on a shared machine a load spike
+during one pass moves its wall time far more than its CPU time.
 
 Nothing leaves the machine: every address is 127.1.0.0/16, and the fetcher's
 allow-list opens only 127.0.0.0/8 for this run.
@@ -38,7 +41,7 @@ import multiprocessing.connection
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -123,10 +126,26 @@ class Timing:
     seconds: float
     items: int
     errors: int
+    #: CPU seconds this process spent in the pass (the server is another process):
+    #: less disturbed than wall time by other work on a shared machine.
+    cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.sources / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def cpu_ms_per_source(self) -> float:
+        return 1000 * self.cpu_s / self.sources
+
+
+@contextlib.contextmanager
+def _timed() -> Iterator[list[float]]:
+    """[wall seconds, CPU seconds] of the block, filled in when it ends."""
+    spent: list[float] = []
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield spent
+    spent += [time.perf_counter() - wall, time.process_time() - cpu]
 
 
 def _urls(port: int, sources: int, hosts: int) -> list[str]:
@@ -156,10 +175,9 @@ async def fetcher_passes(urls: Sequence[str], concurrency: int) -> AsyncIterator
         service = stream_service(sources, settings, stream=io.BytesIO(), http=http)
 
         async def one_pass() -> Timing:
-            started = time.perf_counter()
-            report = await service.run_once()
-            elapsed = time.perf_counter() - started
-            return Timing(len(urls), elapsed, report.records, report.errors)
+            with _timed() as spent:
+                report = await service.run_once()
+            return Timing(len(urls), spent[0], report.records, report.errors, spent[1])
 
         yield one_pass
 
@@ -187,10 +205,9 @@ async def bare_loop_passes(urls: Sequence[str], concurrency: int) -> AsyncIterat
                     except httpx.HTTPError:
                         errors += 1
 
-            started = time.perf_counter()
-            await asyncio.gather(*(one(url) for url in urls))
-            elapsed = time.perf_counter() - started
-            return Timing(len(urls), elapsed, items, errors)
+            with _timed() as spent:
+                await asyncio.gather(*(one(url) for url in urls))
+            return Timing(len(urls), spent[0], items, errors, spent[1])
 
         yield one_pass
 
@@ -223,6 +240,10 @@ class Passes:
     @property
     def warm_ratio(self) -> float:
         return self.fetcher_warm.rate / self.bare_warm.rate
+
+    def cpu_ratio(self, fetcher: Timing, bare: Timing) -> float:
+        """Bare loop CPU per source / fetcher CPU per source (higher: fetcher cheaper)."""
+        return bare.cpu_s / fetcher.cpu_s if fetcher.cpu_s > 0 else float("inf")
 
 
 async def time_passes(urls: Sequence[str], concurrency: int, generation: Any) -> Passes:
@@ -270,10 +291,13 @@ async def run_bench(sources: int, hosts: int, concurrency: int, out: TextIO) -> 
     ):
         print(
             f"{name}: {timing.sources} sources in {timing.seconds:.2f} s "
-            f"= {timing.rate:.1f} sources/s "
+            f"= {timing.rate:.1f} sources/s, {timing.cpu_ms_per_source:.2f} ms CPU/source "
             f"({timing.items} items, {timing.errors} errors)",
             file=out,
         )
+    cold_cpu = passes.cpu_ratio(passes.fetcher_cold, passes.bare_cold)
+    warm_cpu = passes.cpu_ratio(passes.fetcher_warm, passes.bare_warm)
+    print(f"cpu: cold_ratio={cold_cpu:.2f} warm_ratio={warm_cpu:.2f} (bare / fetcher)", file=out)
     print(f"cold_ratio={passes.cold_ratio:.2f} warm_ratio={passes.warm_ratio:.2f}", file=out)
     print(f"ratio={passes.warm_ratio:.2f}", file=out)
     return passes.warm_ratio

@@ -26,6 +26,9 @@ async def test_bench_prints_rates_and_a_last_ratio_line() -> None:
         strict=True,
     ):
         assert line.startswith(f"{name}: 12 sources") and "(240 items, 0 errors)" in line, line
+    assert re.fullmatch(
+        r"cpu: cold_ratio=\d+\.\d\d warm_ratio=\d+\.\d\d \(bare / fetcher\)", lines[-3]
+    )
     assert re.fullmatch(r"cold_ratio=\d+\.\d\d warm_ratio=(\d+\.\d\d)", lines[-2])
     assert lines[-1] == "ratio=" + lines[-2].rsplit("=", 1)[1]
 
