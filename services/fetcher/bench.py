@@ -3,11 +3,28 @@
 A local server (a child process, so it does not share the measured event loop)
 serves N RSS feeds on many loopback addresses (127.1.x.y - the whole 127/8 reaches
 this machine), so per-host limits apply per address as they would per site. The
-fetcher polls every source once with all its rules on (address guard, per-host
+fetcher polls every source with all its rules on (robots.txt, address guard, per-host
 concurrency and spacing, body cap, own decoding, DTD refusal, identity, URL
 canonicalisation, schema validation); the bare loop does GET + ``feedparser.parse``
-at the same concurrency. Both are timed in the same run; the last line is
-``ratio=R`` (fetcher / bare loop, sources per second).
+at the same concurrency.
+
+Each side makes two passes over every source, with one client (and, for the fetcher,
+one service: its robots.txt cache and polling state) across both:
+
+- **cold**: the first poll of every source. The fetcher also asks every host for its
+  robots.txt (the server has none: 404, allow-all), so with one host per source it
+  makes two requests where the bare loop makes one.
+- **warm**: the steady state, the pass that repeats every few minutes in production:
+  robots.txt is cached (for ``FETCHER_ROBOTS_TTL_S``, hours), and every feed has
+  changed since pass 1 (20 new items, a new ETag), so both sides fetch and parse a
+  full fresh body (no 304 or "unchanged" shortcut) and the fetcher emits 20 records.
+
+The passes run fetcher cold, bare cold, fetcher warm, bare warm, each timed on its
+own. Both ratios (fetcher / bare loop, sources per second) are printed; the last line
+is ``ratio=R``, the warm ratio: the per-poll cost a running fetcher pays. The CPU time
+of each pass (this process; the server is another) is printed too, with the same
+ratios in CPU terms (bare loop CPU / fetcher CPU): on a shared machine a load spike
+during one pass moves its wall time far more than its CPU time.
 
 Nothing leaves the machine: every address is 127.1.0.0/16, and the fetcher's
 allow-list opens only 127.0.0.0/8 for this run.
@@ -16,6 +33,7 @@ allow-list opens only 127.0.0.0/8 for this run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import ipaddress
 import multiprocessing
@@ -23,7 +41,7 @@ import multiprocessing.connection
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -36,11 +54,13 @@ def bench_host(index: int) -> str:
     return f"127.1.{index // 250}.{index % 250 + 1}"
 
 
-def feed_body(index: int) -> bytes:
+def feed_body(index: int, generation: int = 0) -> bytes:
+    """Source INDEX's feed as served in pass GENERATION: ITEMS_PER_FEED items, all new
+    in each generation (a feed that changed completely since the last poll)."""
     items = "".join(
         f"<item><title>Source {index} story {i}: ministers meet over the budget</title>"
-        f"<link>https://s{index}.bench.example/news/{i}?utm_source=rss</link>"
-        f"<guid>s{index}-{i}</guid>"
+        f"<link>https://s{index}.bench.example/news/{generation}/{i}?utm_source=rss</link>"
+        f"<guid>s{index}-{generation}-{i}</guid>"
         f"<pubDate>Mon, 02 Nov 2026 {i % 24:02d}:00:00 GMT</pubDate>"
         f"<description>&lt;p&gt;Paragraph one of story {i} from source {index}, long enough "
         "to look like a real summary of a real article about the budget and oil exports."
@@ -55,16 +75,19 @@ def feed_body(index: int) -> bytes:
 
 
 def _serve(
-    hosts: int, ready: multiprocessing.connection.Connection
+    hosts: int, generation: Any, ready: multiprocessing.connection.Connection
 ) -> None:  # pragma: no cover - child process
+    """The feed server: every feed in the current GENERATION (a shared integer the bench
+    bumps between passes), with an ETag of that generation; no robots.txt (404)."""
     from aiohttp import web
 
     async def handle(request: web.Request) -> web.Response:
         index = int(request.match_info["index"])
+        current = generation.value
         return web.Response(
-            body=feed_body(index),
+            body=feed_body(index, current),
             content_type="application/rss+xml",
-            headers={"ETag": f'"{index}"'},
+            headers={"ETag": f'"{index}-{current}"'},
         )
 
     app = web.Application()
@@ -103,17 +126,39 @@ class Timing:
     seconds: float
     items: int
     errors: int
+    #: CPU seconds this process spent in the pass (the server is another process):
+    #: less disturbed than wall time by other work on a shared machine.
+    cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.sources / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def cpu_ms_per_source(self) -> float:
+        return 1000 * self.cpu_s / self.sources
+
+
+@contextlib.contextmanager
+def _timed() -> Iterator[list[float]]:
+    """[wall seconds, CPU seconds] of the block, filled in when it ends."""
+    spent: list[float] = []
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield spent
+    spent += [time.perf_counter() - wall, time.process_time() - cpu]
 
 
 def _urls(port: int, sources: int, hosts: int) -> list[str]:
     return [f"http://{bench_host(i % hosts)}:{port}/feed/{i}.xml" for i in range(sources)]
 
 
-async def time_fetcher(urls: Sequence[str], concurrency: int) -> Timing:
+Pass = Callable[[], Awaitable[Timing]]
+
+
+@contextlib.asynccontextmanager
+async def fetcher_passes(urls: Sequence[str], concurrency: int) -> AsyncIterator[Pass]:
+    """A fetcher (one client, one service) whose every call polls every source once;
+    its robots.txt cache and polling state carry over from one call to the next."""
     from newswire.common.settings import FetcherSettings
     from newswire.fetcher.fetch.client import HttpClient
     from newswire.fetcher.service import stream_service
@@ -128,70 +173,134 @@ async def time_fetcher(urls: Sequence[str], concurrency: int) -> Timing:
     ]
     async with HttpClient(settings) as http:
         service = stream_service(sources, settings, stream=io.BytesIO(), http=http)
-        started = time.perf_counter()
-        report = await service.run_once()
-        elapsed = time.perf_counter() - started
-    return Timing(len(urls), elapsed, report.records, report.errors)
+
+        async def one_pass() -> Timing:
+            with _timed() as spent:
+                report = await service.run_once()
+            return Timing(len(urls), spent[0], report.records, report.errors, spent[1])
+
+        yield one_pass
 
 
-async def time_bare_loop(urls: Sequence[str], concurrency: int) -> Timing:
+@contextlib.asynccontextmanager
+async def bare_loop_passes(urls: Sequence[str], concurrency: int) -> AsyncIterator[Pass]:
+    """The baseline: one httpx client whose every call GETs and ``feedparser.parse``-s
+    every URL once, CONCURRENCY at a time."""
     import feedparser
     import httpx
 
     limit = asyncio.Semaphore(concurrency)
-    items = errors = 0
-
-    async def one(client: httpx.AsyncClient, url: str) -> None:
-        nonlocal items, errors
-        async with limit:
-            try:
-                response = await client.get(url)
-                items += len(feedparser.parse(io.BytesIO(response.content)).entries)
-            except httpx.HTTPError:
-                errors += 1
-
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(one(client, url) for url in urls))
-        elapsed = time.perf_counter() - started
-    return Timing(len(urls), elapsed, items, errors)
+
+        async def one_pass() -> Timing:
+            items = errors = 0
+
+            async def one(url: str) -> None:
+                nonlocal items, errors
+                async with limit:
+                    try:
+                        response = await client.get(url)
+                        items += len(feedparser.parse(io.BytesIO(response.content)).entries)
+                    except httpx.HTTPError:
+                        errors += 1
+
+            with _timed() as spent:
+                await asyncio.gather(*(one(url) for url in urls))
+            return Timing(len(urls), spent[0], items, errors, spent[1])
+
+        yield one_pass
+
+
+async def time_fetcher(urls: Sequence[str], concurrency: int) -> Timing:
+    """One cold pass of a fresh fetcher over URLS."""
+    async with fetcher_passes(urls, concurrency) as one_pass:
+        return await one_pass()
+
+
+async def time_bare_loop(urls: Sequence[str], concurrency: int) -> Timing:
+    """One pass of a fresh bare loop over URLS."""
+    async with bare_loop_passes(urls, concurrency) as one_pass:
+        return await one_pass()
+
+
+@dataclass(frozen=True, slots=True)
+class Passes:
+    """The four timed passes of one run."""
+
+    fetcher_cold: Timing
+    bare_cold: Timing
+    fetcher_warm: Timing
+    bare_warm: Timing
+
+    @property
+    def cold_ratio(self) -> float:
+        return self.fetcher_cold.rate / self.bare_cold.rate
+
+    @property
+    def warm_ratio(self) -> float:
+        return self.fetcher_warm.rate / self.bare_warm.rate
+
+    def cpu_ratio(self, fetcher: Timing, bare: Timing) -> float:
+        """Bare loop CPU per source / fetcher CPU per source (higher: fetcher cheaper)."""
+        return bare.cpu_s / fetcher.cpu_s if fetcher.cpu_s > 0 else float("inf")
+
+
+async def time_passes(urls: Sequence[str], concurrency: int, generation: Any) -> Passes:
+    """Fetcher cold, bare cold, then (every feed changed: GENERATION bumped) fetcher
+    warm, bare warm; each side keeps its client (and the fetcher its service)."""
+    async with (
+        fetcher_passes(urls, concurrency) as fetcher,
+        bare_loop_passes(urls, concurrency) as bare,
+    ):
+        fetcher_cold, bare_cold = await fetcher(), await bare()
+        generation.value += 1
+        fetcher_warm, bare_warm = await fetcher(), await bare()
+    return Passes(fetcher_cold, bare_cold, fetcher_warm, bare_warm)
 
 
 async def run_bench(sources: int, hosts: int, concurrency: int, out: TextIO) -> float:
     hosts = min(hosts or sources, sources)
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    server = context.Process(target=_serve, args=(hosts, child), daemon=True)
+    generation = context.Value("i", 0)
+    server = context.Process(target=_serve, args=(hosts, generation, child), daemon=True)
     server.start()
     try:
         if not parent.poll(60):
             raise RuntimeError("bench server did not start")
         urls = _urls(parent.recv(), sources, hosts)
-        await time_fetcher(
-            urls[: min(50, sources)], concurrency
-        )  # warm-up: imports, first connections
+        # warm-up (imports, first connections), on clients of their own
+        await time_fetcher(urls[: min(50, sources)], concurrency)
         await time_bare_loop(urls[: min(50, sources)], concurrency)
-        fetcher = await time_fetcher(urls, concurrency)
-        bare = await time_bare_loop(urls, concurrency)
+        passes = await time_passes(urls, concurrency, generation)
     finally:
         server.terminate()
         server.join(5)
     print(
         f"bench fetch: sources={sources} hosts={hosts} concurrency={concurrency} "
-        f"items/feed={ITEMS_PER_FEED}",
+        f"items/feed={ITEMS_PER_FEED}; pass 1 cold (first poll, robots.txt asked per host), "
+        "pass 2 warm (robots.txt cached, every feed changed: new items, new ETag)",
         file=out,
     )
-    for name, timing in (("fetcher", fetcher), ("bare loop", bare)):
+    for name, timing in (
+        ("cold fetcher", passes.fetcher_cold),
+        ("cold bare loop", passes.bare_cold),
+        ("warm fetcher", passes.fetcher_warm),
+        ("warm bare loop", passes.bare_warm),
+    ):
         print(
             f"{name}: {timing.sources} sources in {timing.seconds:.2f} s "
-            f"= {timing.rate:.1f} sources/s "
+            f"= {timing.rate:.1f} sources/s, {timing.cpu_ms_per_source:.2f} ms CPU/source "
             f"({timing.items} items, {timing.errors} errors)",
             file=out,
         )
-    ratio = fetcher.rate / bare.rate
-    print(f"ratio={ratio:.2f}", file=out)
-    return ratio
+    cold_cpu = passes.cpu_ratio(passes.fetcher_cold, passes.bare_cold)
+    warm_cpu = passes.cpu_ratio(passes.fetcher_warm, passes.bare_warm)
+    print(f"cpu: cold_ratio={cold_cpu:.2f} warm_ratio={warm_cpu:.2f} (bare / fetcher)", file=out)
+    print(f"cold_ratio={passes.cold_ratio:.2f} warm_ratio={passes.warm_ratio:.2f}", file=out)
+    print(f"ratio={passes.warm_ratio:.2f}", file=out)
+    return passes.warm_ratio
 
 
 def bench_command(*, sources: int, hosts: int, concurrency: int) -> int:

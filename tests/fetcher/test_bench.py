@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 
-from newswire.fetcher.bench import bench_host, run_bench
+from newswire.fetcher.bench import bench_host, feed_body, run_bench
 
 
 def test_bench_hosts_are_loopback_and_distinct() -> None:
@@ -18,6 +18,24 @@ async def test_bench_prints_rates_and_a_last_ratio_line() -> None:
     out = io.StringIO()
     await run_bench(sources=12, hosts=4, concurrency=4, out=out)
     lines = out.getvalue().splitlines()
-    assert lines[1].startswith("fetcher: 12 sources") and "(240 items, 0 errors)" in lines[1]
-    assert lines[2].startswith("bare loop: 12 sources") and "(240 items, 0 errors)" in lines[2]
-    assert re.fullmatch(r"ratio=\d+\.\d\d", lines[-1])
+    # The warm pass delivers every item again: the feeds changed, nothing was skipped as
+    # unchanged or seen, and the bare loop parsed as many.
+    for line, name in zip(
+        lines[1:5],
+        ("cold fetcher", "cold bare loop", "warm fetcher", "warm bare loop"),
+        strict=True,
+    ):
+        assert line.startswith(f"{name}: 12 sources") and "(240 items, 0 errors)" in line, line
+    assert re.fullmatch(
+        r"cpu: cold_ratio=\d+\.\d\d warm_ratio=\d+\.\d\d \(bare / fetcher\)", lines[-3]
+    )
+    assert re.fullmatch(r"cold_ratio=\d+\.\d\d warm_ratio=(\d+\.\d\d)", lines[-2])
+    assert lines[-1] == "ratio=" + lines[-2].rsplit("=", 1)[1]
+
+
+def test_each_generation_of_a_feed_is_all_new_items() -> None:
+    first, second = feed_body(3, 0).decode(), feed_body(3, 1).decode()
+    guids = [re.findall(r"<guid>(.*?)</guid>", body) for body in (first, second)]
+    links = [re.findall(r"<link>(.*?)</link>", body) for body in (first, second)]
+    assert len(guids[0]) == 20 and not set(guids[0]) & set(guids[1])
+    assert not set(links[0][1:]) & set(links[1][1:])  # [0]: the channel's own link

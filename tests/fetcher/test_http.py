@@ -6,7 +6,7 @@ import gzip
 import ipaddress
 from typing import Any
 
-import httpcore
+import httpcore2
 import pytest
 
 from newswire.common.settings import FetcherSettings
@@ -122,14 +122,16 @@ async def test_redirect_loops_and_chains_end_classified(
     assert error.kind is FetchErrorKind.REDIRECT_LOOP and "more than 5 redirects" in error.detail
 
 
-class SpyBackend(httpcore.AsyncNetworkBackend):
+class SpyBackend(httpcore2.AsyncNetworkBackend):
     """Records every address a connection is actually opened to."""
 
     def __init__(self) -> None:
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = httpcore2.AnyIOBackend()
         self.connected: list[str] = []
 
-    async def connect_tcp(self, host: str, port: int, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self, host: str, port: int, **kwargs: Any
+    ) -> httpcore2.AsyncNetworkStream:
         self.connected.append(host)
         return await self.inner.connect_tcp(host, port, **kwargs)
 
