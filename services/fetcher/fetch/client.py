@@ -102,7 +102,8 @@ def guarded_transport(
     construction, with the same options httpx would use. No proxy, no environment.
     """
     limits = httpx.Limits(
-        max_connections=settings.concurrency * 2, max_keepalive_connections=settings.concurrency
+        max_connections=settings.concurrency * 2,
+        max_keepalive_connections=settings.keepalive_connections,
     )
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
     transport._pool = httpcore.AsyncConnectionPool(
