@@ -72,5 +72,5 @@ def configure_logging(level: str, *, json_lines: bool = True, service: str | Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for chatty in ("aiokafka", "httpx", "httpx2"):  # a line per request or fetch: warnings up
+    for chatty in ("aiokafka", "httpx"):  # a line per request or fetch: warnings and up only
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -325,6 +325,16 @@ class FetcherSettings(BaseSettings):
     per_host_concurrency: int = Field(
         default=2, ge=1, description="Requests in flight to one host."
     )
+    keepalive_connections: int = Field(
+        default=8,
+        ge=0,
+        description=(
+            "Idle connections kept open for reuse, all hosts together. Small on purpose: a "
+            "source is polled minutes apart, so only back-to-back requests to one host "
+            "(robots.txt then the feed, listing pages, articles) reuse a connection, and "
+            "httpcore's pool spends time quadratic in its idle connections on every request."
+        ),
+    )
     per_host_spacing_s: float = Field(
         default=1.0,
         ge=0,

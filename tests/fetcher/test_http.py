@@ -6,7 +6,7 @@ import gzip
 import ipaddress
 from typing import Any
 
-import httpcore2
+import httpcore
 import pytest
 
 from newswire.common.settings import FetcherSettings
@@ -122,16 +122,14 @@ async def test_redirect_loops_and_chains_end_classified(
     assert error.kind is FetchErrorKind.REDIRECT_LOOP and "more than 5 redirects" in error.detail
 
 
-class SpyBackend(httpcore2.AsyncNetworkBackend):
+class SpyBackend(httpcore.AsyncNetworkBackend):
     """Records every address a connection is actually opened to."""
 
     def __init__(self) -> None:
-        self.inner = httpcore2.AnyIOBackend()
+        self.inner = httpcore.AnyIOBackend()
         self.connected: list[str] = []
 
-    async def connect_tcp(
-        self, host: str, port: int, **kwargs: Any
-    ) -> httpcore2.AsyncNetworkStream:
+    async def connect_tcp(self, host: str, port: int, **kwargs: Any) -> httpcore.AsyncNetworkStream:
         self.connected.append(host)
         return await self.inner.connect_tcp(host, port, **kwargs)
 

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-import httpcore2
-import httpx2
+import httpcore
+import httpx
 
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import Clock, SystemClock
@@ -51,7 +51,7 @@ class FetchResponse:
 
     url: str
     status: int
-    headers: httpx2.Headers
+    headers: httpx.Headers
     body: bytes
     elapsed_s: float
     redirects: tuple[str, ...] = field(default=())
@@ -76,7 +76,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def looks_like_bot_challenge(
-    headers: httpx2.Headers, body: bytes, *, error_status: bool = True
+    headers: httpx.Headers, body: bytes, *, error_status: bool = True
 ) -> bool:
     """A CDN or WAF page standing in for the content (its own state, not a generic 403).
 
@@ -94,19 +94,20 @@ def guarded_transport(
     settings: FetcherSettings,
     policy: AddressPolicy,
     *,
-    inner: httpcore2.AsyncNetworkBackend | None = None,
-) -> httpx2.AsyncHTTPTransport:
+    inner: httpcore.AsyncNetworkBackend | None = None,
+) -> httpx.AsyncHTTPTransport:
     """httpx's transport with its connection pool rebuilt on the guarded network backend.
 
     httpx does not expose ``network_backend``; the pool is swapped right after
     construction, with the same options httpx would use. No proxy, no environment.
     """
-    limits = httpx2.Limits(
-        max_connections=settings.concurrency * 2, max_keepalive_connections=settings.concurrency
+    limits = httpx.Limits(
+        max_connections=settings.concurrency * 2,
+        max_keepalive_connections=settings.keepalive_connections,
     )
-    transport = httpx2.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
-    transport._pool = httpcore2.AsyncConnectionPool(
-        ssl_context=httpx2.create_ssl_context(trust_env=False),
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -127,7 +128,7 @@ class HttpClient:
         *,
         clock: Clock | None = None,
         limiter: HostLimiter | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock or SystemClock()
@@ -137,9 +138,9 @@ class HttpClient:
             clock=self._clock,
         )
         self.policy = AddressPolicy(settings.allow_networks)
-        self._client = httpx2.AsyncClient(
+        self._client = httpx.AsyncClient(
             transport=transport or guarded_transport(settings, self.policy),
-            timeout=httpx2.Timeout(
+            timeout=httpx.Timeout(
                 connect=settings.connect_timeout_s,
                 read=settings.read_timeout_s,
                 write=settings.read_timeout_s,
@@ -226,7 +227,7 @@ class HttpClient:
 
     async def _one_request(
         self, url: str, headers: dict[str, str], max_bytes: int | None, spaced: bool = True
-    ) -> tuple[int, httpx2.Headers, bytes]:
+    ) -> tuple[int, httpx.Headers, bytes]:
         host = _host_of(url)
         async with self.limiter.slot(host, spaced=spaced):
             try:
@@ -236,18 +237,18 @@ class HttpClient:
             except FetchError as error:
                 error.url = error.url or url
                 raise
-            except httpx2.TimeoutException as exc:
+            except httpx.TimeoutException as exc:
                 raise FetchError(
                     FetchErrorKind.TIMEOUT, f"{type(exc).__name__}: {exc}", url=url
                 ) from exc
-            except httpx2.UnsupportedProtocol as exc:
+            except httpx.UnsupportedProtocol as exc:
                 raise FetchError(FetchErrorKind.UNSUPPORTED, str(exc), url=url) from exc
-            except (httpx2.TransportError, httpx2.InvalidURL) as exc:
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
                 raise FetchError(
                     FetchErrorKind.NETWORK, f"{type(exc).__name__}: {exc}", url=url
                 ) from exc
 
-    async def _read_body(self, response: httpx2.Response, max_bytes: int | None) -> bytes:
+    async def _read_body(self, response: httpx.Response, max_bytes: int | None) -> bytes:
         status = response.status_code
         if status in REDIRECT_STATUSES or status == 304:
             return b""
@@ -280,7 +281,7 @@ class HttpClient:
         self,
         url: str,
         status: int,
-        headers: httpx2.Headers,
+        headers: httpx.Headers,
         body: bytes,
         started: float,
         redirects: tuple[str, ...],
@@ -303,7 +304,7 @@ class HttpClient:
         raise self._status_error(url, status, headers, body)
 
     def _status_error(
-        self, url: str, status: int, headers: httpx2.Headers, body: bytes
+        self, url: str, status: int, headers: httpx.Headers, body: bytes
     ) -> FetchError:
         retry_after = parse_retry_after(headers.get("retry-after"), self._clock.time())
         if retry_after is not None:
@@ -319,13 +320,13 @@ class HttpClient:
             kind = FetchErrorKind.HTTP_5XX
         else:
             kind = FetchErrorKind.HTTP_4XX
-        reason = headers.get("status-reason") or httpx2.codes.get_reason_phrase(status)
+        reason = headers.get("status-reason") or httpx.codes.get_reason_phrase(status)
         return FetchError(
             kind, reason or f"HTTP {status}", url=url, status=status, retry_after_s=retry_after
         )
 
 
-def _redirect_target(url: str, headers: httpx2.Headers) -> str:
+def _redirect_target(url: str, headers: httpx.Headers) -> str:
     location = headers.get("location")
     if not location:
         raise FetchError(FetchErrorKind.MALFORMED, "redirect without a Location header", url=url)

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import httpcore2
+import httpcore
 
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 
@@ -70,9 +70,9 @@ async def resolve(host: str, port: int, timeout_s: float | None) -> list[IPAddre
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=timeout_s
         )
     except TimeoutError as exc:
-        raise httpcore2.ConnectTimeout(f"resolving {host} timed out") from exc
+        raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
     except OSError as exc:
-        raise httpcore2.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
     seen: dict[IPAddress, None] = {}
     for *_, sockaddr in infos:
         address = sockaddr[0]
@@ -83,14 +83,14 @@ async def resolve(host: str, port: int, timeout_s: float | None) -> list[IPAddre
     return list(seen)
 
 
-class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the address policy in front of every connect."""
 
     def __init__(
-        self, policy: AddressPolicy, inner: httpcore2.AsyncNetworkBackend | None = None
+        self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None
     ) -> None:
         self._policy = policy
-        self._inner = inner or httpcore2.AnyIOBackend()
+        self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -99,7 +99,7 @@ class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface passes it
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore2.AsyncNetworkStream:
+    ) -> httpcore.AsyncNetworkStream:
         allowed = self._policy.check(host, await resolve(host, port, timeout_s=timeout))
         last_error: Exception | None = None
         for address in allowed:
@@ -111,12 +111,12 @@ class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
                     local_address=local_address,
                     socket_options=socket_options,
                 )
-            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         assert last_error is not None  # allowed is never empty
         raise last_error
 
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore2.AsyncNetworkStream:
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
         raise FetchError(
             FetchErrorKind.BLOCKED_ADDRESS, "unix sockets are never used by the fetcher"
         )

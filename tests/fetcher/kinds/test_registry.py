@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx2
+import httpx
 import pytest
 
 from newswire.fetcher.fetch.client import FetchResponse
@@ -83,7 +83,7 @@ async def test_every_kind_reads_its_fixture(kind: SourceKind) -> None:
     response = FetchResponse(
         url=reader.first_url(source),
         status=200,
-        headers=httpx2.Headers({"content-type": case.content_type}),
+        headers=httpx.Headers({"content-type": case.content_type}),
         body=(FIXTURES / "fetcher" / case.fixture).read_bytes(),
         elapsed_s=0.0,
     )
