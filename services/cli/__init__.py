@@ -454,11 +454,14 @@ def run(
     absorbed by dedupe); 1 a seed could not be replayed, nothing was replayed, or the
     pipeline failed; 2 usage error (e.g. no such SEEDS); 3 Kafka did not answer.
     """
-    from newswire.cli.run import check_seeds, run_pipeline
+    from newswire.cli.run import check_out_dir, check_seeds, run_pipeline
 
     problem = check_seeds(seeds)
     if problem:
         raise typer.BadParameter(problem, param_hint="'--seeds'")
+    problem = check_out_dir(out)
+    if problem:
+        raise typer.BadParameter(problem, param_hint="'--out'")
     code = run_pipeline(_settings("run"), seeds=seeds, out=out, timeout_s=timeout, loop=loop)
     raise typer.Exit(code)
 

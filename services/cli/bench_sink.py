@@ -67,6 +67,9 @@ from newswire.sink.writers.postgres_rows import COLUMNS, article_row, send_jsonb
 #: still running and within its timeout (not a resolution: a commit ends the wait).
 COMMIT_WAIT_S = 0.5
 
+#: A side shorter than this is mostly start and end effects: its ratio is noise.
+SHORT_SIDE_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class WriterFigures:
@@ -395,4 +398,9 @@ def print_bench_sink(result: SinkBenchResult, settings: Settings) -> None:
             f"{figures.writer:<8} (b) bare loop : {figures.bare:10.1f} records/s"
             f"  ({figures.bare_writes} batches)"
         )
+        if figures.bare > 0 and result.records / figures.bare < SHORT_SIDE_S:
+            print(
+                f"{figures.writer:<8} note: a side lasted under {SHORT_SIDE_S:g} s, too short "
+                "for a steady ratio; use --records 20000 or more"
+            )
     print(ratio_line(result.jsonl, result.postgres))

@@ -187,6 +187,18 @@ def check_seeds(seeds: Path) -> str | None:
     return None
 
 
+def check_out_dir(out: Path) -> str | None:
+    """What is wrong with OUT as ``--out`` (None: usable): made here, before any seed is
+    replayed, so a folder that cannot exist is a usage error, not a failed sink."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{out}: cannot be made a folder: {exc.strerror or exc}"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return f"{out}: not writable"
+    return None
+
+
 def run_pipeline(
     settings: Settings, *, seeds: Path, out: Path, timeout_s: float, loop: int = 1
 ) -> int:

@@ -44,3 +44,8 @@ class SeedFileError(NewswireError):
 
 class BrokerError(NewswireError):
     """The embedded broker could not be started or reached."""
+
+
+class CannotStart(NewswireError):
+    """A service cannot start as configured (its port is taken, its output folder
+    cannot be made): a usage error the operator fixes, reported in one line."""

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from newswire.common.errors import CannotStart
 from newswire.common.prometheus import exposition
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,19 @@ class HealthServer:
         return app
 
     async def start(self) -> int:
-        """Listen; returns the bound port. Raises OSError when the port is taken: a
-        service that cannot be probed or scraped should fail at start, not run unseen."""
+        """Listen; returns the bound port. Raises :class:`CannotStart` when the port is
+        taken: a service that cannot be probed or scraped should fail at start, not run
+        unseen."""
         runner = web.AppRunner(self.app(), access_log=None)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.asked_port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            reason = exc.strerror or str(exc)
+            raise CannotStart(
+                f"{self.name} HTTP cannot listen on {self.host}:{self.asked_port}: {reason}"
+            ) from exc
         except BaseException:
             await runner.cleanup()
             raise

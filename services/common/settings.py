@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -151,7 +151,9 @@ class EnricherSettings(BaseSettings):
         description="Faust table store: memory:// or rocksdb:// (needs the rocksdb extra).",
     )
     data_dir: Path = Field(default=Path(".newswire/enricher"), description="Faust state directory.")
-    web_port: int = Field(default=6066, description="Port of the worker's HTTP server.")
+    web_port: int = Field(
+        default=6066, ge=1, le=65535, description="Port of the worker's HTTP server."
+    )
     web_host: str = Field(
         default="0.0.0.0", description="Bind address of the worker's HTTP server."
     )
@@ -276,7 +278,10 @@ class SinkSettings(BaseSettings):
         default="0.0.0.0", description="Bind address of /healthz, /readyz, /metrics."
     )
     http_port: int = Field(
-        default=6068, ge=0, description="Port of /healthz, /readyz, /metrics (0: any free port)."
+        default=6068,
+        ge=0,
+        le=65535,
+        description="Port of /healthz, /readyz, /metrics (0: any free port).",
     )
 
 
@@ -424,7 +429,7 @@ class FetcherSettings(BaseSettings):
         default="0.0.0.0", description="Bind address of /healthz, /readyz, /metrics."
     )
     web_port: int = Field(
-        default=6067, description="Port of /healthz, /readyz, /metrics (0 = off)."
+        default=6067, ge=0, le=65535, description="Port of /healthz, /readyz, /metrics (0 = off)."
     )
     allow_networks: Annotated[list[IPNetwork], NoDecode] = Field(
         default_factory=list,
@@ -450,7 +455,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
 
-    log_level: str = Field(default="INFO", description="Python log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Python log level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        """Levels are accepted in any case, as Python's logging accepts them."""
+        return value.upper() if isinstance(value, str) else value
+
     status_interval_s: float = Field(
         default=30.0, gt=0, description="Seconds between the services' one-line status logs."
     )

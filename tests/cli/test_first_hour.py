@@ -224,6 +224,34 @@ def test_run_with_missing_seeds_is_a_usage_error(tmp_path: Path) -> None:
     assert "enriched" not in result.stdout
 
 
+def test_run_with_an_out_that_cannot_be_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "seed.txt").write_text("Baghdad. A seed that must not be replayed.\n")
+    (tmp_path / "file").write_text("a file, not a folder")
+    bad_out = tmp_path / "file" / "out"
+    result = newswire(
+        "run", "--seeds", str(tmp_path / "seed.txt"), "--out", str(bad_out), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert f"Invalid value for '--out': {bad_out}: cannot be made a folder" in flat(result.stderr)
+    assert "replay" not in result.stdout and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SINK_HTTP_PORT", "99999"), ("FETCHER_WEB_PORT", "-1"), ("NEWSWIRE_LOG_LEVEL", "LOUD")],
+)
+def test_a_port_out_of_range_or_an_unknown_log_level_is_a_configuration_error(
+    variable: str, value: str
+) -> None:
+    result = newswire("settings", env={variable: value})
+    assert result.returncode == 2, result.stderr
+    assert variable in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_log_level_in_lower_case_is_accepted() -> None:
+    assert newswire("settings", env={"NEWSWIRE_LOG_LEVEL": "debug"}).returncode == 0
+
+
 def test_run_with_a_folder_of_no_seeds_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("not a seed")
     result = newswire("run", "--seeds", str(tmp_path), cwd=tmp_path)

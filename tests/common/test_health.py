@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from newswire.common.errors import CannotStart
 from newswire.common.health import HealthServer, readiness_body
 from newswire.common.prometheus import PROMETHEUS_TEXT
 
@@ -48,7 +49,7 @@ async def test_the_port_is_closed_after_the_block() -> None:
 async def test_a_taken_port_fails_at_start() -> None:
     async with HealthServer(CollectorRegistry(), ready=lambda: True) as first:
         second = HealthServer(CollectorRegistry(), ready=lambda: True, port=first.port or 0)
-        with pytest.raises(OSError):
+        with pytest.raises(CannotStart, match="cannot listen on"):
             await second.start()
         with pytest.raises(RuntimeError, match="not listening"):
             _ = second.url

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newswire.common.errors import CannotStart
 from newswire.sink.writers import FlushResult, JsonLinesWriter, RecordRejected, Writer, WriterError
 from tests.sink.helpers import (
     assert_valid,
@@ -291,3 +292,9 @@ def test_one_line_per_distinct_key_across_flushes_and_restarts(
         seen = asyncio.run(_play(out, script))
         lines = output_lines(out)
     assert keys(lines) == Counter(dict.fromkeys(seen, 1))
+
+
+def test_an_out_dir_that_cannot_be_made_is_a_start_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file, not a folder")
+    with pytest.raises(CannotStart, match="cannot be made a folder"):
+        JsonLinesWriter(out_dir=tmp_path / "file" / "out")

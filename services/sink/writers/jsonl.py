@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from newswire.common.errors import CannotStart
 from newswire.common.times import parse_rfc3339
 from newswire.sink.writers.base import FlushResult, RecordRejected, WriterError
 from newswire.sink.writers.batching import BatchingWriter, BatchItem
@@ -196,7 +197,12 @@ class JsonLinesWriter(BatchingWriter[Line]):
         self._tmp_dir = self._out_dir / TMP_DIR
         self._token = secrets.token_hex(4)
         self._seq = 0
-        self._out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CannotStart(
+                f"{self._out_dir}: cannot be made a folder: {exc.strerror or exc}"
+            ) from exc
         self._lock_fd: int | None = _lock_dir(self._out_dir)
         self._tmp_dir.mkdir(exist_ok=True)
         removed = self._remove_stale_temp_files()
