@@ -401,7 +401,10 @@ def sink(
         str | None, typer.Option(help="Comma-separated writers: jsonl, postgres (SINK_WRITERS).")
     ] = None,
     http_port: Annotated[
-        int | None, typer.Option(help="Port of /healthz, /readyz, /metrics (SINK_HTTP_PORT).")
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Port of /healthz, /readyz, /metrics (SINK_HTTP_PORT)."
+        ),
     ] = None,
     kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
@@ -413,6 +416,7 @@ def sink(
 
     from newswire.common.errors import NewswireError
     from newswire.sink.service import run_sink
+    from newswire.sink.writers.factory import WriterOptions
 
     settings = _settings("sink")
     overrides = {
@@ -425,6 +429,7 @@ def sink(
         update={k: v for k, v in overrides.items() if v is not None}
     )
     try:
+        WriterOptions.from_settings(settings.model_copy(update={"sink": sink_settings}))
         run_with_kafka(
             "sink",
             settings.kafka,

@@ -334,6 +334,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     args = parser.parse_args(argv)
     candidates = {name: CANDIDATES[name] for name in args.model or CANDIDATES}
     try:
+        if not args.topics.is_file():
+            raise EvaluationDataError(f"{args.topics}: no such file")
         items = tuning_items(args.topics)
         events = len({_group(i) for i in items})
         if not 2 <= args.folds <= events:
@@ -341,8 +343,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         experiments = [cv_experiment(items, args.folds)]
         if args.as_of:
             experiments.append(as_of_experiment(items, args.topics, args.as_of))
-    except (EvaluationDataError, ImportError) as exc:
+    except EvaluationDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        print(f"error: {exc} (install the model extra: pip install -e '.[model]')", file=sys.stderr)
         return 2
     print(f"tuning split: {len(items)} items, {events} events; cut p >= {args.cut}", file=out)
     for experiment in experiments:

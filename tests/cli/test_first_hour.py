@@ -248,6 +248,22 @@ def test_a_port_out_of_range_or_an_unknown_log_level_is_a_configuration_error(
     assert variable in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--writers", "bogus"], "unknown writer(s) ['bogus']"),
+        (["--http-port", "-1"], "Invalid value for '--http-port'"),
+    ],
+)
+def test_sink_refuses_bad_options_before_it_waits_for_kafka(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_PROFILE": "kafka"}
+    result = newswire("sink", "--out", str(tmp_path / "out"), *args, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert expected in flat(result.stderr) and "did not answer" not in result.stderr
+
+
 def test_a_log_level_in_lower_case_is_accepted() -> None:
     assert newswire("settings", env={"NEWSWIRE_LOG_LEVEL": "debug"}).returncode == 0
 

@@ -78,6 +78,13 @@ def test_main_says_one_line_and_exits_2_without_a_split(
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
+def test_a_missing_topics_file_is_named_not_the_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(tmp_path / "missing.jsonl")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'missing.jsonl'}: no such file\n"
+
+
 # ------------------------------------------------------------------ folds
 
 
