@@ -14,7 +14,14 @@ import pytest
 import yaml
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import FIXTURES, _ids, _write
+from tests.enricher.topics.helpers import (
+    FIXTURES,
+    _ids,
+    _write,
+    assert_labelled,
+    probe_param,
+    relation_classifier,
+)
 
 _CASES: list[dict[str, Any]] = yaml.safe_load(
     (FIXTURES / "topic_error_classes.yaml").read_text(encoding="utf-8")
@@ -23,11 +30,7 @@ _CASES: list[dict[str, Any]] = yaml.safe_load(
 
 @pytest.mark.parametrize("case", _CASES, ids=[c["name"] for c in _CASES])
 def test_error_class_case(classifier: TopicClassifier, case: dict[str, Any]) -> None:
-    found = classifier.classify(title=case["title"], text=case["text"], language=case["language"])
-    assert _ids(found) == set(case["topics"])
-    vocabulary = classifier.vocabulary()
-    for match in found:
-        assert match.evidence and set(match.evidence) <= vocabulary
+    assert_labelled(classifier, case)
 
 
 def test_every_class_is_covered_in_every_language() -> None:
@@ -55,18 +58,7 @@ def test_kurmanji_has_its_own_section(classifier: TopicClassifier) -> None:
 
 
 def _demo(tmp_path: Path, relation: dict[str, Any]) -> TopicClassifier:
-    document = {
-        "version": "1.1",
-        "topics": [
-            {
-                "id": "demo",
-                "description": "A demo relation.",
-                "threshold": 0.5,
-                "languages": {"*": {"terms": [{"match": ["zzz"]}], "relations": [relation]}},
-            }
-        ],
-    }
-    return TopicClassifier.from_file(_write(tmp_path, document))
+    return relation_classifier(tmp_path, relation)
 
 
 _ON_GAMMA = {
@@ -131,26 +123,11 @@ _PROBES: list[dict[str, Any]] = yaml.safe_load(
 )
 
 
-def _probe_params() -> list[Any]:
-    """Probes as parameters; one with ``xfail: reason`` documents a known limit and
-    fails the run once it passes (strict), so the limit is not forgotten."""
-    return [
-        pytest.param(c, id=c["name"], marks=pytest.mark.xfail(reason=c["xfail"], strict=True))
-        if c.get("xfail")
-        else pytest.param(c, id=c["name"])
-        for c in _PROBES
-    ]
-
-
-@pytest.mark.parametrize("case", _probe_params())
+@pytest.mark.parametrize("case", [probe_param(c, miss_key="xfail") for c in _PROBES])
 def test_generalisation_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
     """Sentences written before the rules they exercise (pronouns, interceptions,
     distant speakers, exchanges in the body, court cases, anniversaries, vocabulary)."""
-    found = classifier.classify(title=case["title"], text=case["text"], language=case["language"])
-    assert _ids(found) == set(case["topics"])
-    vocabulary = classifier.vocabulary()
-    for match in found:
-        assert match.evidence and set(match.evidence) <= vocabulary
+    assert_labelled(classifier, case)
 
 
 _CLAIM = {"act": ["hit"], "agent": ["alpha"], "rival": ["beta"], "needs": ["agent"],

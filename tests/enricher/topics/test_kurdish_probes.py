@@ -16,28 +16,22 @@ import yaml
 
 from newswire.enricher.topics import TopicClassifier
 from newswire.enricher.topics.tokens import tokenise
-from tests.enricher.topics.helpers import FIXTURES, _ids, _write
+from tests.enricher.topics.helpers import (
+    FIXTURES,
+    _ids,
+    assert_labelled,
+    probe_param,
+    relation_classifier,
+)
 
 _PROBES: list[dict[str, Any]] = yaml.safe_load(
     (FIXTURES / "topic_probes_kurdish.yaml").read_text(encoding="utf-8")
 )
 
 
-def _param(case: dict[str, Any]) -> Any:
-    """A probe; one the rules still get wrong says why (``known_miss``) and must fail."""
-    marks = (
-        [pytest.mark.xfail(reason=case["known_miss"], strict=True)] if "known_miss" in case else []
-    )
-    return pytest.param(case, id=case["name"], marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in _PROBES])
+@pytest.mark.parametrize("case", [probe_param(c, miss_key="known_miss") for c in _PROBES])
 def test_kurdish_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
-    found = classifier.classify(title=case["title"], text=case["text"], language=case["language"])
-    assert _ids(found) == set(case["topics"])
-    vocabulary = classifier.vocabulary()
-    for match in found:
-        assert match.evidence and set(match.evidence) <= vocabulary
+    assert_labelled(classifier, case)
 
 
 def test_probes_cover_both_languages_with_negatives() -> None:
@@ -178,20 +172,7 @@ def test_a_finite_kurdish_verb_closes_its_verb_group(
         "needs": ["agent"],
         "word_order": "sov",
     }
-    document = {
-        "version": "1.1",
-        "topics": [
-            {
-                "id": "demo",
-                "description": "A demo relation.",
-                "threshold": 0.5,
-                "languages": {"*": {"terms": [{"match": ["zzz"]}], "relations": [relation]}},
-            }
-        ],
-    }
-    found = TopicClassifier.from_file(_write(tmp_path, document)).classify(
-        title=text, text="", language="xx"
-    )
+    found = relation_classifier(tmp_path, relation).classify(title=text, text="", language="xx")
     assert ("demo" in _ids(found)) is owned
 
 

@@ -8,26 +8,9 @@ from typing import Any
 import pytest
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import _ids, _write
+from tests.enricher.topics.helpers import _ids, _write, relation_classifier
 
 # ------------------------------------------------------------------ relations
-
-
-def _relation_taxonomy(tmp_path: Path, relation: dict[str, Any], **section: Any) -> TopicClassifier:
-    document = {
-        "version": "1.1",
-        "topics": [
-            {
-                "id": "demo",
-                "description": "A demo relation.",
-                "threshold": 0.5,
-                "languages": {
-                    "*": {"terms": [{"match": ["zzz"]}], "relations": [relation], **section}
-                },
-            }
-        ],
-    }
-    return TopicClassifier.from_file(_write(tmp_path, document))
 
 
 _STRIKE = {"act": ["hit"], "agent": ["alpha"], "rival": ["beta"], "needs": ["agent"], "within": 4}
@@ -136,7 +119,7 @@ _OBJECT_TARGET = {
 def test_relation_rules(
     tmp_path: Path, relation: dict[str, Any], text: str, language: str, expected: bool
 ) -> None:
-    classifier = _relation_taxonomy(tmp_path, relation)
+    classifier = relation_classifier(tmp_path, relation)
     assert ("demo" in _ids(classifier.classify(title=text, text="", language=language))) is expected
 
 
@@ -147,7 +130,7 @@ def test_relation_evidence_is_act_owner_and_target(tmp_path: Path) -> None:
         "target": ["gamma"],
         "needs": ["agent", "target"],
     }
-    classifier = _relation_taxonomy(tmp_path, relation)
+    classifier = relation_classifier(tmp_path, relation)
     (match,) = classifier.classify(title="Alpha hit Gamma", text="", language="en")
     assert match.evidence == ("alpha", "hit", "gamma")
     assert {"hit", "alpha", "gamma"} <= classifier.vocabulary("demo")
