@@ -428,14 +428,10 @@ def sink(
     sink_settings = settings.sink.model_copy(
         update={k: v for k, v in overrides.items() if v is not None}
     )
+    configured = settings.model_copy(update={"sink": sink_settings})
     try:
-        WriterOptions.from_settings(settings.model_copy(update={"sink": sink_settings}))
-        run_with_kafka(
-            "sink",
-            settings.kafka,
-            kafka_timeout,
-            lambda: run_sink(settings.model_copy(update={"sink": sink_settings})),
-        )
+        WriterOptions.from_settings(configured)  # a bad writer name before Kafka is waited for
+        run_with_kafka("sink", settings.kafka, kafka_timeout, lambda: run_sink(configured))
     except NewswireError as exc:
         typer.echo(f"sink: {exc}", err=True)
         raise typer.Exit(2) from exc
