@@ -16,6 +16,7 @@ buffer for them (see there why dropping is the safe choice).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
@@ -382,9 +383,12 @@ class Checkpoint:
         not be sent stays queued and goes first at the next checkpoint: no commit
         passes a refused record before its dead letter is out."""
         while self._rejections:
-            rejection, key = self._rejections[0]
-            await self._dead_letters.rejected(rejection, key, deadline=deadline)
-            self._rejections.pop(0)
+            entry = self._rejections[0]
+            await self._dead_letters.rejected(*entry, deadline=deadline)
+            # A revocation may have sent or forgotten entries meanwhile (the retrier lets
+            # go of the loop's lock between tries): remove this one, not the queue's head.
+            with contextlib.suppress(ValueError):
+                self._rejections.remove(entry)
 
     async def _commit_offsets(self, chosen: list[TopicPartition]) -> None:
         """Commit the next offset of every chosen partition we still own. A failed
