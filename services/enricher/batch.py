@@ -300,8 +300,11 @@ class BatchHandler:
     ) -> SeenEntry | None:
         if article_id in staged.pending:
             return staged.pending[article_id].entry
-        if earlier is not None and not earlier.recorded and article_id in earlier.pending:
-            return earlier.pending[article_id].entry
+        if earlier is not None and not earlier.recorded:
+            # One lookup: the loop may take the entry back between two (runs in a thread).
+            item = earlier.pending.get(article_id)
+            if item is not None:
+                return item.entry
         with writes_for(event):
             stored = self._table.get(article_id.encode())
         if not stored or seen_entry_expired(stored, time.time(), window_s=self._window_s):
