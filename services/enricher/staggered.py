@@ -77,7 +77,11 @@ class Staggered:
             await task
 
     async def close(self) -> None:
-        """Cancel the completion in flight: its batch is unsettled, so it is read again."""
+        """Cancel the completion in flight: its batch is unsettled, so it is read again.
+
+        No stage thread runs on past this: the agent calls close from the task that
+        submits, so a stage cancelled with it has already stopped its thread and waited
+        for it (offthread.py), as a completion cancelled here does before it ends."""
         task, self._completing = self._completing, None
         if task is None:
             return
