@@ -236,6 +236,19 @@ def test_run_with_an_out_that_cannot_be_a_folder_is_a_usage_error(tmp_path: Path
     assert "replay" not in result.stdout and "Traceback" not in result.stderr
 
 
+def test_run_checks_out_without_making_it(tmp_path: Path) -> None:
+    """The JSON Lines writer makes --out when it starts; a run that stops before (here:
+    no Kafka) leaves no folder behind, nor does a run with the writer off."""
+    out = tmp_path / "new" / "out"
+    result = newswire(
+        "run", "--seeds", str(SEEDS), "--out", str(out), "--timeout", "2",
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA},
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert not (tmp_path / "new").exists()
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("SINK_HTTP_PORT", "99999"), ("FETCHER_WEB_PORT", "-1"), ("NEWSWIRE_LOG_LEVEL", "LOUD")],
