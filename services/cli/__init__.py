@@ -18,6 +18,7 @@ from newswire.cli.benches import bench_app
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
     KafkaTimeout,
+    command_failures,
     positive_rate,
     require_kafka,
     run_with_kafka,
@@ -377,11 +378,19 @@ def replay(
 
 @app.command()
 def enrich(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
-    """Run the enricher (Faust worker) until SIGTERM."""
+    """Run the enricher (Faust worker) until SIGTERM.
+
+    Exit status: 0 stopped; 2 configuration error, or the web port (ENRICHER_WEB_PORT)
+    is taken; 3 Kafka did not answer.
+    """
+    from newswire.common.health import check_port_free
     from newswire.enricher.app import run_enricher
 
     settings = _settings("enricher")
-    # Faust would log its own traceback and exit 1; say it in one line, like every command.
+    # Faust would log its own traceback (or a JSON line) and exit 1; say it in one line,
+    # like every command: a taken web port (exit 2), then Kafka not answering (exit 3).
+    with command_failures("enrich", settings.kafka):
+        check_port_free(settings.enricher.web_host, settings.enricher.web_port, name="enricher")
     require_kafka("enrich", settings.kafka, kafka_timeout)
     run_enricher(settings)
 

@@ -123,6 +123,28 @@ def test_no_embedded_broker_says_how_to_start_one() -> None:
     assert result.returncode == 3
 
 
+def test_enrich_with_its_web_port_taken_is_one_line_and_exit_2() -> None:
+    """Checked before Kafka and before Faust starts (which would log JSON and exit 1)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newswire(
+            "enrich",
+            "--kafka-timeout",
+            "1",
+            env={
+                "KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA,
+                "ENRICHER_WEB_HOST": "127.0.0.1",
+                "ENRICHER_WEB_PORT": str(port),
+            },
+        )
+    assert assert_one_clean_line(result) == (
+        f"newswire enrich: enricher HTTP cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert result.returncode == 2 and result.stdout == ""
+
+
 def test_kafka_timeout_must_be_positive() -> None:
     result = newswire("topics", "create", "--kafka-timeout", "0")
     assert result.returncode == 2
