@@ -205,9 +205,8 @@ def test_settings_with_an_invalid_variable_says_invalid_configuration() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "invalid configuration:",
-        "  FETCHER_CONNECT_TIMEOUT_S: Input should be a valid number, unable to parse string "
-        "as a number (got 'abc')",
+        "invalid configuration: FETCHER_CONNECT_TIMEOUT_S: Input should be a valid number, "
+        "unable to parse string as a number (got 'abc')",
     ]
 
 
@@ -222,9 +221,8 @@ def test_a_bad_list_item_names_the_variable_and_the_item() -> None:
     assert result.returncode == 2
     not_a_network = "Input is not a valid IPv4 or IPv6 network"
     assert result.stderr.splitlines() == [
-        "invalid configuration:",
-        f"  FETCHER_ALLOW_NETWORKS: item 1: {not_a_network} (got 'banana')",
-        f"  FETCHER_ALLOW_NETWORKS: item 3: {not_a_network} (got 'apple')",
+        f"invalid configuration: FETCHER_ALLOW_NETWORKS: item 1: {not_a_network} (got 'banana'); "
+        f"FETCHER_ALLOW_NETWORKS: item 3: {not_a_network} (got 'apple')",
     ]
 
 
