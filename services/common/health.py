@@ -15,6 +15,7 @@ The enricher keeps Faust's web server: Faust owns that port and its routes.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -137,8 +138,10 @@ def readiness_body(answer: bool | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def cannot_listen(name: str, host: str, port: int, error: OSError) -> CannotStart:
-    """The one line a service says when its HTTP port cannot be listened on."""
-    reason = error.strerror or str(error)
+    """The one line a service says when its HTTP port cannot be listened on: the
+    system's words for the errno (asyncio's own message repeats the address)."""
+    code = None if isinstance(error, socket.gaierror) else error.errno
+    reason = os.strerror(code) if code and code > 0 else (error.strerror or str(error))
     return CannotStart(f"{name} HTTP cannot listen on {host}:{port}: {reason}")
 
 
