@@ -83,6 +83,9 @@ _KMR_SUFFIXES = _norm_all(
     ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine"]
 )
 _MIN_STEM = 3
+# The Kurmanji infinitive of "to do" joined to a noun makes a compound verbal noun
+# («bombebarankirin», the passive «hat bombebarankirin»).
+_KMR_VERBAL_NOUN = "kirin"
 
 
 @functools.cache
@@ -179,8 +182,16 @@ def _sorani_forms(token: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=65536)
 def _kurmanji_forms(token: str) -> frozenset[str]:
     """Up to two suffixes off (a case or ezafe ending on a plural or indefinite):
-    «Îranê» matches «Îran», «êrîşên» matches «êrîş»."""
-    return frozenset(_strip_suffixes({token}, _KMR_SUFFIXES, rounds=2))
+    «Îranê» matches «Îran», «êrîşên» matches «êrîş»; a compound verbal noun in
+    «-kirin» also matches its noun («topbarankirin», «mûşekbarankirina» -> «topbaran»,
+    «mûşekbaran»), so the passive «hat … -kirin» of every «X kirin» verb is covered."""
+    forms = _strip_suffixes({token}, _KMR_SUFFIXES, rounds=2)
+    forms.update(
+        form[: -len(_KMR_VERBAL_NOUN)]
+        for form in tuple(forms)
+        if form.endswith(_KMR_VERBAL_NOUN) and len(form) - len(_KMR_VERBAL_NOUN) > _MIN_STEM
+    )
+    return frozenset(forms)
 
 
 @functools.lru_cache(maxsize=65536)
