@@ -269,3 +269,42 @@ def possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Toke
         and tokens[end + 1].clause == clause
         and tokens[end].form not in _EN_FUNCTION_WORDS
     )
+
+
+# Sorani and Kurmanji (comparison forms). Verb-final: the noun phrase right before a
+# speech verb is its subject, the speaker, even when a place noun heads it («بنکەی
+# حەمزەی سوپای پاسداران ڕایگەیاند ...», "the IRGC's Hamza base announced").
+KURDISH_SPEECH_VERBS = frozenset(
+    tokenise("ڕایگەیاند ڕایانگەیاند ڕادەگەیەنێت گوتی گوتیان وتی وتیان دەڵێت", "ckb")
+    + tokenise("ragihand ragihandin ragihandiye got gotin daxuyand dibêje", "kmr")
+)  # fmt: skip
+# "Belonging to X" («سەر بە X», «ser bi X», «girêdayî X»): X owns the noun before it.
+_KURDISH_BELONGING = (
+    tuple(tokenise("سەر بە", "ckb")),
+    tuple(tokenise("ser bi", "kmr")),
+    tuple(tokenise("girêdayî", "kmr")),
+)
+
+
+def verb_final_speaker(m: Match, tokens: Sequence[Token]) -> bool:
+    """A Sorani/Kurmanji speech verb right after the mention, in its clause: the mention
+    is the speaker (an actor), not a target marked by the place noun before it."""
+    return (
+        m.end < len(tokens)
+        and tokens[m.end].form in KURDISH_SPEECH_VERBS
+        and tokens[m.end].clause == tokens[m.start].clause
+    )
+
+
+def kurdish_possessor(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention follows «سەر بە», «ser bi» or «girêdayî» ("belonging to"): it names
+    whose the site before it is («کۆگایەکی سەر بە سوپای پاسداران»), never who struck --
+    the «بە» in it is no agent marker."""
+    for words in _KURDISH_BELONGING:
+        start = m.start - len(words)
+        if start >= 0 and all(
+            tokens[start + k].form == word and tokens[start + k].clause == tokens[m.start].clause
+            for k, word in enumerate(words)
+        ):
+            return True
+    return False

@@ -54,10 +54,12 @@ from newswire.enricher.topics.grammar import (
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    kurdish_possessor,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
     possessor_of_act,
     relative_subject,
+    verb_final_speaker,
     verb_final_subject,
 )
 from newswire.enricher.topics.matching import (
@@ -279,13 +281,18 @@ def _actors(
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
+            or kurdish_possessor(m, tokens)
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
         if marker & markers.agent:
             by_agent.add(m.start)
         elif (
-            (marker and not possessor_of_act(m, svo_act_starts, tokens))
+            (
+                marker
+                and not possessor_of_act(m, svo_act_starts, tokens)
+                and not verb_final_speaker(m, tokens)
+            )
             or (
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
