@@ -274,6 +274,7 @@ def _actors(
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
     svo_act_starts = frozenset(m.start for m in acts) if act_ends else frozenset()
     before_or_by = markers.target | markers.agent
+    objects_in_gaps = _object_gaps(acts, scan) if relation.word_order == "sov" else ()
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
     for m in one_per_span(mentions):
@@ -282,6 +283,7 @@ def _actors(
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
             or kurdish_possessor(m, tokens)
+            or overlaps(m, objects_in_gaps)
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
@@ -302,6 +304,14 @@ def _actors(
             continue
         actors[tokens[m.start].sentence].append(m)
     return actors, by_agent
+
+
+def _object_gaps(acts: Sequence[Match], scan: _Scan) -> list[tuple[int, int]]:
+    """Verb-final: the gaps of acts that open with a place noun («بنکە … لێدا»): the
+    words between are that object's adjectives and places («بنکەیەکی ئیسرائیلیمان ...
+    لێدا», "we hit an Israeli base"), what was hit, never who struck."""
+    forms, target = scan.context.forms, scan.markers.target
+    return [gap for m in acts if m.gaps and forms[m.start] & target for gap in m.gaps]
 
 
 def _event(
