@@ -308,3 +308,50 @@ def kurdish_possessor(m: Match, tokens: Sequence[Token]) -> bool:
         ):
             return True
     return False
+
+
+# Sorani and Kurmanji passive auxiliaries and passive strike verbs (comparison forms).
+KURDISH_PASSIVES = frozenset(
+    tokenise("hat hatin hate hatine hatiye", "kmr")
+    + tokenise("کرا کرایە کران کرانە پێکرا پێکران کوترا کوتران لێدرا لێدران هاوێژرا هاوێژران",
+               "ckb")
+)  # fmt: skip
+
+
+def headline_speaker(
+    act: Match, actors: Sequence[Match], marked_rivals: frozenset[int], tokens: Sequence[Token]
+) -> Match | None:
+    """A Kurdish claim headline «X: <the other side's site> was hit» («Sipaha Pasdaran:
+    baregeheke Îsraîlê ... hat hedefgirtin»): the agent X, alone in the sentence's first
+    clause, owns a passive act in the next clause when that clause names a rival as what
+    was hit (``marked_rivals``: starts of rivals a place noun marks). With its own site
+    («baregeheke me») or no rival named, X is the victim or a reporter: None."""
+    clause, sentence = tokens[act.start].clause, tokens[act.start].sentence
+    if not any(
+        tokens[i].clause == clause and tokens[i].form in KURDISH_PASSIVES
+        for i in range(act.start, len(tokens))
+        if tokens[i].sentence == sentence
+    ):
+        return None
+    if not any(tokens[i].clause == clause for i in marked_rivals):
+        return None
+    for m in actors:
+        opens_sentence = m.start == 0 or tokens[m.start - 1].sentence != sentence
+        if (
+            m.role.kind == AGENT
+            and opens_sentence
+            and m.end < act.start
+            and tokens[m.end].clause == clause
+            and tokens[m.start].clause != clause
+        ):
+            return m
+    return None
+
+
+def object_gaps(
+    acts: Sequence[Match], forms: Sequence[frozenset[str]], target_words: frozenset[str]
+) -> list[tuple[int, int]]:
+    """Verb-final: the gaps of acts that open with a place noun («بنکە … لێدا»): the
+    words between are that object's adjectives and places («بنکەیەکی ئیسرائیلیمان ...
+    لێدا», "we hit an Israeli base"), what was hit, never who struck."""
+    return [gap for m in acts if m.gaps and forms[m.start] & target_words for gap in m.gaps]
