@@ -81,6 +81,8 @@ _CKB_SUFFIXES = _norm_all(
 # case and ezafe (Îranê, hêzên, êrîşa), plural, indefinite and definite endings.
 _KMR_SUFFIXES = _norm_all(
     ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine"]
+    # The indefinite after a vowel («manovrayek», «depoyeke»).
+    + ["yek", "yeke", "yeki"]
 )
 _MIN_STEM = 3
 # The Kurmanji infinitive of "to do" joined to a noun makes a compound verbal noun

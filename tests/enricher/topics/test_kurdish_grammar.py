@@ -45,6 +45,14 @@ def test_every_kirin_compound_reaches_its_noun(stem: str) -> None:
     assert stem in candidate_forms(stem + "kirin", "kmr")
 
 
+@pytest.mark.parametrize(
+    ("word", "stem"), [("manovrayekê", "manovra"), ("depoyeke", "depo"), ("radyoyek", "radyo")]
+)
+def test_the_indefinite_after_a_vowel_is_yek(word: str, stem: str) -> None:
+    (token,) = tokenise(word, "kmr")
+    assert stem in candidate_forms(token, "kmr")
+
+
 def test_the_morphology_rule_is_kurmanji_only() -> None:
     assert "topbaran" not in candidate_forms("topbarankirin", "en")
 
