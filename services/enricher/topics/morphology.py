@@ -79,11 +79,11 @@ _CKB_SUFFIXES = _norm_all(
 )
 # Kurmanji (Latin script, compared without diacritics: ê -> e, î -> i): the oblique
 # case and ezafe (Îranê, hêzên, êrîşa), plural, indefinite and definite endings.
+# The indefinite after a vowel is «-yek» («manovrayek», «depoyeke»).
 _KMR_SUFFIXES = _norm_all(
-    ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine"]
-    # The indefinite after a vowel («manovrayek», «depoyeke»).
-    + ["yek", "yeke", "yeki"]
-)
+    ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine",
+     "yek", "yeke", "yeki"]
+)  # fmt: skip
 _MIN_STEM = 3
 # The Kurmanji infinitive of "to do" joined to a noun makes a compound verbal noun
 # («bombebarankirin», the passive «hat bombebarankirin»).
