@@ -204,29 +204,45 @@ def kurmanji_ergative_agent(
     («Îranê», «Îsraîlê»), the object in the direct case («Îsraîl», «Îran»), whichever
     is nearer the verb: «Îranê Îsraîl bi mûşekan bombebaran kir» is Iran's strike. When
     the actor chosen (``best``, before a past verb that ends the act) is direct, an
-    earlier oblique actor in its clause owns the act. Latin script only: Kurmanji is the
-    only verb-final language written so."""
+    earlier oblique actor in its clause owns the act; with none, an earlier actor that
+    opens the clause does (S O V: the case ending is often not written, «Supaha Pasdaran
+    Îsraîl bi mûşekan kir hedef»). Latin script only: Kurmanji is the only verb-final
+    language written so."""
     word = tokens[best.end - 1].form
-    if not (word.isascii() and closes_verb_group(act, tokens)) or word.endswith("e"):
+    if not (word.isascii() and closes_verb_group(act, tokens)) or _oblique(word):
         return None
     clause = tokens[act.start].clause
-    for m in sorted(actors, key=lambda m: m.start):
-        oblique = tokens[m.end - 1].form
-        if (
-            m.end <= best.start
-            and tokens[m.start].clause == clause
-            and oblique.isascii()
-            and oblique.endswith("e")
-            and not joined(m, best, tokens)
-        ):
-            return m
+    earlier = [
+        m
+        for m in sorted(actors, key=lambda m: m.start)
+        if m.end <= best.start
+        and tokens[m.start].clause == clause
+        and tokens[m.end - 1].form.isascii()
+        and not joined(m, best, tokens)
+    ]
+    oblique = next((m for m in earlier if _oblique(tokens[m.end - 1].form)), None)
+    if oblique is not None:
+        return oblique
+    opening = earlier[0] if earlier else None
+    if opening is not None and (opening.start == 0 or tokens[opening.start - 1].clause != clause):
+        return opening
     return None
 
 
+# Kurmanji oblique endings (comparison forms): «-ê» in the singular, and the plural
+# «-an» of a people's name («Îraniyan», «Amerîkiyan»: "the Iranians"); a bare «-an» is
+# not, since many place names end in it («Îran», «Tehran»).
+_KMR_OBLIQUE_ENDINGS = ("e", "iyan")
+
+
+def _oblique(word: str) -> bool:
+    return word.endswith(_KMR_OBLIQUE_ENDINGS)
+
+
 def _direct(m: Match, tokens: Sequence[Token]) -> bool:
-    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê»)."""
+    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê», «-iyan»)."""
     word = tokens[m.end - 1].form
-    return word.isascii() and not word.endswith("e")
+    return word.isascii() and not _oblique(word)
 
 
 def kurmanji_direct_object(
