@@ -139,3 +139,28 @@ def test_a_colon_claim_with_a_kurdish_passive_is_the_speakers(
     tmp_path: Path, title: str, owned: bool
 ) -> None:
     assert _owned(tmp_path, title) is owned
+
+
+@pytest.mark.parametrize(
+    ("title", "owned"),
+    [
+        # The plural oblique of a people («Îraniyan») is the past verb's agent.
+        ("alphaiyan beta bi x bombard kir", True),
+        ("betaiyan alpha bi x bombard kir", False),
+        # No case written: the actor that opens the clause is the subject (S O V).
+        ("alpha beta bi x bombard kir", True),
+        ("beta alpha bi x bombard kir", False),
+        # An actor that does not open the clause is not taken for its subject.
+        ("x alpha beta bi y bombard kir", False),
+    ],
+)
+def test_kurmanji_past_verb_agent(tmp_path: Path, title: str, owned: bool) -> None:
+    relation = {
+        "act": ["bombard kir"],
+        "agent": ["alpha"],
+        "rival": ["beta"],
+        "needs": ["agent"],
+        "word_order": "sov",
+    }
+    found = relation_classifier(tmp_path, relation).classify(title=title, text="", language="kmr")
+    assert ("demo" in _ids(found)) is owned
