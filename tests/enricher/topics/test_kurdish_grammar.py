@@ -53,6 +53,17 @@ def test_the_indefinite_after_a_vowel_is_yek(word: str, stem: str) -> None:
     assert stem in candidate_forms(token, "kmr")
 
 
+@pytest.mark.parametrize(("word", "language"), [("٢٢ی", "ckb"), ("22an", "kmr"), ("22ê", "kmr")])
+def test_a_numeral_with_a_kurdish_ending_is_the_numeral(word: str, language: str) -> None:
+    (token,) = tokenise(word, language)
+    assert "22" in candidate_forms(token, language)
+
+
+def test_a_word_that_only_starts_with_digits_keeps_its_form() -> None:
+    (token,) = tokenise("22km", "kmr")
+    assert candidate_forms(token, "kmr") == {token}
+
+
 def test_the_morphology_rule_is_kurmanji_only() -> None:
     assert "topbaran" not in candidate_forms("topbarankirin", "en")
 

@@ -163,6 +163,20 @@ _FRAMES: list[tuple[str, str, list[str], list[str]]] = [
      ["Austin", "Hegseth", "Pentagon", "Trump"], ["us-forces"]),
     ("kmr", "Austin: {} li Sûriyê dimînin",
      ["leşkerên me", "hêzên me", "eskerên me"], ["us-forces"]),
+    # US-hosting sites in Iraq by place, in their spellings.
+    ("ckb", "درۆنێک {} کردە ئامانج",
+     ["عەین ئەلئەسەدی", "بنکەی ئەلئەسەدی", "عەین الأسدی", "بنکەی حەریری", "بنکەی هەریری",
+      "بنکەی ڤیکتۆریای", "بنکەی ڤیکتۆری", "فڕۆکەخانەی هەولێری"], ["us-forces", "iraq"]),
+    ("kmr", "Dronekê {} kir hedef",
+     ["Eyn el-Esedê", "Ayn al-Asad", "baregeha Esedê", "baregeha Herîrê", "baregeha Harîrê",
+      "bingeha Victory", "baregeha Victory", "balafirgeha Hewlêrê"], ["us-forces", "iraq"]),
+    # US-hosting sites outside Iraq.
+    ("ckb", "درۆنێک {} کردە ئامانج",
+     ["بورجی ٢٢ی", "بورج ٢٢", "تاوەری ٢٢", "بنکەی تەنفی", "بنکەی عودەیدی", "بنکەی ئەلعودەیدی"],
+     ["us-forces"]),
+    ("kmr", "Dronekê {} kir hedef",
+     ["Birca 22", "Burca 22", "Tower 22", "El-Tenfê", "Al-Tanf", "El-Udeydê", "Al Udeid"],
+     ["us-forces"]),
 ]  # fmt: skip
 
 
