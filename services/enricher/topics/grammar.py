@@ -248,16 +248,21 @@ def _direct(m: Match, tokens: Sequence[Token]) -> bool:
 def kurmanji_direct_object(
     o: Match, owner: Match | None, act: Match, tokens: Sequence[Token]
 ) -> bool:
-    """Kurmanji past transitive: a direct-case mention between an oblique owner and the
-    past verb, in the act's clause, is its object even with words between it and the
-    verb («Îsraîlê Tehran bi balafiran bombebaran kir»)."""
+    """Kurmanji past transitive: a direct-case mention between an oblique owner -- or,
+    the case unwritten, an owner that opens the clause -- and the past verb, in the act's
+    clause, is its object even with words between it and the verb («Îsraîlê Tehran bi
+    balafiran bombebaran kir», «Îsraîl Tehran bi balafiran bombebaran kir»)."""
+    if owner is None or not tokens[owner.end - 1].form.isascii():
+        return False
+    clause = tokens[act.start].clause
+    opens_clause = tokens[owner.start].clause == clause and (
+        owner.start == 0 or tokens[owner.start - 1].clause != clause
+    )
     return (
-        owner is not None
-        and owner.end <= o.start < act.start
-        and tokens[o.start].clause == tokens[act.start].clause
+        owner.end <= o.start < act.start
+        and tokens[o.start].clause == clause
         and _direct(o, tokens)
-        and not _direct(owner, tokens)
-        and tokens[owner.end - 1].form.isascii()
+        and (not _direct(owner, tokens) or opens_clause)
         and closes_verb_group(act, tokens)
     )
 

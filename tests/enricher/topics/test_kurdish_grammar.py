@@ -175,3 +175,27 @@ def test_kurmanji_past_verb_agent(tmp_path: Path, title: str, owned: bool) -> No
     }
     found = relation_classifier(tmp_path, relation).classify(title=title, text="", language="kmr")
     assert ("demo" in _ids(found)) is owned
+
+
+@pytest.mark.parametrize(
+    ("title", "hit"),
+    [
+        # Oblique owner, direct object with words before the past verb.
+        ("alphae beta bi x bombard kir", True),
+        # Case unwritten: the owner opens the clause, the other actor is its object.
+        ("alpha beta bi x bombard kir", True),
+        # The owner does not open the clause: no object is read off.
+        ("x alpha beta bi y bombard kir", False),
+    ],
+)
+def test_kurmanji_direct_object_before_a_past_verb(tmp_path: Path, title: str, hit: bool) -> None:
+    relation = {
+        "act": ["bombard kir"],
+        "agent": ["alpha"],
+        "rival": ["beta"],
+        "object_targets": ["beta"],
+        "needs": ["target"],
+        "word_order": "sov",
+    }
+    found = relation_classifier(tmp_path, relation).classify(title=title, text="", language="kmr")
+    assert ("demo" in _ids(found)) is hit
