@@ -204,44 +204,65 @@ def kurmanji_ergative_agent(
     («Îranê», «Îsraîlê»), the object in the direct case («Îsraîl», «Îran»), whichever
     is nearer the verb: «Îranê Îsraîl bi mûşekan bombebaran kir» is Iran's strike. When
     the actor chosen (``best``, before a past verb that ends the act) is direct, an
-    earlier oblique actor in its clause owns the act. Latin script only: Kurmanji is the
-    only verb-final language written so."""
+    earlier oblique actor in its clause owns the act; with none, an earlier actor that
+    opens the clause does (S O V: the case ending is often not written, «Supaha Pasdaran
+    Îsraîl bi mûşekan kir hedef»). Latin script only: Kurmanji is the only verb-final
+    language written so."""
     word = tokens[best.end - 1].form
-    if not (word.isascii() and closes_verb_group(act, tokens)) or word.endswith("e"):
+    if not (word.isascii() and closes_verb_group(act, tokens)) or _oblique(word):
         return None
     clause = tokens[act.start].clause
-    for m in sorted(actors, key=lambda m: m.start):
-        oblique = tokens[m.end - 1].form
-        if (
-            m.end <= best.start
-            and tokens[m.start].clause == clause
-            and oblique.isascii()
-            and oblique.endswith("e")
-            and not joined(m, best, tokens)
-        ):
-            return m
+    earlier = [
+        m
+        for m in sorted(actors, key=lambda m: m.start)
+        if m.end <= best.start
+        and tokens[m.start].clause == clause
+        and tokens[m.end - 1].form.isascii()
+        and not joined(m, best, tokens)
+    ]
+    oblique = next((m for m in earlier if _oblique(tokens[m.end - 1].form)), None)
+    if oblique is not None:
+        return oblique
+    opening = earlier[0] if earlier else None
+    if opening is not None and (opening.start == 0 or tokens[opening.start - 1].clause != clause):
+        return opening
     return None
 
 
+# Kurmanji oblique endings (comparison forms): «-ê» in the singular, and the plural
+# «-an» of a people's name («Îraniyan», «Amerîkiyan»: "the Iranians"); a bare «-an» is
+# not, since many place names end in it («Îran», «Tehran»).
+_KMR_OBLIQUE_ENDINGS = ("e", "iyan")
+
+
+def _oblique(word: str) -> bool:
+    return word.endswith(_KMR_OBLIQUE_ENDINGS)
+
+
 def _direct(m: Match, tokens: Sequence[Token]) -> bool:
-    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê»)."""
+    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê», «-iyan»)."""
     word = tokens[m.end - 1].form
-    return word.isascii() and not word.endswith("e")
+    return word.isascii() and not _oblique(word)
 
 
 def kurmanji_direct_object(
     o: Match, owner: Match | None, act: Match, tokens: Sequence[Token]
 ) -> bool:
-    """Kurmanji past transitive: a direct-case mention between an oblique owner and the
-    past verb, in the act's clause, is its object even with words between it and the
-    verb («Îsraîlê Tehran bi balafiran bombebaran kir»)."""
+    """Kurmanji past transitive: a direct-case mention between an oblique owner -- or,
+    the case unwritten, an owner that opens the clause -- and the past verb, in the act's
+    clause, is its object even with words between it and the verb («Îsraîlê Tehran bi
+    balafiran bombebaran kir», «Îsraîl Tehran bi balafiran bombebaran kir»)."""
+    if owner is None or not tokens[owner.end - 1].form.isascii():
+        return False
+    clause = tokens[act.start].clause
+    opens_clause = tokens[owner.start].clause == clause and (
+        owner.start == 0 or tokens[owner.start - 1].clause != clause
+    )
     return (
-        owner is not None
-        and owner.end <= o.start < act.start
-        and tokens[o.start].clause == tokens[act.start].clause
+        owner.end <= o.start < act.start
+        and tokens[o.start].clause == clause
         and _direct(o, tokens)
-        and not _direct(owner, tokens)
-        and tokens[owner.end - 1].form.isascii()
+        and (not _direct(owner, tokens) or opens_clause)
         and closes_verb_group(act, tokens)
     )
 
@@ -269,3 +290,89 @@ def possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Toke
         and tokens[end + 1].clause == clause
         and tokens[end].form not in _EN_FUNCTION_WORDS
     )
+
+
+# Sorani and Kurmanji (comparison forms). Verb-final: the noun phrase right before a
+# speech verb is its subject, the speaker, even when a place noun heads it («بنکەی
+# حەمزەی سوپای پاسداران ڕایگەیاند ...», "the IRGC's Hamza base announced").
+KURDISH_SPEECH_VERBS = frozenset(
+    tokenise("ڕایگەیاند ڕایانگەیاند ڕادەگەیەنێت گوتی گوتیان وتی وتیان دەڵێت", "ckb")
+    + tokenise("ragihand ragihandin ragihandiye got gotin daxuyand dibêje", "kmr")
+)  # fmt: skip
+# "Belonging to X" («سەر بە X», «ser bi X», «girêdayî X»): X owns the noun before it.
+_KURDISH_BELONGING = (
+    tuple(tokenise("سەر بە", "ckb")),
+    tuple(tokenise("ser bi", "kmr")),
+    tuple(tokenise("girêdayî", "kmr")),
+)
+
+
+def verb_final_speaker(m: Match, tokens: Sequence[Token]) -> bool:
+    """A Sorani/Kurmanji speech verb right after the mention, in its clause: the mention
+    is the speaker (an actor), not a target marked by the place noun before it."""
+    return (
+        m.end < len(tokens)
+        and tokens[m.end].form in KURDISH_SPEECH_VERBS
+        and tokens[m.end].clause == tokens[m.start].clause
+    )
+
+
+def kurdish_possessor(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention follows «سەر بە», «ser bi» or «girêdayî» ("belonging to"): it names
+    whose the site before it is («کۆگایەکی سەر بە سوپای پاسداران»), never who struck --
+    the «بە» in it is no agent marker."""
+    for words in _KURDISH_BELONGING:
+        start = m.start - len(words)
+        if start >= 0 and all(
+            tokens[start + k].form == word and tokens[start + k].clause == tokens[m.start].clause
+            for k, word in enumerate(words)
+        ):
+            return True
+    return False
+
+
+# Sorani and Kurmanji passive auxiliaries and passive strike verbs (comparison forms).
+KURDISH_PASSIVES = frozenset(
+    tokenise("hat hatin hate hatine hatiye", "kmr")
+    + tokenise("کرا کرایە کران کرانە پێکرا پێکران کوترا کوتران لێدرا لێدران هاوێژرا هاوێژران",
+               "ckb")
+)  # fmt: skip
+
+
+def headline_speaker(
+    act: Match, actors: Sequence[Match], marked_rivals: frozenset[int], tokens: Sequence[Token]
+) -> Match | None:
+    """A Kurdish claim headline «X: <the other side's site> was hit» («Sipaha Pasdaran:
+    baregeheke Îsraîlê ... hat hedefgirtin»): the agent X, alone in the sentence's first
+    clause, owns a passive act in the next clause when that clause names a rival as what
+    was hit (``marked_rivals``: starts of rivals a place noun marks). With its own site
+    («baregeheke me») or no rival named, X is the victim or a reporter: None."""
+    clause, sentence = tokens[act.start].clause, tokens[act.start].sentence
+    if not any(
+        tokens[i].clause == clause and tokens[i].form in KURDISH_PASSIVES
+        for i in range(act.start, len(tokens))
+        if tokens[i].sentence == sentence
+    ):
+        return None
+    if not any(tokens[i].clause == clause for i in marked_rivals):
+        return None
+    for m in actors:
+        opens_sentence = m.start == 0 or tokens[m.start - 1].sentence != sentence
+        if (
+            m.role.kind == AGENT
+            and opens_sentence
+            and m.end < act.start
+            and tokens[m.end].clause == clause
+            and tokens[m.start].clause != clause
+        ):
+            return m
+    return None
+
+
+def object_gaps(
+    acts: Sequence[Match], forms: Sequence[frozenset[str]], target_words: frozenset[str]
+) -> list[tuple[int, int]]:
+    """Verb-final: the gaps of acts that open with a place noun («بنکە … لێدا»): the
+    words between are that object's adjectives and places («بنکەیەکی ئیسرائیلیمان ...
+    لێدا», "we hit an Israeli base"), what was hit, never who struck."""
+    return [gap for m in acts if m.gaps and forms[m.start] & target_words for gap in m.gaps]

@@ -54,10 +54,14 @@ from newswire.enricher.topics.grammar import (
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    headline_speaker,
+    kurdish_possessor,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
+    object_gaps,
     possessor_of_act,
     relative_subject,
+    verb_final_speaker,
     verb_final_subject,
 )
 from newswire.enricher.topics.matching import (
@@ -111,6 +115,7 @@ class _Parties:
     barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
     act_words: frozenset[int]  # token positions inside act mentions
     party: Match | None = None  # exchanges: the article's party, for an act naming none
+    marked_rivals: frozenset[int] = frozenset()  # starts of rivals a marker makes targets
 
 
 def relation_events(
@@ -175,7 +180,7 @@ def _events(
     objects = _objects(scan, raw_objects or (), act_sentences)
     if relation.needs_target and not targets and not objects:
         return None
-    actors, by_agent = _actors(
+    actors, by_agent, marked_rivals = _actors(
         scan,
         (agents or []) + by_kind.get((slot, RIVAL), []),
         act_sentences,
@@ -189,6 +194,7 @@ def _events(
     parties = _Parties(
         actors, by_agent, targets, objects, barriers, act_words,
         party if directed and _is_exchange(relation) else None,
+        frozenset(marked_rivals),
     )  # fmt: skip
     return _counted(slot, acts, parties, relation, context)
 
@@ -259,11 +265,11 @@ def _actors(
     act_sentences: set[int],
     target_ends: tuple[list[tuple[int, int]], frozenset[int]],
     acts: Sequence[Match],
-) -> tuple[dict[int, list[Match]], set[int]]:
-    """Agent and rival mentions that may own an act, by sentence, and the starts of
-    those an agent marker introduces. Mentions inside a target phrase, after a target
-    marker, before an object marker, coordinated with a target or (svo) right after an
-    act are what is hit."""
+) -> tuple[dict[int, list[Match]], set[int], set[int]]:
+    """Agent and rival mentions that may own an act, by sentence; the starts of
+    those an agent marker introduces; the starts of rivals a target marker marks.
+    Mentions inside a target phrase, after a target marker, before an object marker,
+    coordinated with a target or (svo) right after an act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
     target_spans, ends = target_ends
     # Arabic coordinates clauses with «و» on the next subject («... وإيران ترد»); a
@@ -272,29 +278,43 @@ def _actors(
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
     svo_act_starts = frozenset(m.start for m in acts) if act_ends else frozenset()
     before_or_by = markers.target | markers.agent
+    objects_in_gaps = (
+        object_gaps(acts, scan.context.forms, markers.target)
+        if relation.word_order == "sov"
+        else []
+    )
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
+    marked_rivals: set[int] = set()
     for m in one_per_span(mentions):
         if (
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
+            or kurdish_possessor(m, tokens)
+            or overlaps(m, objects_in_gaps)
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
         if marker & markers.agent:
             by_agent.add(m.start)
         elif (
-            (marker and not possessor_of_act(m, svo_act_starts, tokens))
+            (
+                marker
+                and not possessor_of_act(m, svo_act_starts, tokens)
+                and not verb_final_speaker(m, tokens)
+            )
             or (
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
             or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
         ):
+            if marker and m.role.kind == RIVAL:
+                marked_rivals.add(m.start)
             continue
         actors[tokens[m.start].sentence].append(m)
-    return actors, by_agent
+    return actors, by_agent, marked_rivals
 
 
 def _event(
@@ -307,6 +327,10 @@ def _event(
     if parties.barriers and candidates:
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
     owner = _owner(act, candidates, parties, relation, context) or parties.party
+    if owner is None and relation.word_order == "sov" and relation.needs_agent:
+        owner = headline_speaker(
+            act, parties.actors.get(sentence, []), parties.marked_rivals, tokens
+        )
     if owner is not None and owner.role.kind == RIVAL:
         owner = coordinated_agent(owner, candidates, tokens)
         if owner is None:
