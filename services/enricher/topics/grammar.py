@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from newswire.common.text import normalise_text
 from newswire.enricher.topics.matching import AGENT, Match
 from newswire.enricher.topics.tokens import Token, tokenise
 
@@ -254,18 +255,68 @@ _EN_FUNCTION_WORDS = frozenset(
 )  # fmt: skip
 
 
+# Modifiers an English noun phrase puts between a possessor and its head noun ("Iran's
+# 2020 missile barrage", "Israel's June drone strikes"): at most two.
+_POSSESSOR_MODIFIERS = 2
+
+
 def possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Token]) -> bool:
-    """svo: the mention stands right before an act noun (at most one word between, not
-    a function word, in its clause): its possessor or adjective, which owns the act
+    """svo: the mention stands right before an act noun (at most two modifiers between,
+    no function word, in its clause): its possessor or adjective, which owns the act
     even after a target marker ("inquiry into Iran's missile attack", "report on
-    Iranian drone strikes")."""
+    Iranian drone strikes", "hurt in Iran's 2020 missile barrage")."""
     clause = tokens[m.start].clause
-    end = m.end
-    if end < len(tokens) and end in act_starts:
-        return tokens[end].clause == clause
-    return (
-        end + 1 < len(tokens)
-        and end + 1 in act_starts
-        and tokens[end + 1].clause == clause
-        and tokens[end].form not in _EN_FUNCTION_WORDS
-    )
+    for head in range(m.end, min(m.end + _POSSESSOR_MODIFIERS + 1, len(tokens))):
+        if tokens[head].clause != clause:
+            return False
+        if head in act_starts:
+            return True
+        if tokens[head].form in _EN_FUNCTION_WORDS:
+            return False
+    return False
+
+
+# English subordinators: an actor after one, behind the act, is the subject of another
+# clause ("IRGC says its salvo hit Israel as the IDF reports striking Tehran": the IDF
+# does not own "hit"). "after"/"before" too: "struck Haifa after Israel hit Isfahan".
+_EN_SUBORDINATORS = frozenset(
+    {"as", "while", "whereas", "when", "whilst", "but", "although", "though", "because",
+     "since", "after", "before", "until", "amid"}
+)  # fmt: skip
+
+
+def in_subordinate_clause(act: Match, m: Match, tokens: Sequence[Token]) -> bool:
+    """svo: an English subordinator stands between the act and a mention after it."""
+    return any(tokens[i].form in _EN_SUBORDINATORS for i in range(act.end, m.start))
+
+
+# Persian passive: a light verb of becoming right after the strike noun («بمباران شد»,
+# «موشک‌باران شدند», «هدف … قرار گرفت», «مورد حمله هوایی قرار گرفتند»): the subject
+# before it is what was hit, not who struck. Comparison forms (ZWNJ folded away).
+_FA_PASSIVE_AUX = frozenset(
+    tokenise("شد شدند شده شده‌اند شده‌است گردید گردیدند می‌شود می‌شوند", "fa")
+)
+_FA_PLACED = normalise_text("قرار")
+_FA_FROM = normalise_text("از")
+_FA_GOT = frozenset(tokenise("گرفت گرفتند گرفته گرفته‌اند می‌گیرد می‌گیرند", "fa"))
+
+
+def persian_passive(act: Match, tokens: Sequence[Token]) -> bool:
+    """The act is a Persian passive: «شد/شدند/گردید» right after it, or «قرار گرفت»
+    inside it or at most one word after it, in its clause."""
+    clause = tokens[act.start].clause
+    words = [i for i in range(act.start, min(act.end + 3, len(tokens)))
+             if tokens[i].clause == clause]  # fmt: skip
+    for i in words:
+        form = tokens[i].form
+        if i == act.end and form in _FA_PASSIVE_AUX:
+            return True
+        if form == _FA_PLACED and i + 1 in words and tokens[i + 1].form in _FA_GOT:
+            return i <= act.end + 1
+    return False
+
+
+def persian_origin(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention is a Persian origin phrase («از خاک ایران»): where a passive's
+    weapon came from («موشکی از خاک ایران شلیک شد»), its owner, never what was hit."""
+    return tokens[m.start].form == _FA_FROM

@@ -54,8 +54,11 @@ from newswire.enricher.topics.grammar import (
     coordinated_agent,
     coordinated_with_target,
     genitive_of,
+    in_subordinate_clause,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
+    persian_origin,
+    persian_passive,
     possessor_of_act,
     relative_subject,
     verb_final_subject,
@@ -304,7 +307,7 @@ def _event(
     tokens = context.tokens
     sentence = tokens[act.start].sentence
     candidates = parties.actors.get(sentence, [])
-    if parties.barriers and candidates:
+    if parties.barriers is not None and candidates:
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
     owner = _owner(act, candidates, parties, relation, context) or parties.party
     if owner is not None and owner.role.kind == RIVAL:
@@ -397,6 +400,14 @@ def _object_of(
             and owner.end <= o.start
         ) or (relation.word_order == "sov" and kurmanji_direct_object(o, owner, act, tokens)):
             return o
+        # Persian passive: what stands right before «بمباران شد» is what was bombed.
+        if (
+            relation.word_order == "sov"
+            and o.end <= act.start <= o.end + 1
+            and tokens[o.start].clause == tokens[act.start].clause
+            and persian_passive(act, tokens)
+        ):
+            return o
     return None
 
 
@@ -422,7 +433,15 @@ def _owner(
         # reports what hit it ("Drones hit a workshop in Isfahan; Tehran says ..."). An
         # exchange (no word order: no direction) may name its parties anywhere.
         clause = tokens[act.start].clause
-        near = [m for m in near if m.end <= act.start or tokens[m.start].clause == clause]
+        near = [
+            m
+            for m in near
+            if m.end <= act.start
+            or (
+                tokens[m.start].clause == clause
+                and not (relation.word_order == "svo" and in_subordinate_clause(act, m, tokens))
+            )
+        ]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
     marked = [
         m
@@ -496,6 +515,18 @@ def _across_no_barrier(
             clause_end += 1
         if _any_between(barriers, act.start, clause_end):
             actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
+        elif persian_passive(act, tokens):
+            # Only the passive's own subject goes: the ezafe owner inside the act («هدف
+            # موشک‌های ایران قرار گرفت») and a speaker before a colon («سپاه: ...») stay.
+            clause = tokens[act.start].clause
+            actors = [
+                m
+                for m in actors
+                if m.start > act.start
+                or tokens[m.start].clause != clause
+                or m.start in parties.by_agent
+                or persian_origin(m, tokens)
+            ]
     return [
         m
         for m in actors
