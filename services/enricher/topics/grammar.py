@@ -26,10 +26,11 @@ def coordinated_with_target(
 ) -> bool:
     """The mention is the second half of "target and X" («کرماشان و تاران», «أصفهان
     وطهران», "Natanz and Tehran"): one more thing hit, not a party that strikes --
-    unless (Arabic) an act follows it closely (``act_starts``: «... في طهران وإيران ترد
-    بصواريخ»: the subject of the next clause)."""
+    unless (Arabic) an act follows it closely or starts with it (``act_starts``: «... في
+    طهران وإيران ترد بصواريخ»: the subject of the next clause; «... في طهران وصواريخ فتاح
+    على إسرائيل»: the named weapons are the next act's own)."""
     start = m.start
-    if any(m.end <= a <= m.end + 2 for a in act_starts):
+    if any(m.start <= a <= m.end + 2 for a in act_starts):
         return False
     if start in ends and tokens[start].form.startswith(AR_ATTACHED_AND):
         return True

@@ -440,6 +440,7 @@ def _owner(
             or (
                 tokens[m.start].clause == clause
                 and not (relation.word_order == "svo" and in_subordinate_clause(act, m, tokens))
+                and not (relation.word_order == "vso" and _another_act_first(act, m, parties))
             )
         ]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
@@ -472,6 +473,12 @@ def _owner(
     if relation.word_order == "sov" and best.end == act.start:
         return verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
     return best
+
+
+def _another_act_first(act: Match, m: Match, parties: _Parties) -> bool:
+    """vso: another act stands between the act and an actor after it, or starts with
+    the actor («غارات على … طهران وصواريخ فتاح على إسرائيل»): the actor is that act's."""
+    return any(i in parties.act_words for i in range(act.end, m.start + 1))
 
 
 def _barrier_positions(words: frozenset[str], context: Context) -> list[int]:
