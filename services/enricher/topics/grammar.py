@@ -321,3 +321,27 @@ def persian_origin(m: Match, tokens: Sequence[Token]) -> bool:
     """The mention is a Persian origin phrase («از خاک ایران»): where a passive's
     weapon came from («موشکی از خاک ایران شلیک شد»), its owner, never what was hit."""
     return tokens[m.start].form == _FA_FROM
+
+
+# English headline passive with its agent: "Tehran (was) hit by ...", "Haifa rocked by
+# ...". The participles of striking and of being shaken; "by" must follow, so "Iran hit
+# Israel" (active, its object after) is untouched.
+_EN_PASSIVE_AUX = frozenset({"was", "were", "is", "are", "been", "being", "be", "gets", "got"})
+_EN_PARTICIPLES = frozenset(
+    {"hit", "struck", "targeted", "bombed", "attacked", "shelled", "pounded", "raided",
+     "strafed", "bombarded", "hammered", "battered", "rocked", "shaken", "jolted", "rattled"}
+)  # fmt: skip
+
+
+def english_passive_subject(m: Match, tokens: Sequence[Token]) -> bool:
+    """svo: the mention is the subject of an English passive with an agent ("Tehran
+    rocked by airstrikes", "Iran was hit by a wave of strikes"): what was hit."""
+    clause, i = tokens[m.start].clause, m.end
+    if i < len(tokens) and tokens[i].form in _EN_PASSIVE_AUX and tokens[i].clause == clause:
+        i += 1
+    return (
+        i + 1 < len(tokens)
+        and tokens[i].form in _EN_PARTICIPLES
+        and tokens[i + 1].form == "by"
+        and tokens[i + 1].clause == clause
+    )

@@ -53,6 +53,7 @@ from newswire.enricher.topics.grammar import (
     closes_verb_group,
     coordinated_agent,
     coordinated_with_target,
+    english_passive_subject,
     genitive_of,
     in_subordinate_clause,
     kurmanji_direct_object,
@@ -239,9 +240,13 @@ def _objects(
     objects: dict[int, list[tuple[Match, bool]]] = defaultdict(list)
     for o in raw_objects:
         if tokens[o.start].sentence in act_sentences and not relative_subject(o, tokens):
-            marked = bool(_marker_before(o, markers.target, relation.marker_reach, scan)) or (
-                bool(markers.object)
-                and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+            marked = (
+                bool(_marker_before(o, markers.target, relation.marker_reach, scan))
+                or (
+                    bool(markers.object)
+                    and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+                )
+                or (relation.word_order == "svo" and english_passive_subject(o, tokens))
             )
             objects[tokens[o.start].sentence].append((o, marked))
     return objects
@@ -294,6 +299,7 @@ def _actors(
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
             or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
+            or (act_ends and english_passive_subject(m, tokens))
         ):
             continue
         actors[tokens[m.start].sentence].append(m)
