@@ -294,9 +294,7 @@ def in_subordinate_clause(act: Match, m: Match, tokens: Sequence[Token]) -> bool
 # Persian passive: a light verb of becoming right after the strike noun («بمباران شد»,
 # «موشک‌باران شدند», «هدف … قرار گرفت», «مورد حمله هوایی قرار گرفتند»): the subject
 # before it is what was hit, not who struck. Comparison forms (ZWNJ folded away).
-_FA_PASSIVE_AUX = frozenset(
-    tokenise("شد شدند شده شده‌اند شده‌است گردید گردیدند می‌شود می‌شوند", "fa")
-)
+_FA_PASSIVE_AUX = frozenset(tokenise("شد شدند شده شده‌اند شده‌است گردید گردیدند می‌شود می‌شوند", "fa"))
 _FA_PLACED = normalise_text("قرار")
 _FA_FROM = normalise_text("از")
 _FA_GOT = frozenset(tokenise("گرفت گرفتند گرفته گرفته‌اند می‌گیرد می‌گیرند", "fa"))
@@ -317,15 +315,38 @@ def persian_passive(act: Match, tokens: Sequence[Token]) -> bool:
     return False
 
 
-def persian_origin(m: Match, tokens: Sequence[Token]) -> bool:
-    """The mention is a Persian origin phrase («از خاک ایران»): where a passive's
-    weapon came from («موشکی از خاک ایران شلیک شد»), its owner, never what was hit."""
-    return tokens[m.start].form == _FA_FROM
+def passive_subject(m: Match, act: Match, by_agent: set[int], tokens: Sequence[Token]) -> bool:
+    """Before a Persian passive act, the mention is its subject (what was hit) -- not
+    the ezafe owner inside the act («هدف موشک‌های ایران قرار گرفت»), a speaker before a
+    colon («سپاه: ...»), an agent («توسط», «از سوی») or an origin («موشکی از خاک ایران
+    شلیک شد»: where the weapon came from)."""
+    return not (
+        m.start > act.start
+        or tokens[m.start].clause != tokens[act.start].clause
+        or m.start in by_agent
+        or tokens[m.start].form == _FA_FROM
+    )
 
 
-# English headline passive with its agent: "Tehran (was) hit by ...", "Haifa rocked by
-# ...". The participles of striking and of being shaken; "by" must follow, so "Iran hit
-# Israel" (active, its object after) is untouched.
+def persian_passive_object(o: Match, act: Match, tokens: Sequence[Token]) -> bool:
+    """What stands right before (at most one word) a Persian passive act is what was
+    hit («کارگاه‌های تهران بمباران شد»)."""
+    return (
+        o.end <= act.start <= o.end + 1
+        and tokens[o.start].clause == tokens[act.start].clause
+        and persian_passive(act, tokens)
+    )
+
+
+def another_act_first(act: Match, m: Match, act_words: frozenset[int]) -> bool:
+    """vso: another act stands between the act and an actor after it, or starts with
+    the actor («غارات على … طهران وصواريخ فتاح على إسرائيل»): the actor is that act's."""
+    return any(i in act_words for i in range(act.end, m.start + 1))
+
+
+# English passive: "Tehran was hit (by ...)", the headline's "Haifa rocked by ...". The
+# participles of striking and of being shaken; without an auxiliary "by" must follow,
+# so "Iran hit Israel" (active, its object after) is untouched.
 _EN_PASSIVE_AUX = frozenset({"was", "were", "is", "are", "been", "being", "be", "gets", "got"})
 _EN_PARTICIPLES = frozenset(
     {"hit", "struck", "targeted", "bombed", "attacked", "shelled", "pounded", "raided",
@@ -334,14 +355,12 @@ _EN_PARTICIPLES = frozenset(
 
 
 def english_passive_subject(m: Match, tokens: Sequence[Token]) -> bool:
-    """svo: the mention is the subject of an English passive with an agent ("Tehran
-    rocked by airstrikes", "Iran was hit by a wave of strikes"): what was hit."""
+    """svo: the mention is the subject of an English passive: an auxiliary and a
+    participle ("Tehran was struck overnight"), or a headline participle with its agent
+    ("Tehran rocked by airstrikes"): what was hit."""
     clause, i = tokens[m.start].clause, m.end
-    if i < len(tokens) and tokens[i].form in _EN_PASSIVE_AUX and tokens[i].clause == clause:
-        i += 1
-    return (
-        i + 1 < len(tokens)
-        and tokens[i].form in _EN_PARTICIPLES
-        and tokens[i + 1].form == "by"
-        and tokens[i + 1].clause == clause
-    )
+    aux = i < len(tokens) and tokens[i].form in _EN_PASSIVE_AUX and tokens[i].clause == clause
+    i += aux
+    if i >= len(tokens) or tokens[i].form not in _EN_PARTICIPLES or tokens[i].clause != clause:
+        return False
+    return aux or (i + 1 < len(tokens) and tokens[i + 1].form == "by")

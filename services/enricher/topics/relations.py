@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
     after_last_speech_verb,
+    another_act_first,
     claiming_speaker,
     closes_verb_group,
     coordinated_agent,
@@ -58,8 +59,9 @@ from newswire.enricher.topics.grammar import (
     in_subordinate_clause,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
-    persian_origin,
+    passive_subject,
     persian_passive,
+    persian_passive_object,
     possessor_of_act,
     relative_subject,
     verb_final_subject,
@@ -406,13 +408,7 @@ def _object_of(
             and owner.end <= o.start
         ) or (relation.word_order == "sov" and kurmanji_direct_object(o, owner, act, tokens)):
             return o
-        # Persian passive: what stands right before «بمباران شد» is what was bombed.
-        if (
-            relation.word_order == "sov"
-            and o.end <= act.start <= o.end + 1
-            and tokens[o.start].clause == tokens[act.start].clause
-            and persian_passive(act, tokens)
-        ):
+        if relation.word_order == "sov" and persian_passive_object(o, act, tokens):
             return o
     return None
 
@@ -446,7 +442,9 @@ def _owner(
             or (
                 tokens[m.start].clause == clause
                 and not (relation.word_order == "svo" and in_subordinate_clause(act, m, tokens))
-                and not (relation.word_order == "vso" and _another_act_first(act, m, parties))
+                and not (
+                    relation.word_order == "vso" and another_act_first(act, m, parties.act_words)
+                )
             )
         ]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
@@ -479,12 +477,6 @@ def _owner(
     if relation.word_order == "sov" and best.end == act.start:
         return verb_final_subject(best, act, actors, parties.act_words, context.tokens) or best
     return best
-
-
-def _another_act_first(act: Match, m: Match, parties: _Parties) -> bool:
-    """vso: another act stands between the act and an actor after it, or starts with
-    the actor («غارات على … طهران وصواريخ فتاح على إسرائيل»): the actor is that act's."""
-    return any(i in parties.act_words for i in range(act.end, m.start + 1))
 
 
 def _barrier_positions(words: frozenset[str], context: Context) -> list[int]:
@@ -529,17 +521,7 @@ def _across_no_barrier(
         if _any_between(barriers, act.start, clause_end):
             actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
         elif persian_passive(act, tokens):
-            # Only the passive's own subject goes: the ezafe owner inside the act («هدف
-            # موشک‌های ایران قرار گرفت») and a speaker before a colon («سپاه: ...») stay.
-            clause = tokens[act.start].clause
-            actors = [
-                m
-                for m in actors
-                if m.start > act.start
-                or tokens[m.start].clause != clause
-                or m.start in parties.by_agent
-                or persian_origin(m, tokens)
-            ]
+            actors = [m for m in actors if not passive_subject(m, act, parties.by_agent, tokens)]
     return [
         m
         for m in actors
