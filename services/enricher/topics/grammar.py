@@ -364,3 +364,15 @@ def english_passive_subject(m: Match, tokens: Sequence[Token]) -> bool:
     if i >= len(tokens) or tokens[i].form not in _EN_PARTICIPLES or tokens[i].clause != clause:
         return False
     return aux or (i + 1 < len(tokens) and tokens[i + 1].form == "by")
+
+
+# Arabic relative (nisba) adjective endings, comparison forms (ة folded to ه): «إيراني»,
+# «إيرانية», «إيرانيون», «إيرانيين», «إيرانيات».
+_AR_NISBA = re.compile(r"ي(?:ه|ون|ين|ات)?$")
+
+
+def arabic_nisba(m: Match, tokens: Sequence[Token]) -> bool:
+    """vso: the mention is one Arabic nisba adjective; called for a mention right after
+    another actor, whose adjective it is («قراصنة إيرانيون»: the hackers are the actor,
+    not Iran; «شرطة إيرانية»). The noun before it decides."""
+    return m.end - m.start == 1 and bool(_AR_NISBA.search(tokens[m.start].form))

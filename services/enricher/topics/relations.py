@@ -50,6 +50,7 @@ from newswire.enricher.topics.grammar import (
     COORDINATORS,
     after_last_speech_verb,
     another_act_first,
+    arabic_nisba,
     claiming_speaker,
     closes_verb_group,
     coordinated_agent,
@@ -284,11 +285,14 @@ def _actors(
     before_or_by = markers.target | markers.agent
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
-    for m in one_per_span(mentions):
+    kept = one_per_span(mentions)
+    heads = frozenset(m.end for m in kept) if relation.word_order == "vso" else frozenset()
+    for m in kept:
         if (
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
+            or (m.start in heads and arabic_nisba(m, tokens))
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)

@@ -165,3 +165,29 @@ def test_round4_lookalikes_stay_out(
     classifier: TopicClassifier, language: str, title: str, topics: set[str]
 ) -> None:
     assert _ids(classifier.classify(title=title, text="", language=language)) == topics
+
+
+# Non-military senses of the strike words, in every shipped form.
+_NOT_STRIKES = [
+    ("en", "Iranian hackers attack Israeli water systems"),
+    ("en", "Israeli hackers hit Iranian fuel stations"),
+    ("en", "Cyber attack on Iranian banks disrupts payments"),
+    ("en", "Iran strikes deal with China on oil"),
+    ("en", "Iran and Saudi Arabia strike a deal in Beijing"),
+    ("en", "Iranian president hits out at Israel at UN"),
+    ("en", "Tehran lashes out at Washington over sanctions"),
+    ("en", "Israel kills IRGC general in Damascus strike"),
+    ("ar", "قراصنة إيرانيون يهاجمون أنظمة المياه الإسرائيلية"),
+    ("ar", "هجوم سيبراني إيراني على مستشفيات إسرائيلية"),
+    ("ar", "هجوم إلكتروني يضرب محطات الوقود في إيران"),
+    ("fa", "هکرهای ایرانی به سامانه‌های آب اسرائیل حمله کردند"),
+    ("fa", "حمله سایبری به پمپ‌بنزین‌های ایران"),
+    ("fa", "حملات سایبری بانک‌های ایران را مختل کرد"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("language", "title"), _NOT_STRIKES)
+def test_non_military_senses_stay_out(
+    classifier: TopicClassifier, language: str, title: str
+) -> None:
+    assert _ids(classifier.classify(title=title, text="", language=language)) == set()
