@@ -191,3 +191,30 @@ def test_non_military_senses_stay_out(
     classifier: TopicClassifier, language: str, title: str
 ) -> None:
     assert _ids(classifier.classify(title=title, text="", language=language)) == set()
+
+
+# The war between Iran and Israel by its names, and the ways it is only a time or a fear.
+_WARS = [
+    ("en", "Israel-Iran war enters its sixth day", {"iran-strikes", "strikes-on-iran"}),
+    ("en", "Day five of the war between Israel and Iran", {"iran-strikes", "strikes-on-iran"}),
+    ("en", "Twelve-day war: what Iran and Israel hit", {"iran-strikes", "strikes-on-iran"}),
+    ("ar", "اليوم الخامس من الحرب الإسرائيلية الإيرانية", {"iran-strikes", "strikes-on-iran"}),
+    ("ar", "الحرب بين إسرائيل وإيران تدخل أسبوعها الثاني", {"iran-strikes", "strikes-on-iran"}),
+    ("fa", "روز پنجم جنگ اسرائیل و ایران", {"iran-strikes", "strikes-on-iran"}),
+    ("fa", "جنگ دوازده روزه ایران و اسرائیل به روایت تصویر", {"iran-strikes", "strikes-on-iran"}),
+    # (The 12-day war with neither party named needs the article's party: not covered.)
+    ("en", "Trump says he does not want war with Iran", set()),
+    ("en", "Oil prices fell after the Israel-Iran war ended", set()),
+    ("en", "Fears of an Israel-Iran war grow as talks stall", set()),
+    ("ar", "مخاوف من اندلاع حرب بين إيران وإسرائيل", set()),
+    ("fa", "نگرانی از وقوع جنگ ایران و اسرائیل", set()),
+    ("fa", "قیمت طلا پس از جنگ ۱۲ روزه کاهش یافت", set()),
+    ("en", "Veterans of the Iran-Iraq war gather in Tehran", set()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("language", "title", "topics"), _WARS)
+def test_the_war_by_its_names(
+    classifier: TopicClassifier, language: str, title: str, topics: set[str]
+) -> None:
+    assert _ids(classifier.classify(title=title, text="", language=language)) == topics
