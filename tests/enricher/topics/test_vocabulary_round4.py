@@ -183,6 +183,9 @@ _NOT_STRIKES = [
     ("fa", "هکرهای ایرانی به سامانه‌های آب اسرائیل حمله کردند"),
     ("fa", "حمله سایبری به پمپ‌بنزین‌های ایران"),
     ("fa", "حملات سایبری بانک‌های ایران را مختل کرد"),
+    ("en", "Khamenei attacks Western rhetoric on human rights"),
+    ("ar", "خامنئي يهاجم السياسة الأمريكية في المنطقة"),
+    ("fa", "رئیس‌جمهور ایران به منتقدان توافق حمله کرد"),
 ]  # fmt: skip
 
 
@@ -210,6 +213,9 @@ _WARS = [
     ("fa", "نگرانی از وقوع جنگ ایران و اسرائیل", set()),
     ("fa", "قیمت طلا پس از جنگ ۱۲ روزه کاهش یافت", set()),
     ("en", "Veterans of the Iran-Iraq war gather in Tehran", set()),
+    # An attack after a decision is still an attack (the abstract-object masks are short).
+    ("en", "Israel attacked Iran after the decision to end talks", {"strikes-on-iran"}),
+    ("fa", "اسرائیل پس از تصمیم کابینه به ایران حمله کرد", {"strikes-on-iran"}),
 ]  # fmt: skip
 
 
