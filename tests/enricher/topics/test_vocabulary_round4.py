@@ -186,6 +186,11 @@ _NOT_STRIKES = [
     ("en", "Khamenei attacks Western rhetoric on human rights"),
     ("ar", "خامنئي يهاجم السياسة الأمريكية في المنطقة"),
     ("fa", "رئیس‌جمهور ایران به منتقدان توافق حمله کرد"),
+    ("en", "Nurses in Tehran go on strike over unpaid wages"),
+    ("en", "Iranian protesters attack police station in Zahedan"),
+    ("en", "Iran's currency hit by record inflation"),
+    ("ar", "متظاهرون يهاجمون مقرا حكوميا في أصفهان"),
+    ("fa", "معترضان به ساختمان فرمانداری در زاهدان حمله کردند"),
 ]  # fmt: skip
 
 
@@ -216,6 +221,10 @@ _WARS = [
     # An attack after a decision is still an attack (the abstract-object masks are short).
     ("en", "Israel attacked Iran after the decision to end talks", {"strikes-on-iran"}),
     ("fa", "اسرائیل پس از تصمیم کابینه به ایران حمله کرد", {"strikes-on-iran"}),
+    # Civilians as the victims of a strike leave the strike its owner.
+    ("en", "Strike on Tehran refinery kills three workers", {"strikes-on-iran"}),
+    ("en", "Israeli drone attack on Kermanshah base injures farmers", {"strikes-on-iran"}),
+    ("ar", "غارة على مصفاة طهران تقتل ثلاثة عمال", {"strikes-on-iran"}),
 ]  # fmt: skip
 
 
