@@ -76,6 +76,11 @@ _LABELLED = [
     ("fa", "پایگاه نواتیم توسط سپاه هدف حمله قرار گرفت", {"iran-strikes"}),
     ("fa", "پالایشگاه حیفا هدف موشک‌های ایران قرار گرفت", {"iran-strikes"}),
     ("fa", "موشکی از خاک ایران به سوی اسرائیل شلیک شد", {"iran-strikes"}),
+    # ... but «شد» elsewhere in the clause is another verb's: the striker keeps the act.
+    ("fa", "سپاه به پایگاه نواتیم حمله کرد و آشیانه‌ها منهدم شد", {"iran-strikes"}),
+    ("fa", "سپاه گفت حمله موشکی به حیفا انجام شد", {"iran-strikes"}),
+    ("fa", "سپاه پاسداران با حمله موشکی باعث تخریب پایگاه شد", {"iran-strikes"}),
+    ("fa", "پهپادهای سپاه شلیک شدند و به حیفا رسیدند", {"iran-strikes"}),
     ("en", "Haifa rocked by Iranian missiles", {"iran-strikes"}),
     ("en", "Tel Aviv hit by Iranian drones", {"iran-strikes"}),
     # Claims in the first person plural and the perfect.
