@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from newswire.common.text import normalise_text
 from newswire.enricher.topics.matching import AGENT, Match
 from newswire.enricher.topics.tokens import Token, tokenise
 
@@ -25,10 +26,11 @@ def coordinated_with_target(
 ) -> bool:
     """The mention is the second half of "target and X" («کرماشان و تاران», «أصفهان
     وطهران», "Natanz and Tehran"): one more thing hit, not a party that strikes --
-    unless (Arabic) an act follows it closely (``act_starts``: «... في طهران وإيران ترد
-    بصواريخ»: the subject of the next clause)."""
+    unless (Arabic) an act follows it closely or starts with it (``act_starts``: «... في
+    طهران وإيران ترد بصواريخ»: the subject of the next clause; «... في طهران وصواريخ فتاح
+    على إسرائيل»: the named weapons are the next act's own)."""
     start = m.start
-    if any(m.end <= a <= m.end + 2 for a in act_starts):
+    if any(m.start <= a <= m.end + 2 for a in act_starts):
         return False
     if start in ends and tokens[start].form.startswith(AR_ATTACHED_AND):
         return True
@@ -275,20 +277,75 @@ _EN_FUNCTION_WORDS = frozenset(
 )  # fmt: skip
 
 
+# Modifiers an English noun phrase puts between a possessor and its head noun ("Iran's
+# 2020 missile barrage", "Israel's June drone strikes"): at most two.
+_POSSESSOR_MODIFIERS = 2
+
+
 def possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Token]) -> bool:
-    """svo: the mention stands right before an act noun (at most one word between, not
-    a function word, in its clause): its possessor or adjective, which owns the act
+    """svo: the mention stands right before an act noun (at most two modifiers between,
+    no function word, in its clause): its possessor or adjective, which owns the act
     even after a target marker ("inquiry into Iran's missile attack", "report on
-    Iranian drone strikes")."""
+    Iranian drone strikes", "hurt in Iran's 2020 missile barrage")."""
     clause = tokens[m.start].clause
-    end = m.end
-    if end < len(tokens) and end in act_starts:
-        return tokens[end].clause == clause
-    return (
-        end + 1 < len(tokens)
-        and end + 1 in act_starts
-        and tokens[end + 1].clause == clause
-        and tokens[end].form not in _EN_FUNCTION_WORDS
+    for head in range(m.end, min(m.end + _POSSESSOR_MODIFIERS + 1, len(tokens))):
+        if tokens[head].clause != clause:
+            return False
+        if head in act_starts:
+            return True
+        if tokens[head].form in _EN_FUNCTION_WORDS:
+            return False
+    return False
+
+
+# English subordinators: an actor after one, behind the act, is the subject of another
+# clause ("IRGC says its salvo hit Israel as the IDF reports striking Tehran": the IDF
+# does not own "hit"). "after"/"before" too: "struck Haifa after Israel hit Isfahan".
+_EN_SUBORDINATORS = frozenset(
+    {"as", "while", "whereas", "when", "whilst", "but", "although", "though", "because",
+     "since", "after", "before", "until", "amid"}
+)  # fmt: skip
+
+
+def in_subordinate_clause(act: Match, m: Match, tokens: Sequence[Token]) -> bool:
+    """svo: an English subordinator stands between the act and a mention after it."""
+    return any(tokens[i].form in _EN_SUBORDINATORS for i in range(act.end, m.start))
+
+
+# Persian passive: a light verb of becoming right after the strike noun («بمباران شد»,
+# «موشک‌باران شدند», «هدف … قرار گرفت», «مورد حمله هوایی قرار گرفتند»): the subject
+# before it is what was hit, not who struck. Comparison forms (ZWNJ folded away).
+_FA_PASSIVE_AUX = frozenset(tokenise("شد شدند شده شده‌اند شده‌است گردید گردیدند می‌شود می‌شوند", "fa"))
+_FA_PLACED = normalise_text("قرار")
+_FA_FROM = normalise_text("از")
+_FA_GOT = frozenset(tokenise("گرفت گرفتند گرفته گرفته‌اند می‌گیرد می‌گیرند", "fa"))
+
+
+def persian_passive(act: Match, tokens: Sequence[Token]) -> bool:
+    """The act is a Persian passive: «شد/شدند/گردید» right after it, or «قرار گرفت»
+    inside it or at most one word after it, in its clause."""
+    clause = tokens[act.start].clause
+    words = [i for i in range(act.start, min(act.end + 3, len(tokens)))
+             if tokens[i].clause == clause]  # fmt: skip
+    for i in words:
+        form = tokens[i].form
+        if i == act.end and form in _FA_PASSIVE_AUX:
+            return True
+        if form == _FA_PLACED and i + 1 in words and tokens[i + 1].form in _FA_GOT:
+            return i <= act.end + 1
+    return False
+
+
+def passive_subject(m: Match, act: Match, by_agent: set[int], tokens: Sequence[Token]) -> bool:
+    """Before a Persian passive act, the mention is its subject (what was hit) -- not
+    the ezafe owner inside the act («هدف موشک‌های ایران قرار گرفت»), a speaker before a
+    colon («سپاه: ...»), an agent («توسط», «از سوی») or an origin («موشکی از خاک ایران
+    شلیک شد»: where the weapon came from)."""
+    return not (
+        m.start > act.start
+        or tokens[m.start].clause != tokens[act.start].clause
+        or m.start in by_agent
+        or tokens[m.start].form == _FA_FROM
     )
 
 
@@ -376,3 +433,53 @@ def object_gaps(
     words between are that object's adjectives and places («بنکەیەکی ئیسرائیلیمان ...
     لێدا», "we hit an Israeli base"), what was hit, never who struck."""
     return [gap for m in acts if m.gaps and forms[m.start] & target_words for gap in m.gaps]
+
+
+def persian_passive_object(o: Match, act: Match, tokens: Sequence[Token]) -> bool:
+    """What stands right before (at most one word) a Persian passive act is what was
+    hit («کارگاه‌های تهران بمباران شد»)."""
+    return (
+        o.end <= act.start <= o.end + 1
+        and tokens[o.start].clause == tokens[act.start].clause
+        and persian_passive(act, tokens)
+    )
+
+
+def another_act_first(act: Match, m: Match, act_words: frozenset[int]) -> bool:
+    """vso: another act stands between the act and an actor after it, or starts with
+    the actor («غارات على … طهران وصواريخ فتاح على إسرائيل»): the actor is that act's."""
+    return any(i in act_words for i in range(act.end, m.start + 1))
+
+
+# English passive: "Tehran was hit (by ...)", the headline's "Haifa rocked by ...". The
+# participles of striking and of being shaken; without an auxiliary "by" must follow,
+# so "Iran hit Israel" (active, its object after) is untouched.
+_EN_PASSIVE_AUX = frozenset({"was", "were", "is", "are", "been", "being", "be", "gets", "got"})
+_EN_PARTICIPLES = frozenset(
+    {"hit", "struck", "targeted", "bombed", "attacked", "shelled", "pounded", "raided",
+     "strafed", "bombarded", "hammered", "battered", "rocked", "shaken", "jolted", "rattled"}
+)  # fmt: skip
+
+
+def english_passive_subject(m: Match, tokens: Sequence[Token]) -> bool:
+    """svo: the mention is the subject of an English passive: an auxiliary and a
+    participle ("Tehran was struck overnight"), or a headline participle with its agent
+    ("Tehran rocked by airstrikes"): what was hit."""
+    clause, i = tokens[m.start].clause, m.end
+    aux = i < len(tokens) and tokens[i].form in _EN_PASSIVE_AUX and tokens[i].clause == clause
+    i += aux
+    if i >= len(tokens) or tokens[i].form not in _EN_PARTICIPLES or tokens[i].clause != clause:
+        return False
+    return aux or (i + 1 < len(tokens) and tokens[i + 1].form == "by")
+
+
+# Arabic relative (nisba) adjective endings, comparison forms (ة folded to ه): «إيراني»,
+# «إيرانية», «إيرانيون», «إيرانيين», «إيرانيات».
+_AR_NISBA = re.compile(r"ي(?:ه|ون|ين|ات)?$")
+
+
+def arabic_nisba(m: Match, tokens: Sequence[Token]) -> bool:
+    """vso: the mention is one Arabic nisba adjective; called for a mention right after
+    another actor, whose adjective it is («قراصنة إيرانيون»: the hackers are the actor,
+    not Iran; «شرطة إيرانية»). The noun before it decides."""
+    return m.end - m.start == 1 and bool(_AR_NISBA.search(tokens[m.start].form))

@@ -49,16 +49,23 @@ from dataclasses import dataclass
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
     after_last_speech_verb,
+    another_act_first,
+    arabic_nisba,
     claiming_speaker,
     closes_verb_group,
     coordinated_agent,
     coordinated_with_target,
+    english_passive_subject,
     genitive_of,
     headline_speaker,
+    in_subordinate_clause,
     kurdish_possessor,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
     object_gaps,
+    passive_subject,
+    persian_passive,
+    persian_passive_object,
     possessor_of_act,
     relative_subject,
     verb_final_speaker,
@@ -242,9 +249,13 @@ def _objects(
     objects: dict[int, list[tuple[Match, bool]]] = defaultdict(list)
     for o in raw_objects:
         if tokens[o.start].sentence in act_sentences and not relative_subject(o, tokens):
-            marked = bool(_marker_before(o, markers.target, relation.marker_reach, scan)) or (
-                bool(markers.object)
-                and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+            marked = (
+                bool(_marker_before(o, markers.target, relation.marker_reach, scan))
+                or (
+                    bool(markers.object)
+                    and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+                )
+                or (relation.word_order == "svo" and english_passive_subject(o, tokens))
             )
             objects[tokens[o.start].sentence].append((o, marked))
     return objects
@@ -286,13 +297,16 @@ def _actors(
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
     marked_rivals: set[int] = set()
-    for m in one_per_span(mentions):
+    kept = one_per_span(mentions)
+    heads = frozenset(m.end for m in kept) if relation.word_order == "vso" else frozenset()
+    for m in kept:
         if (
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
             or kurdish_possessor(m, tokens)
             or overlaps(m, objects_in_gaps)
+            or (m.start in heads and arabic_nisba(m, tokens))
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
@@ -309,6 +323,7 @@ def _actors(
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
             or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
+            or (act_ends and english_passive_subject(m, tokens))
         ):
             if marker and m.role.kind == RIVAL:
                 marked_rivals.add(m.start)
@@ -324,7 +339,7 @@ def _event(
     tokens = context.tokens
     sentence = tokens[act.start].sentence
     candidates = parties.actors.get(sentence, [])
-    if parties.barriers and candidates:
+    if parties.barriers is not None and candidates:
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
     owner = _owner(act, candidates, parties, relation, context) or parties.party
     if owner is None and relation.word_order == "sov" and relation.needs_agent:
@@ -421,6 +436,8 @@ def _object_of(
             and owner.end <= o.start
         ) or (relation.word_order == "sov" and kurmanji_direct_object(o, owner, act, tokens)):
             return o
+        if relation.word_order == "sov" and persian_passive_object(o, act, tokens):
+            return o
     return None
 
 
@@ -446,7 +463,18 @@ def _owner(
         # reports what hit it ("Drones hit a workshop in Isfahan; Tehran says ..."). An
         # exchange (no word order: no direction) may name its parties anywhere.
         clause = tokens[act.start].clause
-        near = [m for m in near if m.end <= act.start or tokens[m.start].clause == clause]
+        near = [
+            m
+            for m in near
+            if m.end <= act.start
+            or (
+                tokens[m.start].clause == clause
+                and not (relation.word_order == "svo" and in_subordinate_clause(act, m, tokens))
+                and not (
+                    relation.word_order == "vso" and another_act_first(act, m, parties.act_words)
+                )
+            )
+        ]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
     marked = [
         m
@@ -520,6 +548,8 @@ def _across_no_barrier(
             clause_end += 1
         if _any_between(barriers, act.start, clause_end):
             actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
+        elif persian_passive(act, tokens):
+            actors = [m for m in actors if not passive_subject(m, act, parties.by_agent, tokens)]
     return [
         m
         for m in actors
