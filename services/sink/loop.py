@@ -25,19 +25,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import IllegalStateError
 
-from newswire.common.contract import EnrichedArticle
 from newswire.common.errors import InvalidRecord
 from newswire.common.publish import Publisher
-from newswire.common.schemas import SchemaName, decode_json_object
 from newswire.common.settings import Settings
 from newswire.sink.checkpoint import Checkpoint
 from newswire.sink.deadletters import DeadLetters, Refusal
+from newswire.sink.decode import decode_enriched
 from newswire.sink.metrics import Readiness, SinkMetrics
 from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier, RetryPolicy
 from newswire.sink.writers.base import RecordRejected, Writer
@@ -228,11 +228,11 @@ class PollLoop:
         The offset counts as handled only once all of that is done."""
         raw: bytes | None = message.value
         try:
-            record = decode_json_object(raw, SchemaName.ENRICHED)
+            record = decode_enriched(raw)
         except InvalidRecord as error:
             await self._dead_letters.message(error, message)
         else:
-            assert raw is not None  # decode_json_object refuses None
+            assert raw is not None  # decode_enriched refuses None
             refusals = [
                 refusal
                 for writer in self._writers
@@ -243,7 +243,7 @@ class PollLoop:
         self.checkpoint.track(tp, message.offset, message.key, len(raw or b""))
 
     async def _add(
-        self, writer: Writer, record: EnrichedArticle, raw: bytes, message: ConsumerRecord
+        self, writer: Writer, record: Mapping[str, Any], raw: bytes, message: ConsumerRecord
     ) -> Refusal | None:
         """Add to WRITER; the refusal if it refuses the record for good (or a bug fails
         the add every attempt), for the caller's one dead letter."""
