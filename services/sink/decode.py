@@ -114,9 +114,13 @@ class _Lean:
             raise ValueError(f"the lean path does not know the schema keywords {unknown}")
         properties: dict[str, Any] = document["properties"]
         text_rules = properties.pop(TEXT)
-        if text_rules.get("type") != "string" or not set(text_rules) <= _TEXT_RULES:
+        if (
+            text_rules.get("type") != "string"
+            or not set(text_rules) <= _TEXT_RULES
+            or text_rules.get("minLength", 0) > 1  # n bytes may be fewer than n characters
+        ):
             raise ValueError(f"the lean path cannot check the text's rules {text_rules}")
-        self._min_bytes = 2 + (1 if text_rules.get("minLength", 0) > 0 else 0)
+        self._min_bytes = 2 + text_rules.get("minLength", 0)
         self._max_bytes = 2 + int(text_rules.get("maxLength", 2**62))
         document["required"] = [name for name in document["required"] if name != TEXT]
         self._text_required = TEXT in schema_document(SchemaName.ENRICHED)["required"]
@@ -135,7 +139,7 @@ class _Lean:
             shape = self._decoder.decode(raw)
         except (ValueError, msgspec.DecodeError):  # UnicodeDecodeError is a ValueError
             return None
-        token = bytes(getattr(shape, TEXT))
+        token = memoryview(getattr(shape, TEXT))  # no copy of the text
         if not self._text_ok(token):
             return None
         fields = {
@@ -147,7 +151,7 @@ class _Lean:
             return None
         return LeanRecord(fields, raw)
 
-    def _text_ok(self, token: bytes) -> bool:
+    def _text_ok(self, token: memoryview) -> bool:
         if not token:
             return not self._text_required
         return token[:1] == b'"' and self._min_bytes <= len(token) <= self._max_bytes

@@ -218,3 +218,32 @@ def test_writers_see_the_whole_record_where_they_need_it() -> None:
     assert lean is not None
     assert orjson.loads(as_line(lean, spread)) == orjson.loads(spread)
     assert as_line(lean, spread).count(b"\n") == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda doc: doc["properties"]["text"].update(minLength=2),
+        lambda doc: doc["properties"]["text"].update(pattern="^[^<]*$"),
+        lambda doc: doc.update(dependentRequired={"text": ["title"]}),
+    ],
+    ids=["minLength 2", "a text pattern", "a rule across fields"],
+)
+def test_a_schema_rule_the_lean_path_cannot_check_switches_it_off(
+    change: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every record then goes the full way: slower, never less strict."""
+    import newswire.sink.decode as decode
+
+    document = copy.deepcopy(schema_document(SchemaName.ENRICHED))
+    change(document)
+    monkeypatch.setattr(decode, "schema_document", lambda name: document)
+    decode._lean.cache_clear()
+    try:
+        record = enriched_record()
+        assert lean_record(orjson.dumps(record)) is None
+        assert dict(decode_enriched(orjson.dumps(record))) == record
+    finally:
+        monkeypatch.undo()
+        decode._lean.cache_clear()
+    assert lean_record(orjson.dumps(enriched_record())) is not None
