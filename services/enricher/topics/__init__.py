@@ -16,7 +16,9 @@ article goes through, one module each:
   pass over an article's tokens;
 * :mod:`.relations`: which act mentions count (actor -> act -> target), so that
   "Israel strikes Iran" stays out of iran-strikes and "Iran strikes Israel" out of
-  strikes-on-iran; :mod:`.grammar` holds its coordination ("and") and verb-final
+  strikes-on-iran; :mod:`.relation_parties` finds who may own an act and what it may
+  hit, :mod:`.relation_owner` picks an act's owner and object per word order, and
+  :mod:`.grammar` holds their coordination ("and") and verb-final
   (subject-object-verb) rules;
 * :mod:`.scoring`: masks, the co-occurrence gate, weights and the saturating score;
 * :mod:`.classifier`: :class:`TopicClassifier`, what the enricher builds and calls.
