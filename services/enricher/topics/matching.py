@@ -161,7 +161,9 @@ def find_matches(
         if not hits:
             continue
         clause = tokens[start].clause
-        for form in hits:
+        # In a fixed order, not the set's: the order of equal-span matches decides which
+        # one is kept as evidence, and the evidence must not change with the hash seed.
+        for form in sorted(hits):
             for words, gapped, roles in index[form]:
                 end, gaps = start + len(words), _NO_GAPS
                 if gapped:
