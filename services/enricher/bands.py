@@ -17,7 +17,10 @@ independent reports and follow-ups.
 
 Wire format: a member or probe is a JSON list; the shingle count is appended after the
 original fields and read as the first integer there (by type, so other appended fields
-may sit before or after it).
+may sit before or after it). A probe names every band key of its article that lives on
+one band partition (exchange v2, see neardup.py): it is answered once, the article
+joins all those buckets as one member, and a delta holds that member once with its
+band keys. A v1 probe named one band key (a string where v2 has a list); both read.
 Deltas written before it existed (five-element members, six-element probes, 2-bit
 sketches) are read with an unknown count: such a member still matches an exact copy
 of its text, never a near one (its sketch is not comparable), and it expires with the
@@ -92,6 +95,14 @@ def _decoded(encoded: str) -> bytes:
     return base64.b64decode(encoded)
 
 
+@functools.lru_cache(maxsize=_SHARED_SKETCHES)
+def _encoded(sketch: bytes) -> str:
+    """A sketch's base64 form, made once while the sketch is in use: a member is written
+    into its delta and into every reply that tells of it, a probe into each band
+    partition it asks (bytes cache their hash, so a lookup costs one compare)."""
+    return base64.b64encode(sketch).decode()
+
+
 def _extension(data: Sequence[Any], start: int) -> dict[str, Any]:
     """The cluster fields appended to a wire list as one JSON object after position
     START; found by type, not position, so other fields appended beside it do not
@@ -136,11 +147,10 @@ class Member:
         )
 
     def to_json(self) -> list[Any]:
-        encoded = base64.b64encode(self.sketch).decode()
         data: list[Any] = [
             self.article_id,
             self.text_hash,
-            encoded,
+            _encoded(self.sketch),
             self.seen_at,
             self.cluster_id,
             self.shingles,
@@ -183,10 +193,11 @@ def _float_or_none(value: Any) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """An article asking one band bucket who is already there."""
+    """An article asking the buckets of BAND_KEYS who is already there: all its band
+    keys (what the worker makes), or those on one band partition (what it sends)."""
 
     article_id: str
-    band_key: str
+    band_keys: tuple[str, ...]
     text_hash: str
     sketch: bytes
     seen_at: float
@@ -199,12 +210,11 @@ class Probe:
         return Head(self.seen_at if self.story_at is None else self.story_at, self.article_id)
 
     def to_json(self) -> list[Any]:
-        encoded = base64.b64encode(self.sketch).decode()
         data: list[Any] = [
             self.article_id,
-            self.band_key,
+            list(self.band_keys),
             self.text_hash,
-            encoded,
+            _encoded(self.sketch),
             self.seen_at,
             self.reply_partition,
             self.shingles,
@@ -215,10 +225,12 @@ class Probe:
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Probe:
+        """A v2 probe (a list of band keys) or a v1 one (one band key, a string)."""
         story = _float_or_none(_extension(data, 6).get("k"))
+        bands = data[1]
         return cls(
             sys.intern(data[0]),
-            data[1],
+            (bands,) if isinstance(bands, str) else tuple(bands),
             sys.intern(data[2]),
             _decoded(data[3]),
             float(data[4]),
@@ -348,22 +360,45 @@ def answer_probe(
     threshold: float,
     book: ClusterBook | None = None,
 ) -> tuple[list[Member], list[Member]]:
-    """(the bucket after the probe joins it, the earlier members the probe should hear of).
+    """(the bucket after the probe joins it, the earlier members the probe should hear
+    of): :func:`join_buckets` on one bucket."""
+    _, (updated,), heard = join_buckets(
+        [bucket], probe, window_s=window_s, capacity=capacity, threshold=threshold, book=book
+    )
+    return updated, heard
 
-    Members older than the dedupe window are forgotten; the probe's own id is never
-    its own candidate (a re-processed record would find itself) and replaces its
-    older entry; the bucket keeps the ``capacity`` most recent members but always
-    the oldest, the story's first copy. The members heard are told as BOOK (the
-    partition's cluster knowledge) resolves them: survivor cluster, earliest head.
-    The newcomer is placed among its matches in this bucket — an approximation across
-    bands that is exact for copies; the worker places it on all answers, and the
-    record says so — and BOOK learns its head and merges.
+
+def join_buckets(
+    buckets: Sequence[Sequence[Member]],
+    probe: Probe,
+    *,
+    window_s: float,
+    capacity: int,
+    threshold: float,
+    book: ClusterBook | None = None,
+) -> tuple[Member, list[list[Member]], list[Member]]:
+    """(the newcomer, each of BUCKETS after it joins, the earlier members it hears of).
+
+    BUCKETS are those of the probe's band keys on one band partition. Members older
+    than the dedupe window are forgotten; the probe's own id is never its own
+    candidate (a re-processed record would find itself) and replaces its older entry;
+    a bucket keeps the ``capacity`` most recent members but always the oldest, the
+    story's first copy. A member in several of the buckets is heard once. The members
+    heard are told as BOOK (the partition's cluster knowledge) resolves them: survivor
+    cluster, earliest head. The newcomer is placed among its matches in these buckets
+    — an approximation across partitions that is exact for copies; the worker places
+    it on all answers, and the record says so — and BOOK learns its head and merges.
+    The newcomer is one member in all the buckets it joins.
     """
     if capacity < 2:
         raise ValueError(f"band capacity must be at least 2, got {capacity}")
     horizon = probe.seen_at - window_s
-    alive = [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
-    heard = alive if book is None else [resolved(m, book) for m in alive]
+    alive = [
+        [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
+        for bucket in buckets
+    ]
+    earlier = alive[0] if len(alive) == 1 else list(dict.fromkeys(m for a in alive for m in a))
+    heard = earlier if book is None else [resolved(m, book) for m in earlier]
     found = matches(
         probe.text_hash, probe.sketch, heard, threshold=threshold, own_shingles=probe.shingles
     )
@@ -382,7 +417,7 @@ def answer_probe(
     )
     if book is not None:
         book.learn(newcomer.cluster_id, newcomer.head, newcomer.merged)
-    return bounded([*alive, newcomer], capacity), heard
+    return newcomer, [bounded([*a, newcomer], capacity) for a in alive], heard
 
 
 def bounded(bucket: list[Member], capacity: int) -> list[Member]:
@@ -406,6 +441,12 @@ def learn_all(book: ClusterBook, members: Iterable[Member]) -> None:
         book.learn(member.cluster_id, member.head, member.merged)
 
 
+#: Delta layouts: v1 listed a member per band (``"m"``: [band key, member]); v2 lists a
+#: member once with its band keys (``"e"``: [[band keys], member]). A v1 reader finds no
+#: ``"m"`` in a v2 delta and skips it (a rollback forgets the newer buckets, no crash).
+DELTA_VERSION = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Delta:
     """What one probe message added to the buckets of one band partition: the only
@@ -415,13 +456,15 @@ class Delta:
 
     partition: int
     newest: float  # seen_at of its newest member: the delta expires with it
-    joined: tuple[tuple[str, Member], ...]  # (band key, newcomer), in the order answered
+    #: (the band keys it joined on this partition, newcomer), in the order answered
+    joined: tuple[tuple[tuple[str, ...], Member], ...]
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "v": DELTA_VERSION,
             "p": self.partition,
             "at": self.newest,
-            "m": [[band, member.to_json()] for band, member in self.joined],
+            "e": [[list(bands), member.to_json()] for bands, member in self.joined],
         }
 
     def to_bytes(self) -> bytes:
@@ -436,7 +479,11 @@ class Delta:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Delta:
-        joined = tuple((band, Member.from_json(m)) for band, m in data["m"])
+        """A v2 delta, or a v1 one (a member per band: each read as joining one band)."""
+        if "e" in data:
+            joined = tuple((tuple(bands), Member.from_json(m)) for bands, m in data["e"])
+        else:
+            joined = tuple(((band,), Member.from_json(m)) for band, m in data["m"])
         return cls(int(data["p"]), float(data["at"]), joined)
 
 
@@ -483,36 +530,41 @@ class BucketIndex:
         """Rebuild PARTITION's buckets from its deltas (any order: replayed by time)."""
         buckets: dict[str, list[Member]] = {}
         book = ClusterBook()
-        joined = [(band, m) for d in deltas if d.partition == partition for band, m in d.joined]
-        for band, member in sorted(joined, key=lambda entry: entry[1].seen_at):
-            bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
-            buckets[band] = bounded([*bucket, member], self._capacity)
+        joined = [entry for d in deltas if d.partition == partition for entry in d.joined]
+        for bands, member in sorted(joined, key=lambda entry: entry[1].seen_at):
+            for band in bands:
+                bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
+                buckets[band] = bounded([*bucket, member], self._capacity)
             learn_all(book, [member])
         self._buckets[partition] = buckets
         self._books[partition] = book
 
     def load_all(self, deltas: Iterable[Delta], *, including: int) -> None:
-        """Rebuild every partition that has deltas in one pass over them (a worker takes
-        several partitions at once after a rebalance), and INCLUDING even without any."""
+        """Rebuild every partition not loaded yet that has deltas, in one pass over them
+        (a worker takes several partitions at once after a rebalance), and INCLUDING
+        even without any. A loaded partition is current (every answer since its load
+        is in memory): rebuilding it again would cost a parse of all its deltas."""
         by_partition: dict[int, list[Delta]] = {including: []}
         for delta in deltas:
-            by_partition.setdefault(delta.partition, []).append(delta)
+            if delta.partition == including or not self.loaded(delta.partition):
+                by_partition.setdefault(delta.partition, []).append(delta)
         for partition, own in by_partition.items():
             self.load(partition, own)
 
     def answer(self, partition: int, probe: Probe) -> tuple[Member, list[Member]]:
-        """(the newcomer the probe adds to its bucket, the earlier members it hears of)."""
+        """(the newcomer the probe adds to the buckets of its band keys, the earlier
+        members it hears of)."""
         buckets = self._buckets.setdefault(partition, {})
-        updated, heard = answer_probe(
-            buckets.get(probe.band_key, []),
+        newcomer, updated, heard = join_buckets(
+            [buckets.get(band, []) for band in probe.band_keys],
             probe,
             window_s=self._window_s,
             capacity=self._capacity,
             threshold=self._threshold,
             book=self._books.setdefault(partition, ClusterBook()),
         )
-        buckets[probe.band_key] = updated
-        return updated[-1], heard
+        buckets.update(zip(probe.band_keys, updated, strict=True))
+        return newcomer, heard
 
     def prune(self, now: float) -> None:
         """Drop members past the window; rebuild the cluster book of each partition that
