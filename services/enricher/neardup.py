@@ -36,14 +36,8 @@ import orjson
 from faust.types import TableT
 
 from newswire.common.kafka import default_partition
-from newswire.enricher.bands import (
-    BucketIndex,
-    Delta,
-    Member,
-    Probe,
-    delta_key,
-    delta_key_partition,
-)
+from newswire.enricher.bands import Member, Probe
+from newswire.enricher.buckets import BucketIndex, Delta, delta_key, delta_key_partition
 
 log = logging.getLogger(__name__)
 

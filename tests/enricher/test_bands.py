@@ -8,17 +8,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswire.enricher.bands import (
-    BucketIndex,
-    Delta,
     Member,
     Probe,
     answer_probe,
     best_candidate,
+    sketch,
+    sketch_similarity,
+)
+from newswire.enricher.buckets import (
+    BucketIndex,
+    Delta,
     delta_expired,
     delta_key,
     delta_key_partition,
-    sketch,
-    sketch_similarity,
 )
 from newswire.enricher.overlap import SKETCH_BITS
 

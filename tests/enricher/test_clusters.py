@@ -19,14 +19,8 @@ from newswire.common.records import raw_article
 from newswire.common.settings import Settings
 from newswire.common.times import parse_rfc3339
 from newswire.enricher.app import build_pipeline
-from newswire.enricher.bands import (
-    BucketIndex,
-    Delta,
-    Member,
-    Probe,
-    answer_probe,
-    resolved,
-)
+from newswire.enricher.bands import Member, Probe, answer_probe, resolved
+from newswire.enricher.buckets import BucketIndex, Delta
 from newswire.enricher.clusters import ClusterBook, Head, Placement, place
 from newswire.enricher.neardup import probes_by_partition
 from newswire.enricher.pipeline import Emit, EnrichmentPipeline, probes_for, settled_record
