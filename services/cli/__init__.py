@@ -18,6 +18,7 @@ from newswire.cli.benches import bench_app
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
     KafkaTimeout,
+    command_failures,
     positive_rate,
     require_kafka,
     run_with_kafka,
@@ -377,11 +378,19 @@ def replay(
 
 @app.command()
 def enrich(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
-    """Run the enricher (Faust worker) until SIGTERM."""
+    """Run the enricher (Faust worker) until SIGTERM.
+
+    Exit status: 0 stopped; 2 configuration error, or the web port (ENRICHER_WEB_PORT)
+    is taken; 3 Kafka did not answer.
+    """
+    from newswire.common.health import check_port_free
     from newswire.enricher.app import run_enricher
 
     settings = _settings("enricher")
-    # Faust would log its own traceback and exit 1; say it in one line, like every command.
+    # Faust would log its own traceback (or a JSON line) and exit 1; say it in one line,
+    # like every command: a taken web port (exit 2), then Kafka not answering (exit 3).
+    with command_failures("enrich", settings.kafka):
+        check_port_free(settings.enricher.web_host, settings.enricher.web_port, name="enricher")
     require_kafka("enrich", settings.kafka, kafka_timeout)
     run_enricher(settings)
 
@@ -733,23 +742,36 @@ app.add_typer(bench_app, name="bench")
 app.command("soak")(soak)
 
 
-def _one_line_usage_error(error: Any) -> None:
+def _one_line_usage_error(error: typer.TyperException) -> None:
     """A usage error as one line on stderr, naming the command and its --help.
 
-    typer prints click's usage errors (a bad flag value, a missing file, an unknown
-    option) as a five-line box; a user's mistake gets one line here, like the errors
-    the commands report themselves. typer calls this in place of its formatter; the
-    exit status stays click's 2. ``NoArgsIsHelpError`` prints the help elsewhere."""
-    if type(error).__name__ == "NoArgsIsHelpError":
-        return
-    context = getattr(error, "ctx", None)
-    where = context.command_path if context is not None else "newswire"
+    click shows its usage errors (a bad flag value, a missing file, an unknown option)
+    as usage, hint and message, and typer as a five-line box; a user's mistake gets one
+    line here, like the errors the commands report themselves. An error with no message
+    is typer's ``no_args_is_help``, whose help is already printed."""
     message = " ".join(error.format_message().split())
+    if not message:
+        return
+    context = getattr(error, "ctx", None)  # click's UsageError carries the command's context
+    where = context.command_path if context is not None else "newswire"
     typer.echo(f"{where}: {message} (see {where} --help)", err=True)
 
 
 def main() -> None:
-    import typer.rich_utils
+    """The ``newswire`` command (also ``python -m newswire``).
 
-    typer.rich_utils.rich_format_error = _one_line_usage_error  # type: ignore[assignment]
-    app(prog_name="newswire")  # also under ``python -m newswire``
+    Run with click's ``standalone_mode=False``: click hands its usage and file errors
+    back (typer's ``TyperException``, the base of the click it vendors) instead of
+    printing them, and they are said in one line here; the exit status stays click's
+    (2 for usage errors)."""
+    try:
+        status = app(prog_name="newswire", standalone_mode=False)
+    except typer.TyperException as error:
+        _one_line_usage_error(error)
+        status = getattr(error, "exit_code", 1)
+    except typer.Abort:  # end of input at a prompt
+        typer.echo("Aborted!", err=True)
+        status = 1
+    # Not standalone, click returns typer.Exit's code, or a command's return value
+    # (None: every command ends by returning or raising typer.Exit).
+    sys.exit(status if isinstance(status, int) else 0)

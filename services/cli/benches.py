@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from newswire.cli.exits import EXIT_USAGE, fail, kafka_failures, require_kafka
+from newswire.cli.exits import EXIT_USAGE, command_failures, fail, require_kafka
 from newswire.cli.fetcher import bench_fetch
 from newswire.cli.settings import cli_settings as _settings
 
@@ -61,7 +61,7 @@ def bench_enrich(
 
     settings = _settings()
     _bench_kafka("bench enrich", settings)
-    with kafka_failures("bench enrich", settings.kafka):
+    with command_failures("bench enrich", settings.kafka):
         result = run_bench_enrich(
             settings, articles=articles, seeds=seeds, timeout_s=timeout, workers=workers
         )
@@ -91,7 +91,7 @@ def bench_sink(
     if dsn is not None:
         _require_database("bench sink", dsn)
     _bench_kafka("bench sink", settings)
-    with kafka_failures("bench sink", settings.kafka):
+    with command_failures("bench sink", settings.kafka):
         result = run_bench_sink(
             settings, records=records, seeds=seeds, postgres_dsn=dsn, timeout_s=timeout
         )
@@ -138,7 +138,7 @@ def bench_memory(
 
     settings = _settings()
     _bench_kafka("bench memory", settings)
-    with kafka_failures("bench memory", settings.kafka):
+    with command_failures("bench memory", settings.kafka):
         result = run_bench_memory(
             settings, articles=articles, seeds=seeds, window_s=window_s, timeout_s=timeout
         )

@@ -23,6 +23,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from newswire.common.errors import CannotStart
 from newswire.common.settings import KafkaSettings
 from newswire.common.text import excerpt
 
@@ -77,12 +78,16 @@ def unreachable_line(kafka: KafkaSettings, timeout_s: float | None = None) -> st
 
 
 @contextlib.contextmanager
-def kafka_failures(command: str, kafka: KafkaSettings) -> Iterator[None]:
-    """Turn "could not reach Kafka" - before or during the work - into one line and exit 3."""
+def command_failures(command: str, kafka: KafkaSettings) -> Iterator[None]:
+    """What stops a command, said in one line: Kafka not reachable, before or during the
+    work (exit 3); a service that cannot start as configured, e.g. its port taken or
+    its output folder impossible (:class:`CannotStart`, exit 2)."""
     from newswire.common.kafka import KafkaUnreachable, is_unreachable
 
     try:
         yield
+    except CannotStart as exc:
+        fail(command, str(exc), EXIT_USAGE)
     except KafkaUnreachable as exc:
         line = unreachable_line(kafka, exc.timeout_s)
         cause = exc.last_error
@@ -100,7 +105,7 @@ def require_kafka(command: str, kafka: KafkaSettings, timeout_s: float) -> None:
     """Wait up to TIMEOUT_S for Kafka to answer; one line and exit 3 if it does not."""
     from newswire.common.kafka import require_broker
 
-    with kafka_failures(command, kafka):
+    with command_failures(command, kafka):
         asyncio.run(require_broker(kafka, timeout_s=timeout_s))
 
 
@@ -111,14 +116,15 @@ def run_with_kafka(
     work: Callable[[], Coroutine[Any, Any, T]],
 ) -> T:
     """``asyncio.run(work())`` once Kafka answers, in one event loop; Kafka going away
-    at any point is one line and exit 3, never a traceback."""
+    at any point is one line and exit 3, a service that cannot start one line and exit
+    2 (:func:`command_failures`), never a traceback."""
     from newswire.common.kafka import require_broker
 
     async def main() -> T:
         await require_broker(kafka, timeout_s=timeout_s)
         return await work()
 
-    with kafka_failures(command, kafka):
+    with command_failures(command, kafka):
         return asyncio.run(main())
 
 

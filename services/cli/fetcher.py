@@ -11,7 +11,7 @@ import typer
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
     KafkaTimeout,
-    kafka_failures,
+    command_failures,
     networks,
     require_kafka,
 )
@@ -72,14 +72,14 @@ def fetch(
             raise typer.Exit(2)
         settings = _settings("fetcher")
         require_kafka("fetch", settings.kafka, kafka_timeout)
-        with kafka_failures("fetch", settings.kafka):
+        with command_failures("fetch", settings.kafka):
             code = run(settings, None, allow_network=allow_network or ())
         raise typer.Exit(code)
     _usable_or_exit(sources, "not polling")
     settings = _settings("fetcher")
     if output is None:  # to Kafka: say so in one line if it is not there
         require_kafka("fetch", settings.kafka, kafka_timeout)
-    with kafka_failures("fetch", settings.kafka):
+    with command_failures("fetch", settings.kafka):
         code = run(settings, sources, once=once, output=output, allow_network=allow_network or ())
     raise typer.Exit(code)
 
@@ -93,7 +93,7 @@ def _on_kafka(
 
     settings = _settings("fetcher")
     require_kafka(command, settings.kafka, kafka_timeout)
-    with kafka_failures(command, settings.kafka):
+    with command_failures(command, settings.kafka):
         code = asyncio.run(work(settings))
     raise typer.Exit(code)
 

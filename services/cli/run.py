@@ -188,14 +188,19 @@ def check_seeds(seeds: Path) -> str | None:
 
 
 def check_out_dir(out: Path) -> str | None:
-    """What is wrong with OUT as ``--out`` (None: usable): made here, before any seed is
-    replayed, so a folder that cannot exist is a usage error, not a failed sink."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"{out}: cannot be made a folder: {exc.strerror or exc}"
-    if not os.access(out, os.W_OK | os.X_OK):
-        return f"{out}: not writable"
+    """What is wrong with OUT as ``--out`` (None: usable), before any seed is replayed,
+    so a folder that cannot exist is a usage error, not a failed sink.
+
+    Nothing is made here: the JSON Lines writer makes the folder when it starts (and
+    refuses with CannotStart if it then cannot), and with the writer off none is
+    made. So OUT must be a writable folder, or be missing below one."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is None:  # not even the root: nothing to check against
+        return None
+    if not existing.is_dir():
+        return f"{out}: cannot be made a folder: {existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{out}: not writable" if existing == out else f"{out}: {existing} is not writable"
     return None
 
 

@@ -20,26 +20,29 @@ _SECRET_MARKERS = ("password", "dsn")
 def cli_settings(service: str = "newswire") -> Settings:
     """Settings for a command; SERVICE names the process in every JSON log line.
 
-    An invalid environment is ``invalid configuration:`` and one line per variable on
-    stderr, exit status 2."""
+    An invalid environment is one line on stderr, ``invalid configuration:`` and every
+    bad variable, ``; ``-separated; exit status 2."""
     try:
         settings = load_settings()
     except ValidationError as exc:
         typer.echo(describe_invalid_settings(exc), err=True)
         raise typer.Exit(2) from exc
     except SettingsError as exc:
-        typer.echo(f"invalid configuration:\n  {excerpt(str(exc), 300)}", err=True)
+        typer.echo(
+            f"invalid configuration: {' '.join(excerpt(str(exc), 300).splitlines())}", err=True
+        )
         raise typer.Exit(2) from exc
     configure_logging(settings.log_level, json_lines=not sys.stderr.isatty(), service=service)
     return settings
 
 
 def describe_invalid_settings(error: ValidationError) -> str:
-    """One line per bad value, naming the environment variable and, for a list such as
-    ``FETCHER_ALLOW_NETWORKS``, the item: ``FETCHER_ALLOW_NETWORKS: item 1: Input is
-    not a valid IPv4 or IPv6 network (got 'banana')``. pydantic reports a value that
-    fits none of a union's types once per type, under the validators' internal names;
-    those become one line."""
+    """One line: every bad value, naming the environment variable and, for a list such
+    as ``FETCHER_ALLOW_NETWORKS``, the item, ``; ``-separated: ``invalid configuration:
+    FETCHER_ALLOW_NETWORKS: item 1: Input is not a valid IPv4 or IPv6 network (got
+    'banana'); SINK_HTTP_PORT: ...``. pydantic reports a value that fits none of a
+    union's types once per type, under the validators' internal names; those become one
+    entry. A message's own line breaks are folded, so the whole stays on one line."""
     prefix = _env_prefix(error.title)
     lines: list[str] = []
     grouped: dict[tuple[str, int | None, str], list[str]] = {}
@@ -61,7 +64,7 @@ def describe_invalid_settings(error: ValidationError) -> str:
     for (name, index, shown), messages in grouped.items():
         item = f"item {index + 1}: " if index is not None else ""
         lines.append(f"{name}: {item}{_either(messages)}{shown}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+    return "invalid configuration: " + "; ".join(" ".join(line.splitlines()) for line in lines)
 
 
 def _env_prefix(title: str) -> str:

@@ -15,6 +15,8 @@ The enricher keeps Faust's web server: Faust owns that port and its routes.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -78,10 +80,7 @@ class HealthServer:
             await web.TCPSite(runner, self.host, self.asked_port).start()
         except OSError as exc:
             await runner.cleanup()
-            reason = exc.strerror or str(exc)
-            raise CannotStart(
-                f"{self.name} HTTP cannot listen on {self.host}:{self.asked_port}: {reason}"
-            ) from exc
+            raise cannot_listen(self.name, self.host, self.asked_port, exc) from exc
         except BaseException:
             await runner.cleanup()
             raise
@@ -136,6 +135,33 @@ def readiness_body(answer: bool | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(answer, Mapping):
         return {**answer, "ready": bool(answer.get("ready", False))}
     return {"ready": bool(answer)}
+
+
+def cannot_listen(name: str, host: str, port: int, error: OSError) -> CannotStart:
+    """The one line a service says when its HTTP port cannot be listened on: the
+    system's words for the errno (asyncio's own message repeats the address)."""
+    code = None if isinstance(error, socket.gaierror) else error.errno
+    reason = os.strerror(code) if code and code > 0 else (error.strerror or str(error))
+    return CannotStart(f"{name} HTTP cannot listen on {host}:{port}: {reason}")
+
+
+def check_port_free(host: str, port: int, *, name: str) -> None:
+    """Raise :class:`CannotStart` unless a server could listen on HOST:PORT now.
+
+    For a server started by code we do not own: Faust's web server meets a taken port
+    with a JSON log line and exit 1, after the worker has started. Bound as asyncio's
+    servers bind (SO_REUSEADDR, so a port in TIME_WAIT is free), then released at once:
+    another process can still take the port in between, and then Faust says so itself.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:  # socket.gaierror too: a host that does not resolve
+        raise cannot_listen(name, host, port, exc) from exc
 
 
 def _bound_port(addresses: Iterable[Any], asked: int) -> int:

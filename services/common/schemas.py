@@ -86,9 +86,14 @@ def _registry() -> jsonschema_rs.Registry:
 
 @functools.cache
 def _validator(name: SchemaName) -> Any:
-    return jsonschema_rs.validator_for(
-        schema_document(name), registry=_registry(), validate_formats=True
-    )
+    return contract_validator(schema_document(name))
+
+
+def contract_validator(document: dict[str, Any]) -> Any:
+    """A validator for DOCUMENT (a contract of ``schemas/`` or a schema derived from
+    one), checked as the contracts are: its references resolved among them, formats
+    on."""
+    return jsonschema_rs.validator_for(document, registry=_registry(), validate_formats=True)
 
 
 def validate(name: SchemaName, record: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from cachebox import LRUCache
 from w3lib.url import canonicalize_url
 
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
@@ -45,9 +46,11 @@ def _is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
-#: canonical_url's memo, emptied when it reaches _CACHE_SIZE.
-_cache: dict[str, str] = {}
-_CACHE_SIZE = 65536
+#: canonical_url's memo, bounded: when full, the least recently used URL leaves. An LRU
+#: in Rust (cachebox), not functools.lru_cache, because the canonical form is stored as
+#: its own result too, which lru_cache cannot be told; not cachetools either, whose
+#: pure-Python eviction cost ~4 us per new item (20 % of this path) in bench fetch.
+_cache: LRUCache[str, str] = LRUCache(maxsize=65536)
 
 
 def canonical_url(url: str) -> str:
@@ -60,10 +63,9 @@ def canonical_url(url: str) -> str:
     cached = _cache.get(url)
     if cached is None:
         cached = _canonicalise(url)
-        if len(_cache) >= _CACHE_SIZE - 1:
-            _cache.clear()  # not one by one: popping a dict's oldest keys is O(n) each
         _cache[url] = cached
-        _cache.setdefault(cached, cached)
+        if cached not in _cache:
+            _cache[cached] = cached
     return cached
 
 

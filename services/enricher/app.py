@@ -123,18 +123,6 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     )
     # Recovered after a rebalance: rebuild the buckets of whatever partitions we now own.
     deltas.on_recover(_async(responder.forget))
-    handler = BatchHandler(
-        pipeline=pipeline,
-        table=seen,
-        exchange=exchange,
-        enriched=app.topic(settings.topics.enriched, **raw_codec),
-        dlq=app.topic(settings.topics.dlq, **raw_codec),
-        metrics=metrics,
-        drop_duplicates=config.drop_duplicates,
-        window_s=config.dedupe_window_s,
-        max_message_bytes=settings.kafka.max_message_bytes,
-    )
-
     window = config.dedupe_window_s
 
     def active_on(topic: str) -> Callable[[int], bool]:
@@ -156,15 +144,30 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         partition_of_key=delta_key_partition,
     )
 
+    handler = BatchHandler(
+        pipeline=pipeline,
+        table=seen,
+        exchange=exchange,
+        enriched=app.topic(settings.topics.enriched, **raw_codec),
+        dlq=app.topic(settings.topics.dlq, **raw_codec),
+        metrics=metrics,
+        drop_duplicates=config.drop_duplicates,
+        window_s=config.dedupe_window_s,
+        max_message_bytes=settings.kafka.max_message_bytes,
+        # After each batch is settled, never inside settling: a sweep bug must not keep
+        # a delivered batch from its ack and commit. Its tombstones go with the next
+        # batch's flush; one lost in a crash only leaves an expired entry to sweep again.
+        after_settle=seen_sweeper.sweep,
+    )
+
     @app.agent(raw_topic, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
         async def settle(events: Sequence[faust.EventT]) -> None:
             """Ack now rather than when the loop comes round, and commit at once, so a
             crash re-emits at most the batch being delivered (the one staged after it has
             sent nothing yet: staggered.py). Only acks declared settled here may move
-            news.raw's offsets (see settling.py). The sweep comes first: its tombstones
-            follow the batch's own table writes, and are flushed with them."""
-            seen_sweeper.sweep(events)
+            news.raw's offsets (see settling.py). Nothing else runs here: the seen-table
+            sweep follows settling (BatchHandler's after_settle)."""
             consumer = settling_consumer(app)
             consumer.settle(event.message for event in events)
             for event in events:

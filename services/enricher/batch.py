@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import faust
 import orjson
@@ -35,7 +36,17 @@ from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
 from newswire.enricher.dedupe import SeenEntry, seen_entry_expired
+from newswire.enricher.inflight import (
+    Outgoing,
+    Pending,
+    Staged,
+    decisions_to_redo,
+    offset_ranges,
+    redone,
+    take_back,
+)
 from newswire.enricher.neardup import NearDuplicateExchange
+from newswire.enricher.offthread import Stopped, run_to_end
 from newswire.enricher.pipeline import (
     Emit,
     EnrichmentPipeline,
@@ -51,14 +62,13 @@ log = logging.getLogger(__name__)
 
 MAX_SEND_BACKOFF_S = 30.0
 DUPLICATE_STATUSES = frozenset({"duplicate", "near_duplicate"})
-#: Bytes a Kafka record batch adds around one record (batch header, record framing,
-#: header names); a record must fit the limit with this to spare.
-RECORD_OVERHEAD_BYTES = 1024
 #: Errors that no retry can cure: the record itself is too large for the cluster.
 PERMANENT_SEND_ERRORS = (MessageSizeTooLargeError, RecordTooLargeError)
 
 #: Acks a batch's events and commits their offsets (the agent's, which owns the stream).
 Settle = Callable[[Sequence[faust.EventT]], Awaitable[None]]
+#: Housekeeping after a batch is settled (the seen table's expiry sweep).
+AfterSettle = Callable[[Sequence[faust.EventT]], object]
 
 
 class EnricherMetrics:
@@ -112,6 +122,23 @@ class EnricherMetrics:
             registry=self.registry,
         )
 
+        self.batches_abandoned = Counter(
+            "newswire_enricher_batches_abandoned",
+            "Batches staged but never completed because the completion before them raised: "
+            "unsettled, read again after the restart (their records stay in flight)",
+            registry=self.registry,
+        )
+        self.records_abandoned = Counter(
+            "newswire_enricher_records_abandoned",
+            "Records of the abandoned batches (newswire_enricher_batches_abandoned)",
+            registry=self.registry,
+        )
+        self.sweep_failures = Counter(
+            "newswire_enricher_sweep_failures",
+            "Seen-table expiry sweeps that raised after a batch was settled (the batch stays "
+            "settled; expired entries count as unseen anyway and go at a later sweep)",
+            registry=self.registry,
+        )
         self.unsettled_acks = Counter(
             "newswire_enricher_unsettled_acks_refused",
             "news.raw events Faust skipped and acked during a rebalance without handing them "
@@ -136,54 +163,6 @@ class EnricherMetrics:
         self.in_flight.dec(sum(outcomes.values()))
 
 
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One record to produce, and the outcome it stands for once the broker has it."""
-
-    topic: faust.TopicT
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]]
-    event: faust.EventT
-    outcome: str
-
-    @property
-    def size(self) -> int:
-        headers = sum(len(name) + len(value) for name, value in self.headers)
-        return len(self.key or b"") + len(self.value) + headers + RECORD_OVERHEAD_BYTES
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A table entry to store for an article once its batch is delivered."""
-
-    entry: SeenEntry
-    event: faust.EventT
-    #: What was pending for the same id before this event (None: nothing in this
-    #: batch), restored if this event's record is dead-lettered in :meth:`_finalise`.
-    previous: Pending | None = None
-
-
-@dataclass(slots=True)
-class Staged:
-    """One batch after its stages, before its band lookup, delivery and settling."""
-
-    events: Sequence[faust.EventT]
-    #: perf_counter when the batch was taken (for the batch-time histogram).
-    started: float
-    #: Table entries to store once delivered, by article id.
-    pending: dict[str, Pending] = field(default_factory=dict)
-    emits: list[tuple[Emit, faust.EventT]] = field(default_factory=list)
-    #: Dead letters the stages decided.
-    outgoing: list[Outgoing] = field(default_factory=list)
-    #: Outcomes already final (redeliveries).
-    outcomes: Tally[str] = field(default_factory=Tally)
-    #: A stage bug: the whole batch is dead-lettered when it completes.
-    failure: Exception | None = None
-    #: Its table entries are written (or never will be): later batches read the table.
-    recorded: bool = False
-
-
 class BatchHandler:
     """Turns one batch of raw events into delivered records, table updates and commits."""
 
@@ -199,6 +178,7 @@ class BatchHandler:
         drop_duplicates: bool,
         window_s: float,
         max_message_bytes: int,
+        after_settle: AfterSettle | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._table = table
@@ -209,6 +189,7 @@ class BatchHandler:
         self._drop_duplicates = drop_duplicates
         self._window_s = window_s
         self._max_message_bytes = max_message_bytes
+        self._after_settle = after_settle
         self._enriched_headers = record_headers(SchemaName.ENRICHED)
         self._dlq_headers = record_headers(SchemaName.DEAD_LETTER)
 
@@ -225,7 +206,10 @@ class BatchHandler:
         EARLIER is the batch still completing while this one is staged (see
         staggered.py): until its table entries are written, its pending entries are
         what this batch's dedupe sees for those ids, so an article in both batches is
-        not emitted twice. A stage bug is kept, and dead-letters the batch in
+        not emitted twice. Those entries are not final: EARLIER may take one back (its
+        record refused) or fail whole. So each id decided against one is noted, and
+        :meth:`complete` decides it again against the table if the entry it read is
+        not the one EARLIER wrote. A stage bug is kept, and dead-letters the batch in
         :meth:`complete`.
 
         The stages run in a worker thread, not as steps of the event loop. Run on the
@@ -236,37 +220,76 @@ class BatchHandler:
         loop takes the GIL at each switch interval and runs its steps back to back.
         The thread only reads shared state (the table, EARLIER's pending entries), each
         read one dict lookup; everything that writes stays on the loop. Python code
-        runs one thread at a time, so this overlaps waiting, not CPU."""
+        runs one thread at a time, so this overlaps waiting, not CPU. Cancelled, the
+        stage stops its thread and waits for it (offthread.py)."""
         self._metrics.taken(len(events))
-        staged = Staged(events, time.perf_counter())
+        staged = Staged(events, time.perf_counter(), earlier=earlier)
         try:
-            await asyncio.to_thread(self._run_stages, staged, earlier)
+            await run_to_end(functools.partial(self._run_stages, staged, events, earlier))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             staged.failure = exc
             staged.pending.clear()  # never recorded: later batches must not see them
+            staged.earlier = None
         return staged
 
     async def complete(self, staged: Staged, *, settle: Settle) -> None:
         """Look the staged articles up in the band buckets, deliver, record, then SETTLE;
-        never raises for a record or a bug."""
+        never raises for a record or a bug. The batch staged before this one must have
+        completed (its table entries are what this one's borrowed decisions are checked
+        against). The seen-table sweep runs after SETTLE, outside it (:meth:`_sweep`)."""
         try:
             if staged.failure is not None:
                 raise staged.failure
+            await self._decide_again(staged)
             outcomes = await self._finish(staged)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            staged.pending.clear()  # nothing recorded: the batch after decides again
             outcomes = await self._dead_letter_batch(staged.events, exc)
         finally:
             staged.recorded = True
         self._metrics.ended(outcomes)
         self._metrics.batch_seconds.observe(time.perf_counter() - staged.started)
         await settle(staged.events)
+        self._sweep(staged.events)
 
-    def _run_stages(self, staged: Staged, earlier: Staged | None) -> None:
-        for event in staged.events:
+    def abandon(self, staged: Staged, error: BaseException) -> None:
+        """STAGED will never complete: the completion before it raised ERROR. Its events
+        are unacked and uncommitted, so they come again after the restart; say so."""
+        self._metrics.batches_abandoned.inc()
+        self._metrics.records_abandoned.inc(len(staged.events))
+        log.error(
+            "batch of %d records abandoned unsettled (%s) after the batch before it failed "
+            "to complete (%r); nothing of it was sent, it is read again after the restart",
+            len(staged.events),
+            offset_ranges(staged.events) or "no offsets",
+            error,
+        )
+
+    def _sweep(self, events: Sequence[faust.EventT]) -> None:
+        """Housekeeping after settling: a failure here is logged and counted, never
+        holds up (or undoes) the batch it follows."""
+        if self._after_settle is None:
+            return
+        try:
+            self._after_settle(events)
+        except Exception:
+            self._metrics.sweep_failures.inc()
+            log.exception("seen-table sweep failed after a settled batch; tried again later")
+
+    def _run_stages(
+        self,
+        staged: Staged,
+        events: Sequence[faust.EventT],
+        earlier: Staged | None,
+        stop: threading.Event,
+    ) -> None:
+        for event in events:
+            if stop.is_set():
+                raise Stopped("stages stopped: the batch was cancelled")
             outcome = self._pipeline.process(
                 event.message.value,
                 event.message.key,
@@ -279,17 +302,44 @@ class BatchHandler:
                     staged.emits.append((outcome, event))
                 case Redelivered():
                     staged.pending[outcome.article_id] = Pending(outcome.entry, event)
-                    staged.outcomes["redelivery"] += 1
+                    staged.redelivered.append((outcome.article_id, event))
                 case Rejected():
                     staged.outgoing.append(self._dead_letter(event, outcome.error))
 
+    async def _decide_again(self, staged: Staged) -> None:
+        """Decide again, against the table, the records STAGED judged against an entry
+        of the batch before that did not become final (taken back, or that batch failed
+        whole): inflight.py.
+
+        Without this a copy judged a redelivery of a record that was then dead-lettered
+        was lost, and one judged an update went out as an update of a story never sent.
+        A record dead-lettered in the first run keeps its dead letter."""
+        events = decisions_to_redo(staged)
+        if not events:
+            return
+        log.info(
+            "%d records were judged against the batch before, which did not record their "
+            "articles: deciding them again",
+            len(events),
+        )
+        fresh = Staged(events, staged.started)
+        await run_to_end(functools.partial(self._run_stages, fresh, events, None))
+        redone(staged, fresh)
+
     async def _finish(self, staged: Staged) -> Tally[str]:
-        pending, outcomes = staged.pending, Tally(staged.outcomes)
+        pending, outcomes = staged.pending, Tally[str]()
+        if staged.redelivered:
+            outcomes["redelivery"] = len(staged.redelivered)
         outgoing = list(staged.outgoing)
         finalised, dropped = await self._finalise(staged.emits, pending)
         outgoing.extend(finalised)
         outcomes.update(dropped)
-        outcomes.update(await self._deliver_all(outgoing))
+
+        def refused(out: Outgoing) -> None:  # never sent: the article is not seen either
+            if out.article_id is not None:
+                take_back(pending, out.article_id, out.event)
+
+        outcomes.update(await self._deliver_all(outgoing, refused=refused))
         for article_id, item in pending.items():
             with writes_for(item.event):
                 self._table[article_id.encode()] = item.entry.to_json()
@@ -304,6 +354,8 @@ class BatchHandler:
             # One lookup: the loop may take the entry back between two (runs in a thread).
             item = earlier.pending.get(article_id)
             if item is not None:
+                if staged.borrowed.setdefault(article_id, item) is not item:
+                    staged.borrowed[article_id] = None  # read two: decided again for sure
                 return item.entry
         with writes_for(event):
             stored = self._table.get(article_id.encode())
@@ -347,7 +399,7 @@ class BatchHandler:
                     if isinstance(exc, InvalidRecord)
                     else InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}")
                 )
-                _take_back(pending, emit.article_id, event)
+                take_back(pending, emit.article_id, event)
                 outgoing.append(self._dead_letter(event, error))
                 continue
             status = record["dedupe"]["status"]
@@ -355,8 +407,9 @@ class BatchHandler:
                 dropped[f"dropped_{status}"] += 1
                 continue
             key = emit.article_id.encode()
+            headers, article_id = self._enriched_headers, emit.article_id
             outgoing.append(
-                Outgoing(self._enriched, key, encode(record), self._enriched_headers, event, status)
+                Outgoing(self._enriched, key, encode(record), headers, event, status, article_id)
             )
         return outgoing, dropped
 
@@ -412,16 +465,21 @@ class BatchHandler:
         error = InvalidRecord(ErrorKind.PROCESSING, f"batch failed: {type(exc).__name__}: {exc}")
         return await self._deliver_all([self._dead_letter(event, error) for event in events])
 
-    async def _deliver_all(self, outgoing: list[Outgoing]) -> Tally[str]:
+    async def _deliver_all(
+        self, outgoing: list[Outgoing], *, refused: Callable[[Outgoing], None] | None = None
+    ) -> Tally[str]:
         """Send everything, wait for every ack; what the cluster refuses for good becomes a
-        dead letter, what fails for now is resent with backoff until the broker has it.
+        dead letter (told to REFUSED), what fails for now is resent with backoff until the
+        broker has it.
 
         Stalling while the cluster is away is the price of not losing records: the
         events are acked and committed only after this returns.
         """
-        outgoing = [
-            self._too_large(out) if out.size > self._max_message_bytes else out for out in outgoing
-        ]
+        tell = refused or (lambda out: None)
+        for i, out in enumerate(outgoing):
+            if out.size > self._max_message_bytes:
+                tell(out)
+                outgoing[i] = self._too_large(out)
         delivered: Tally[str] = Tally()
         attempt = 0
         while outgoing:
@@ -431,6 +489,7 @@ class BatchHandler:
                 if not isinstance(result, BaseException):
                     delivered[out.outcome] += 1
                 elif isinstance(result, PERMANENT_SEND_ERRORS):
+                    tell(out)
                     retry.append(self._refused(out, result))
                 else:
                     retry.append(out)
@@ -482,21 +541,6 @@ async def _send_in_order(outgoing: Sequence[Outgoing]) -> list[object]:
 
 async def _failed(exc: Exception) -> object:
     raise exc
-
-
-def _take_back(pending: dict[str, Pending], article_id: str, event: faust.EventT) -> None:
-    """Undo EVENT's table entry: what was pending for the id before it stands again.
-
-    Only when EVENT is still the latest for the id; a later record of the same id in
-    the batch was already decided against EVENT's entry, and keeps its own.
-    """
-    item = pending.get(article_id)
-    if item is None or item.event is not event:
-        return
-    if item.previous is None:
-        del pending[article_id]
-    else:
-        pending[article_id] = item.previous
 
 
 def _without_payload(letter: bytes) -> bytes:

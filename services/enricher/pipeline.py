@@ -38,9 +38,9 @@ from newswire.enricher.topics import TopicClassifier
 class Emit:
     """An enriched record to produce, and the table entry to store once it is delivered.
 
-    ``record`` says ``new`` or ``update`` and is valid; the near-duplicate lookup
-    across partitions (see neardup.py) then places it in its story cluster
-    (:func:`settled_record`), and :func:`final_record` checks it again as sent.
+    ``record`` says ``new`` or ``update``; the near-duplicate lookup across partitions
+    (see neardup.py) then places it in its story cluster (:func:`settled_record`), and
+    :func:`final_record` validates it, once, as sent.
     """
 
     article_id: str
@@ -106,9 +106,7 @@ class EnrichmentPipeline:
             if decision.verdict is Verdict.REDELIVERY:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
-            # Checked before the article joins the band buckets: one the schema refuses
-            # after that would stay there as the head of copies that were never sent.
-            validate(SchemaName.ENRICHED, record)
+            # Not validated here: validated once at the boundary, as sent (final_record).
             fingerprint = self._near_duplicates.fingerprint_normalised(text_form)
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
@@ -244,10 +242,11 @@ def final_record(
 ) -> EnrichedArticle:
     """The record to send: :func:`with_candidate`, validated against the enriched schema.
 
-    The record was validated before it probed the buckets (:meth:`process`); this
-    checks it again as sent, with its cluster fields. Raises :class:`InvalidRecord` (a
-    stage produced something the schema refuses: the caller dead-letters the raw
-    record).
+    The one validation of the enriched record, at the boundary: it checks what is sent,
+    cluster fields included. Raises :class:`InvalidRecord` (a stage produced something
+    the schema refuses: the caller dead-letters the raw record and takes its table
+    entry back). Such a record has already probed the band buckets, where it stays as
+    a member until the window ends; only a stage bug makes one.
     """
     record = with_candidate(emit, candidate, placed)
     validate(SchemaName.ENRICHED, record)

@@ -14,13 +14,19 @@ only once N has, so everything that must stay in order still is:
   committed;
 - dedupe across the two: until N's table entries are written, N+1's stages see N's
   pending entries (:meth:`BatchHandler.stage`), so an article in both is emitted once.
-  If N then dead-letters that article (its final record refused by the schema, or a
-  bug in N), N+1's copy was already judged against it: it counts as a redelivery
-  or an update, as a later copy within one batch does.
+  If N then does not record that entry (its record refused by the schema or the
+  broker, or N failing whole), N+1 decides that id again against the table before it
+  completes: the copy goes out as ``new`` rather than lost as a redelivery of, or sent
+  as an update to, a story that never went out.
+- a failed completion of N (settling raised) re-raises in the agent; N+1, staged
+  meanwhile, is abandoned unsettled, said in one log line with its offsets and counted
+  (``newswire_enricher_batches_abandoned``): it is read again after the restart.
 
 Never more than two batches: staging N+2 waits until N has completed. The stages
 run in a worker thread so that the completing batch's steps on the event loop are not
-each held up by an article's worth of CPU (:meth:`BatchHandler.stage`).
+each held up by an article's worth of CPU (:meth:`BatchHandler.stage`); a cancelled
+stage stops that thread and waits for it, so nothing reads the tables after
+:meth:`Staggered.close`.
 """
 
 from __future__ import annotations
@@ -54,7 +60,11 @@ class Staggered:
     async def submit(self, events: Sequence[faust.EventT]) -> None:
         """Stage EVENTS now; start their completion once the batch before has completed."""
         staged = await self._handler.stage(events, earlier=self._last)
-        await self.wait()
+        try:
+            await self.wait()
+        except Exception as exc:
+            self._handler.abandon(staged, exc)
+            raise
         self._last = staged
         self._completing = asyncio.create_task(
             self._handler.complete(staged, settle=self._settle), name="enricher-complete-batch"
@@ -67,7 +77,11 @@ class Staggered:
             await task
 
     async def close(self) -> None:
-        """Cancel the completion in flight: its batch is unsettled, so it is read again."""
+        """Cancel the completion in flight: its batch is unsettled, so it is read again.
+
+        No stage thread runs on past this: the agent calls close from the task that
+        submits, so a stage cancelled with it has already stopped its thread and waited
+        for it (offthread.py), as a completion cancelled here does before it ends."""
         task, self._completing = self._completing, None
         if task is None:
             return

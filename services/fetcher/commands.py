@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from newswire.common.errors import CannotStart
 from newswire.common.kafka import new_producer
 from newswire.common.publish import Publisher
 from newswire.common.settings import FetcherSettings, Settings
@@ -57,23 +56,11 @@ def fetch(
     Without a file (``sources_path`` None) this replica joins the fetcher group on the
     sources topic and polls the partitions it is assigned (``fleet.py``).
 
-    Exit codes: 0 ok; 1 some source failed (``--once`` only); 2 unusable sources file,
-    topics that are not co-partitioned, or a service that cannot start (its port taken).
+    Exit codes: 0 ok; 1 some source failed (``--once`` only); 2 unusable sources file or
+    topics that are not co-partitioned. A service that cannot start (its port taken)
+    raises :class:`~newswire.common.errors.CannotStart`, which the command runner
+    (``cli.exits.command_failures``) reports in one line with exit 2, as for every command.
     """
-    try:
-        return _fetch_command(settings, sources_path, once, output, allow_network)
-    except CannotStart as error:
-        print(f"newswire fetch: {error}", file=sys.stderr)
-        return 2
-
-
-def _fetch_command(
-    settings: Settings,
-    sources_path: Path | None,
-    once: bool,
-    output: str | None,
-    allow_network: Sequence[str],
-) -> int:
     if sources_path is None:
         group = fetcher_settings(settings, allow_network)
         try:

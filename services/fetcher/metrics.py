@@ -50,6 +50,13 @@ class FetcherMetrics:
             ["kind"],
             registry=r,
         )
+        self.items_released = Counter(
+            "fetcher_items_released_total",
+            "Items read by a poll whose source was released (revoked, moved) before"
+            " delivery: not emitted here, left to the source's new owner.",
+            ["kind"],
+            registry=r,
+        )
         self.bytes = Counter(
             "fetcher_bytes_total", "Body bytes received (after decompression).", registry=r
         )
@@ -117,6 +124,12 @@ class FetcherMetrics:
     def delivered(self, result: PollResult) -> None:
         if result.records:
             self.items.labels(result.source.kind.value).inc(len(result.records))
+
+    def released(self, result: PollResult) -> None:
+        """A poll whose source was released before delivery: a poll outcome of its own,
+        and its items counted as left to the new owner rather than emitted."""
+        self.polls.labels("released", "").inc()
+        self.items_released.labels(result.source.kind.value).inc(len(result.records))
 
     def refresh_states(
         self, states: Iterable[SourceState], *, now: float, silent_after_s: float

@@ -36,6 +36,15 @@ Report = Callable[[PollResult], None]
 TICK_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A poll whose source was released while it fetched: nothing delivered, nothing
+    saved; ``items`` records were read and left to the source's new owner."""
+
+    source_id: str
+    items: int
+
+
 @dataclass
 class RunReport:
     """What a run did, for ``--once`` and tests: every poll's result, with the count of
@@ -44,12 +53,21 @@ class RunReport:
     results: list[PollResult] = field(default_factory=list)
     #: Records delivered by the polls of this run.
     records: int = 0
+    #: Polls whose source was released while they fetched, and the items they read but
+    #: did not deliver (the source's new owner fetches them again).
+    released_polls: int = 0
+    released_items: int = 0
 
-    def add(self, result: PollResult) -> None:
+    def add(self, result: PollResult | Released) -> None:
         """Keep RESULT without its records, once they are delivered: a run would
         otherwise hold every article it fetched until it ends (200,000 at 10,000
         sources in ``bench fetch``; for the life of a long-running fetcher), and the
-        garbage collector would scan them all again and again."""
+        garbage collector would scan them all again and again. A released poll is
+        only counted."""
+        if isinstance(result, Released):
+            self.released_polls += 1
+            self.released_items += result.items
+            return
         self.records += len(result.records)
         self.results.append(replace(result, records=[]))
 
@@ -182,24 +200,26 @@ class FetcherService:
         self._scheduled[source_id] = due_at
         heapq.heappush(self._due, (due_at, source_id))
 
-    async def poll_once(self, source_id: str) -> PollResult | None:
+    async def poll_once(self, source_id: str) -> PollResult | Released:
         """Poll one source, deliver its records, then save its state (in that order).
 
-        None: the source was released while its poll was fetching; nothing was emitted.
+        :class:`Released`: the source was released while its poll was fetching; nothing
+        was emitted (counted on ``fetcher_items_released_total`` and in the run report).
         """
         source = self._sources[source_id]
         before = await self._settled(self.states[source_id])
         result = await self._poller.poll(source, before)
         if source_id not in self._sources:
             # Released meanwhile: another replica owns it now and, since this poll's
-            # state is never saved, fetches these items again. Said, so no item leaves
-            # a trace only here.
+            # state is never saved, fetches these items again. Counted and said, so no
+            # item leaves a trace only in a log line.
+            self.metrics.released(result)
             log.info(
                 "source=%s released during its poll: %d items left to its new owner",
                 source_id,
                 len(result.records),
             )
-            return None
+            return Released(source_id, len(result.records))
         self._delivering.add(source_id)  # no await since the check: release waits now
         try:
             await self._deliver(source, before, result)
@@ -247,9 +267,7 @@ class FetcherService:
 
         async def bounded(source_id: str) -> None:
             async with limit:
-                result = await self.poll_once(source_id)
-            if result is not None:
-                report.add(result)
+                report.add(await self.poll_once(source_id))
 
         await asyncio.gather(*(bounded(sid) for sid in self._sources))
         self._refresh_gauges()
@@ -293,9 +311,7 @@ class FetcherService:
 
     async def _one(self, source_id: str, limit: asyncio.Semaphore, report: RunReport) -> None:
         try:
-            result = await self.poll_once(source_id)
-            if result is not None:
-                report.add(result)
+            report.add(await self.poll_once(source_id))
         except Exception:  # delivery or state storage failed: retry this source later
             log.exception("delivering %s failed; it will be polled again", source_id)
             if source_id in self.states:

@@ -234,7 +234,9 @@ class Checkpoint:
     async def land(self) -> bool:
         """Wait for the background checkpoint, if any. True when it did not commit:
         its progress is tracked again (with what came since), for a checkpoint with
-        retries to finish."""
+        retries to finish. Cancelled while waiting, it cancels the checkpoint and
+        tracks its progress again before it lets the cancellation through: what the
+        checkpoint took off is counted until a commit covers it."""
         flight, self._flight = self._flight, None
         if flight is None:
             return False
@@ -243,15 +245,21 @@ class Checkpoint:
                 return False
         except asyncio.CancelledError:
             flight.task.cancel()
+            self._restore(flight)
             raise
         except Exception:
             log.exception("background checkpoint failed; retrying it in the loop")
+        self._restore(flight)
+        return True
+
+    def _restore(self, flight: _Flight) -> None:
+        """Track again the progress a background checkpoint took off, with what was
+        tracked since (committing it again later is harmless: the same offsets)."""
         for tp, taken in flight.progress.items():
             newer = self._progress.get(tp)
             if newer is not None:
                 taken.absorb(newer)
             self._progress[tp] = taken
-        return True
 
     async def abandon(self) -> None:
         """Stop a background checkpoint still under way (the sink is going down
@@ -275,17 +283,7 @@ class Checkpoint:
             self._settle(writer, result, taken)
         if self._rejections:
             return False  # dead letters first, with retries, then the commit
-        assigned = self._committer.assignment()
-        offsets = {tp: progress.next_offset for tp, progress in taken.items() if tp in assigned}
-        if offsets:
-            try:
-                await self._committer.commit(offsets)
-            except KafkaError as exc:
-                self._metrics.commits.labels("error").inc()
-                log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
-                return False
-            self._metrics.committed_offsets(offsets)
-        return True
+        return await self._send_offsets(_next_offsets(taken, chosen, self._committer.assignment()))
 
     def forget(self, partitions: Collection[TopicPartition]) -> None:
         """Partitions that are no longer ours: their offsets are not ours to commit,
@@ -391,23 +389,40 @@ class Checkpoint:
                 self._rejections.remove(entry)
 
     async def _commit_offsets(self, chosen: list[TopicPartition]) -> None:
-        """Commit the next offset of every chosen partition we still own. A failed
-        commit keeps the offsets for the next one; redelivery meanwhile is harmless."""
+        """Commit the next offset of every chosen partition we still own; forget the
+        progress of those we do not own any more, and of those the commit covered."""
         assigned = self._committer.assignment()
-        offsets = {tp: self._progress[tp].next_offset for tp in chosen if tp in assigned}
+        offsets = _next_offsets(self._progress, chosen, assigned)
         for tp in chosen:
             if tp not in assigned:
                 del self._progress[tp]
-        if not offsets:
+        if not await self._send_offsets(offsets):
             return
+        for tp, offset in offsets.items():
+            progress = self._progress.get(tp)
+            if progress is not None and progress.next_offset == offset and not progress.records:
+                del self._progress[tp]
+
+    async def _send_offsets(self, offsets: dict[TopicPartition, int]) -> bool:
+        """The one commit step: send OFFSETS, count the outcome. False when the commit
+        failed: the offsets stay for the next checkpoint, redelivery meanwhile is
+        harmless (the writers are idempotent)."""
+        if not offsets:
+            return True
         try:
             await self._committer.commit(offsets)
         except KafkaError as exc:
             self._metrics.commits.labels("error").inc()
             log.warning("offset commit failed, will retry with the next checkpoint: %r", exc)
-            return
+            return False
         self._metrics.committed_offsets(offsets)
-        for tp, offset in offsets.items():
-            progress = self._progress.get(tp)
-            if progress is not None and progress.next_offset == offset and not progress.records:
-                del self._progress[tp]
+        return True
+
+
+def _next_offsets(
+    progress: dict[TopicPartition, _Progress],
+    chosen: Collection[TopicPartition],
+    assigned: Collection[TopicPartition],
+) -> dict[TopicPartition, int]:
+    """The offsets to commit: the next one of each chosen partition still assigned."""
+    return {tp: progress[tp].next_offset for tp in chosen if tp in assigned}

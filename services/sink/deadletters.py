@@ -48,8 +48,7 @@ class DeadLetters:
         """A polled message that one or more writers refuse for good (on ``add``): one
         dead letter naming each writer and its reason, so a message is in the DLQ once
         however many writers refused it."""
-        reason = "; ".join(f"{r.writer}: {r.reason}" for r in refusals)
-        await self.message(InvalidRecord(ErrorKind.REJECTED, reason), message)
+        await self.message(_rejected(*refusals), message)
         for refusal in refusals:
             self._metrics.records_rejected.labels(refusal.writer).inc()
 
@@ -58,7 +57,7 @@ class DeadLetters:
     ) -> None:
         """A record a writer refused at flush time (``key``: its Kafka key). With a
         ``deadline`` (a revocation, the final checkpoint) sending gives up then."""
-        error = _rejected(rejection.writer, rejection.reason)
+        error = _rejected(Refusal(rejection.writer, rejection.reason))
         origin = (rejection.topic, rejection.partition, rejection.offset)
         await self._send(error, *origin, key, rejection.raw, deadline=deadline)
         self._metrics.records_rejected.labels(rejection.writer).inc()
@@ -86,5 +85,8 @@ class DeadLetters:
         self._metrics.dead_letters.labels(error.kind.value).inc()
 
 
-def _rejected(writer: str, reason: str) -> InvalidRecord:
-    return InvalidRecord(ErrorKind.REJECTED, f"{writer}: {reason}")
+def _rejected(*refusals: Refusal) -> InvalidRecord:
+    """The one wording of a refusal, on ``add`` or at flush time: ``writer: reason``,
+    joined by ``; `` when several writers refused the same message."""
+    reason = "; ".join(f"{refusal.writer}: {refusal.reason}" for refusal in refusals)
+    return InvalidRecord(ErrorKind.REJECTED, reason)

@@ -25,19 +25,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import IllegalStateError
 
-from newswire.common.contract import EnrichedArticle
 from newswire.common.errors import InvalidRecord
 from newswire.common.publish import Publisher
-from newswire.common.schemas import SchemaName, decode_json_object
 from newswire.common.settings import Settings
 from newswire.sink.checkpoint import Checkpoint
 from newswire.sink.deadletters import DeadLetters, Refusal
+from newswire.sink.decode import decode_enriched
 from newswire.sink.metrics import Readiness, SinkMetrics
 from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier, RetryPolicy
 from newswire.sink.writers.base import RecordRejected, Writer
@@ -53,10 +53,11 @@ REVOKE_FLUSH_BUDGET_S = 3.0
 #: How long the final checkpoint on shutdown may keep retrying (then: uncommitted).
 FINAL_FLUSH_BUDGET_S = 10.0
 #: Messages handled between two turns given to the rest of the event loop. Handling
-#: is CPU on the loop (~35 us a record: decode, validate, prepare), and aiokafka's
-#: fetcher asks for the next records only when it gets a turn: without these turns
-#: the next fetch went out when the loop polled again, and every poll after a batch
-#: waited 80-130 ms for it; with them it is under way while we handle (12-20 ms).
+#: is CPU on the loop (decode, validate, prepare: ~16 us a 5 kB record, see decode.py),
+#: and aiokafka's fetcher asks for the next records only when it gets a turn: without
+#: these turns the next fetch went out when the loop polled again, and every poll
+#: after a batch waited 80-130 ms for it; with them it is under way while we handle
+#: (12-20 ms).
 YIELD_EVERY = 100
 
 
@@ -111,22 +112,23 @@ class PollLoop:
                 batches = await self._consumer.getmany(
                     timeout_ms=self._poll_timeout_ms(), max_records=limits.batch_max_records
                 )
+                caught_up = bool(batches) and await self._caught_up()  # before the lock
                 async with self._lock:
                     if not await self._handle_batches(batches):
                         break
-                    await self._checkpoint_when_due(polled=bool(batches))
+                    await self._checkpoint_when_due(polled=bool(batches), caught_up=caught_up)
             async with self._lock:
                 await self._checkpoint(deadline=time.monotonic() + FINAL_FLUSH_BUDGET_S)
         finally:
             await self.checkpoint.abandon()
 
-    async def _checkpoint_when_due(self, *, polled: bool) -> None:
+    async def _checkpoint_when_due(self, *, polled: bool, caught_up: bool) -> None:
         """Launch a background checkpoint when one is due (waiting for the one in the
         air first: at most one at a time); a background checkpoint that could not
         commit is finished here, with retries."""
         if self.checkpoint.landed and await self.checkpoint.land():
             await self._checkpoint(deadline=None)
-        if await self._due(polled):
+        if self._due(polled, caught_up):
             if await self.checkpoint.land():
                 await self._checkpoint(deadline=None)
             else:
@@ -150,16 +152,18 @@ class PollLoop:
         finally:
             self._resume()
 
-    async def _due(self, polled: bool) -> bool:
+    def _due(self, polled: bool, caught_up: bool) -> bool:
         """Checkpoint now? After a poll that brought records, whether the consumer
-        caught up with the broker: just now (the end of a burst or a catch-up: flush
-        whatever is held, more is not on its way) or again (a trickle: flush only a
-        batch worth writing, else gather by age)."""
-        caught_up = just_caught_up = False
+        caught up with the broker (CAUGHT_UP, looked at right after that poll): just
+        now (the end of a burst or a catch-up: flush whatever is held, more is not on
+        its way) or again (a trickle: flush only a batch worth writing, else gather by
+        age)."""
+        just_caught_up = False
         if polled and self.checkpoint.records:
-            caught_up = await self._caught_up()
             just_caught_up = caught_up and not self._was_caught_up
             self._was_caught_up = caught_up
+        else:
+            caught_up = False
         return self.checkpoint.due(
             self._settings.sink, idle=not polled, caught_up=caught_up, just_caught_up=just_caught_up
         )
@@ -167,7 +171,13 @@ class PollLoop:
     async def _caught_up(self) -> bool:
         """Has the consumer handed us everything the broker had when it last answered
         (every assigned partition's position at its high watermark)? Then holding the
-        batch for more only waits for records that are not written yet."""
+        batch for more only waits for records that are not written yet.
+
+        Asked right after a poll, before the loop takes ``_lock``: ``position`` is a
+        coroutine that can wait (a partition whose position is being reset), and a
+        revocation waiting for the lock meanwhile would hold up the rebalance. The
+        positions do not move while the polled records are handled (only a poll moves
+        them), so the answer is the same as after handling."""
         consumer = self._consumer
         try:
             for tp in consumer.assignment():
@@ -219,11 +229,11 @@ class PollLoop:
         The offset counts as handled only once all of that is done."""
         raw: bytes | None = message.value
         try:
-            record = decode_json_object(raw, SchemaName.ENRICHED)
+            record = decode_enriched(raw)
         except InvalidRecord as error:
             await self._dead_letters.message(error, message)
         else:
-            assert raw is not None  # decode_json_object refuses None
+            assert raw is not None  # decode_enriched refuses None
             refusals = [
                 refusal
                 for writer in self._writers
@@ -234,7 +244,7 @@ class PollLoop:
         self.checkpoint.track(tp, message.offset, message.key, len(raw or b""))
 
     async def _add(
-        self, writer: Writer, record: EnrichedArticle, raw: bytes, message: ConsumerRecord
+        self, writer: Writer, record: Mapping[str, Any], raw: bytes, message: ConsumerRecord
     ) -> Refusal | None:
         """Add to WRITER; the refusal if it refuses the record for good (or a bug fails
         the add every attempt), for the caller's one dead letter."""

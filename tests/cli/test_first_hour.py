@@ -123,6 +123,28 @@ def test_no_embedded_broker_says_how_to_start_one() -> None:
     assert result.returncode == 3
 
 
+def test_enrich_with_its_web_port_taken_is_one_line_and_exit_2() -> None:
+    """Checked before Kafka and before Faust starts (which would log JSON and exit 1)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newswire(
+            "enrich",
+            "--kafka-timeout",
+            "1",
+            env={
+                "KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA,
+                "ENRICHER_WEB_HOST": "127.0.0.1",
+                "ENRICHER_WEB_PORT": str(port),
+            },
+        )
+    assert assert_one_clean_line(result) == (
+        f"newswire enrich: enricher HTTP cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert result.returncode == 2 and result.stdout == ""
+
+
 def test_kafka_timeout_must_be_positive() -> None:
     result = newswire("topics", "create", "--kafka-timeout", "0")
     assert result.returncode == 2
@@ -183,9 +205,8 @@ def test_settings_with_an_invalid_variable_says_invalid_configuration() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "invalid configuration:",
-        "  FETCHER_CONNECT_TIMEOUT_S: Input should be a valid number, unable to parse string "
-        "as a number (got 'abc')",
+        "invalid configuration: FETCHER_CONNECT_TIMEOUT_S: Input should be a valid number, "
+        "unable to parse string as a number (got 'abc')",
     ]
 
 
@@ -200,9 +221,8 @@ def test_a_bad_list_item_names_the_variable_and_the_item() -> None:
     assert result.returncode == 2
     not_a_network = "Input is not a valid IPv4 or IPv6 network"
     assert result.stderr.splitlines() == [
-        "invalid configuration:",
-        f"  FETCHER_ALLOW_NETWORKS: item 1: {not_a_network} (got 'banana')",
-        f"  FETCHER_ALLOW_NETWORKS: item 3: {not_a_network} (got 'apple')",
+        f"invalid configuration: FETCHER_ALLOW_NETWORKS: item 1: {not_a_network} (got 'banana'); "
+        f"FETCHER_ALLOW_NETWORKS: item 3: {not_a_network} (got 'apple')",
     ]
 
 
@@ -234,6 +254,19 @@ def test_run_with_an_out_that_cannot_be_a_folder_is_a_usage_error(tmp_path: Path
     assert result.returncode == 2
     assert f"Invalid value for '--out': {bad_out}: cannot be made a folder" in flat(result.stderr)
     assert "replay" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_run_checks_out_without_making_it(tmp_path: Path) -> None:
+    """The JSON Lines writer makes --out when it starts; a run that stops before (here:
+    no Kafka) leaves no folder behind, nor does a run with the writer off."""
+    out = tmp_path / "new" / "out"
+    result = newswire(
+        "run", "--seeds", str(SEEDS), "--out", str(out), "--timeout", "2",
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA},
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert not (tmp_path / "new").exists()
 
 
 @pytest.mark.parametrize(

@@ -77,3 +77,17 @@ def test_the_canonical_form_is_cached_as_its_own() -> None:
     once = canonical_url(url)
     assert (urls._cache[url], urls._cache[once]) == (once, once)
     assert canonical_url(once) == once
+
+
+def test_a_full_memo_keeps_the_recently_used_urls() -> None:
+    """Bounded LRU: filling the memo evicts the least recently used entries, not the
+    URLs every poll of a feed asks for again (a memo emptied when full loses them all)."""
+    hot = "https://Hot.Example/story?utm_source=rss"
+    canonical_url(hot)
+    for i in range(urls._cache.maxsize):
+        urls._cache[f"filler-{i}"] = f"filler-{i}"
+    assert canonical_url(hot) == "https://hot.example/story"  # a hit: now the newest entry
+    canonical_url("https://cold.example/a")  # a miss that must evict
+    assert len(urls._cache) <= urls._cache.maxsize
+    assert hot in urls._cache and "https://cold.example/a" in urls._cache
+    assert "filler-0" not in urls._cache

@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from newswire.common.records import encode, raw_article
 from newswire.common.settings import Settings
 from newswire.enricher.app import build_pipeline
-from newswire.enricher.batch import BatchHandler, EnricherMetrics, Pending, _take_back
+from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import SeenEntry
+from newswire.enricher.inflight import Pending, take_back
 from newswire.enricher.neardup import Answers
 
 SERVICES = Path(__file__).parents[2] / "services"
@@ -287,9 +288,9 @@ def test_taking_back_an_entry_restores_what_was_pending_before() -> None:
     entry = SeenEntry("0" * 32, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
     earlier = Pending(entry, first)  # type: ignore[arg-type]
     pending = {"a": Pending(entry, second, earlier)}  # type: ignore[arg-type]
-    _take_back(pending, "a", first)  # type: ignore[arg-type]
+    take_back(pending, "a", first)  # type: ignore[arg-type]
     assert pending["a"].event is second, "only the latest event's entry is taken back"
-    _take_back(pending, "a", second)  # type: ignore[arg-type]
+    take_back(pending, "a", second)  # type: ignore[arg-type]
     assert pending == {"a": earlier}
-    _take_back(pending, "a", first)  # type: ignore[arg-type]
+    take_back(pending, "a", first)  # type: ignore[arg-type]
     assert pending == {}

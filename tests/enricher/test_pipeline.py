@@ -20,7 +20,6 @@ from newswire.enricher.pipeline import (
     Emit,
     EnrichmentPipeline,
     Redelivered,
-    Rejected,
     final_record,
     story_key,
 )
@@ -71,7 +70,7 @@ def test_hashes_match_the_shared_functions(pipeline: EnrichmentPipeline, title: 
     assert isinstance(again, Redelivered)
 
 
-def test_the_enriched_record_is_validated_before_it_probes_and_as_sent(
+def test_the_enriched_record_is_validated_once_as_sent(
     pipeline: EnrichmentPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     validated: list[dict[str, Any]] = []
@@ -82,11 +81,11 @@ def test_the_enriched_record_is_validated_before_it_probes_and_as_sent(
         lambda name, record: validated.append(record) or real(name, record),
     )
     outcome = pipeline.process(*payload(), lambda _id: None)
-    assert isinstance(outcome, Emit) and validated == [outcome.record]
+    assert isinstance(outcome, Emit) and validated == [], "not before the probes"
     twin = Candidate("b" * 32, 0.876543, 0.0, "c" * 32, exact=False)
     placed = Placement("c" * 32, Head(0.0, "d" * 32), ("e" * 32,))
     record = final_record(outcome, twin, placed)
-    assert validated == [outcome.record, record]
+    assert validated == [record]
     assert record["dedupe"] | {"content_hash": ""} == {
         "status": "near_duplicate",
         "content_hash": "",
@@ -100,11 +99,11 @@ def test_the_enriched_record_is_validated_before_it_probes_and_as_sent(
     }
 
 
-def test_a_record_the_schema_refuses_is_rejected_before_it_joins_the_buckets(
+def test_a_record_the_schema_refuses_is_refused_as_sent(
     pipeline: EnrichmentPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Refused after its probes, it would stay in the band buckets as the head of copies
-    that point at an article never sent (and are dropped with ENRICHER_DROP_DUPLICATES)."""
+    """Validated once, at the boundary: the batch dead-letters what final_record refuses
+    (tests/enricher/test_batch.py)."""
     real = pipeline_module.EnrichmentPipeline.enrich
 
     def broken(self: EnrichmentPipeline, raw: Any, decision: Any) -> Any:
@@ -112,7 +111,10 @@ def test_a_record_the_schema_refuses_is_rejected_before_it_joins_the_buckets(
 
     monkeypatch.setattr(pipeline_module.EnrichmentPipeline, "enrich", broken)
     outcome = pipeline.process(*payload(), lambda _id: None)
-    assert isinstance(outcome, Rejected) and outcome.error.kind is ErrorKind.SCHEMA
+    assert isinstance(outcome, Emit)
+    with pytest.raises(InvalidRecord) as refused:
+        final_record(outcome, None)
+    assert refused.value.kind is ErrorKind.SCHEMA
 
 
 def _emit(pipeline: EnrichmentPipeline, **fields: Any) -> Emit:

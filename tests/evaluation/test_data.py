@@ -21,7 +21,7 @@ PAIRS = FIXTURES / "near_duplicates.jsonl"
 def test_loaders_read_the_fixtures() -> None:
     items = load_topic_items(TOPICS)
     pairs = load_pairs(PAIRS)
-    assert len(items) == 873 and len(pairs) == 63
+    assert len(items) == 1162 and len(pairs) == 63
     assert {item.kind for item in items} == {"headline", "article"}
     assert sum(p.near_duplicate for p in pairs) == 37
 

@@ -56,6 +56,35 @@ async def test_a_poll_still_fetching_is_abandoned_on_release(
     assert service.sources == {} and service.states == {}
 
 
+async def test_a_poll_that_outlives_its_release_is_counted_not_delivered(
+    server: FixtureServer, http: HttpClient, fetcher_settings: FetcherSettings
+) -> None:
+    """A ``--once`` poll is not cancelled by a release (it is not a scheduled poll): it
+    ends after the source left, delivers nothing, and what it read is counted on
+    ``/metrics`` and in the run report instead of leaving only a log line."""
+    answering = asyncio.Event()
+    release_it = asyncio.Event()
+
+    async def slow(_request: web.Request) -> web.Response:
+        answering.set()
+        await release_it.wait()
+        return await _atom()
+
+    server.route("/slow", slow)
+    out = io.BytesIO()
+    service = stream_service([feed_source(server, "slow")], fetcher_settings, stream=out, http=http)
+    running = asyncio.create_task(service.run_once())
+    await asyncio.wait_for(answering.wait(), 10)
+    await asyncio.wait_for(service.release(["slow"]), 10)
+    release_it.set()
+    report = await asyncio.wait_for(running, 10)
+    assert out.getvalue() == b"" and report.results == [] and report.records == 0
+    assert (report.released_polls, report.released_items) == (1, 2)  # atom.xml has 2 entries
+    sample = service.metrics.registry.get_sample_value
+    assert sample("fetcher_items_released_total", {"kind": "feed"}) == 2
+    assert sample("fetcher_polls_total", {"outcome": "released", "error_kind": ""}) == 1
+
+
 class GatedSink:
     """A sink whose delivery waits for the test: the poll is past the point of no return."""
 

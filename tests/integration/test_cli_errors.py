@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -220,3 +221,30 @@ def test_soak_refuses_a_file_as_its_run_directory(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"soak: run directory {afile} is a file; give a new folder with --run-dir"
     )
+
+
+def test_fetch_with_its_web_port_taken_is_one_line_and_exit_2(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Kafka answers, the fetcher's HealthServer cannot listen: CannotStart, reported by
+    the shared command runner like any command's, not by fetch itself."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - id: example\n    name: Example\n    kind: feed\n"
+        "    url: https://example.com/feed.xml\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newswire(
+            settings,
+            "fetch",
+            "--sources",
+            str(sources),
+            env={"FETCHER_WEB_HOST": "127.0.0.1", "FETCHER_WEB_PORT": str(port)},
+        )
+    assert result.stderr.splitlines() == [
+        f"newswire fetch: fetcher HTTP cannot listen on 127.0.0.1:{port}: Address already in use"
+    ], result.stderr
+    assert result.returncode == 2

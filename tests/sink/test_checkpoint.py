@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 
@@ -320,4 +321,55 @@ async def test_a_checkpoint_waits_for_the_one_in_the_background() -> None:
     assert await sink.checkpoint.commit([P1], deadline=soon())
 
     assert sink.consumer.commits == [{P0: 1}, {P1: 1}]
+    assert not sink.checkpoint.pending
+
+
+async def test_a_cancelled_landing_tracks_what_the_checkpoint_took_again() -> None:
+    """Cancelled while it waits for the background checkpoint (a revocation cut short,
+    a shutdown), ``land`` must not lose the progress the checkpoint took off: the
+    batch counts would drift and a later commit would pass records never flushed."""
+    sink = Harness("db")
+    release = asyncio.Event()
+    entered = asyncio.Event()
+    write = sink.writers[0].write
+
+    async def slow_write(items: Sequence[BatchItem[str]]) -> FlushResult:
+        entered.set()
+        await release.wait()
+        return await write(items)
+
+    sink.writers[0].write = slow_write  # type: ignore[method-assign]
+    await sink.consume(P0, "a", "b")
+    sink.checkpoint.launch()
+    await entered.wait()
+    await sink.consume(P0, "c")  # tracked while the checkpoint is under way
+
+    landing = asyncio.create_task(sink.checkpoint.land())
+    await asyncio.sleep(0)
+    landing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await landing
+
+    assert sink.checkpoint.records == 3  # a, b and c: nothing went missing
+    assert sink.consumer.commits == []
+    release.set()
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits == [{P0: 3}]
+    assert sorted(sink.writers[0].written) == ["a", "b", "c"]
+    assert not sink.checkpoint.pending
+
+
+async def test_a_background_commit_that_fails_is_counted_and_done_again() -> None:
+    sink = Harness("db")
+    await sink.consume(P0, "a")
+    sink.consumer.commit_error = KafkaError("coordinator moved")
+
+    sink.checkpoint.launch()
+    assert await sink.checkpoint.land()  # not committed: its progress is back
+
+    assert sink.sample("newswire_sink_commits_total", outcome="error") == 1
+    sink.consumer.commit_error = None
+    assert await sink.checkpoint.commit()
+    assert sink.consumer.commits == [{P0: 1}]
+    assert sink.sample("newswire_sink_commits_total", outcome="ok") == 1
     assert not sink.checkpoint.pending

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from newswire.common.text import normalise_text
 from newswire.enricher.topics.matching import AGENT, Match
 from newswire.enricher.topics.tokens import Token, tokenise
 
@@ -25,10 +26,11 @@ def coordinated_with_target(
 ) -> bool:
     """The mention is the second half of "target and X" («کرماشان و تاران», «أصفهان
     وطهران», "Natanz and Tehran"): one more thing hit, not a party that strikes --
-    unless (Arabic) an act follows it closely (``act_starts``: «... في طهران وإيران ترد
-    بصواريخ»: the subject of the next clause)."""
+    unless (Arabic) an act follows it closely or starts with it (``act_starts``: «... في
+    طهران وإيران ترد بصواريخ»: the subject of the next clause; «... في طهران وصواريخ فتاح
+    على إسرائيل»: the named weapons are the next act's own)."""
     start = m.start
-    if any(m.end <= a <= m.end + 2 for a in act_starts):
+    if any(m.start <= a <= m.end + 2 for a in act_starts):
         return False
     if start in ends and tokens[start].form.startswith(AR_ATTACHED_AND):
         return True
@@ -204,44 +206,65 @@ def kurmanji_ergative_agent(
     («Îranê», «Îsraîlê»), the object in the direct case («Îsraîl», «Îran»), whichever
     is nearer the verb: «Îranê Îsraîl bi mûşekan bombebaran kir» is Iran's strike. When
     the actor chosen (``best``, before a past verb that ends the act) is direct, an
-    earlier oblique actor in its clause owns the act. Latin script only: Kurmanji is the
-    only verb-final language written so."""
+    earlier oblique actor in its clause owns the act; with none, an earlier actor that
+    opens the clause does (S O V: the case ending is often not written, «Supaha Pasdaran
+    Îsraîl bi mûşekan kir hedef»). Latin script only: Kurmanji is the only verb-final
+    language written so."""
     word = tokens[best.end - 1].form
-    if not (word.isascii() and closes_verb_group(act, tokens)) or word.endswith("e"):
+    if not (word.isascii() and closes_verb_group(act, tokens)) or _oblique(word):
         return None
     clause = tokens[act.start].clause
-    for m in sorted(actors, key=lambda m: m.start):
-        oblique = tokens[m.end - 1].form
-        if (
-            m.end <= best.start
-            and tokens[m.start].clause == clause
-            and oblique.isascii()
-            and oblique.endswith("e")
-            and not joined(m, best, tokens)
-        ):
-            return m
+    earlier = [
+        m
+        for m in sorted(actors, key=lambda m: m.start)
+        if m.end <= best.start
+        and tokens[m.start].clause == clause
+        and tokens[m.end - 1].form.isascii()
+        and not joined(m, best, tokens)
+    ]
+    oblique = next((m for m in earlier if _oblique(tokens[m.end - 1].form)), None)
+    if oblique is not None:
+        return oblique
+    opening = earlier[0] if earlier else None
+    if opening is not None and (opening.start == 0 or tokens[opening.start - 1].clause != clause):
+        return opening
     return None
 
 
+# Kurmanji oblique endings (comparison forms): «-ê» in the singular, and the plural
+# «-an» of a people's name («Îraniyan», «Amerîkiyan»: "the Iranians"); a bare «-an» is
+# not, since many place names end in it («Îran», «Tehran»).
+_KMR_OBLIQUE_ENDINGS = ("e", "iyan")
+
+
+def _oblique(word: str) -> bool:
+    return word.endswith(_KMR_OBLIQUE_ENDINGS)
+
+
 def _direct(m: Match, tokens: Sequence[Token]) -> bool:
-    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê»)."""
+    """A Latin-script (Kurmanji) mention in the direct case (no oblique «-ê», «-iyan»)."""
     word = tokens[m.end - 1].form
-    return word.isascii() and not word.endswith("e")
+    return word.isascii() and not _oblique(word)
 
 
 def kurmanji_direct_object(
     o: Match, owner: Match | None, act: Match, tokens: Sequence[Token]
 ) -> bool:
-    """Kurmanji past transitive: a direct-case mention between an oblique owner and the
-    past verb, in the act's clause, is its object even with words between it and the
-    verb («Îsraîlê Tehran bi balafiran bombebaran kir»)."""
+    """Kurmanji past transitive: a direct-case mention between an oblique owner -- or,
+    the case unwritten, an owner that opens the clause -- and the past verb, in the act's
+    clause, is its object even with words between it and the verb («Îsraîlê Tehran bi
+    balafiran bombebaran kir», «Îsraîl Tehran bi balafiran bombebaran kir»)."""
+    if owner is None or not tokens[owner.end - 1].form.isascii():
+        return False
+    clause = tokens[act.start].clause
+    opens_clause = tokens[owner.start].clause == clause and (
+        owner.start == 0 or tokens[owner.start - 1].clause != clause
+    )
     return (
-        owner is not None
-        and owner.end <= o.start < act.start
-        and tokens[o.start].clause == tokens[act.start].clause
+        owner.end <= o.start < act.start
+        and tokens[o.start].clause == clause
         and _direct(o, tokens)
-        and not _direct(owner, tokens)
-        and tokens[owner.end - 1].form.isascii()
+        and (not _direct(owner, tokens) or opens_clause)
         and closes_verb_group(act, tokens)
     )
 
@@ -254,18 +277,209 @@ _EN_FUNCTION_WORDS = frozenset(
 )  # fmt: skip
 
 
+# Modifiers an English noun phrase puts between a possessor and its head noun ("Iran's
+# 2020 missile barrage", "Israel's June drone strikes"): at most two.
+_POSSESSOR_MODIFIERS = 2
+
+
 def possessor_of_act(m: Match, act_starts: frozenset[int], tokens: Sequence[Token]) -> bool:
-    """svo: the mention stands right before an act noun (at most one word between, not
-    a function word, in its clause): its possessor or adjective, which owns the act
+    """svo: the mention stands right before an act noun (at most two modifiers between,
+    no function word, in its clause): its possessor or adjective, which owns the act
     even after a target marker ("inquiry into Iran's missile attack", "report on
-    Iranian drone strikes")."""
+    Iranian drone strikes", "hurt in Iran's 2020 missile barrage")."""
     clause = tokens[m.start].clause
-    end = m.end
-    if end < len(tokens) and end in act_starts:
-        return tokens[end].clause == clause
-    return (
-        end + 1 < len(tokens)
-        and end + 1 in act_starts
-        and tokens[end + 1].clause == clause
-        and tokens[end].form not in _EN_FUNCTION_WORDS
+    for head in range(m.end, min(m.end + _POSSESSOR_MODIFIERS + 1, len(tokens))):
+        if tokens[head].clause != clause:
+            return False
+        if head in act_starts:
+            return True
+        if tokens[head].form in _EN_FUNCTION_WORDS:
+            return False
+    return False
+
+
+# English subordinators: an actor after one, behind the act, is the subject of another
+# clause ("IRGC says its salvo hit Israel as the IDF reports striking Tehran": the IDF
+# does not own "hit"). "after"/"before" too: "struck Haifa after Israel hit Isfahan".
+_EN_SUBORDINATORS = frozenset(
+    {"as", "while", "whereas", "when", "whilst", "but", "although", "though", "because",
+     "since", "after", "before", "until", "amid"}
+)  # fmt: skip
+
+
+def in_subordinate_clause(act: Match, m: Match, tokens: Sequence[Token]) -> bool:
+    """svo: an English subordinator stands between the act and a mention after it."""
+    return any(tokens[i].form in _EN_SUBORDINATORS for i in range(act.end, m.start))
+
+
+# Persian passive: a light verb of becoming right after the strike noun («بمباران شد»,
+# «موشک‌باران شدند», «هدف … قرار گرفت», «مورد حمله هوایی قرار گرفتند»): the subject
+# before it is what was hit, not who struck. Comparison forms (ZWNJ folded away).
+_FA_PASSIVE_AUX = frozenset(tokenise("شد شدند شده شده‌اند شده‌است گردید گردیدند می‌شود می‌شوند", "fa"))
+_FA_PLACED = normalise_text("قرار")
+_FA_FROM = normalise_text("از")
+_FA_GOT = frozenset(tokenise("گرفت گرفتند گرفته گرفته‌اند می‌گیرد می‌گیرند", "fa"))
+
+
+def persian_passive(act: Match, tokens: Sequence[Token]) -> bool:
+    """The act is a Persian passive: «شد/شدند/گردید» right after it, or «قرار گرفت»
+    inside it or at most one word after it, in its clause."""
+    clause = tokens[act.start].clause
+    words = [i for i in range(act.start, min(act.end + 3, len(tokens)))
+             if tokens[i].clause == clause]  # fmt: skip
+    for i in words:
+        form = tokens[i].form
+        if i == act.end and form in _FA_PASSIVE_AUX:
+            return True
+        if form == _FA_PLACED and i + 1 in words and tokens[i + 1].form in _FA_GOT:
+            return i <= act.end + 1
+    return False
+
+
+def passive_subject(m: Match, act: Match, by_agent: set[int], tokens: Sequence[Token]) -> bool:
+    """Before a Persian passive act, the mention is its subject (what was hit) -- not
+    the ezafe owner inside the act («هدف موشک‌های ایران قرار گرفت»), a speaker before a
+    colon («سپاه: ...»), an agent («توسط», «از سوی») or an origin («موشکی از خاک ایران
+    شلیک شد»: where the weapon came from)."""
+    return not (
+        m.start > act.start
+        or tokens[m.start].clause != tokens[act.start].clause
+        or m.start in by_agent
+        or tokens[m.start].form == _FA_FROM
     )
+
+
+# Sorani and Kurmanji (comparison forms). Verb-final: the noun phrase right before a
+# speech verb is its subject, the speaker, even when a place noun heads it («بنکەی
+# حەمزەی سوپای پاسداران ڕایگەیاند ...», "the IRGC's Hamza base announced").
+KURDISH_SPEECH_VERBS = frozenset(
+    tokenise("ڕایگەیاند ڕایانگەیاند ڕادەگەیەنێت گوتی گوتیان وتی وتیان دەڵێت", "ckb")
+    + tokenise("ragihand ragihandin ragihandiye got gotin daxuyand dibêje", "kmr")
+)  # fmt: skip
+# "Belonging to X" («سەر بە X», «ser bi X», «girêdayî X»): X owns the noun before it.
+_KURDISH_BELONGING = (
+    tuple(tokenise("سەر بە", "ckb")),
+    tuple(tokenise("ser bi", "kmr")),
+    tuple(tokenise("girêdayî", "kmr")),
+)
+
+
+def verb_final_speaker(m: Match, tokens: Sequence[Token]) -> bool:
+    """A Sorani/Kurmanji speech verb right after the mention, in its clause: the mention
+    is the speaker (an actor), not a target marked by the place noun before it."""
+    return (
+        m.end < len(tokens)
+        and tokens[m.end].form in KURDISH_SPEECH_VERBS
+        and tokens[m.end].clause == tokens[m.start].clause
+    )
+
+
+def kurdish_possessor(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention follows «سەر بە», «ser bi» or «girêdayî» ("belonging to"): it names
+    whose the site before it is («کۆگایەکی سەر بە سوپای پاسداران»), never who struck --
+    the «بە» in it is no agent marker."""
+    for words in _KURDISH_BELONGING:
+        start = m.start - len(words)
+        if start >= 0 and all(
+            tokens[start + k].form == word and tokens[start + k].clause == tokens[m.start].clause
+            for k, word in enumerate(words)
+        ):
+            return True
+    return False
+
+
+# Sorani and Kurmanji passive auxiliaries and passive strike verbs (comparison forms).
+KURDISH_PASSIVES = frozenset(
+    tokenise("hat hatin hate hatine hatiye", "kmr")
+    + tokenise("کرا کرایە کران کرانە پێکرا پێکران کوترا کوتران لێدرا لێدران هاوێژرا هاوێژران",
+               "ckb")
+)  # fmt: skip
+
+
+def headline_speaker(
+    act: Match, actors: Sequence[Match], marked_rivals: frozenset[int], tokens: Sequence[Token]
+) -> Match | None:
+    """A Kurdish claim headline «X: <the other side's site> was hit» («Sipaha Pasdaran:
+    baregeheke Îsraîlê ... hat hedefgirtin»): the agent X, alone in the sentence's first
+    clause, owns a passive act in the next clause when that clause names a rival as what
+    was hit (``marked_rivals``: starts of rivals a place noun marks). With its own site
+    («baregeheke me») or no rival named, X is the victim or a reporter: None."""
+    clause, sentence = tokens[act.start].clause, tokens[act.start].sentence
+    if not any(
+        tokens[i].clause == clause and tokens[i].form in KURDISH_PASSIVES
+        for i in range(act.start, len(tokens))
+        if tokens[i].sentence == sentence
+    ):
+        return None
+    if not any(tokens[i].clause == clause for i in marked_rivals):
+        return None
+    for m in actors:
+        opens_sentence = m.start == 0 or tokens[m.start - 1].sentence != sentence
+        if (
+            m.role.kind == AGENT
+            and opens_sentence
+            and m.end < act.start
+            and tokens[m.end].clause == clause
+            and tokens[m.start].clause != clause
+        ):
+            return m
+    return None
+
+
+def object_gaps(
+    acts: Sequence[Match], forms: Sequence[frozenset[str]], target_words: frozenset[str]
+) -> list[tuple[int, int]]:
+    """Verb-final: the gaps of acts that open with a place noun («بنکە … لێدا»): the
+    words between are that object's adjectives and places («بنکەیەکی ئیسرائیلیمان ...
+    لێدا», "we hit an Israeli base"), what was hit, never who struck."""
+    return [gap for m in acts if m.gaps and forms[m.start] & target_words for gap in m.gaps]
+
+
+def persian_passive_object(o: Match, act: Match, tokens: Sequence[Token]) -> bool:
+    """What stands right before (at most one word) a Persian passive act is what was
+    hit («کارگاه‌های تهران بمباران شد»)."""
+    return (
+        o.end <= act.start <= o.end + 1
+        and tokens[o.start].clause == tokens[act.start].clause
+        and persian_passive(act, tokens)
+    )
+
+
+def another_act_first(act: Match, m: Match, act_words: frozenset[int]) -> bool:
+    """vso: another act stands between the act and an actor after it, or starts with
+    the actor («غارات على … طهران وصواريخ فتاح على إسرائيل»): the actor is that act's."""
+    return any(i in act_words for i in range(act.end, m.start + 1))
+
+
+# English passive: "Tehran was hit (by ...)", the headline's "Haifa rocked by ...". The
+# participles of striking and of being shaken; without an auxiliary "by" must follow,
+# so "Iran hit Israel" (active, its object after) is untouched.
+_EN_PASSIVE_AUX = frozenset({"was", "were", "is", "are", "been", "being", "be", "gets", "got"})
+_EN_PARTICIPLES = frozenset(
+    {"hit", "struck", "targeted", "bombed", "attacked", "shelled", "pounded", "raided",
+     "strafed", "bombarded", "hammered", "battered", "rocked", "shaken", "jolted", "rattled"}
+)  # fmt: skip
+
+
+def english_passive_subject(m: Match, tokens: Sequence[Token]) -> bool:
+    """svo: the mention is the subject of an English passive: an auxiliary and a
+    participle ("Tehran was struck overnight"), or a headline participle with its agent
+    ("Tehran rocked by airstrikes"): what was hit."""
+    clause, i = tokens[m.start].clause, m.end
+    aux = i < len(tokens) and tokens[i].form in _EN_PASSIVE_AUX and tokens[i].clause == clause
+    i += aux
+    if i >= len(tokens) or tokens[i].form not in _EN_PARTICIPLES or tokens[i].clause != clause:
+        return False
+    return aux or (i + 1 < len(tokens) and tokens[i + 1].form == "by")
+
+
+# Arabic relative (nisba) adjective endings, comparison forms (ة folded to ه): «إيراني»,
+# «إيرانية», «إيرانيون», «إيرانيين», «إيرانيات».
+_AR_NISBA = re.compile(r"ي(?:ه|ون|ين|ات)?$")
+
+
+def arabic_nisba(m: Match, tokens: Sequence[Token]) -> bool:
+    """vso: the mention is one Arabic nisba adjective; called for a mention right after
+    another actor, whose adjective it is («قراصنة إيرانيون»: the hackers are the actor,
+    not Iran; «شرطة إيرانية»). The noun before it decides."""
+    return m.end - m.start == 1 and bool(_AR_NISBA.search(tokens[m.start].form))

@@ -79,10 +79,16 @@ _CKB_SUFFIXES = _norm_all(
 )
 # Kurmanji (Latin script, compared without diacritics: ê -> e, î -> i): the oblique
 # case and ezafe (Îranê, hêzên, êrîşa), plural, indefinite and definite endings.
+# The indefinite after a vowel is «-yek» («manovrayek», «depoyeke»).
 _KMR_SUFFIXES = _norm_all(
-    ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine"]
-)
+    ["e", "a", "i", "en", "an", "ek", "eke", "eki", "ya", "ye", "yen", "yan", "yi", "ane", "ine",
+     "yek", "yeke", "yeki"]
+)  # fmt: skip
 _MIN_STEM = 3
+_DIGITS = re.compile(r"\d+")
+# The Kurmanji infinitive of "to do" joined to a noun makes a compound verbal noun
+# («bombebarankirin», the passive «hat bombebarankirin»).
+_KMR_VERBAL_NOUN = "kirin"
 
 
 @functools.cache
@@ -173,14 +179,33 @@ def _sorani_forms(token: str) -> frozenset[str]:
         for p in _CKB_PREFIXES
         if token.startswith(p) and len(token) - len(p) >= _MIN_STEM
     }
-    return frozenset(_strip_suffixes(prefixed, _CKB_SUFFIXES, rounds=2))
+    return frozenset(_strip_suffixes(prefixed, _CKB_SUFFIXES, rounds=2)) | _numeral(
+        token, _CKB_SUFFIXES
+    )
+
+
+def _numeral(token: str, suffixes: tuple[str, ...]) -> frozenset[str]:
+    """A numeral with a Kurdish ending («٢٢ی», «22an»: "Tower 22's") is the numeral,
+    however short: the stem-length guard is for words, not digits."""
+    digits = _DIGITS.match(token)
+    if digits is None or digits.end() == len(token) or token[digits.end() :] not in suffixes:
+        return frozenset()
+    return frozenset((digits.group(),))
 
 
 @functools.lru_cache(maxsize=65536)
 def _kurmanji_forms(token: str) -> frozenset[str]:
     """Up to two suffixes off (a case or ezafe ending on a plural or indefinite):
-    «Îranê» matches «Îran», «êrîşên» matches «êrîş»."""
-    return frozenset(_strip_suffixes({token}, _KMR_SUFFIXES, rounds=2))
+    «Îranê» matches «Îran», «êrîşên» matches «êrîş»; a compound verbal noun in
+    «-kirin» also matches its noun («topbarankirin», «mûşekbarankirina» -> «topbaran»,
+    «mûşekbaran»), so the passive «hat … -kirin» of every «X kirin» verb is covered."""
+    forms = _strip_suffixes({token}, _KMR_SUFFIXES, rounds=2) | _numeral(token, _KMR_SUFFIXES)
+    forms.update(
+        form[: -len(_KMR_VERBAL_NOUN)]
+        for form in tuple(forms)
+        if form.endswith(_KMR_VERBAL_NOUN) and len(form) - len(_KMR_VERBAL_NOUN) > _MIN_STEM
+    )
+    return frozenset(forms)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -49,15 +49,26 @@ from dataclasses import dataclass
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
     after_last_speech_verb,
+    another_act_first,
+    arabic_nisba,
     claiming_speaker,
     closes_verb_group,
     coordinated_agent,
     coordinated_with_target,
+    english_passive_subject,
     genitive_of,
+    headline_speaker,
+    in_subordinate_clause,
+    kurdish_possessor,
     kurmanji_direct_object,
     kurmanji_ergative_agent,
+    object_gaps,
+    passive_subject,
+    persian_passive,
+    persian_passive_object,
     possessor_of_act,
     relative_subject,
+    verb_final_speaker,
     verb_final_subject,
 )
 from newswire.enricher.topics.matching import (
@@ -111,6 +122,7 @@ class _Parties:
     barriers: list[int] | None  # sorted positions of barrier words, if the relation has any
     act_words: frozenset[int]  # token positions inside act mentions
     party: Match | None = None  # exchanges: the article's party, for an act naming none
+    marked_rivals: frozenset[int] = frozenset()  # starts of rivals a marker makes targets
 
 
 def relation_events(
@@ -175,7 +187,7 @@ def _events(
     objects = _objects(scan, raw_objects or (), act_sentences)
     if relation.needs_target and not targets and not objects:
         return None
-    actors, by_agent = _actors(
+    actors, by_agent, marked_rivals = _actors(
         scan,
         (agents or []) + by_kind.get((slot, RIVAL), []),
         act_sentences,
@@ -189,6 +201,7 @@ def _events(
     parties = _Parties(
         actors, by_agent, targets, objects, barriers, act_words,
         party if directed and _is_exchange(relation) else None,
+        frozenset(marked_rivals),
     )  # fmt: skip
     return _counted(slot, acts, parties, relation, context)
 
@@ -236,9 +249,13 @@ def _objects(
     objects: dict[int, list[tuple[Match, bool]]] = defaultdict(list)
     for o in raw_objects:
         if tokens[o.start].sentence in act_sentences and not relative_subject(o, tokens):
-            marked = bool(_marker_before(o, markers.target, relation.marker_reach, scan)) or (
-                bool(markers.object)
-                and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+            marked = (
+                bool(_marker_before(o, markers.target, relation.marker_reach, scan))
+                or (
+                    bool(markers.object)
+                    and _marker_after(o, markers.object, relation.object_marker_reach, scan)
+                )
+                or (relation.word_order == "svo" and english_passive_subject(o, tokens))
             )
             objects[tokens[o.start].sentence].append((o, marked))
     return objects
@@ -259,11 +276,11 @@ def _actors(
     act_sentences: set[int],
     target_ends: tuple[list[tuple[int, int]], frozenset[int]],
     acts: Sequence[Match],
-) -> tuple[dict[int, list[Match]], set[int]]:
-    """Agent and rival mentions that may own an act, by sentence, and the starts of
-    those an agent marker introduces. Mentions inside a target phrase, after a target
-    marker, before an object marker, coordinated with a target or (svo) right after an
-    act are what is hit."""
+) -> tuple[dict[int, list[Match]], set[int], set[int]]:
+    """Agent and rival mentions that may own an act, by sentence; the starts of
+    those an agent marker introduces; the starts of rivals a target marker marks.
+    Mentions inside a target phrase, after a target marker, before an object marker,
+    coordinated with a target or (svo) right after an act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
     target_spans, ends = target_ends
     # Arabic coordinates clauses with «و» on the next subject («... وإيران ترد»); a
@@ -272,29 +289,47 @@ def _actors(
     act_ends = frozenset(m.end for m in acts) if relation.word_order == "svo" else frozenset()
     svo_act_starts = frozenset(m.start for m in acts) if act_ends else frozenset()
     before_or_by = markers.target | markers.agent
+    objects_in_gaps = (
+        object_gaps(acts, scan.context.forms, markers.target)
+        if relation.word_order == "sov"
+        else []
+    )
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
-    for m in one_per_span(mentions):
+    marked_rivals: set[int] = set()
+    kept = one_per_span(mentions)
+    heads = frozenset(m.end for m in kept) if relation.word_order == "vso" else frozenset()
+    for m in kept:
         if (
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
+            or kurdish_possessor(m, tokens)
+            or overlaps(m, objects_in_gaps)
+            or (m.start in heads and arabic_nisba(m, tokens))
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
         if marker & markers.agent:
             by_agent.add(m.start)
         elif (
-            (marker and not possessor_of_act(m, svo_act_starts, tokens))
+            (
+                marker
+                and not possessor_of_act(m, svo_act_starts, tokens)
+                and not verb_final_speaker(m, tokens)
+            )
             or (
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
             or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
+            or (act_ends and english_passive_subject(m, tokens))
         ):
+            if marker and m.role.kind == RIVAL:
+                marked_rivals.add(m.start)
             continue
         actors[tokens[m.start].sentence].append(m)
-    return actors, by_agent
+    return actors, by_agent, marked_rivals
 
 
 def _event(
@@ -304,9 +339,13 @@ def _event(
     tokens = context.tokens
     sentence = tokens[act.start].sentence
     candidates = parties.actors.get(sentence, [])
-    if parties.barriers and candidates:
+    if parties.barriers is not None and candidates:
         candidates = _across_no_barrier(act, candidates, parties, relation, tokens)
     owner = _owner(act, candidates, parties, relation, context) or parties.party
+    if owner is None and relation.word_order == "sov" and relation.needs_agent:
+        owner = headline_speaker(
+            act, parties.actors.get(sentence, []), parties.marked_rivals, tokens
+        )
     if owner is not None and owner.role.kind == RIVAL:
         owner = coordinated_agent(owner, candidates, tokens)
         if owner is None:
@@ -397,6 +436,8 @@ def _object_of(
             and owner.end <= o.start
         ) or (relation.word_order == "sov" and kurmanji_direct_object(o, owner, act, tokens)):
             return o
+        if relation.word_order == "sov" and persian_passive_object(o, act, tokens):
+            return o
     return None
 
 
@@ -422,7 +463,18 @@ def _owner(
         # reports what hit it ("Drones hit a workshop in Isfahan; Tehran says ..."). An
         # exchange (no word order: no direction) may name its parties anywhere.
         clause = tokens[act.start].clause
-        near = [m for m in near if m.end <= act.start or tokens[m.start].clause == clause]
+        near = [
+            m
+            for m in near
+            if m.end <= act.start
+            or (
+                tokens[m.start].clause == clause
+                and not (relation.word_order == "svo" and in_subordinate_clause(act, m, tokens))
+                and not (
+                    relation.word_order == "vso" and another_act_first(act, m, parties.act_words)
+                )
+            )
+        ]
     # "by X" follows the act, except in verb-final order («لەلایەن ئێرانەوە کرایە ئامانج»).
     marked = [
         m
@@ -496,6 +548,8 @@ def _across_no_barrier(
             clause_end += 1
         if _any_between(barriers, act.start, clause_end):
             actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
+        elif persian_passive(act, tokens):
+            actors = [m for m in actors if not passive_subject(m, act, parties.by_agent, tokens)]
     return [
         m
         for m in actors

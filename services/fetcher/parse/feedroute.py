@@ -133,6 +133,13 @@ def _read(data: bytes, base_url: str, format_: DocFormat) -> Document:
     except etree.XMLSyntaxError as exc:
         raise Refused("ill-formed", str(exc)) from None
     channel, items, language = _shape(root, format_, data)
+    # The body is read twice: the strict lxml parse above, then fastfeedparser's own
+    # pass. fastfeedparser 0.6.5 (the newest) has one public entry, parse(str | bytes),
+    # and no way to take our tree: it runs its native extractor over the bytes (plus an
+    # lxml parse of the feed header alone). We already hand it the prepared UTF-8
+    # bytes, so it does not decode again; a str would be re-encoded, or fetched if it
+    # began with http. Measured per body: our lxml parse 11-33 us, 2-5 % of this fast
+    # path and ~1 % of a warm poll in bench fetch; fastfeedparser.parse 46-88 us.
     try:
         parsed = fastfeedparser.parse(data)  # bytes: a str could be fetched as a URL
     except Exception as exc:  # anything it raises is feedparser's to judge

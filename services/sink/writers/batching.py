@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -86,7 +86,7 @@ class BatchingWriter(abc.ABC, Generic[V]):
     # -- what a writer implements -----------------------------------------------------
 
     @abc.abstractmethod
-    def prepare(self, record: dict[str, Any], raw: bytes) -> V:
+    def prepare(self, record: Mapping[str, Any], raw: bytes) -> V:
         """The writer's form of ``record``; raise RecordRejected to refuse it."""
 
     @abc.abstractmethod
@@ -109,7 +109,7 @@ class BatchingWriter(abc.ABC, Generic[V]):
             yield from (item for item in self._buffers[tp] if not item.durable)
 
     async def add(
-        self, record: dict[str, Any], raw: bytes, topic: str, partition: int, offset: int
+        self, record: Mapping[str, Any], raw: bytes, topic: str, partition: int, offset: int
     ) -> None:
         """Prepare and buffer one record."""
         self._check_open()

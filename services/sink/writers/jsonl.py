@@ -50,7 +50,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -77,7 +77,7 @@ SUFFIX = ".jsonl"
 DEFAULT_INDEX_WINDOW_S = 7 * 24 * 3600.0
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str]:
+def record_key(record: Mapping[str, Any]) -> tuple[str, str]:
     """The idempotency key: article id and content hash."""
     article_id = record.get("id")
     dedupe = record.get("dedupe")
@@ -95,7 +95,7 @@ def key_digest(article_id: str, content_hash: str) -> bytes:
     return hashlib.blake2b(f"{article_id}\x00{content_hash}".encode(), digest_size=16).digest()
 
 
-def partition_date(record: dict[str, Any]) -> str:
+def partition_date(record: Mapping[str, Any]) -> str:
     """``YYYY-MM-DD`` of ``fetched_at`` in UTC; a time without offset is taken as UTC."""
     value = record.get("fetched_at")
     if not isinstance(value, str):
@@ -157,7 +157,7 @@ class Line:
     line: bytes
 
 
-def as_line(record: dict[str, Any], raw: bytes) -> bytes:
+def as_line(record: Mapping[str, Any], raw: bytes) -> bytes:
     """The record's own bytes as one line. The JSON text is written as it was read,
     not re-encoded; only JSON that spans lines (pretty-printed: the line breaks can
     only be whitespace between tokens) is written compactly, as one line must hold
@@ -165,7 +165,7 @@ def as_line(record: dict[str, Any], raw: bytes) -> bytes:
     text = raw.strip()
     if b"\n" in text or b"\r" in text:
         try:
-            text = orjson.dumps(record)
+            text = orjson.dumps(dict(record))
         except orjson.JSONEncodeError as exc:
             raise RecordRejected(f"cannot encode record as JSON: {exc}") from exc
     return text + b"\n"
@@ -238,7 +238,7 @@ class JsonLinesWriter(BatchingWriter[Line]):
         """UTC days of write time the index holds keys of, oldest first."""
         return self._index.days
 
-    def prepare(self, record: dict[str, Any], raw: bytes) -> Line:
+    def prepare(self, record: Mapping[str, Any], raw: bytes) -> Line:
         """Key, date and line of the record, or RecordRejected."""
         digest = key_digest(*record_key(record))
         return Line(digest, partition_date(record), as_line(record, raw))

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -243,7 +243,7 @@ class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
         async with self._lock:
             await self._ping_locked()
 
-    def prepare(self, record: dict[str, Any], raw: bytes) -> tuple[Any, ...]:
+    def prepare(self, record: Mapping[str, Any], raw: bytes) -> tuple[Any, ...]:
         """The row, or RecordRejected before any I/O (see :func:`article_row`); the
         bytes as read are the row's document (no bytes: the record encoded)."""
         return article_row(record, raw or None)

@@ -8,6 +8,7 @@ a whole batch's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +48,7 @@ def find_nul(value: Any, path: str = "$") -> str | None:
     """JSON path of the first string (key or value) containing U+0000, else None."""
     if isinstance(value, str):
         return path if "\x00" in value else None
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a dict, or the sink's lean record (whole on use)
         for key, item in value.items():
             if "\x00" in str(key):
                 return f"{path} (a key)"
@@ -86,7 +87,7 @@ def _text(value: Any, field: str, *, required: bool = False, indexed: bool = Fal
     return value
 
 
-def _object(record: dict[str, Any], field: str) -> dict[str, Any]:
+def _object(record: Mapping[str, Any], field: str) -> dict[str, Any]:
     value = record.get(field)
     if not isinstance(value, dict):
         raise RecordRejected(f"'{field}' must be an object")
@@ -108,7 +109,7 @@ def _topic_ids(topics: Any) -> list[str]:
 ESCAPED_NUL = b"\\u0000"
 
 
-def article_row(record: dict[str, Any], raw: bytes | None = None) -> tuple[Any, ...]:
+def article_row(record: Mapping[str, Any], raw: bytes | None = None) -> tuple[Any, ...]:
     """The staging-table row for ``record`` (in :data:`COLUMNS` order), or
     :class:`RecordRejected` saying which field PostgreSQL could not take and why.
 
@@ -130,7 +131,7 @@ def article_row(record: dict[str, Any], raw: bytes | None = None) -> tuple[Any, 
         document = raw.strip()
     else:
         try:
-            document = orjson.dumps(record)
+            document = orjson.dumps(dict(record))
         except orjson.JSONEncodeError as exc:
             raise RecordRejected(f"cannot encode record as JSON: {exc}") from exc
     return (

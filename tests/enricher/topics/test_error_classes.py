@@ -161,7 +161,11 @@ _POSSESSOR = {"act": ["attack"], "agent": ["alpha"], "rival": ["beta"], "needs":
     [
         ("inquiry into alpha attack", True),  # "into Alpha's attack": the possessor
         ("inquiry into alpha missile attack", True),  # one word between
-        ("report on alpha heavy missile attack", False),  # two words: too far
+        (
+            "report on alpha heavy missile attack",
+            True,
+        ),  # two modifiers ("Iran's 2020 missile barrage")
+        ("report on alpha very heavy missile attack", False),  # three words: too far
         ("report on alpha with attack", False),  # a function word ends the phrase
         ("beta attack on alpha", False),  # after the act: what is hit
         ("beta attack on alpha bases", False),

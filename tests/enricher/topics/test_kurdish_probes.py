@@ -126,6 +126,57 @@ _FRAMES: list[tuple[str, str, list[str], list[str]]] = [
      ["li dijî Îsraîlê êrîşeke mûşekî pêk anî", "Îsraîl da ber mûşekan",
       "bi dehan dron şandin ser Îsraîlê", "Operasyona Soza Rast 3 da destpêkirin",
       "bingeheke Îsraîlî li Neqebê lêxist"], ["iran-strikes"]),
+    # Third round (tune-t2). Iranian energy and industrial sites by name.
+    ("ckb", "ئیسرائیل {} بۆردومان کرد",
+     ["کێڵگەی گازی پارسی باشووری", "پارسی جنووبی", "پاڵاوگەی عەسەلوویەی", "عەسلوویەی",
+      "دوورگەی خارگی", "پاڵاوگەی ئابادانی", "بەندەری شەهید ڕەجایی"], _STRIKES_ON_IRAN),
+    ("kmr", "Îsraîlê {} bombebaran kir",
+     ["zeviya gazê ya Pars a Başûr", "Parsa Başûr", "rafîneriya Asalûyeyê", "Esalûyeyê",
+      "girava Xargê", "rafîneriya Abadanê"], _STRIKES_ON_IRAN),
+    # Kurmanji passive of every «X kirin» strike verb.
+    ("kmr", "Baregeheke leşkerî li Kirmaşanê {}",
+     ["hat topbarankirin", "hatin topbarankirin", "hat mûşekbarankirin", "hate mûşekbarankirin",
+      "hat bombardûmankirin", "hatin bombebarankirin", "hate topbarankirin"], _STRIKES_ON_IRAN),
+    # Sorani «کوتان» (pound) and «لێدان» (hit, with a site as its object) in their tenses.
+    ("ckb", "ئیسرائیل بنکەیەکی سەربازی لە کرماشان {}",
+     ["دەکوتێت", "دەیکوتێت", "بکوتێت", "کوتاوە", "کوتایان", "لێدا"], _STRIKES_ON_IRAN),
+    ("ckb", "سوپای ئیسرائیل: {} لە ڕۆژئاوای ئێران لێدا",
+     ["بنکەیەکمان", "بارەگایەکمان", "مووشەکهاوێژەکانمان", "ڕادارێکمان", "کۆگایەکی چەکمان",
+      "سەکۆکانی هاوێشتنمان"], _STRIKES_ON_IRAN),
+    # Iraqi border districts in their spellings.
+    ("ckb", "تۆپخانەی ئێران گوندەکانی {} تۆپباران کرد",
+     ["بڕادۆست", "برادۆست", "سیدەکان"], ["iran-strikes", "iraq"]),
+    ("kmr", "Topxaneya Îranê gundên {} topbaran kirin",
+     ["Biradostê", "Bradostê", "Sîdekanê"], ["iran-strikes", "iraq"]),
+    # Foreign military advisers, and "our forces" from a US defence chief or president.
+    ("ckb", "سوودانی: عێراق پێویستی بە {} هەیە",
+     ["ڕاوێژکارە سەربازییە بیانییەکان", "ڕاوێژکاری سەربازیی بیانی",
+      "ڕاوێژکارانی بیانی بۆ شەڕی داعش"], ["us-forces", "iraq"]),
+    ("kmr", "Sûdanî: Iraq pêdivî bi {} heye",
+     ["şêwirmendên leşkerî yên biyanî", "şêwirmendên biyanî ji bo şerê DAIŞê"],
+     ["us-forces", "iraq"]),
+    ("ckb", "{}: هێزەکانمان لە سووریا دەمێننەوە",
+     ["ئۆستن", "هێگسێس", "پێنتاگۆن", "ترەمپ"], ["us-forces"]),
+    ("ckb", "ئۆستن: {} لە سووریا دەمێننەوە",
+     ["هێزەکانمان", "سەربازەکانمان", "سەربازانمان"], ["us-forces"]),
+    ("kmr", "{}: leşkerên me li Sûriyê dimînin",
+     ["Austin", "Hegseth", "Pentagon", "Trump"], ["us-forces"]),
+    ("kmr", "Austin: {} li Sûriyê dimînin",
+     ["leşkerên me", "hêzên me", "eskerên me"], ["us-forces"]),
+    # US-hosting sites in Iraq by place, in their spellings.
+    ("ckb", "درۆنێک {} کردە ئامانج",
+     ["عەین ئەلئەسەدی", "بنکەی ئەلئەسەدی", "عەین الأسدی", "بنکەی حەریری", "بنکەی هەریری",
+      "بنکەی ڤیکتۆریای", "بنکەی ڤیکتۆری", "فڕۆکەخانەی هەولێری"], ["us-forces", "iraq"]),
+    ("kmr", "Dronekê {} kir hedef",
+     ["Eyn el-Esedê", "Ayn al-Asad", "baregeha Esedê", "baregeha Herîrê", "baregeha Harîrê",
+      "bingeha Victory", "baregeha Victory", "balafirgeha Hewlêrê"], ["us-forces", "iraq"]),
+    # US-hosting sites outside Iraq.
+    ("ckb", "درۆنێک {} کردە ئامانج",
+     ["بورجی ٢٢ی", "بورج ٢٢", "تاوەری ٢٢", "بنکەی تەنفی", "بنکەی عودەیدی", "بنکەی ئەلعودەیدی"],
+     ["us-forces"]),
+    ("kmr", "Dronekê {} kir hedef",
+     ["Birca 22", "Burca 22", "Tower 22", "El-Tenfê", "Al-Tanf", "El-Udeydê", "Al Udeid"],
+     ["us-forces"]),
 ]  # fmt: skip
 
 
