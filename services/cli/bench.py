@@ -10,6 +10,11 @@ Three rates over the same N seed-sized articles on the same broker:
 If streaming cost nothing beyond the work, a would reach 1 / (1/b + 1/c); the ratio is
 the efficiency E. C = c / b says how lean the stages are next to the transport.
 
+Rates on a shared machine swing with everyone else's load, and (a), (b) and (c) run one
+after the other, so E moves with it. CPU time does not: the worker's CPU seconds (all
+its threads, from /readyz to its last output) per article against the stages' own CPU
+per article in (c) is the overhead streaming adds per article, printed beside E.
+
 W, the records written per article, comes from the end offsets of every topic the
 worker writes (the enriched and dead-letter topics, the tables' changelogs, the
 near-duplicate exchange, Faust's own), before it starts and after it stopped: the
@@ -47,6 +52,7 @@ from newswire.common.topics import declared_topics, enricher_internal_topics
 from newswire.enricher.app import build_pipeline
 from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.pipeline import Emit, Redelivered, final_record
+from newswire.fetcher.fleetbench import cpu_seconds
 
 SEED_WORDS_FALLBACK = "العراق إيران القوات الأمريكية ضربة بغداد أربيل الحكومة رئيس الوزراء".split()
 
@@ -62,6 +68,10 @@ class BenchResult:
     writes: dict[str, int]
     #: Scale-out: articles/s with 1..N workers in one group (empty unless asked for).
     scale: dict[int, float] = field(default_factory=dict)
+    #: CPU milliseconds per article: the worker in (a), all threads (None: unreadable),
+    #: and the stages alone in (c).
+    faust_cpu_ms: float | None = None
+    compute_cpu_ms: float | None = None
 
     @property
     def writes_per_article(self) -> float:
@@ -96,10 +106,12 @@ def synthetic_articles(
     return out
 
 
-def measure_compute(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> float:
-    """(c): every stage, in-process, with a dict standing in for the dedupe table."""
+def measure_compute(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> tuple[float, float]:
+    """(c): every stage, in-process, with a dict standing in for the dedupe table; the
+    rate and the CPU milliseconds per article."""
     pipeline = build_pipeline(settings)
     seen: dict[str, SeenEntry] = {}
+    cpu = time.process_time()
     start = time.perf_counter()
     for key, value in payloads:
         outcome = pipeline.process(value, key, seen.get)
@@ -107,7 +119,8 @@ def measure_compute(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
             final_record(outcome, None)  # the check as sent, as the batch handler does
         if isinstance(outcome, Emit | Redelivered):
             seen[outcome.article_id] = outcome.entry
-    return len(payloads) / (time.perf_counter() - start)
+    rate = len(payloads) / (time.perf_counter() - start)
+    return rate, 1000 * (time.process_time() - cpu) / len(payloads)
 
 
 async def produce_all(settings: Settings, topic: str, payloads: list[tuple[bytes, bytes]]) -> None:
@@ -192,10 +205,11 @@ async def create_topics(settings: Settings, *topics: str) -> None:
 
 def measure_faust(
     settings: Settings, payloads: list[tuple[bytes, bytes]], timeout_s: float, log_dir: Path
-) -> tuple[float, dict[str, int]]:
-    """(a): the real worker, as deployed (``newswire enrich`` in its own process); and the
+) -> tuple[float, dict[str, int], float | None]:
+    """(a): the real worker, as deployed (``newswire enrich`` in its own process); the
     records it wrote to each topic, counted once it has stopped (its last changelog
-    writes are flushed on the way down)."""
+    writes are flushed on the way down); and its CPU milliseconds per article from
+    /readyz to the last output (start-up excluded, as from the rate)."""
     asyncio.run(create_missing_topics(settings.kafka, declared_topics(settings)))
     asyncio.run(produce_all(settings, settings.topics.raw, payloads))
     written = written_topics(settings)
@@ -204,15 +218,22 @@ def measure_faust(
     worker = spawn_service("enrich", env, log_dir)
     try:
         started_at = wait_until_ready(int(env["ENRICHER_WEB_PORT"]), worker, timeout_s)
+        cpu_before = cpu_seconds([worker.process.pid])
         rate = asyncio.run(
             _output_rate(
                 settings, settings.topics.enriched, len(payloads), timeout_s, started_at=started_at
             )
         )
+        cpu_after = cpu_seconds([worker.process.pid])
     finally:
         worker.stop()
     after = asyncio.run(records_on(settings, written))
-    return rate, {topic: after[topic] - before[topic] for topic in written}
+    cpu_ms = (
+        None
+        if cpu_before is None or cpu_after is None
+        else 1000 * (cpu_after - cpu_before) / len(payloads)
+    )
+    return rate, {topic: after[topic] - before[topic] for topic in written}, cpu_ms
 
 
 def measure_workers(
@@ -345,11 +366,11 @@ def run_bench_enrich(
         bench = bench_settings(settings, bootstrap, Path(state))
         asyncio.run(wait_for_broker(bench.kafka))
         _step(f"(c) {articles} articles through the stages alone, no Kafka")
-        compute = measure_compute(bench, payloads)
+        compute, compute_cpu_ms = measure_compute(bench, payloads)
         _step("(b) the same through a bare aiokafka consume->produce loop")
         transport = asyncio.run(measure_transport(bench, payloads, timeout_s))
         _step("(a) the same through the real Faust worker (start-up excluded)")
-        faust, writes = measure_faust(bench, payloads, timeout_s, Path(state))
+        faust, writes, faust_cpu_ms = measure_faust(bench, payloads, timeout_s, Path(state))
         writes = {_short(topic, bench): n for topic, n in writes.items()}
         scale: dict[int, float] = {}
         for count in range(1, workers + 1) if workers > 1 else ():
@@ -364,6 +385,8 @@ def run_bench_enrich(
         compute,
         writes,
         scale,
+        faust_cpu_ms,
+        compute_cpu_ms,
     )
 
 
@@ -386,6 +409,12 @@ def print_bench(result: BenchResult, settings: Settings) -> None:
         "ideal a = 1/(1/b + 1/c)        : "
         f"{1 / (1 / result.transport + 1 / result.compute):10.1f} articles/s"
     )
+    if result.faust_cpu_ms is not None and result.compute_cpu_ms is not None:
+        print(
+            f"cpu per article: worker {result.faust_cpu_ms:.2f} ms, stages alone "
+            f"{result.compute_cpu_ms:.2f} ms, overhead "
+            f"{result.faust_cpu_ms - result.compute_cpu_ms:.2f} ms"
+        )
     for topic, n in result.writes.items():
         print(f"writes to {topic:<28}: {n / result.articles:10.2f} per article ({n} records)")
     if result.scale:

@@ -22,8 +22,8 @@ from faust.types import TP
 from newswire.common.kafka import faust_options
 from newswire.common.prometheus import exposition
 from newswire.common.settings import BrokerProfile, Settings
-from newswire.enricher.bands import BucketIndex, delta_expired, delta_key_partition
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
+from newswire.enricher.buckets import BucketIndex, delta_expired, delta_key_partition
 from newswire.enricher.dedupe import seen_entry_expired
 from newswire.enricher.expiry import ExpirySweeper
 from newswire.enricher.language import LanguageIdentifier

@@ -6,8 +6,8 @@ an internal topic partitioned by band key; whoever owns a band's partition keeps
 band's bucket (recent members), answers with the members it already holds, and adds
 the newcomer. Copies that share any band therefore always meet in one bucket,
 whichever partition they came from. The buckets live in memory; what each probe
-message added is one :class:`Delta` in a changelogged table, from which a worker
-that takes over a partition rebuilds them.
+message added is one delta in a changelogged table, from which a worker that takes
+over a partition rebuilds them (:mod:`newswire.enricher.buckets`).
 
 Buckets hold a compact sketch per member (4 bits of each of 256 MinHash values, 128
 bytes) and its distinct shingle count, not the full signature, so the table stays
@@ -17,7 +17,10 @@ independent reports and follow-ups.
 
 Wire format: a member or probe is a JSON list; the shingle count is appended after the
 original fields and read as the first integer there (by type, so other appended fields
-may sit before or after it).
+may sit before or after it). A probe names every band key of its article that lives on
+one band partition (exchange v2, see neardup.py): it is answered once, the article
+joins all those buckets as one member, and a delta holds that member once with its
+band keys. A v1 probe named one band key (a string where v2 has a list); both read.
 Deltas written before it existed (five-element members, six-element probes, 2-bit
 sketches) are read with an unknown count: such a member still matches an exact copy
 of its text, never a near one (its sketch is not comparable), and it expires with the
@@ -37,7 +40,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import orjson
 
 from newswire.enricher.clusters import ClusterBook, Head, Placement, place
 from newswire.enricher.overlap import PROBE_BANDS, PROBE_ROWS, SKETCH_BITS, judge
@@ -92,6 +94,14 @@ def _decoded(encoded: str) -> bytes:
     return base64.b64decode(encoded)
 
 
+@functools.lru_cache(maxsize=_SHARED_SKETCHES)
+def _encoded(sketch: bytes) -> str:
+    """A sketch's base64 form, made once while the sketch is in use: a member is written
+    into its delta and into every reply that tells of it, a probe into each band
+    partition it asks (bytes cache their hash, so a lookup costs one compare)."""
+    return base64.b64encode(sketch).decode()
+
+
 def _extension(data: Sequence[Any], start: int) -> dict[str, Any]:
     """The cluster fields appended to a wire list as one JSON object after position
     START; found by type, not position, so other fields appended beside it do not
@@ -136,11 +146,10 @@ class Member:
         )
 
     def to_json(self) -> list[Any]:
-        encoded = base64.b64encode(self.sketch).decode()
         data: list[Any] = [
             self.article_id,
             self.text_hash,
-            encoded,
+            _encoded(self.sketch),
             self.seen_at,
             self.cluster_id,
             self.shingles,
@@ -183,10 +192,11 @@ def _float_or_none(value: Any) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """An article asking one band bucket who is already there."""
+    """An article asking the buckets of BAND_KEYS who is already there: all its band
+    keys (what the worker makes), or those on one band partition (what it sends)."""
 
     article_id: str
-    band_key: str
+    band_keys: tuple[str, ...]
     text_hash: str
     sketch: bytes
     seen_at: float
@@ -199,12 +209,11 @@ class Probe:
         return Head(self.seen_at if self.story_at is None else self.story_at, self.article_id)
 
     def to_json(self) -> list[Any]:
-        encoded = base64.b64encode(self.sketch).decode()
         data: list[Any] = [
             self.article_id,
-            self.band_key,
+            list(self.band_keys),
             self.text_hash,
-            encoded,
+            _encoded(self.sketch),
             self.seen_at,
             self.reply_partition,
             self.shingles,
@@ -215,10 +224,12 @@ class Probe:
 
     @classmethod
     def from_json(cls, data: Sequence[Any]) -> Probe:
+        """A v2 probe (a list of band keys) or a v1 one (one band key, a string)."""
         story = _float_or_none(_extension(data, 6).get("k"))
+        bands = data[1]
         return cls(
             sys.intern(data[0]),
-            data[1],
+            (bands,) if isinstance(bands, str) else tuple(bands),
             sys.intern(data[2]),
             _decoded(data[3]),
             float(data[4]),
@@ -348,22 +359,45 @@ def answer_probe(
     threshold: float,
     book: ClusterBook | None = None,
 ) -> tuple[list[Member], list[Member]]:
-    """(the bucket after the probe joins it, the earlier members the probe should hear of).
+    """(the bucket after the probe joins it, the earlier members the probe should hear
+    of): :func:`join_buckets` on one bucket."""
+    _, (updated,), heard = join_buckets(
+        [bucket], probe, window_s=window_s, capacity=capacity, threshold=threshold, book=book
+    )
+    return updated, heard
 
-    Members older than the dedupe window are forgotten; the probe's own id is never
-    its own candidate (a re-processed record would find itself) and replaces its
-    older entry; the bucket keeps the ``capacity`` most recent members but always
-    the oldest, the story's first copy. The members heard are told as BOOK (the
-    partition's cluster knowledge) resolves them: survivor cluster, earliest head.
-    The newcomer is placed among its matches in this bucket — an approximation across
-    bands that is exact for copies; the worker places it on all answers, and the
-    record says so — and BOOK learns its head and merges.
+
+def join_buckets(
+    buckets: Sequence[Sequence[Member]],
+    probe: Probe,
+    *,
+    window_s: float,
+    capacity: int,
+    threshold: float,
+    book: ClusterBook | None = None,
+) -> tuple[Member, list[list[Member]], list[Member]]:
+    """(the newcomer, each of BUCKETS after it joins, the earlier members it hears of).
+
+    BUCKETS are those of the probe's band keys on one band partition. Members older
+    than the dedupe window are forgotten; the probe's own id is never its own
+    candidate (a re-processed record would find itself) and replaces its older entry;
+    a bucket keeps the ``capacity`` most recent members but always the oldest, the
+    story's first copy. A member in several of the buckets is heard once. The members
+    heard are told as BOOK (the partition's cluster knowledge) resolves them: survivor
+    cluster, earliest head. The newcomer is placed among its matches in these buckets
+    — an approximation across partitions that is exact for copies; the worker places
+    it on all answers, and the record says so — and BOOK learns its head and merges.
+    The newcomer is one member in all the buckets it joins.
     """
     if capacity < 2:
         raise ValueError(f"band capacity must be at least 2, got {capacity}")
     horizon = probe.seen_at - window_s
-    alive = [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
-    heard = alive if book is None else [resolved(m, book) for m in alive]
+    alive = [
+        [m for m in bucket if m.seen_at >= horizon and m.article_id != probe.article_id]
+        for bucket in buckets
+    ]
+    earlier = alive[0] if len(alive) == 1 else list(dict.fromkeys(m for a in alive for m in a))
+    heard = earlier if book is None else [resolved(m, book) for m in earlier]
     found = matches(
         probe.text_hash, probe.sketch, heard, threshold=threshold, own_shingles=probe.shingles
     )
@@ -382,7 +416,7 @@ def answer_probe(
     )
     if book is not None:
         book.learn(newcomer.cluster_id, newcomer.head, newcomer.merged)
-    return bounded([*alive, newcomer], capacity), heard
+    return newcomer, [bounded([*a, newcomer], capacity) for a in alive], heard
 
 
 def bounded(bucket: list[Member], capacity: int) -> list[Member]:
@@ -404,140 +438,3 @@ def resolved(member: Member, book: ClusterBook) -> Member:
 def learn_all(book: ClusterBook, members: Iterable[Member]) -> None:
     for member in members:
         book.learn(member.cluster_id, member.head, member.merged)
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    """What one probe message added to the buckets of one band partition: the only
-    record of the buckets on the changelog (one per probe message, not one per band
-    per article). The buckets themselves are an index in memory, rebuilt from the
-    deltas of the partition (:class:`BucketIndex`)."""
-
-    partition: int
-    newest: float  # seen_at of its newest member: the delta expires with it
-    joined: tuple[tuple[str, Member], ...]  # (band key, newcomer), in the order answered
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "p": self.partition,
-            "at": self.newest,
-            "m": [[band, member.to_json()] for band, member in self.joined],
-        }
-
-    def to_bytes(self) -> bytes:
-        """The table's value: the JSON the changelog holds, kept as bytes in memory too.
-        A parsed delta (a dict of lists of strings) costs about three times its JSON, and
-        the buckets already hold the members as objects."""
-        return orjson.dumps(self.to_json())
-
-    @classmethod
-    def from_bytes(cls, stored: bytes) -> Delta:
-        return cls.from_json(orjson.loads(stored))
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Delta:
-        joined = tuple((band, Member.from_json(m)) for band, m in data["m"])
-        return cls(int(data["p"]), float(data["at"]), joined)
-
-
-def delta_expired(stored: bytes, now: float, *, window_s: float) -> bool:
-    """A stored delta is expired once its newest member is older than the window."""
-    return now - float(orjson.loads(stored)["at"]) > window_s
-
-
-def delta_key(batch_id: str, partition: int) -> bytes:
-    """A delta's table key: the probe message's batch and the band partition it was
-    answered on, which is also the changelog partition that holds it (the key is not
-    placed by Kafka's partitioner)."""
-    return f"{batch_id}/{partition}".encode()
-
-
-def delta_key_partition(key: bytes) -> int:
-    """The band partition a delta's key names (:func:`delta_key`): no value to parse."""
-    return int(key.rsplit(b"/", 1)[1])
-
-
-class BucketIndex:
-    """The band buckets of the band partitions this worker answers for, in memory.
-
-    Rebuilt per partition from that partition's deltas (:meth:`load`) the first time a
-    probe for it arrives after a rebalance, then kept up to date by :meth:`answer`.
-    Members past the window are dropped when their bucket is probed, and all at once
-    by :meth:`prune`. Each partition also has a :class:`ClusterBook` (merges and
-    earliest heads), learnt from the same members, so it is rebuilt with them.
-    """
-
-    def __init__(self, *, window_s: float, capacity: int, threshold: float) -> None:
-        if capacity < 2:
-            raise ValueError(f"band capacity must be at least 2, got {capacity}")
-        self._window_s = window_s
-        self._capacity = capacity
-        self._threshold = threshold
-        self._buckets: dict[int, dict[str, list[Member]]] = {}
-        self._books: dict[int, ClusterBook] = {}
-
-    def loaded(self, partition: int) -> bool:
-        return partition in self._buckets
-
-    def load(self, partition: int, deltas: Iterable[Delta]) -> None:
-        """Rebuild PARTITION's buckets from its deltas (any order: replayed by time)."""
-        buckets: dict[str, list[Member]] = {}
-        book = ClusterBook()
-        joined = [(band, m) for d in deltas if d.partition == partition for band, m in d.joined]
-        for band, member in sorted(joined, key=lambda entry: entry[1].seen_at):
-            bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
-            buckets[band] = bounded([*bucket, member], self._capacity)
-            learn_all(book, [member])
-        self._buckets[partition] = buckets
-        self._books[partition] = book
-
-    def load_all(self, deltas: Iterable[Delta], *, including: int) -> None:
-        """Rebuild every partition that has deltas in one pass over them (a worker takes
-        several partitions at once after a rebalance), and INCLUDING even without any."""
-        by_partition: dict[int, list[Delta]] = {including: []}
-        for delta in deltas:
-            by_partition.setdefault(delta.partition, []).append(delta)
-        for partition, own in by_partition.items():
-            self.load(partition, own)
-
-    def answer(self, partition: int, probe: Probe) -> tuple[Member, list[Member]]:
-        """(the newcomer the probe adds to its bucket, the earlier members it hears of)."""
-        buckets = self._buckets.setdefault(partition, {})
-        updated, heard = answer_probe(
-            buckets.get(probe.band_key, []),
-            probe,
-            window_s=self._window_s,
-            capacity=self._capacity,
-            threshold=self._threshold,
-            book=self._books.setdefault(partition, ClusterBook()),
-        )
-        buckets[probe.band_key] = updated
-        return updated[-1], heard
-
-    def prune(self, now: float) -> None:
-        """Drop members past the window; rebuild the cluster book of each partition that
-        lost any (it forgets clusters no member remembers: memory stays bounded). The
-        rebuild walks every member of the partition, on the probe path, so a partition
-        that lost none keeps its book."""
-        horizon = now - self._window_s
-        for partition, buckets in self._buckets.items():
-            dropped = False
-            for band in list(buckets):
-                alive = [m for m in buckets[band] if m.seen_at >= horizon]
-                dropped = dropped or len(alive) < len(buckets[band])
-                if alive:
-                    buckets[band] = alive
-                else:
-                    del buckets[band]
-            if not dropped:
-                continue
-            book = self._books[partition] = ClusterBook()
-            members = sorted(
-                (m for bucket in buckets.values() for m in bucket), key=lambda m: m.seen_at
-            )
-            learn_all(book, members)
-
-    def forget(self) -> None:
-        """After a rebalance: every partition is loaded again from its deltas."""
-        self._buckets.clear()
-        self._books.clear()

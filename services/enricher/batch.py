@@ -483,9 +483,7 @@ class BatchHandler:
         delivered: Tally[str] = Tally()
         attempt = 0
         while outgoing:
-            results = await asyncio.gather(
-                *(self._send(out) for out in outgoing), return_exceptions=True
-            )
+            results = await _send_in_order(outgoing)
             retry: list[Outgoing] = []
             for out, result in zip(outgoing, results, strict=True):
                 if not isinstance(result, BaseException):
@@ -506,11 +504,6 @@ class BatchHandler:
             await asyncio.sleep(delay)
         return delivered
 
-    async def _send(self, out: Outgoing) -> None:
-        """Queue one record and wait until the broker acknowledges it."""
-        future = await out.topic.send(key=out.key, value=out.value, headers=out.headers)
-        await future
-
     def _refused(self, out: Outgoing, error: BaseException) -> Outgoing:
         """What to send instead of a record the broker refused as too large."""
         if out.topic is not self._dlq:
@@ -521,6 +514,33 @@ class BatchHandler:
             "broker refused a dead letter as too large (%r); resending it without payload", error
         )
         return replace(out, value=_without_payload(out.value))
+
+
+async def _send_in_order(outgoing: Sequence[Outgoing]) -> list[object]:
+    """Queue every record, one after the other, then wait for every ack: each result is
+    the broker's metadata or the error that send failed with, in OUTGOING's order.
+
+    One at a time, not all at once (``gather`` of a send each): a producer batch that
+    is full makes its send wait until the batch is drained, and every waiter on that
+    partition then wakes to retry. With one-record batches (the embedded profile) and
+    a few hundred sends queued at once, that herd cost more CPU than the records
+    themselves (profiled: ~1 ms per article). Queued in order, at most one send waits
+    at a time, as in the bare consume->produce loop."""
+    deliveries: list[Awaitable[object]] = []
+    for out in outgoing:
+        try:
+            deliveries.append(
+                await out.topic.send(key=out.key, value=out.value, headers=out.headers)
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # refused before it was queued (e.g. too large)
+            deliveries.append(_failed(exc))
+    return list(await asyncio.gather(*deliveries, return_exceptions=True))
+
+
+async def _failed(exc: Exception) -> object:
+    raise exc
 
 
 def _without_payload(letter: bytes) -> bytes:

@@ -9,6 +9,14 @@ worker whose batch is waiting.
 A batch sends one probe message per band partition (not one per band), and each
 bucket owner one reply message per destination partition, so the exchange costs
 a handful of messages per batch, whatever its size.
+
+Exchange v2 (``"v": 2``): within a probe message an article is one probe naming all
+its band keys on that partition (``"articles"``), answered once with the members it
+heard, each once; v1 listed one probe per band (``"probes"``), each answered. The
+worker counts one answer per probe sent either way. A v2 responder still answers v1
+probes (a worker not yet upgraded); a v2 message carries an empty ``"probes"`` so a
+v1 responder answers nothing rather than failing, and the batch goes on without
+those answers after ENRICHER_NEAR_DUPLICATE_TIMEOUT_S, counted as incomplete.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faust
@@ -28,12 +36,15 @@ import orjson
 from faust.types import TableT
 
 from newswire.common.kafka import default_partition
-from newswire.enricher.bands import BucketIndex, Delta, Member, Probe, delta_key
+from newswire.enricher.bands import Member, Probe
+from newswire.enricher.buckets import BucketIndex, Delta, delta_key, delta_key_partition
 
 log = logging.getLogger(__name__)
 
 #: How often a waiting batch checks whether a rebalance or shutdown has begun.
 INTERRUPT_POLL_S = 0.1
+#: The probe message layout this worker sends (see the module doc).
+EXCHANGE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +58,26 @@ class Answers:
 def band_partition(band_key: str, partitions: int) -> int:
     """Kafka's default partitioner on the band key: stable across workers and restarts."""
     return default_partition(band_key.encode(), partitions)
+
+
+def probes_by_partition(probes: Iterable[Probe], partitions: int) -> dict[int, list[Probe]]:
+    """Each probe cut into one per band partition, naming the band keys that partition
+    owns: what each partition's probe message carries."""
+    by_partition: dict[int, list[Probe]] = defaultdict(list)
+    for probe in probes:
+        keys: dict[int, list[str]] = defaultdict(list)
+        for band in probe.band_keys:
+            keys[band_partition(band, partitions)].append(band)
+        for p, own in keys.items():
+            by_partition[p].append(replace(probe, band_keys=tuple(own)))
+    return by_partition
+
+
+def probe_items(message: dict[str, Any]) -> list[Probe]:
+    """The probes of a probe message, each answered once: v2 names an article's band
+    keys on the partition (``"articles"``), v1 one band key a probe (``"probes"``)."""
+    items = message["articles"] if "articles" in message else message["probes"]
+    return [Probe.from_json(item) for item in items]
 
 
 @dataclass
@@ -95,12 +126,14 @@ class NearDuplicateExchange:
         until the timeout. The batch then goes on with what it heard, as after a
         timeout, and says so (``complete=False``).
         """
-        if not probes:
+        by_partition = probes_by_partition(probes, self._partitions)
+        expected = sum(len(own) for own in by_partition.values())
+        if not expected:
             return Answers({}, complete=True)
         batch_id = uuid.uuid4().hex
-        waiter = self._waiting[batch_id] = _Waiter(expected=len(probes))
+        waiter = self._waiting[batch_id] = _Waiter(expected=expected)
         try:
-            await self._send_probes(batch_id, probes)
+            await self._send_probes(batch_id, by_partition)
             await self._wait(waiter)
         finally:
             del self._waiting[batch_id]
@@ -128,17 +161,21 @@ class NearDuplicateExchange:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.done.wait(), timeout=min(INTERRUPT_POLL_S, remaining))
 
-    async def _send_probes(self, batch_id: str, probes: Sequence[Probe]) -> None:
-        by_partition: dict[int, list[list[Any]]] = defaultdict(list)
-        for probe in probes:
-            by_partition[band_partition(probe.band_key, self._partitions)].append(probe.to_json())
+    async def _send_probes(self, batch_id: str, by_partition: dict[int, list[Probe]]) -> None:
         futures = [
             await self._probes.send(
                 key=batch_id.encode(),
-                value=orjson.dumps({"batch": batch_id, "probes": items}),
+                value=orjson.dumps(
+                    {
+                        "batch": batch_id,
+                        "v": EXCHANGE_VERSION,
+                        "probes": [],  # what a v1 responder reads: it answers nothing
+                        "articles": [probe.to_json() for probe in own],
+                    }
+                ),
                 partition=p,
             )
-            for p, items in by_partition.items()
+            for p, own in by_partition.items()
         ]
         await asyncio.gather(*futures)
 
@@ -194,11 +231,10 @@ class BandResponder:
             self._index.load_all(self._deltas(), including=partition)
         message = orjson.loads(event.value)
         answers: dict[int, list[list[Any]]] = defaultdict(list)
-        joined: list[tuple[str, Member]] = []
-        for item in message["probes"]:
-            probe = Probe.from_json(item)
+        joined: list[tuple[tuple[str, ...], Member]] = []
+        for probe in probe_items(message):
             newcomer, heard = self._index.answer(partition, probe)
-            joined.append((probe.band_key, newcomer))
+            joined.append((probe.band_keys, newcomer))
             answers[probe.reply_partition].append([probe.article_id, [m.to_json() for m in heard]])
         if joined:
             newest = max(member.seen_at for _, member in joined)
@@ -216,9 +252,13 @@ class BandResponder:
         self._maybe_prune()
 
     def _deltas(self) -> Iterator[Delta]:
-        for value in list(self._table.values()):
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                yield Delta.from_bytes(value)
+        """The deltas of partitions not loaded yet: the key names the partition, so a
+        loaded one's deltas are not parsed (the first probe of each partition after a
+        rebalance would otherwise parse every delta of every partition again)."""
+        for key, value in list(self._table.items()):
+            with contextlib.suppress(KeyError, TypeError, ValueError, IndexError):
+                if not self._index.loaded(delta_key_partition(key)):
+                    yield Delta.from_bytes(value)
 
     def _maybe_prune(self) -> None:
         now = self._clock()

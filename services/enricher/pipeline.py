@@ -203,12 +203,13 @@ def lookup_keys(emit: Emit) -> LookupKeys:
 def probes_for(
     emit: Emit, *, seen_at: float, reply_partition: int, keys: LookupKeys | None = None
 ) -> list[Probe]:
-    """The article's probes, one per probe band, carrying its sketch and story key."""
+    """The article's probe: all its probe band keys, its sketch and story key (the
+    exchange sends each band partition the keys it owns, neardup.py)."""
     keys = keys or lookup_keys(emit)
     return [
         Probe(
             emit.article_id,
-            band,
+            probe_band_keys(emit.fingerprint.signature),
             emit.fingerprint.text_hash,
             keys.sketch,
             seen_at,
@@ -216,7 +217,6 @@ def probes_for(
             keys.story.at,
             shingles=emit.fingerprint.shingles,
         )
-        for band in probe_band_keys(emit.fingerprint.signature)
     ]
 
 

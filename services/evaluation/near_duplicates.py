@@ -121,7 +121,7 @@ def _probe(
     for band in probe_band_keys(fingerprint.signature):
         probe = Probe(
             article_id,
-            band,
+            (band,),
             fingerprint.text_hash,
             own_sketch,
             seen_at,

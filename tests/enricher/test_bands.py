@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -7,17 +8,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newswire.enricher.bands import (
-    BucketIndex,
-    Delta,
     Member,
     Probe,
     answer_probe,
     best_candidate,
+    sketch,
+    sketch_similarity,
+)
+from newswire.enricher.buckets import (
+    BucketIndex,
+    Delta,
     delta_expired,
     delta_key,
     delta_key_partition,
-    sketch,
-    sketch_similarity,
 )
 from newswire.enricher.overlap import SKETCH_BITS
 
@@ -36,7 +39,7 @@ def _probe(
     at: float = 1000.0,
 ) -> Probe:
     sig = _signature(hash(article_id) % 1000) if signature is None else signature
-    return Probe(article_id, "3:abc", text_hash, sketch(sig), at, 0, shingles=100)
+    return Probe(article_id, ("3:abc",), text_hash, sketch(sig), at, 0, shingles=100)
 
 
 def test_sketch_of_identical_signatures_is_fully_similar() -> None:
@@ -209,14 +212,14 @@ def test_old_members_match_exact_copies_only() -> None:
     index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
     index.load_all([Delta.from_json(OLD_DELTA)], including=3)
     exact = Probe(
-        "new-1", "0:89b48d5ee8299541", "hash-a", sketch(_signature(1)), 1002.0, 0, shingles=90
+        "new-1", ("0:89b48d5ee8299541",), "hash-a", sketch(_signature(1)), 1002.0, 0, shingles=90
     )
     newcomer, heard = index.answer(3, exact)
     assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "old-a"
     found = best_candidate("hash-a", exact.sketch, heard, threshold=0.5, own_shingles=90)
     assert found is not None and found.exact
     other = Probe(
-        "new-2", "1:102bb3d282682fb0", "hash-c", sketch(_signature(1)), 1003.0, 0, shingles=90
+        "new-2", ("1:102bb3d282682fb0",), "hash-c", sketch(_signature(1)), 1003.0, 0, shingles=90
     )
     newcomer, heard = index.answer(3, other)
     assert [m.article_id for m in heard] == ["old-a"] and newcomer.cluster_id == "new-2"
@@ -240,7 +243,7 @@ def test_member_and_probe_round_trip_json() -> None:
 
 
 def _banded(article_id: str, band: str, at: float) -> Probe:
-    return Probe(article_id, band, "t-" + article_id, sketch(_signature(7)), at, 0, shingles=100)
+    return Probe(article_id, (band,), "t-" + article_id, sketch(_signature(7)), at, 0, shingles=100)
 
 
 @given(
@@ -259,7 +262,7 @@ def test_buckets_rebuilt_from_the_deltas_answer_as_the_live_ones(
     deltas: list[Delta] = []
     for n, (article, band) in enumerate(probes):
         newcomer, _ = live.answer(0, _banded(article, band, 1000.0 + n))
-        deltas.append(Delta(0, newcomer.seen_at, ((band, newcomer),)))
+        deltas.append(Delta(0, newcomer.seen_at, (((band,), newcomer),)))
     rebuilt = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
     rebuilt.load_all(reversed(deltas), including=1)  # any order: replayed by time
     assert rebuilt.loaded(1)  # it has no deltas: empty, but loaded
@@ -274,7 +277,7 @@ def test_buckets_rebuilt_from_the_deltas_answer_as_the_live_ones(
 def test_a_delta_round_trips_and_expires_with_its_newest_member() -> None:
     index = BucketIndex(window_s=100.0, capacity=4, threshold=0.5)
     newcomer, _ = index.answer(2, _banded("a", "1:x", 1000.0))
-    delta = Delta(2, 1000.0, (("1:x", newcomer),))
+    delta = Delta(2, 1000.0, ((("1:x",), newcomer),))
     assert Delta.from_json(delta.to_json()) == delta
     assert Delta.from_bytes(delta.to_bytes()) == delta
     assert not delta_expired(delta.to_bytes(), 1100.0, window_s=100.0)
@@ -320,10 +323,81 @@ def test_an_articles_members_share_one_sketch_and_one_id() -> None:
     """Sixteen bands hold sixteen members of each article: decoded, they share the
     sketch bytes and the id strings instead of holding sixteen copies."""
     one = _probe("shared-article").to_json()
-    other = [*one[:1], "9:other", *one[2:]]
+    other = [*one[:1], ["9:other"], *one[2:]]
     # through JSON, as off the wire: equal strings, distinct objects
     first, second = (Probe.from_json(json.loads(json.dumps(p))) for p in (one, other))
     assert first.sketch is second.sketch and first.article_id is second.article_id
     member = json.dumps(Member("m", "t", first.sketch, 1.0, "m", shingles=3).to_json())
     a, b = Member.from_json(json.loads(member)), Member.from_json(json.loads(member))
     assert a.sketch is b.sketch and a.text_hash is b.text_hash and a.cluster_id is b.cluster_id
+
+
+# -- exchange v2: one probe per article and band partition ----------------------------
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcdefgh"), st.sets(st.sampled_from("pqrstu"), min_size=1)),
+        max_size=25,
+    ),
+    st.integers(2, 4),
+)
+def test_one_probe_with_its_band_keys_hears_what_a_probe_per_band_heard(
+    arrivals: list[tuple[str, set[str]]], capacity: int
+) -> None:
+    """The buckets' membership does not depend on how an article's band keys were sent:
+    one probe naming them all hears the same articles as one probe per band did (each
+    of them once), and leaves the same articles in every bucket."""
+    per_band = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
+    per_article = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
+    for n, (article, bands) in enumerate(arrivals):
+        keys = tuple(sorted(bands))
+        probe = Probe(article, keys, "t-" + article, sketch(_signature(7)), 1000.0 + n, 0, None, 9)
+        singly = {
+            m.article_id
+            for band in keys
+            for m in per_band.answer(0, Probe(article, (band,), *_tail(probe)))[1]
+        }
+        newcomer, heard = per_article.answer(0, probe)
+        assert len(heard) == len(set(heard)), "a member in several buckets is heard once"
+        assert {m.article_id for m in heard} == singly
+        assert all(per_article._buckets[0][band][-1] is newcomer for band in keys)
+    for band, bucket in per_band._buckets.get(0, {}).items():
+        assert [m.article_id for m in per_article._buckets[0][band]] == [
+            m.article_id for m in bucket
+        ]
+
+
+def _tail(probe: Probe) -> tuple[object, ...]:
+    return (probe.text_hash, probe.sketch, probe.seen_at, probe.reply_partition, None, 9)
+
+
+def test_a_v2_delta_holds_each_member_once_and_a_v1_reader_skips_it() -> None:
+    index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    newcomer, _ = index.answer(1, _banded_all("a", ("1:x", "2:y", "3:z"), 1000.0))
+    delta = Delta(1, 1000.0, ((("1:x", "2:y", "3:z"), newcomer),))
+    stored = delta.to_json()
+    assert stored["v"] == 2 and len(stored["e"]) == 1 and "m" not in stored
+    assert Delta.from_bytes(delta.to_bytes()) == delta
+    rebuilt = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    rebuilt.load_all([Delta.from_bytes(delta.to_bytes())], including=1)
+    for band in ("1:x", "2:y", "3:z"):
+        heard = rebuilt.answer(1, _banded_all("b", (band,), 1001.0))[1]
+        assert [m.article_id for m in heard] == ["a"]
+
+
+def test_loading_more_partitions_leaves_the_loaded_ones_as_they_are() -> None:
+    """The first probe of each partition after a rebalance loads it; partitions loaded
+    before are current and are not rebuilt from their deltas again."""
+    index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    index.load_all([], including=0)
+    newcomer, _ = index.answer(0, _banded_all("a", ("1:x",), 1000.0))
+    live = index._buckets[0]
+    stale = Delta(0, 900.0, (((("1:x",)), replace(newcomer, article_id="stale")),))
+    index.load_all([stale], including=1)
+    assert index._buckets[0] is live and [m.article_id for m in live["1:x"]] == ["a"]
+    assert index.loaded(1)
+
+
+def _banded_all(article_id: str, bands: tuple[str, ...], at: float) -> Probe:
+    return Probe(article_id, bands, "t-" + article_id, sketch(_signature(7)), at, 0, shingles=100)

@@ -15,20 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newswire.common.contract import EnrichedArticle
-from newswire.common.kafka import default_partition
 from newswire.common.records import raw_article
 from newswire.common.settings import Settings
 from newswire.common.times import parse_rfc3339
 from newswire.enricher.app import build_pipeline
-from newswire.enricher.bands import (
-    BucketIndex,
-    Delta,
-    Member,
-    Probe,
-    answer_probe,
-    resolved,
-)
+from newswire.enricher.bands import Member, Probe, answer_probe, resolved
+from newswire.enricher.buckets import BucketIndex, Delta
 from newswire.enricher.clusters import ClusterBook, Head, Placement, place
+from newswire.enricher.neardup import probes_by_partition
 from newswire.enricher.pipeline import Emit, EnrichmentPipeline, probes_for, settled_record
 from newswire.evaluation.near_duplicates import stream_candidate
 
@@ -103,7 +97,7 @@ def test_members_written_before_story_keys_still_load() -> None:
 def test_members_and_probes_round_trip_with_their_cluster_fields() -> None:
     member = Member("m", "t", b"\x01\x02", 12.0, "c", 3.0, "h", 1.0, ("x", "y"))
     assert Member.from_json(orjson.loads(orjson.dumps(member.to_json()))) == member
-    probe = Probe("p", "1:ab", "t", b"\x01", 12.0, 2, 4.5)
+    probe = Probe("p", ("1:ab",), "t", b"\x01", 12.0, 2, 4.5)
     assert Probe.from_json(orjson.loads(orjson.dumps(probe.to_json()))) == probe
     assert Probe.from_json(["p", "1:ab", "t", SKETCH, 12.0, 2]).key == Head(12.0, "p")
 
@@ -138,7 +132,7 @@ def test_a_delta_from_an_older_worker_loads_and_answers() -> None:
     stored = {"p": 0, "at": 10.0, "m": [["1:ab", ["a", "t", SKETCH, 10.0, "a"]]]}
     index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
     index.load(0, [Delta.from_json(stored)])
-    probe = Probe("b", "1:ab", "t", b"\x01\x02", 11.0, 0, 11.0)
+    probe = Probe("b", ("1:ab",), "t", b"\x01\x02", 11.0, 0, 11.0)
     newcomer, heard = index.answer(0, probe)
     assert [m.article_id for m in heard] == ["a"]
     assert newcomer.cluster_id == "a" and newcomer.head == Head(10.0, "a")
@@ -149,14 +143,14 @@ def test_the_bucket_tells_later_arrivals_the_head_it_learnt() -> None:
     hears the original as head through the copy, whose bucket learnt it."""
     book = ClusterBook()
     bucket, _ = answer_probe(
-        [], Probe("copy", "1:ab", "t", b"\x01", 1.0, 0, 50.0), **_opts(), book=book
+        [], Probe("copy", ("1:ab",), "t", b"\x01", 1.0, 0, 50.0), **_opts(), book=book
     )
     bucket, _ = answer_probe(
-        bucket, Probe("orig", "1:ab", "t", b"\x01", 2.0, 0, 10.0), **_opts(), book=book
+        bucket, Probe("orig", ("1:ab",), "t", b"\x01", 2.0, 0, 10.0), **_opts(), book=book
     )
     assert bucket[-1].cluster_id == "copy" and bucket[-1].head == Head(10.0, "orig")
     _, heard = answer_probe(
-        bucket[:1], Probe("late", "1:ab", "t", b"\x01", 3.0, 0, 60.0), **_opts(), book=book
+        bucket[:1], Probe("late", ("1:ab",), "t", b"\x01", 3.0, 0, 60.0), **_opts(), book=book
     )
     assert [(m.article_id, m.cluster_id, m.head) for m in heard] == [
         ("copy", "copy", Head(10.0, "orig"))
@@ -225,10 +219,6 @@ def _threshold() -> float:
     return _pipeline().near_duplicates.threshold
 
 
-def _partition(probe: Probe) -> int:
-    return default_partition(probe.band_key.encode(), BAND_PARTITIONS)
-
-
 def _run(
     order: Sequence[int], rounds: Sequence[int], interleave: random.Random, restart: int | None
 ) -> tuple[list[EnrichedArticle], BucketIndex]:
@@ -248,10 +238,8 @@ def _run(
         position += size
         messages: dict[int, list[list[Probe]]] = defaultdict(list)
         for emit in batch:  # one probe message per band partition per batch
-            by_partition: dict[int, list[Probe]] = defaultdict(list)
-            for probe in probes_for(emit, seen_at=clock, reply_partition=0):
-                by_partition[_partition(probe)].append(probe)
-            for partition, probes in by_partition.items():
+            own = probes_for(emit, seen_at=clock, reply_partition=0)
+            for partition, probes in probes_by_partition(own, BAND_PARTITIONS).items():
                 messages[partition].append(probes)
         heard: dict[str, list[Member]] = defaultdict(list)
         for partition, queue in messages.items():
@@ -260,7 +248,7 @@ def _run(
                 joined = []
                 for probe in message:
                     newcomer, members = index.answer(partition, probe)
-                    joined.append((probe.band_key, newcomer))
+                    joined.append((probe.band_keys, newcomer))
                     heard[probe.article_id].extend(members)
                 deltas.append(Delta(partition, clock, tuple(joined)))
         records.extend(
@@ -418,8 +406,10 @@ def test_any_arrival_order_gives_the_same_groups_and_the_earliest_head(
     # the buckets' final state names the earliest article head: a later copy hears it
     late = _late_copy()
     heard: list[Member] = []
-    for probe in probes_for(late, seen_at=5000.0, reply_partition=0):
-        heard.extend(index.answer(_partition(probe), probe)[1])
+    own = probes_for(late, seen_at=5000.0, reply_partition=0)
+    for partition, probes in probes_by_partition(own, BAND_PARTITIONS).items():
+        for probe in probes:
+            heard.extend(index.answer(partition, probe)[1])
     dedupe = settled_record(late, heard, threshold=_threshold())["dedupe"]
     story = next(g for g in groups if by_id[dedupe["duplicate_of"]]["id"] in g)
     assert dedupe["head_id"] == min(story, key=lambda i: _key(by_id[i]))

@@ -11,7 +11,7 @@ from typing import Any
 
 from faust.streams import current_event
 
-from newswire.enricher.bands import delta_key_partition
+from newswire.enricher.buckets import delta_key_partition
 from newswire.enricher.expiry import ExpirySweeper, key_partition
 
 

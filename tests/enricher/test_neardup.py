@@ -12,9 +12,16 @@ import time
 from typing import Any
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newswire.enricher.bands import Probe
-from newswire.enricher.neardup import NearDuplicateExchange
+from newswire.enricher.neardup import (
+    NearDuplicateExchange,
+    band_partition,
+    probe_items,
+    probes_by_partition,
+)
 
 
 class ProbeTopic:
@@ -31,7 +38,7 @@ class ProbeTopic:
 
 
 def probes(n: int) -> list[Probe]:
-    return [Probe(f"a{i}", f"band-{i}", "h" * 32, b"\x00" * 32, 0.0, 0) for i in range(n)]
+    return [Probe(f"a{i}", (f"band-{i}",), "h" * 32, b"\x00" * 32, 0.0, 0) for i in range(n)]
 
 
 async def test_every_answer_completes_the_wait() -> None:
@@ -41,7 +48,7 @@ async def test_every_answer_completes_the_wait() -> None:
     async def answer() -> None:
         await topic.any_sent.wait()
         for message in topic.sent:
-            answers = [[probe[0], []] for probe in message["probes"]]
+            answers = [[probe[0], []] for probe in message["articles"]]
             exchange.receive_replies(orjson.dumps({"batch": message["batch"], "answers": answers}))
 
     replier = asyncio.create_task(answer())
@@ -71,3 +78,45 @@ async def test_a_timeout_goes_on_with_what_was_heard() -> None:
     exchange = NearDuplicateExchange(probes=ProbeTopic(), partitions=4, timeout_s=0.3)  # type: ignore[arg-type]
     answers = await exchange.ask(probes(2))
     assert not answers.complete and answers.members == {}
+
+
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=4), st.sets(st.text(max_size=6), max_size=16)),
+        max_size=12,
+    ),
+    st.integers(1, 8),
+)
+def test_each_band_key_is_asked_once_on_the_partition_that_owns_it(
+    articles: list[tuple[str, set[str]]], partitions: int
+) -> None:
+    probes = [Probe(a, tuple(sorted(bands)), "h", b"\x00", 1.0, 0) for a, bands in articles]
+    by_partition = probes_by_partition(probes, partitions)
+    asked = [
+        (p, probe.article_id, band)
+        for p, own in by_partition.items()
+        for probe in own
+        for band in probe.band_keys
+    ]
+    assert sorted((a, b) for _, a, b in asked) == sorted(
+        (probe.article_id, band) for probe in probes for band in probe.band_keys
+    )
+    assert all(band_partition(band, partitions) == p for p, _, band in asked)
+    assert all(probe.band_keys for own in by_partition.values() for probe in own)
+
+
+def test_a_v1_probe_message_is_answered_per_probe_and_v2_per_article() -> None:
+    """A responder answers a worker not yet upgraded (v1: a probe per band) as before:
+    one answer per probe, which is what that worker counts."""
+    v1 = {
+        "batch": "b",
+        "probes": [["a", "1:x", "h", "AAAA", 1.0, 0], ["a", "2:y", "h", "AAAA", 1.0, 0]],
+    }
+    v2 = {
+        "batch": "b",
+        "v": 2,
+        "probes": [],
+        "articles": [["a", ["1:x", "2:y"], "h", "AAAA", 1.0, 0]],
+    }
+    assert [p.band_keys for p in probe_items(v1)] == [("1:x",), ("2:y",)]
+    assert [p.band_keys for p in probe_items(v2)] == [("1:x", "2:y")]

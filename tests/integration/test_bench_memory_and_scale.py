@@ -70,6 +70,15 @@ def test_bench_enrich_with_two_workers_prints_the_scale_out_side_by_side(
     rates = re.findall(r"(\d) workers? ([\d.]+)/s \(x([\d.]+)\)", scale)
     assert [count for count, _, _ in rates] == ["1", "2"], scale
     assert all(float(rate) > 0 for _, rate, _ in rates), scale
+    (cpu,) = [line for line in lines if line.startswith("cpu per article")]
+    found = re.fullmatch(
+        r"cpu per article: worker ([\d.]+) ms, stages alone ([\d.]+) ms, overhead (-?[\d.]+) ms",
+        cpu,
+    )
+    assert found is not None, cpu
+    worker, stages, overhead = map(float, found.groups())
+    assert worker > 0 and stages > 0, cpu
+    assert abs(overhead - (worker - stages)) <= 0.011, cpu
     assert re.fullmatch(
         r"efficiency=\d+\.\d\d compute_vs_transport=\d+\.\d\d writes_per_article=\d+\.\d\d",
         lines[-1],

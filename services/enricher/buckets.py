@@ -1,0 +1,174 @@
+"""The band buckets of the band partitions a worker answers for, and the deltas they
+are rebuilt from.
+
+The buckets live in memory (:class:`BucketIndex`); what each probe message added to a
+band partition is one :class:`Delta` in a changelogged table, from which a worker that
+takes over the partition rebuilds them. The matching and placing a bucket does is in
+:mod:`newswire.enricher.bands`; the Faust wiring in ``neardup.py`` and ``app.py``.
+
+Pure: no Faust, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from newswire.enricher.bands import Member, Probe, bounded, join_buckets, learn_all
+from newswire.enricher.clusters import ClusterBook
+
+#: Delta layouts: v1 listed a member per band (``"m"``: [band key, member]); v2 lists a
+#: member once with its band keys (``"e"``: [[band keys], member]). A v1 reader finds no
+#: ``"m"`` in a v2 delta and skips it (a rollback forgets the newer buckets, no crash).
+DELTA_VERSION = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """What one probe message added to the buckets of one band partition: the only
+    record of the buckets on the changelog (one per probe message, not one per band
+    per article). The buckets themselves are an index in memory, rebuilt from the
+    deltas of the partition (:class:`BucketIndex`)."""
+
+    partition: int
+    newest: float  # seen_at of its newest member: the delta expires with it
+    #: (the band keys it joined on this partition, newcomer), in the order answered
+    joined: tuple[tuple[tuple[str, ...], Member], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": DELTA_VERSION,
+            "p": self.partition,
+            "at": self.newest,
+            "e": [[list(bands), member.to_json()] for bands, member in self.joined],
+        }
+
+    def to_bytes(self) -> bytes:
+        """The table's value: the JSON the changelog holds, kept as bytes in memory too.
+        A parsed delta (a dict of lists of strings) costs about three times its JSON, and
+        the buckets already hold the members as objects."""
+        return orjson.dumps(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, stored: bytes) -> Delta:
+        return cls.from_json(orjson.loads(stored))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Delta:
+        """A v2 delta, or a v1 one (a member per band: each read as joining one band)."""
+        if "e" in data:
+            joined = tuple((tuple(bands), Member.from_json(m)) for bands, m in data["e"])
+        else:
+            joined = tuple(((band,), Member.from_json(m)) for band, m in data["m"])
+        return cls(int(data["p"]), float(data["at"]), joined)
+
+
+def delta_expired(stored: bytes, now: float, *, window_s: float) -> bool:
+    """A stored delta is expired once its newest member is older than the window."""
+    return now - float(orjson.loads(stored)["at"]) > window_s
+
+
+def delta_key(batch_id: str, partition: int) -> bytes:
+    """A delta's table key: the probe message's batch and the band partition it was
+    answered on, which is also the changelog partition that holds it (the key is not
+    placed by Kafka's partitioner)."""
+    return f"{batch_id}/{partition}".encode()
+
+
+def delta_key_partition(key: bytes) -> int:
+    """The band partition a delta's key names (:func:`delta_key`): no value to parse."""
+    return int(key.rsplit(b"/", 1)[1])
+
+
+class BucketIndex:
+    """The band buckets of the band partitions this worker answers for, in memory.
+
+    Rebuilt per partition from that partition's deltas (:meth:`load`) the first time a
+    probe for it arrives after a rebalance, then kept up to date by :meth:`answer`.
+    Members past the window are dropped when their bucket is probed, and all at once
+    by :meth:`prune`. Each partition also has a :class:`ClusterBook` (merges and
+    earliest heads), learnt from the same members, so it is rebuilt with them.
+    """
+
+    def __init__(self, *, window_s: float, capacity: int, threshold: float) -> None:
+        if capacity < 2:
+            raise ValueError(f"band capacity must be at least 2, got {capacity}")
+        self._window_s = window_s
+        self._capacity = capacity
+        self._threshold = threshold
+        self._buckets: dict[int, dict[str, list[Member]]] = {}
+        self._books: dict[int, ClusterBook] = {}
+
+    def loaded(self, partition: int) -> bool:
+        return partition in self._buckets
+
+    def load(self, partition: int, deltas: Iterable[Delta]) -> None:
+        """Rebuild PARTITION's buckets from its deltas (any order: replayed by time)."""
+        buckets: dict[str, list[Member]] = {}
+        book = ClusterBook()
+        joined = [entry for d in deltas if d.partition == partition for entry in d.joined]
+        for bands, member in sorted(joined, key=lambda entry: entry[1].seen_at):
+            for band in bands:
+                bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
+                buckets[band] = bounded([*bucket, member], self._capacity)
+            learn_all(book, [member])
+        self._buckets[partition] = buckets
+        self._books[partition] = book
+
+    def load_all(self, deltas: Iterable[Delta], *, including: int) -> None:
+        """Rebuild every partition not loaded yet that has deltas, in one pass over them
+        (a worker takes several partitions at once after a rebalance), and INCLUDING
+        even without any. A loaded partition is current (every answer since its load
+        is in memory): rebuilding it again would cost a parse of all its deltas."""
+        by_partition: dict[int, list[Delta]] = {including: []}
+        for delta in deltas:
+            if delta.partition == including or not self.loaded(delta.partition):
+                by_partition.setdefault(delta.partition, []).append(delta)
+        for partition, own in by_partition.items():
+            self.load(partition, own)
+
+    def answer(self, partition: int, probe: Probe) -> tuple[Member, list[Member]]:
+        """(the newcomer the probe adds to the buckets of its band keys, the earlier
+        members it hears of)."""
+        buckets = self._buckets.setdefault(partition, {})
+        newcomer, updated, heard = join_buckets(
+            [buckets.get(band, []) for band in probe.band_keys],
+            probe,
+            window_s=self._window_s,
+            capacity=self._capacity,
+            threshold=self._threshold,
+            book=self._books.setdefault(partition, ClusterBook()),
+        )
+        buckets.update(zip(probe.band_keys, updated, strict=True))
+        return newcomer, heard
+
+    def prune(self, now: float) -> None:
+        """Drop members past the window; rebuild the cluster book of each partition that
+        lost any (it forgets clusters no member remembers: memory stays bounded). The
+        rebuild walks every member of the partition, on the probe path, so a partition
+        that lost none keeps its book."""
+        horizon = now - self._window_s
+        for partition, buckets in self._buckets.items():
+            dropped = False
+            for band in list(buckets):
+                alive = [m for m in buckets[band] if m.seen_at >= horizon]
+                dropped = dropped or len(alive) < len(buckets[band])
+                if alive:
+                    buckets[band] = alive
+                else:
+                    del buckets[band]
+            if not dropped:
+                continue
+            book = self._books[partition] = ClusterBook()
+            members = sorted(
+                (m for bucket in buckets.values() for m in bucket), key=lambda m: m.seen_at
+            )
+            learn_all(book, members)
+
+    def forget(self) -> None:
+        """After a rebalance: every partition is loaded again from its deltas."""
+        self._buckets.clear()
+        self._books.clear()
