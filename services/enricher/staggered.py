@@ -22,10 +22,16 @@ only once N has, so everything that must stay in order still is:
   meanwhile, is abandoned unsettled, said in one log line with its offsets and counted
   (``newswire_enricher_batches_abandoned``): it is read again after the restart.
 
-Never more than two batches: staging N+2 waits until N has completed. The stages
-run in a worker thread so that the completing batch's steps on the event loop are not
-each held up by an article's worth of CPU (:meth:`BatchHandler.stage`); a cancelled
-stage stops that thread and waits for it, so nothing reads the tables after
+Never more than two batches in flight: staging N+2 waits until N has completed. The
+agent gets control back as soon as its batch is handed over (:meth:`Staggered.submit`
+returns once the batch before has been staged, not after this one), because Faust's
+``noack_take`` fills no new batch while the agent holds the last one: an agent that
+staged in its own body left the stages waiting for their next batch after each one,
+and made trickles into partial batches. So a third batch may be *taken* (buffered,
+nothing done with it) while N completes and N+1 is staged. The stages run in a worker
+thread so that the completing batch's steps on the event loop are not each held up
+by an article's worth of CPU (:meth:`BatchHandler.stage`); a cancelled stage stops
+that thread and waits for it, so nothing reads the tables after
 :meth:`Staggered.close`.
 """
 
@@ -47,21 +53,59 @@ class Staggered:
 
     The agent calls :meth:`submit` for each batch it takes and :meth:`close` when it
     stops. A completion that raises (only settling can: the handler turns everything
-    else into dead letters) re-raises in the agent at its next :meth:`submit`, where
-    a serial agent would have seen it.
+    else into dead letters) re-raises in the agent at its next :meth:`submit` (or
+    :meth:`wait`), where a serial agent would have seen it.
     """
 
     def __init__(self, handler: BatchHandler, settle: Settle) -> None:
         self._handler = handler
         self._settle = settle
+        #: The newest batch's stage, then the wait for the completion before it.
+        self._staging: asyncio.Task[None] | None = None
+        #: The completion of the last batch staged.
         self._completing: asyncio.Task[None] | None = None
         self._last: Staged | None = None
 
     async def submit(self, events: Sequence[faust.EventT]) -> None:
-        """Stage EVENTS now; start their completion once the batch before has completed."""
+        """Hand EVENTS over: they are staged once the batch before is, and complete once
+        it has. Returns when the batch before has been staged (so at most one batch
+        waits here), re-raising a failed completion."""
+        await self._staged()
+        self._staging = asyncio.create_task(
+            self._stage_then_complete(events), name="enricher-stage-batch"
+        )
+
+    async def wait(self) -> None:
+        """Until every batch submitted has completed."""
+        await self._staged()
+        task, self._completing = self._completing, None
+        if task is not None:
+            await task
+
+    async def close(self) -> None:
+        """Cancel the stage and the completion in flight: their batches are unsettled,
+        so they are read again. A cancelled stage stops its thread and waits for it
+        (offthread.py), so no stage reads the tables after this returns."""
+        for task in (self._staging, self._completing):
+            if task is None:
+                continue
+            task.cancel()
+            await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is not None:
+                log.error("a batch in flight failed before the agent stopped: %r", task.exception())
+        self._staging = self._completing = None
+
+    async def _staged(self) -> None:
+        task, self._staging = self._staging, None
+        if task is not None:
+            await task
+
+    async def _stage_then_complete(self, events: Sequence[faust.EventT]) -> None:
         staged = await self._handler.stage(events, earlier=self._last)
+        task, self._completing = self._completing, None
         try:
-            await self.wait()
+            if task is not None:
+                await task
         except Exception as exc:
             self._handler.abandon(staged, exc)
             raise
@@ -69,23 +113,3 @@ class Staggered:
         self._completing = asyncio.create_task(
             self._handler.complete(staged, settle=self._settle), name="enricher-complete-batch"
         )
-
-    async def wait(self) -> None:
-        """Until the batch completing now (if any) has completed."""
-        task, self._completing = self._completing, None
-        if task is not None:
-            await task
-
-    async def close(self) -> None:
-        """Cancel the completion in flight: its batch is unsettled, so it is read again.
-
-        No stage thread runs on past this: the agent calls close from the task that
-        submits, so a stage cancelled with it has already stopped its thread and waited
-        for it (offthread.py), as a completion cancelled here does before it ends."""
-        task, self._completing = self._completing, None
-        if task is None:
-            return
-        task.cancel()
-        await asyncio.wait([task])
-        if not task.cancelled() and task.exception() is not None:
-            log.error("the last batch's completion failed: %r", task.exception())

@@ -222,9 +222,10 @@ async def test_the_batch_staged_after_a_failed_completion_is_said_and_counted(
     second = [good(2), good(3)]
     submitting = asyncio.create_task(runner.submit(second))  # type: ignore[arg-type]
     await until(lambda: h._metrics.records_in._value.get() == 3)
+    await submitting  # handed over; the failure comes back at the next submit or wait
     exchange.release.set()
     with caplog.at_level(logging.ERROR), pytest.raises(ConnectionError, match="commit failed"):
-        await submitting
+        await runner.wait()
     assert h._metrics.batches_abandoned._value.get() == 1
     assert h._metrics.records_abandoned._value.get() == 2
     said = [r.getMessage() for r in caplog.records if "abandoned" in r.getMessage()]
@@ -233,11 +234,11 @@ async def test_the_batch_staged_after_a_failed_completion_is_said_and_counted(
     assert h._metrics.in_flight._value.get() == 2, "unsettled: read again, not an outcome"
 
 
-async def test_a_cancelled_stage_ends_its_thread_before_the_agent_goes_on(pipeline: Any) -> None:
-    """close() runs after the agent's task is cancelled: no stage may still be reading
-    the table in its thread by then."""
+async def test_closing_ends_a_stage_thread_before_it_returns(pipeline: Any) -> None:
+    """close() runs when the agent stops: no stage may still be reading the table in
+    its thread once it has returned, and the thread stops between records."""
     entered, gate = threading.Event(), threading.Event()
-    task_done_while_staging: list[bool] = []
+    staged_records: list[int] = []
 
     class Gated:
         near_duplicates = pipeline.near_duplicates
@@ -245,22 +246,21 @@ async def test_a_cancelled_stage_ends_its_thread_before_the_agent_goes_on(pipeli
         def process(self, *args: Any) -> Any:
             entered.set()
             gate.wait()
-            task_done_while_staging.append(task.done())
+            staged_records.append(1)
             return pipeline.process(*args)
 
     h = handler(pipeline, FakeTopic("news.enriched"), FakeTopic("news.dlq"))
     h._pipeline = Gated()  # type: ignore[assignment]
     runner = Staggered(h, settle=lambda batch: asyncio.sleep(0))  # type: ignore[arg-type]
-    task = asyncio.create_task(runner.submit([good(1), good(2), good(3)]))  # type: ignore[arg-type]
+    await runner.submit([good(1), good(2), good(3)])  # type: ignore[arg-type]
     await until(entered.is_set)
-    task.cancel()
-    await asyncio.wait([task], timeout=0.5)  # done at once if the thread is left behind
+    closing = asyncio.create_task(runner.close())
+    await asyncio.wait([closing], timeout=0.5)  # done at once if the thread is left behind
+    returned_while_staging = closing.done()
     gate.set()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await runner.close()
-    await until(lambda: bool(task_done_while_staging))
-    assert task_done_while_staging == [False], "the stage outlived the agent's task"
+    await closing
+    assert not returned_while_staging, "close() returned while the stage thread ran on"
+    assert staged_records == [1], "the thread stopped after the record it was in"
     assert not h._table and h._metrics.in_flight._value.get() == 3
 
 
