@@ -142,6 +142,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         is_active=active_on(probes_topic.get_topic_name()),
         is_expired=lambda value, now: delta_expired(value, now, window_s=window),
         partition_of_key=delta_key_partition,
+        on_failure=metrics.sweep_failures.inc,
     )
 
     handler = BatchHandler(
@@ -191,7 +192,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     async def answer_probes(stream: faust.StreamT) -> None:
         async for event in stream.events():
             await responder.answer(event)
-            delta_sweeper.sweep([event])
+            delta_sweeper.sweep_guarded([event])  # never stops the answering agent
 
     @app.agent(replies_topic, name="collect-replies")
     async def collect_replies(stream: faust.StreamT) -> None:

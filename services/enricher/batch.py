@@ -135,8 +135,9 @@ class EnricherMetrics:
         )
         self.sweep_failures = Counter(
             "newswire_enricher_sweep_failures",
-            "Seen-table expiry sweeps that raised after a batch was settled (the batch stays "
-            "settled; expired entries count as unseen anyway and go at a later sweep)",
+            "Expiry sweeps that raised: of the seen table after a settled batch (the batch "
+            "stays settled) or of the band deltas after a probe (the probe is still "
+            "answered); expired entries count as absent anyway and go at a later sweep",
             registry=self.registry,
         )
         self.unsettled_acks = Counter(

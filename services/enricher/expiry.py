@@ -51,8 +51,10 @@ class ExpirySweeper:
         slice_size: int = 5000,
         clock: Callable[[], float] = time.time,
         partition_of_key: KeyPartition | None = None,
+        on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._table = table
+        self._on_failure = on_failure
         self._partitions = partitions
         self._is_expired = is_expired
         self._every_s = every_s
@@ -90,6 +92,20 @@ class ExpirySweeper:
         if deleted:
             log.info("expired %d keys from table %s", deleted, self._table.name)
         return deleted
+
+    def sweep_guarded(self, events: Sequence[faust.EventT]) -> int:
+        """:meth:`sweep`, for callers whose own work must go on whatever it does (an
+        agent answering probes, a batch just settled): a failure is logged, counted by
+        ON_FAILURE and tried again a sweep interval later. Expired entries count as absent
+        before they are swept, so a late sweep only keeps them on disk longer."""
+        try:
+            return self.sweep(events)
+        except Exception:
+            self._pending = None  # the next round starts over, one sweep interval on
+            self._next_round_at = self._clock() + self._every_s
+            self._on_failure()
+            log.exception("expiry sweep of table %s failed; tried again later", self._table.name)
+            return 0
 
     def _event_and_value(
         self, key: bytes, by_partition: dict[int, faust.EventT]

@@ -6,9 +6,11 @@ changelog are exercised by tests/integration/test_pipeline.py::test_ids_expire_a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from faust.streams import current_event
 
 from newswire.enricher.buckets import delta_key_partition
@@ -129,3 +131,29 @@ def test_a_table_placed_by_its_keys_is_swept_by_the_partition_each_key_names() -
     assert sweeper.sweep([Event(Message(2))]) == 1
     assert set(table) == {b"batch-a/0", b"batch-c/2"}, "no event of partition 0: its delta stays"
     assert table.tombstone_partitions == [2]
+
+
+class BrokenTable(DictTable):
+    def keys(self) -> Any:
+        raise RuntimeError("store unreadable")
+
+
+def test_a_failing_guarded_sweep_is_counted_and_waits_a_round(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An agent calls the guarded sweep for every event: a broken sweep must neither
+    stop it nor log on every event."""
+    clock, failures = Clock(), []
+    sweeper = _sweeper(BrokenTable(), clock, on_failure=lambda: failures.append(1))
+    clock.now += 61
+    with caplog.at_level(logging.ERROR):
+        assert sweeper.sweep_guarded([Event(Message(0))]) == 0  # type: ignore[list-item]
+        assert sweeper.sweep_guarded([Event(Message(0))]) == 0  # type: ignore[list-item]
+    assert failures == [1]
+    assert (
+        sum("expiry sweep of table test-table failed" in r.getMessage() for r in caplog.records)
+        == 1
+    )
+    clock.now += 61
+    sweeper.sweep_guarded([Event(Message(0))])  # type: ignore[list-item]
+    assert failures == [1, 1], "tried again a sweep interval later"
