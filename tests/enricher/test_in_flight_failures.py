@@ -10,7 +10,6 @@ entries on purpose, every time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Sequence
