@@ -4,8 +4,9 @@ The taxonomy names each concept once per language with a YAML anchor (``&ckb_thr
 ``&kmr_us_sites`` …). A concept that one language lists richly and another thinly was the
 main source of unseen-text misses: three tuning rounds patched one language at a time.
 These tests read the anchors and fail when a family filled by the parity audit
-(NOTES-parity.md) falls back below the other languages, or when a US-hosting site is spelled
-in some languages and not in others. The probes in the fixture files check behaviour; this
+(services/enricher/topics/README.md, "Cross-language parity audit") falls back below
+the other languages, or when a US-hosting site is spelled in some languages and not in
+others. The probes in the fixture files check behaviour; this
 checks coverage, so a deleted spelling is caught even when no probe used it.
 """
 
