@@ -28,7 +28,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
-from urllib.parse import urlsplit
 
 import typer
 
@@ -134,6 +133,7 @@ async def run_audit(
     from newswire.audit.readers import AuditInputError, check_postgres
     from newswire.audit.report import Sources, as_json, render_text, summary_line
     from newswire.cli.exits import EXIT_UNREACHABLE, EXIT_USAGE, unreachable_line
+    from newswire.common.dsn import InvalidDsn, check_postgres_dsn
     from newswire.common.kafka import KafkaUnreachable, require_broker
     from newswire.common.progress import progress_on
 
@@ -142,8 +142,11 @@ async def run_audit(
     def fail(message: str, code: int = EXIT_USAGE) -> int:
         return _fail(stderr, message, code, json_out=stdout if options.as_json else None)
 
-    if options.postgres and urlsplit(options.postgres).scheme not in ("postgres", "postgresql"):
-        return fail("--postgres must be a postgresql:// DSN")
+    if options.postgres:
+        try:
+            check_postgres_dsn(options.postgres, source="--postgres")
+        except InvalidDsn as exc:
+            return fail(str(exc))
     kafka = settings.kafka
     try:
         await require_broker(kafka, timeout_s=options.timeout_s)

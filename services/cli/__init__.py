@@ -17,8 +17,10 @@ from newswire.audit.command import audit
 from newswire.cli.benches import bench_app
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
+    EXIT_USAGE,
     KafkaTimeout,
     command_failures,
+    fail,
     positive_rate,
     require_kafka,
     run_with_kafka,
@@ -424,6 +426,7 @@ def sink(
     from pydantic import SecretStr
 
     from newswire.common.errors import NewswireError
+    from newswire.common.health import check_port_free
     from newswire.sink.service import run_sink
     from newswire.sink.writers.factory import WriterOptions
 
@@ -438,12 +441,18 @@ def sink(
         update={k: v for k, v in overrides.items() if v is not None}
     )
     configured = settings.model_copy(update={"sink": sink_settings})
+    # The user's mistakes first (writer names, the DSN, a taken port), each one line and
+    # exit 2, before Kafka is waited for (exit 3 would name the wrong thing to fix).
     try:
-        WriterOptions.from_settings(configured)  # a bad writer name before Kafka is waited for
+        WriterOptions.from_settings(configured)
+    except NewswireError as exc:
+        fail("sink", str(exc), EXIT_USAGE)
+    with command_failures("sink", settings.kafka):
+        check_port_free(sink_settings.http_host, sink_settings.http_port, name="sink")
+    try:
         run_with_kafka("sink", settings.kafka, kafka_timeout, lambda: run_sink(configured))
     except NewswireError as exc:
-        typer.echo(f"sink: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail("sink", str(exc), EXIT_USAGE)
 
 
 @app.command()

@@ -103,8 +103,12 @@ def _require_database(command: str, dsn: str, timeout_s: float = 10.0) -> None:
     DSN is not one, or nothing answers at it."""
     import asyncpg
 
-    if not dsn.startswith(("postgresql://", "postgres://")):
-        fail(command, "--postgres needs a postgresql:// DSN", EXIT_USAGE)
+    from newswire.common.dsn import InvalidDsn, check_postgres_dsn
+
+    try:
+        check_postgres_dsn(dsn, source="--postgres")
+    except InvalidDsn as exc:
+        fail(command, str(exc), EXIT_USAGE)
 
     async def connect() -> None:
         connection = await asyncpg.connect(dsn, timeout=timeout_s)

@@ -71,6 +71,7 @@ def fetch(
             )
             raise typer.Exit(2)
         settings = _settings("fetcher")
+        _web_port_free(settings)
         require_kafka("fetch", settings.kafka, kafka_timeout)
         with command_failures("fetch", settings.kafka):
             code = run(settings, None, allow_network=allow_network or ())
@@ -78,10 +79,23 @@ def fetch(
     _usable_or_exit(sources, "not polling")
     settings = _settings("fetcher")
     if output is None:  # to Kafka: say so in one line if it is not there
+        if not once:
+            _web_port_free(settings)
         require_kafka("fetch", settings.kafka, kafka_timeout)
     with command_failures("fetch", settings.kafka):
         code = run(settings, sources, once=once, output=output, allow_network=allow_network or ())
     raise typer.Exit(code)
+
+
+def _web_port_free(settings: Settings) -> None:
+    """A polling fetcher serves /healthz on FETCHER_WEB_PORT: a taken port is the user's
+    to fix (one line, exit 2), said before Kafka is waited for."""
+    from newswire.common.health import check_port_free
+
+    group = settings.fetcher
+    if group.web_port:
+        with command_failures("fetch", settings.kafka):
+            check_port_free(group.web_host, group.web_port, name="fetcher")
 
 
 def _on_kafka(

@@ -145,6 +145,61 @@ def test_enrich_with_its_web_port_taken_is_one_line_and_exit_2() -> None:
     assert result.returncode == 2 and result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("command", "variable", "service"),
+    [
+        (["sink", "--out", "out"], "SINK_HTTP_PORT", "sink"),
+        (["fetch"], "FETCHER_WEB_PORT", "fetcher"),
+    ],
+)
+def test_a_taken_http_port_is_said_before_kafka_is_waited_for(
+    tmp_path: Path, command: list[str], variable: str, service: str
+) -> None:
+    """The port is the user's to fix (exit 2); waiting for Kafka first would end in exit
+    3 and name the wrong thing."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        host = "SINK_HTTP_HOST" if service == "sink" else "FETCHER_WEB_HOST"
+        result = newswire(
+            *command,
+            "--kafka-timeout",
+            "5",
+            env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA, host: "127.0.0.1", variable: str(port)},
+            cwd=tmp_path,
+        )
+    assert assert_one_clean_line(result) == (
+        f"newswire {command[0]}: {service} HTTP cannot listen on 127.0.0.1:{port}: "
+        "Address already in use"
+    )
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("where", "dsn", "expected"),
+    [
+        ("flag", "notadsn", "SINK_POSTGRES_DSN (--postgres) must be a postgresql:// DSN"),
+        ("env", "notadsn", "SINK_POSTGRES_DSN (--postgres) must be a postgresql:// DSN"),
+        ("flag", "postgresql://u:p@[bad/db", "is not a valid postgresql:// DSN"),
+    ],
+)
+def test_a_malformed_postgres_dsn_is_one_line_before_kafka(
+    tmp_path: Path, where: str, dsn: str, expected: str
+) -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA}
+    args = ["sink", "--out", "out", "--http-port", "0", "--kafka-timeout", "5"]
+    if where == "flag":
+        args += ["--postgres", dsn]
+    else:
+        env["SINK_POSTGRES_DSN"] = dsn
+    result = newswire(*args, env=env, cwd=tmp_path)
+    line = assert_one_clean_line(result)
+    assert line.startswith("newswire sink: ") and expected in line
+    assert "u:p" not in line, "the DSN's password is never repeated"
+    assert result.returncode == 2
+
+
 def test_kafka_timeout_must_be_positive() -> None:
     result = newswire("topics", "create", "--kafka-timeout", "0")
     assert result.returncode == 2

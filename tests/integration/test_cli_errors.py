@@ -204,7 +204,7 @@ def test_commands_with_a_broker_exit_0(settings: Settings, args: list[str]) -> N
 
 def test_bench_sink_refuses_a_bad_or_dead_database_before_it_starts() -> None:
     for dsn, says in (
-        ("not-a-dsn", "--postgres needs a postgresql:// DSN"),
+        ("not-a-dsn", "--postgres must be a postgresql:// DSN"),
         ("postgresql://nobody@127.0.0.1:9/none", "cannot use the database at --postgres: "),
     ):
         result = newswire(None, "bench", "sink", "--records", "10", "--postgres", dsn)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from newswire.common.dsn import InvalidDsn
 from newswire.sink.migrations import MigrationFileError, load_migrations
 from newswire.sink.writers import RecordRejected
 from newswire.sink.writers.postgres import PostgresWriter, redacted
@@ -159,8 +160,9 @@ def test_dsn_is_redacted_in_messages() -> None:
 
 
 def test_a_dsn_that_is_not_postgresql_is_a_config_error() -> None:
-    with pytest.raises(ValueError, match="not a postgresql:// DSN"):
+    with pytest.raises(InvalidDsn, match="must be a postgresql:// DSN") as raised:
         PostgresWriter(dsn="mysql://user:secret@db/news")
+    assert "secret" not in str(raised.value)
 
 
 def test_shipped_migrations_are_numbered_from_one() -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newswire.common.dsn import check_postgres_dsn
 from newswire.common.settings import Settings
 from newswire.sink.writers import registry
 from newswire.sink.writers.base import Writer
@@ -52,6 +53,8 @@ class WriterOptions:
     def __post_init__(self) -> None:
         for name in self.writers:
             registry.check(name, self)
+        if self.postgres_dsn is not None:
+            check_postgres_dsn(self.postgres_dsn, source="SINK_POSTGRES_DSN (--postgres)")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WriterOptions:

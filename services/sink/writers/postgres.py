@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from newswire.common.dsn import check_postgres_dsn
 from newswire.sink.migrations import Migration, load_migrations
 from newswire.sink.writers.base import BatchRejected, FlushResult, WriterError
 from newswire.sink.writers.batching import BatchingWriter, BatchItem
@@ -209,8 +210,7 @@ class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
         command_timeout_s: float = 60.0,
         application_name: str = "newswire-sink",
     ) -> None:
-        if urlsplit(dsn).scheme not in ("postgres", "postgresql"):
-            raise ValueError(f"not a postgresql:// DSN: {redacted(dsn)}")
+        check_postgres_dsn(dsn, source="the PostgreSQL writer's DSN")
         super().__init__()
         self.name = name
         self._dsn = dsn
