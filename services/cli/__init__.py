@@ -280,7 +280,9 @@ app.add_typer(sources_app, name="sources")
 
 
 @app.command()
-def broker(port: Annotated[int, typer.Option(help="Port to listen on.")] = 19092) -> None:
+def broker(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 19092,
+) -> None:
     """Run the embedded Kafka-protocol broker (memory storage) in the foreground."""
     from newswire.cli.broker import run_broker_foreground
 

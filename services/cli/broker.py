@@ -6,8 +6,9 @@ import threading
 
 import typer
 
+from newswire.cli.exits import EXIT_USAGE, fail
 from newswire.common.broker import EmbeddedBroker
-from newswire.common.errors import BrokerError
+from newswire.common.errors import BrokerError, BrokerPortInUse
 from newswire.common.signals import stop_on_signals_blocking
 
 
@@ -21,9 +22,10 @@ def run_broker_foreground(port: int) -> None:
 def _serve_until(port: int, stop: threading.Event) -> None:
     try:
         broker = EmbeddedBroker(port=port).start()
-    except BrokerError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    except BrokerPortInUse as exc:
+        fail("broker", str(exc), EXIT_USAGE)
+    except BrokerError as exc:  # the broker itself failed: see its log
+        fail("broker", str(exc), 1)
     typer.echo(f"embedded broker listening on {broker.bootstrap} (memory storage; Ctrl-C stops it)")
     if port != 19092:
         typer.echo(

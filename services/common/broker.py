@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from newswire.common.errors import BrokerError
+from newswire.common.errors import BrokerError, BrokerPortInUse
 
 
 def broker_binary() -> Path:
@@ -59,7 +59,7 @@ class EmbeddedBroker:
 
     def start(self, *, timeout_s: float = 10.0) -> EmbeddedBroker:
         if _port_open(self.host, self.port):
-            raise BrokerError(f"port {self.port} is already in use; pick another with --port")
+            raise BrokerPortInUse(f"port {self.port} is already in use; pick another with --port")
         # Opened without a with-block: the handle is the broker process's stdout/stderr.
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self._process = subprocess.Popen(

@@ -46,6 +46,10 @@ class BrokerError(NewswireError):
     """The embedded broker could not be started or reached."""
 
 
+class BrokerPortInUse(BrokerError):
+    """The embedded broker's port is taken: the user's to change (``--port``)."""
+
+
 class CannotStart(NewswireError):
     """A service cannot start as configured (its port is taken, its output folder
     cannot be made): a usage error the operator fixes, reported in one line."""

@@ -200,6 +200,24 @@ def test_a_malformed_postgres_dsn_is_one_line_before_kafka(
     assert result.returncode == 2
 
 
+def test_broker_on_a_taken_port_is_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = newswire("broker", "--port", str(port))
+    assert assert_one_clean_line(result) == (
+        f"newswire broker: port {port} is already in use; pick another with --port"
+    )
+    assert result.returncode == 2
+
+
+def test_broker_port_out_of_range_is_a_usage_error() -> None:
+    result = newswire("broker", "--port", "70000")
+    assert "--port" in assert_one_clean_line(result)
+    assert result.returncode == 2
+
+
 def test_kafka_timeout_must_be_positive() -> None:
     result = newswire("topics", "create", "--kafka-timeout", "0")
     assert result.returncode == 2
