@@ -193,7 +193,8 @@ def check_out_dir(out: Path) -> str | None:
 
     Nothing is made here: the JSON Lines writer makes the folder when it starts (and
     refuses with CannotStart if it then cannot), and with the writer off none is
-    made. So OUT must be a writable folder, or be missing below one."""
+    made. So OUT must be a folder a folder can be made in (tried, and removed at once),
+    or be missing below one."""
     existing = next((p for p in (out, *out.parents) if p.exists()), None)
     if existing is None:  # not even the root: nothing to check against
         return None
@@ -201,6 +202,11 @@ def check_out_dir(out: Path) -> str | None:
         return f"{out}: cannot be made a folder: {existing} is not a folder"
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"{out}: not writable" if existing == out else f"{out}: {existing} is not writable"
+    try:  # permissions are not all: /proc, a read-only mount, a full disk
+        with tempfile.TemporaryDirectory(prefix=".newswire-check-", dir=existing):
+            pass
+    except OSError as exc:
+        return f"{out}: cannot be made a folder: {exc.strerror or exc}"
     return None
 
 

@@ -329,6 +329,20 @@ def test_run_with_an_out_that_cannot_be_a_folder_is_a_usage_error(tmp_path: Path
     assert "replay" not in result.stdout and "Traceback" not in result.stderr
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_run_with_an_out_where_no_folder_can_be_made_is_a_usage_error(tmp_path: Path) -> None:
+    """/proc passes a permission check (for root) but holds no new folders: found by
+    trying, before any seed is replayed."""
+    (tmp_path / "seed.txt").write_text("Baghdad. A seed that must not be replayed.\n")
+    result = newswire(
+        "run", "--seeds", str(tmp_path / "seed.txt"), "--out", "/proc/newswire-out", cwd=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    # "cannot be made a folder" as root; "not writable" for anyone else
+    assert "Invalid value for '--out': /proc/newswire-out: " in flat(result.stderr)
+    assert "replay" not in result.stdout and "Traceback" not in result.stderr
+
+
 def test_run_checks_out_without_making_it(tmp_path: Path) -> None:
     """The JSON Lines writer makes --out when it starts; a run that stops before (here:
     no Kafka) leaves no folder behind, nor does a run with the writer off."""
