@@ -257,16 +257,17 @@ class BatchHandler:
         await settle(staged.events)
         self._sweep(staged.events)
 
-    def abandon(self, staged: Staged, error: BaseException) -> None:
-        """STAGED will never complete: the completion before it raised ERROR. Its events
-        are unacked and uncommitted, so they come again after the restart; say so."""
+    def abandon(self, events: Sequence[faust.EventT], error: BaseException) -> None:
+        """EVENTS (a batch staged, or only taken) will never complete: a completion
+        before them raised ERROR. They are unacked and uncommitted, so they come again
+        after the restart; say so."""
         self._metrics.batches_abandoned.inc()
-        self._metrics.records_abandoned.inc(len(staged.events))
+        self._metrics.records_abandoned.inc(len(events))
         log.error(
-            "batch of %d records abandoned unsettled (%s) after the batch before it failed "
+            "batch of %d records abandoned unsettled (%s) after a batch before it failed "
             "to complete (%r); nothing of it was sent, it is read again after the restart",
-            len(staged.events),
-            offset_ranges(staged.events) or "no offsets",
+            len(events),
+            offset_ranges(events) or "no offsets",
             error,
         )
 

@@ -70,7 +70,11 @@ class Staggered:
         """Hand EVENTS over: they are staged once the batch before is, and complete once
         it has. Returns when the batch before has been staged (so at most one batch
         waits here), re-raising a failed completion."""
-        await self._staged()
+        try:
+            await self._staged()
+        except Exception as exc:  # taken, never to be staged: said and counted too
+            self._handler.abandon(events, exc)
+            raise
         self._staging = asyncio.create_task(
             self._stage_then_complete(events), name="enricher-stage-batch"
         )
@@ -107,7 +111,7 @@ class Staggered:
             if task is not None:
                 await task
         except Exception as exc:
-            self._handler.abandon(staged, exc)
+            self._handler.abandon(staged.events, exc)
             raise
         self._last = staged
         self._completing = asyncio.create_task(

@@ -233,6 +233,32 @@ async def test_the_batch_staged_after_a_failed_completion_is_said_and_counted(
     assert h._metrics.in_flight._value.get() == 2, "unsettled: read again, not an outcome"
 
 
+async def test_a_batch_taken_after_a_failed_completion_is_said_and_counted(
+    pipeline: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The agent goes back to its stream while batches complete, so it may hold a third
+    batch, never staged, when the failure comes back: that one is counted as well."""
+    enriched, dlq = FakeTopic("news.enriched"), FakeTopic("news.dlq")
+    exchange = HeldExchange()
+    h = handler(pipeline, enriched, dlq, exchange=exchange)
+
+    async def settle(batch: Sequence[Event]) -> None:
+        raise ConnectionError("commit failed")
+
+    runner = Staggered(h, settle)  # type: ignore[arg-type]
+    await runner.submit([good(1)])  # type: ignore[arg-type]
+    await until(lambda: exchange.asked == 1)
+    await runner.submit([good(2), good(3)])  # type: ignore[arg-type]
+    await until(lambda: h._metrics.records_in._value.get() == 3)
+    exchange.release.set()
+    with caplog.at_level(logging.ERROR), pytest.raises(ConnectionError, match="commit failed"):
+        await runner.submit([good(4)])  # type: ignore[arg-type]
+    assert h._metrics.batches_abandoned._value.get() == 2
+    assert h._metrics.records_abandoned._value.get() == 3
+    said = [r.getMessage() for r in caplog.records if "abandoned" in r.getMessage()]
+    assert len(said) == 2 and "1 records" in said[1]
+
+
 async def test_closing_ends_a_stage_thread_before_it_returns(pipeline: Any) -> None:
     """close() runs when the agent stops: no stage may still be reading the table in
     its thread once it has returned, and the thread stops between records."""
