@@ -22,8 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newswire.common.records import encode, raw_article
-from newswire.common.settings import Settings
-from newswire.enricher.app import build_pipeline
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
 from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.inflight import Pending, take_back
@@ -76,11 +74,6 @@ class NoNeighbours:
 
 class Table(dict):
     name = "articles-seen"
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> Any:
-    return build_pipeline(Settings())
 
 
 def handler(pipeline: Any, enriched: FakeTopic, dlq: FakeTopic, **kw: Any) -> BatchHandler:

@@ -22,9 +22,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import encode, raw_article
-from newswire.common.settings import Settings
 from newswire.enricher import batch as batch_module
-from newswire.enricher.app import build_pipeline
 from newswire.enricher.batch import BatchHandler
 from newswire.enricher.neardup import Answers
 from newswire.enricher.staggered import Staggered
@@ -38,11 +36,6 @@ from tests.enricher.test_batch import (
     outcomes,
 )
 from tests.enricher.test_staggered import HeldExchange, until
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> Any:
-    return build_pipeline(Settings())
 
 
 class FailingExchange(HeldExchange):

@@ -10,9 +10,7 @@ import pytest
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.ids import content_hash
 from newswire.common.records import raw_article
-from newswire.common.settings import Settings
 from newswire.enricher import pipeline as pipeline_module
-from newswire.enricher.app import build_pipeline
 from newswire.enricher.bands import Candidate
 from newswire.enricher.clusters import Head, Placement
 from newswire.enricher.dedupe import Verdict
@@ -29,11 +27,6 @@ TEXT = (
     "Iraq's national team beat Jordan 2-1 in Doha on Monday.\n\n"
     "Fans celebrated in the streets of Baghdad and Basra late into the night."
 )
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> EnrichmentPipeline:
-    return build_pipeline(Settings())
 
 
 def payload(title: str | None = TITLE, text: str = TEXT) -> tuple[bytes, bytes]:

@@ -14,10 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-import pytest
 
-from newswire.common.settings import Settings
-from newswire.enricher.app import build_pipeline
 from newswire.enricher.batch import BatchHandler
 from newswire.enricher.neardup import Answers
 from newswire.enricher.staggered import Staggered
@@ -29,11 +26,6 @@ from tests.enricher.test_batch import (
     handler,
     outcomes,
 )
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> Any:
-    return build_pipeline(Settings())
 
 
 class HeldExchange:
