@@ -134,6 +134,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         every_s=config.expiry_sweep_s,
         is_active=active_on(raw_topic.get_topic_name()),
         is_expired=lambda value, now: seen_entry_expired(value, now, window_s=window),
+        on_failure=metrics.sweep_failures.inc,
     )
     delta_sweeper = ExpirySweeper(
         table=deltas,
@@ -158,7 +159,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         # After each batch is settled, never inside settling: a sweep bug must not keep
         # a delivered batch from its ack and commit. Its tombstones go with the next
         # batch's flush; one lost in a crash only leaves an expired entry to sweep again.
-        after_settle=seen_sweeper.sweep,
+        after_settle=seen_sweeper.sweep_guarded,
     )
 
     @app.agent(raw_topic, name="enrich")
