@@ -64,7 +64,7 @@ def canonical_url(url: str) -> str:
     if cached is None:
         cached = _canonicalise(url)
         _cache[url] = cached
-        if cached not in _cache:
+        if cached != url and cached not in _cache:
             _cache[cached] = cached
     return cached
 
