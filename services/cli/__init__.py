@@ -19,9 +19,9 @@ from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
     EXIT_USAGE,
     KafkaTimeout,
-    command_failures,
     fail,
     positive_rate,
+    require_free_port,
     require_kafka,
     run_with_kafka,
 )
@@ -387,14 +387,14 @@ def enrich(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
     Exit status: 0 stopped; 2 configuration error, or the web port (ENRICHER_WEB_PORT)
     is taken; 3 Kafka did not answer.
     """
-    from newswire.common.health import check_port_free
     from newswire.enricher.app import run_enricher
 
     settings = _settings("enricher")
     # Faust would log its own traceback (or a JSON line) and exit 1; say it in one line,
     # like every command: a taken web port (exit 2), then Kafka not answering (exit 3).
-    with command_failures("enrich", settings.kafka):
-        check_port_free(settings.enricher.web_host, settings.enricher.web_port, name="enricher")
+    require_free_port(
+        "enrich", settings.enricher.web_host, settings.enricher.web_port, name="enricher"
+    )
     require_kafka("enrich", settings.kafka, kafka_timeout)
     run_enricher(settings)
 
@@ -428,7 +428,6 @@ def sink(
     from pydantic import SecretStr
 
     from newswire.common.errors import NewswireError
-    from newswire.common.health import check_port_free
     from newswire.sink.service import run_sink
     from newswire.sink.writers.factory import WriterOptions
 
@@ -447,11 +446,7 @@ def sink(
     # exit 2, before Kafka is waited for (exit 3 would name the wrong thing to fix).
     try:
         WriterOptions.from_settings(configured)
-    except NewswireError as exc:
-        fail("sink", str(exc), EXIT_USAGE)
-    with command_failures("sink", settings.kafka):
-        check_port_free(sink_settings.http_host, sink_settings.http_port, name="sink")
-    try:
+        require_free_port("sink", sink_settings.http_host, sink_settings.http_port, name="sink")
         run_with_kafka("sink", settings.kafka, kafka_timeout, lambda: run_sink(configured))
     except NewswireError as exc:
         fail("sink", str(exc), EXIT_USAGE)

@@ -101,6 +101,20 @@ def command_failures(command: str, kafka: KafkaSettings) -> Iterator[None]:
         fail(command, unreachable_line(kafka), EXIT_UNREACHABLE)
 
 
+def require_free_port(command: str, host: str, port: int, *, name: str) -> None:
+    """A service's HTTP port must be free before anything waits for Kafka: a taken
+    one is the user's to fix (one line, exit 2), where waiting first would end in exit
+    3 and name the wrong thing. Port 0 (any free port, or off) needs no check."""
+    from newswire.common.health import check_port_free
+
+    if not port:
+        return
+    try:
+        check_port_free(host, port, name=name)
+    except CannotStart as exc:
+        fail(command, str(exc), EXIT_USAGE)
+
+
 def require_kafka(command: str, kafka: KafkaSettings, timeout_s: float) -> None:
     """Wait up to TIMEOUT_S for Kafka to answer; one line and exit 3 if it does not."""
     from newswire.common.kafka import require_broker

@@ -13,6 +13,7 @@ from newswire.cli.exits import (
     KafkaTimeout,
     command_failures,
     networks,
+    require_free_port,
     require_kafka,
 )
 from newswire.cli.settings import cli_settings as _settings
@@ -88,14 +89,9 @@ def fetch(
 
 
 def _web_port_free(settings: Settings) -> None:
-    """A polling fetcher serves /healthz on FETCHER_WEB_PORT: a taken port is the user's
-    to fix (one line, exit 2), said before Kafka is waited for."""
-    from newswire.common.health import check_port_free
-
+    """A polling fetcher serves /healthz on FETCHER_WEB_PORT (0: off)."""
     group = settings.fetcher
-    if group.web_port:
-        with command_failures("fetch", settings.kafka):
-            check_port_free(group.web_host, group.web_port, name="fetcher")
+    require_free_port("fetch", group.web_host, group.web_port, name="fetcher")
 
 
 def _on_kafka(
