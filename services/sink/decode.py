@@ -122,8 +122,8 @@ class _Lean:
             raise ValueError(f"the lean path cannot check the text's rules {text_rules}")
         self._min_bytes = 2 + text_rules.get("minLength", 0)
         self._max_bytes = 2 + int(text_rules.get("maxLength", 2**62))
+        self._text_required = TEXT in document["required"]
         document["required"] = [name for name in document["required"] if name != TEXT]
-        self._text_required = TEXT in schema_document(SchemaName.ENRICHED)["required"]
         self._validator = contract_validator(document)
         self._names = list(properties)
         fields = [(name, Any, msgspec.UNSET) for name in self._names]
