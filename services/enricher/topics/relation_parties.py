@@ -26,6 +26,7 @@ from newswire.enricher.topics.grammar import (
     relative_subject,
     verb_final_speaker,
 )
+from newswire.enricher.topics.grammar_place import kurmanji_place_owner
 from newswire.enricher.topics.matching import (
     RIVAL,
     Context,
@@ -145,6 +146,7 @@ def find_actors(
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
+            or kurmanji_place_owner(m, ends, tokens)
             or kurdish_possessor(m, tokens)
             or overlaps(m, objects_in_gaps)
             or (m.start in heads and arabic_nisba(m, tokens))

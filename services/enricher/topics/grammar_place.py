@@ -1,0 +1,40 @@
+"""Kurmanji place ezafe: the country or city after a place name owns the place.
+
+«Îsraîlê li Kirmaşana Îranê baregehek bombebaran kir»: «Kirmaşana Îranê» is "Iran's
+Kermanshah", one noun phrase. The feminine ezafe «-a» on the place name (and the linker
+«ya»/«a» after a place phrase) ties the next word to the place, so Iran there is where
+the strike landed, never the striker. Kept apart from :mod:`.grammar` (coordination and
+verb-final clauses) so the rules of each stay short.
+
+Only the feminine ezafe is read: the masculine ezafe «-ê» is also the oblique case
+(«li Hewlêrê Îranê ...» can be "in Erbil, Iran ..."), so it proves nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from newswire.enricher.topics.matching import Match
+from newswire.enricher.topics.tokens import Token
+
+# Accent-folded Kurmanji: a Latin word whose feminine ezafe «-a» follows its stem.
+_KMR_FEMININE_EZAFE = re.compile(r"^[a-z]{3,}a$")
+_KMR_LINKERS = frozenset({"ya", "a"})
+
+
+def kurmanji_place_owner(m: Match, ends: frozenset[int], tokens: Sequence[Token]) -> bool:
+    """The mention is the ezafe complement of a place just before it: a target span
+    (or an excluded place, both in ``ends``) ending in the feminine ezafe «-a», or a
+    place followed by the linker «ya»/«a» («Serawana Îranê», «... ya Îranê»)."""
+    start = m.start
+    if start < 1 or tokens[start - 1].clause != tokens[start].clause:
+        return False
+    before = tokens[start - 1].form
+    if start in ends and _KMR_FEMININE_EZAFE.match(before):
+        return True
+    return (
+        before in _KMR_LINKERS
+        and start - 1 in ends
+        and tokens[start - 2].clause == tokens[start].clause
+    )
