@@ -1,10 +1,16 @@
-"""Kurmanji place ezafe: the country or city after a place name owns the place.
+"""Where a strike landed and where it came from, read from the words around a party.
+
+Kurmanji place ezafe: the country or city after a place name owns the place.
 
 «Îsraîlê li Kirmaşana Îranê baregehek bombebaran kir»: «Kirmaşana Îranê» is "Iran's
 Kermanshah", one noun phrase. The feminine ezafe «-a» on the place name (and the linker
 «ya»/«a» after a place phrase) ties the next word to the place, so Iran there is where
 the strike landed, never the striker. Kept apart from :mod:`.grammar` (coordination and
 verb-final clauses) so the rules of each stay short.
+
+English origin: "hit by missiles fired from Iran" -- an actor phrase opening with
+"from" right after a passive act names where the weapons were launched, the striker,
+never the act's object.
 
 Only the feminine ezafe is read: the masculine ezafe «-ê» is also the oblique case
 («li Hewlêrê Îranê ...» can be "in Erbil, Iran ..."), so it proves nothing.
@@ -38,3 +44,12 @@ def kurmanji_place_owner(m: Match, ends: frozenset[int], tokens: Sequence[Token]
         and start - 1 in ends
         and tokens[start - 2].clause == tokens[start].clause
     )
+
+
+_EN_ORIGIN = "from"
+
+
+def english_origin(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention is an origin phrase ("from Iran", "from Iranian territory"): where the
+    act came from, so never the object an English act has right after it."""
+    return tokens[m.start].form == _EN_ORIGIN

@@ -26,7 +26,7 @@ from newswire.enricher.topics.grammar import (
     relative_subject,
     verb_final_speaker,
 )
-from newswire.enricher.topics.grammar_place import kurmanji_place_owner
+from newswire.enricher.topics.grammar_place import english_origin, kurmanji_place_owner
 from newswire.enricher.topics.matching import (
     RIVAL,
     Context,
@@ -165,7 +165,11 @@ def find_actors(
                 markers.object
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
-            or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
+            or (
+                act_ends
+                and _right_after_act(m, act_ends, relation.marker_reach, tokens)
+                and not english_origin(m, tokens)
+            )
             or (act_ends and english_passive_subject(m, tokens))
         ):
             if marker and m.role.kind == RIVAL:
