@@ -8,6 +8,10 @@ Kermanshah", one noun phrase. The feminine ezafe «-a» on the place name (and t
 the strike landed, never the striker. Kept apart from :mod:`.grammar` (coordination and
 verb-final clauses) so the rules of each stay short.
 
+Kurmanji agent frame: «ji aliyê … ve» encloses the whole agent noun phrase, however long
+its ezafe chain («ji aliyê balafirên B-2 yên Amerîkayê ve hat bombebarankirin»: the US
+struck), beyond the reach a single marker word has.
+
 English origin: "hit by missiles fired from Iran" -- an actor phrase opening with
 "from" right after a passive act names where the weapons were launched, the striker,
 never the act's object.
@@ -53,3 +57,30 @@ def english_origin(m: Match, tokens: Sequence[Token]) -> bool:
     """The mention is an origin phrase ("from Iran", "from Iranian territory"): where the
     act came from, so never the object an English act has right after it."""
     return tokens[m.start].form == _EN_ORIGIN
+
+
+# Accent-folded «ji aliyê … ve»; the longest ezafe chain read between them.
+_KMR_FRAME_OPEN = ("ji", "aliye")
+_KMR_FRAME_CLOSE = "ve"
+_KMR_FRAME_REACH = 6
+
+
+def kurmanji_agent_frame(m: Match, tokens: Sequence[Token]) -> bool:
+    """The mention stands inside «ji aliyê … ve» in its clause: the opening pair before
+    it (no «ve» closing the frame first) and the closing «ve» after it."""
+    clause = tokens[m.start].clause
+    opened = False
+    for i in range(m.start - 1, max(m.start - 1 - _KMR_FRAME_REACH, 0), -1):
+        if tokens[i].clause != clause or tokens[i].form == _KMR_FRAME_CLOSE:
+            return False
+        if (tokens[i - 1].form, tokens[i].form) == _KMR_FRAME_OPEN:
+            opened = True
+            break
+    if not opened:
+        return False
+    for i in range(m.end, min(m.end + 3, len(tokens))):
+        if tokens[i].clause != clause:
+            return False
+        if tokens[i].form == _KMR_FRAME_CLOSE:
+            return True
+    return False

@@ -26,7 +26,11 @@ from newswire.enricher.topics.grammar import (
     relative_subject,
     verb_final_speaker,
 )
-from newswire.enricher.topics.grammar_place import english_origin, kurmanji_place_owner
+from newswire.enricher.topics.grammar_place import (
+    english_origin,
+    kurmanji_agent_frame,
+    kurmanji_place_owner,
+)
 from newswire.enricher.topics.matching import (
     RIVAL,
     Context,
@@ -153,7 +157,9 @@ def find_actors(
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
-        if marker & markers.agent:
+        if marker & markers.agent or (
+            relation.word_order == "sov" and kurmanji_agent_frame(m, tokens)
+        ):
             by_agent.add(m.start)
         elif (
             (
