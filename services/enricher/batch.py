@@ -370,9 +370,9 @@ class BatchHandler:
     ) -> tuple[list[Outgoing], Tally[str]]:
         """Ask the band buckets about every new article of the batch, then decide.
 
-        Each final record is placed and validated here, once (:func:`settled_record`); one the
-        schema refuses is dead-lettered and its table entry taken back out of PENDING,
-        as if the pipeline had rejected it.
+        Each final record is placed here (:func:`settled_record`; the stage validated it);
+        one whose placement raises is dead-lettered and its table entry taken back out
+        of PENDING, as if the pipeline had rejected it.
         """
         now = time.time()
         keys = [lookup_keys(emit) for emit, _ in emits]
