@@ -259,6 +259,26 @@ def test_replay_rate_must_be_positive(rate: str) -> None:
     )
 
 
+@pytest.mark.parametrize("where", ["missing", "empty folder"])
+def test_replay_names_a_path_it_cannot_use_before_waiting_for_kafka(
+    tmp_path: Path, where: str
+) -> None:
+    """No broker: the path is the user's mistake to fix, so it is named (exit 2), not
+    Kafka (exit 3) after the wait; a good path beside it does not change that."""
+    bad = tmp_path / "nope.txt"
+    if where == "empty folder":
+        bad = tmp_path / "empty"
+        bad.mkdir()
+    result = newswire(
+        "replay", str(SEEDS), str(bad), "--kafka-timeout", "30",
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA},
+    )  # fmt: skip
+    line = assert_one_clean_line(result)
+    assert result.returncode == 2, line
+    assert line.startswith(f"newswire replay: Invalid value for 'PATH...': {bad}: "), line
+    assert "Kafka" not in line and result.stdout == ""
+
+
 def test_replay_loop_zero_is_still_a_usage_error() -> None:
     result = newswire("replay", str(SEEDS), "--loop", "0")
     assert result.returncode == 2 and "'--loop'" in flat(result.stderr)
