@@ -303,6 +303,30 @@ def test_settings_with_an_invalid_variable_says_invalid_configuration() -> None:
     ]
 
 
+def test_every_bad_variable_of_every_group_is_said_at_once() -> None:
+    """Not one group at a time (fix one, run again, see the next): one line, exit 2."""
+    result = newswire(
+        "settings",
+        env={
+            "NEWSWIRE_LOG_LEVEL": "LOUD",
+            "KAFKA_MAX_MESSAGE_BYTES": "x",
+            "SINK_HTTP_PORT": "abc",
+            "FETCHER_CONNECT_TIMEOUT_S": "abc",
+        },
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    line = assert_one_clean_line(result)
+    assert line.startswith("invalid configuration: "), line
+    said = [part.split(":")[0] for part in line.removeprefix("invalid configuration: ").split("; ")]
+    assert said == [
+        "NEWSWIRE_LOG_LEVEL",
+        "KAFKA_MAX_MESSAGE_BYTES",
+        "SINK_HTTP_PORT",
+        "FETCHER_CONNECT_TIMEOUT_S",
+    ], line
+
+
 def test_settings_prints_the_table_when_the_environment_is_valid() -> None:
     result = newswire("settings")
     assert result.returncode == 0
