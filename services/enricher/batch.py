@@ -53,7 +53,7 @@ from newswire.enricher.pipeline import (
     Redelivered,
     Rejected,
     lookup_keys,
-    probes_for,
+    probe_for,
     settled_record,
 )
 from newswire.enricher.scope import writes_for
@@ -377,11 +377,8 @@ class BatchHandler:
         now = time.time()
         keys = [lookup_keys(emit) for emit, _ in emits]
         probes = [
-            probe
+            probe_for(emit, seen_at=now, reply_partition=event.message.partition, keys=own)
             for (emit, event), own in zip(emits, keys, strict=True)
-            for probe in probes_for(
-                emit, seen_at=now, reply_partition=event.message.partition, keys=own
-            )
         ]
         answers = await self._exchange.ask(probes)
         if not answers.complete:

@@ -206,24 +206,22 @@ def lookup_keys(emit: Emit) -> LookupKeys:
     return LookupKeys(sketch(emit.fingerprint.signature), story_key(emit))
 
 
-def probes_for(
+def probe_for(
     emit: Emit, *, seen_at: float, reply_partition: int, keys: LookupKeys | None = None
-) -> list[Probe]:
-    """The article's probe: all its probe band keys, its sketch and story key (the
+) -> Probe:
+    """The article's one probe: all its probe band keys, its sketch and story key (the
     exchange sends each band partition the keys it owns, neardup.py)."""
     keys = keys or lookup_keys(emit)
-    return [
-        Probe(
-            emit.article_id,
-            probe_band_keys(emit.fingerprint.signature),
-            emit.fingerprint.text_hash,
-            keys.sketch,
-            seen_at,
-            reply_partition,
-            keys.story.at,
-            shingles=emit.fingerprint.shingles,
-        )
-    ]
+    return Probe(
+        emit.article_id,
+        probe_band_keys(emit.fingerprint.signature),
+        emit.fingerprint.text_hash,
+        keys.sketch,
+        seen_at,
+        reply_partition,
+        keys.story.at,
+        shingles=emit.fingerprint.shingles,
+    )
 
 
 def settled_record(
