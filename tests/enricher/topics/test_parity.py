@@ -114,10 +114,11 @@ def test_us_site_is_a_target_in_every_language(site: str) -> None:
 
 
 # Round 5 (tplace). An attack weighed, discussed or plotted but not carried out
-# (`unrealised`) is a family in every language; and the sites the regional press spells in
+# (`unrealised`), and a launch stopped before it happened (`launch_foiled`, `before_launch`)
+# are families in every language; and the sites the regional press spells in
 # more than one way keep every spelling as a target (Conoco is «كونيكو» in Arabic copy, and
 # Persian and Kurdish outlets often take that spelling over).
-_PRESENT_ROUND5 = ("unrealised",)
+_PRESENT_ROUND5 = ("unrealised", "launch_foiled", "before_launch")
 
 
 @pytest.mark.parametrize("concept", _PRESENT_ROUND5)
