@@ -12,6 +12,10 @@ Kurmanji agent frame: «ji aliyê … ve» encloses the whole agent noun phrase,
 its ezafe chain («ji aliyê balafirên B-2 yên Amerîkayê ve hat bombebarankirin»: the US
 struck), beyond the reach a single marker word has.
 
+English apposition: "Tehran, struck overnight by Israeli missiles, vows ..." -- a
+participle with its "by" opening the clause right after a mention says the mention was
+hit, as "Tehran struck by ..." does in one clause.
+
 English origin: "hit by missiles fired from Iran" -- an actor phrase opening with
 "from" right after a passive act names where the weapons were launched, the striker,
 never the act's object.
@@ -51,6 +55,10 @@ def kurmanji_place_owner(m: Match, ends: frozenset[int], tokens: Sequence[Token]
 
 
 _EN_ORIGIN = "from"
+_EN_APPOSITIVE_PARTICIPLES = frozenset(
+    {"hit", "struck", "targeted", "bombed", "attacked", "shelled", "pounded", "raided", "rocked"}
+)
+_EN_APPOSITIVE_BY_REACH = 3  # words between the participle and its "by" ("struck overnight by")
 
 
 def english_origin(m: Match, tokens: Sequence[Token]) -> bool:
@@ -82,5 +90,22 @@ def kurmanji_agent_frame(m: Match, tokens: Sequence[Token]) -> bool:
         if tokens[i].clause != clause:
             return False
         if tokens[i].form == _KMR_FRAME_CLOSE:
+            return True
+    return False
+
+
+def english_appositive_passive(m: Match, tokens: Sequence[Token]) -> bool:
+    """The clause right after the mention opens with a strike participle and its "by"
+    ("Tehran, struck overnight by ..."): the mention is what was hit."""
+    i = m.end
+    if i >= len(tokens) or tokens[i].clause == tokens[m.start].clause:
+        return False
+    if tokens[i].form not in _EN_APPOSITIVE_PARTICIPLES:
+        return False
+    clause = tokens[i].clause
+    for j in range(i + 1, min(i + 2 + _EN_APPOSITIVE_BY_REACH, len(tokens))):
+        if tokens[j].clause != clause:
+            return False
+        if tokens[j].form == "by":
             return True
     return False

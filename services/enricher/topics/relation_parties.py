@@ -27,6 +27,7 @@ from newswire.enricher.topics.grammar import (
     verb_final_speaker,
 )
 from newswire.enricher.topics.grammar_place import (
+    english_appositive_passive,
     english_origin,
     kurmanji_agent_frame,
     kurmanji_place_owner,
@@ -102,6 +103,7 @@ def find_objects(
                     and _marker_after(o, markers.object, relation.object_marker_reach, scan)
                 )
                 or (relation.word_order == "svo" and english_passive_subject(o, tokens))
+                or (relation.word_order == "svo" and english_appositive_passive(o, tokens))
             )
             objects[tokens[o.start].sentence].append((o, marked))
     return objects
@@ -177,6 +179,7 @@ def find_actors(
                 and not english_origin(m, tokens)
             )
             or (act_ends and english_passive_subject(m, tokens))
+            or (act_ends and english_appositive_passive(m, tokens))
         ):
             if marker and m.role.kind == RIVAL:
                 marked_rivals.add(m.start)

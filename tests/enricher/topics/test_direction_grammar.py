@@ -129,3 +129,31 @@ def test_an_origin_after_an_english_act_is_no_object(
     tmp_path: Path, title: str, owned: bool
 ) -> None:
     assert _owned(tmp_path, _ORIGIN, title) is owned
+
+
+# ------------------------------------------------ "Tehran, struck by ..."
+_APPOSITION: dict[str, Any] = {
+    "act": ["struck", "hit"],
+    "agent": ["alpha"],
+    "rival": ["beta"],
+    "object_targets": ["gamma"],
+    "needs": ["target"],
+    "word_order": "svo",
+    "marker_reach": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("title", "owned"),
+    [
+        # The participle and its "by" open the clause after the place: the place was hit.
+        ("gamma, struck overnight by alpha jets, vows to respond", True),
+        ("gamma, hit by alpha, says damage was limited", True),
+        # No "by" within reach: an ordinary clause break, gamma is not marked as hit.
+        ("gamma, struck a deal with delta, alpha says nothing", False),
+    ],
+)
+def test_an_english_appositive_participle_marks_what_was_hit(
+    tmp_path: Path, title: str, owned: bool
+) -> None:
+    assert _owned(tmp_path, _APPOSITION, title) is owned
