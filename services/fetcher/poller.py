@@ -78,6 +78,9 @@ class PollResult:
     robots_ignored: bool = False
     #: RSS/RDF/Atom: (parser, why the fast path refused it or ""), for metrics.
     parsed_by: tuple[str, str] | None = None
+    #: The encoding detection chose for a body nothing labelled (None: it was labelled,
+    #: UTF-8, or overridden), reported so an operator can confirm or override it.
+    guessed_encoding: str | None = None
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
@@ -94,6 +97,8 @@ class PollResult:
             parts.append(f"dropped={self.dropped}")
         if self.document_format:
             parts.append(f"format={self.document_format}")
+        if self.guessed_encoding:
+            parts.append(f"encoding={self.guessed_encoding} (guessed)")
         parts += [f"status={self.status}", f"bytes={self.bytes}", f"ms={self.elapsed_s * 1000:.0f}"]
         if self.defects:
             parts.append(f"malformed={'; '.join(self.defects)!r}")
@@ -141,8 +146,19 @@ class Poller:
 
     async def poll(self, source: Source, state: SourceState) -> PollResult:
         now = self._clock.time()
+        decoding = source.decoding_settings
+        if state.decoded_under not in (None, decoding):
+            log.info(
+                "source=%s decoding settings changed (%s -> %s): fetching and emitting again",
+                source.id,
+                state.decoded_under,
+                decoding,
+            )
         run = _Poll(
-            source, state.attempted(now), now, article_budget=self._settings.max_article_fetches
+            source,
+            state.under_decoding(decoding).attempted(now),
+            now,
+            article_budget=self._settings.max_article_fetches,
         )
         if source.ignore_robots:
             log.info("source=%s ignore_robots=true: robots.txt not consulted", source.id)
@@ -287,6 +303,7 @@ class Poller:
             document_format=document.format.value,
             defects=document.defects,
             parsed_by=document.parsed_by,
+            guessed_encoding=document.encoding if document.encoding_guessed else None,
         )
 
     async def _complete(

@@ -79,6 +79,10 @@ class Document:
     #: RSS/RDF/Atom: (the parser that read it, why the fast path refused it or ""), for
     #: ``fetcher_feed_parser_total``.
     parsed_by: tuple[str, str] | None = None
+    #: The encoding the body was decoded with, and whether detection guessed it
+    #: (nothing named it): a guess is reported so an operator can confirm it.
+    encoding: str | None = None
+    encoding_guessed: bool = False
 
     @property
     def malformed(self) -> bool:
