@@ -192,6 +192,50 @@ def test_seed_directory_expands_to_the_seed_file() -> None:
     assert expand_seed_paths([SEEDS]).files == [SEEDS / SEED_NAME]
 
 
+TREE = REPLAY / "tree"
+
+
+def test_a_folder_includes_its_subfolders_in_a_fixed_order() -> None:
+    """Seeds in subfolders are replayed (sorted at each level, hidden entries left out);
+    other files are listed as ignored, not read and not an error."""
+    expanded = expand_seed_paths([TREE])
+    assert expanded.files == [
+        TREE / "a" / "story.txt",
+        TREE / "b" / "2026" / "story.txt",
+        TREE / "b" / "records.jsonl",
+        TREE / "b" / "story.txt",
+    ]
+    assert expanded.ignored == [TREE / "notes.md"]
+    assert expanded.errors == []  # .hidden.txt (empty) was never read
+
+
+def test_records_and_dead_letters_name_the_file_relative_to_the_folder() -> None:
+    """Two folders with the same file names stay apart in source.ref and origin.file."""
+    expanded = expand_seed_paths([TREE, TREE / "a" / "story.txt"])
+    refs = [expanded.refs[path] for path in expanded.files]
+    assert refs == ["a/story.txt", "b/2026/story.txt", "b/records.jsonl", "b/story.txt"]
+    seeds = [read_seed_file(p, max_bytes=MAX_BYTES, ref=expanded.refs[p]) for p in expanded.files]
+    assert [s.records[0].record["source"] for s in seeds if s.path.suffix == ".txt"] == [
+        {"kind": "replay", "ref": ref} for ref in ("a/story.txt", "b/2026/story.txt", "b/story.txt")
+    ]
+    [failure] = seeds[2].failures
+    assert failure.origin == {"file": "b/records.jsonl", "line": 2}
+    direct = expand_seed_paths([TREE / "b" / "story.txt"])
+    assert direct.refs == {TREE / "b" / "story.txt": "story.txt"}  # named itself: its name
+
+
+def test_a_folder_of_only_other_files_names_some_of_them(tmp_path: Path) -> None:
+    (tmp_path / "deep").mkdir()
+    for name in ("a.md", "b.csv", "c.pdf", "d.doc"):
+        _write(tmp_path / "deep" / name, b"x")
+    [error] = expand_seed_paths([tmp_path]).errors
+    assert error.reason == (
+        "directory holds no .txt or .jsonl seed files (subfolders included); "
+        "4 other files: a.md, b.csv, c.pdf, ..."
+    )
+    assert expand_seed_paths([tmp_path]).ignored == []  # said once, in the error
+
+
 # --- property -----------------------------------------------------------------------
 
 #: Text with something to show once control characters are removed (a file of nothing
