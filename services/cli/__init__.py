@@ -357,7 +357,9 @@ def replay(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PATH", help=".txt articles, .jsonl raw records, or folders of them."
+            metavar="PATH",
+            help=".txt articles, .jsonl raw records, or folders of them (subfolders "
+            "included, hidden entries left out; other files are named as ignored).",
         ),
     ],
     rate: Annotated[
@@ -369,8 +371,9 @@ def replay(
 ) -> None:
     """Turn seed files into raw records on news.raw.
 
-    Exit status: 0 every seed replayed; 1 a seed could not be replayed, or nothing was
-    produced (the summary says which); 2 usage error; 3 Kafka did not answer.
+    Exit status: 0 every seed replayed; 1 a seed could not be replayed, a .jsonl line
+    went to the dead-letter topic, or nothing was produced (the summary says which);
+    2 usage error; 3 Kafka did not answer.
     """
     from newswire.replay.command import replay_command
 
