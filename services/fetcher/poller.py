@@ -55,13 +55,17 @@ class PollResult:
     """What one poll did; ``state`` is to be saved after ``records`` are acknowledged."""
 
     source: Source
-    outcome: str  # items | not_modified | error
+    #: items | incomplete (a document cut short: its complete items are kept, the rest
+    #: is fetched again next poll) | not_modified | error
+    outcome: str
     state: SourceState
     records: list[RawRecord] = field(default_factory=list)
     error: FetchError | None = None
     listed: int = 0  # entries in the document(s)
     deferred: int = 0  # new entries left for the next poll (article fetch limit, transient errors)
     dropped: int = 0  # new entries without text or title, or invalid records
+    #: Entries of the document not passed on, by reason (no text, cut off by truncation).
+    skipped: dict[str, int] = field(default_factory=dict)
     status: int | None = None
     bytes: int = 0
     elapsed_s: float = 0.0
@@ -95,6 +99,9 @@ class PollResult:
             parts.append(f"deferred={self.deferred}")
         if self.dropped:
             parts.append(f"dropped={self.dropped}")
+        if self.skipped:
+            reasons = "; ".join(f"{why}: {n}" for why, n in sorted(self.skipped.items()))
+            parts.append(f"skipped={sum(self.skipped.values())} ({reasons})")
         if self.document_format:
             parts.append(f"format={self.document_format}")
         if self.guessed_encoding:
@@ -293,12 +300,13 @@ class Poller:
             )
         return PollResult(
             run.source,
-            "items",
+            "incomplete" if document.truncated else "items",
             state,
             records=records,
             listed=len(identified),
             deferred=len(deferred),
             dropped=len(dropped),
+            skipped=dict(document.skipped),
             status=response.status,
             document_format=document.format.value,
             defects=document.defects,
