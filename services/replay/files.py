@@ -273,12 +273,39 @@ def _decode_utf8(path: Path, data: bytes) -> str:
     try:
         return data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start]
-        raise SeedFileError(
-            str(path),
-            f"not UTF-8: invalid byte 0x{bad:02x} at offset {exc.start}; seed text must be "
-            "UTF-8 (convert legacy encodings first, e.g. iconv -f windows-1256 -t utf-8)",
-        ) from exc
+        raise SeedFileError(str(path), not_utf8_reason(data, exc)) from exc
+
+
+#: Bytes looked at to tell a binary file from text in a legacy encoding.
+_SNIFF_BYTES = 8192
+#: C0 control bytes other than tab, line breaks and form feed: rare in any text.
+_BINARY_CONTROLS = frozenset(range(32)) - {9, 10, 12, 13}
+
+
+def not_utf8_reason(data: bytes, error: UnicodeDecodeError) -> str:
+    """Why ``data`` is no seed text, with the hint that fits: a UTF-16/32 byte-order mark
+    is converted from UTF-16/32, a binary file is not text at all, and only other text
+    gets the legacy-encoding example (windows-1256, the usual one for Arabic)."""
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return (
+                f"not UTF-8: the file is {name.upper()} (it starts with a {name.upper()} "
+                f"byte-order mark); seed text must be UTF-8 (e.g. iconv -f {name} -t utf-8)"
+            )
+    head = data[:_SNIFF_BYTES]
+    controls = sum(1 for byte in head if byte in _BINARY_CONTROLS)
+    if b"\x00" in head or controls > len(head) // 10:
+        return "looks binary, not text (it holds NUL or other control bytes); seed files are text"
+    bad = error.object[error.start]
+    return (
+        f"not UTF-8: invalid byte 0x{bad:02x} at offset {error.start}; seed text must be "
+        "UTF-8 (convert legacy encodings first, e.g. iconv -f windows-1256 -t utf-8)"
+    )
 
 
 def split_headline(text: str) -> tuple[str | None, str]:

@@ -94,6 +94,23 @@ def test_windows_1256_file_is_a_clear_error() -> None:
     assert caught.value.path.endswith("arabic_windows1256.txt")
     assert "not UTF-8" in caught.value.reason
     assert "offset 0" in caught.value.reason
+    assert "iconv -f windows-1256 -t utf-8" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "hint", "not_said"),
+    [
+        ("utf16.txt", "the file is UTF-16 (it starts with a UTF-16 byte-order mark)", "1256"),
+        ("utf16.txt", "iconv -f utf-16 -t utf-8", "offset"),
+        ("binary.txt", "looks binary, not text", "iconv"),
+    ],
+)
+def test_a_file_that_is_not_utf8_gets_the_hint_that_fits(
+    name: str, hint: str, not_said: str
+) -> None:
+    with pytest.raises(SeedFileError) as caught:
+        read_seed_file(REPLAY / name, max_bytes=MAX_BYTES)
+    assert hint in caught.value.reason and not_said not in caught.value.reason
 
 
 @pytest.mark.parametrize(
