@@ -117,7 +117,16 @@ def test_us_site_is_a_target_in_every_language(site: str) -> None:
 # barriers, denials, demonstrative anaphora, the coalition's mission with words between,
 # political coalitions that are not the military one (tests/fixtures/enricher/
 # topic_probes_retrospective.yaml probes each in all five languages).
-_ROUND4 = ("commemorate", "denials", "anaphora", "coalition_mission", "political_coalitions")
+_ROUND4 = (
+    "commemorate",
+    "denials",
+    "anaphora",
+    "coalition_mission",
+    "political_coalitions",
+    "in_range",
+    "casualties",
+    "iran_weapons",
+)
 
 
 @pytest.mark.parametrize("concept", _ROUND4)
