@@ -126,6 +126,7 @@ _ROUND4 = (
     "in_range",
     "casualties",
     "iran_weapons",
+    "iran_officials",
 )
 
 
