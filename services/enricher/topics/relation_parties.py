@@ -142,6 +142,7 @@ def find_actors(
         if relation.word_order == "sov"
         else []
     )
+    genitive_starts = _act_genitive_starts(acts, relation)
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
     marked_rivals: set[int] = set()
@@ -171,6 +172,7 @@ def find_actors(
             )
             or (
                 markers.object
+                and m.start not in genitive_starts
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
             or (
@@ -186,6 +188,16 @@ def find_actors(
             continue
         actors[tokens[m.start].sentence].append(m)
     return actors, by_agent, marked_rivals
+
+
+def _act_genitive_starts(acts: Sequence[Match], relation: Relation) -> frozenset[int]:
+    """Verb-final: where an actor right after a strike noun would start -- its ezafe
+    genitive («حمله موشکی سپاه»). An object marker after it («یاد قربانیان حمله موشکی
+    سپاه را») closes the whole object, whose head is the act: the actor owns the act and
+    is not the object («ایران خسارت حمله هوایی اسرائیل را برآورد کرد»: Israel's attack)."""
+    if relation.word_order != "sov":
+        return frozenset()
+    return frozenset(a.end for a in acts)
 
 
 def _marker_before(m: Match, words: frozenset[str], reach: int, scan: Scan) -> frozenset[str]:
