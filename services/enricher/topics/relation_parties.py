@@ -147,6 +147,7 @@ def find_actors(
     by_agent: set[int] = set()
     marked_rivals: set[int] = set()
     kept = one_per_span(mentions)
+    act_tokens = frozenset(i for a in acts for i in range(a.start, a.end))
     heads = frozenset(m.end for m in kept) if relation.word_order == "vso" else frozenset()
     for m in kept:
         if (
@@ -174,6 +175,11 @@ def find_actors(
                 markers.object
                 and m.start not in genitive_starts
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
+            )
+            or (
+                act_ends
+                and markers.object
+                and _owner_across_masked_name(m, (ends, act_tokens), relation, scan)
             )
             or (
                 act_ends
@@ -222,6 +228,40 @@ def _marker_after(m: Match, words: frozenset[str], reach: int, scan: Scan) -> bo
         if tokens[i].clause != clause or i in scan.blocked:
             return False
         if forms[i] & words:
+            return True
+    return False
+
+
+_MASKED_NAME_WORDS = 3  # a place name is at most three words ("bandar imam khomeini")
+
+
+def _owner_across_masked_name(
+    m: Match,
+    names: tuple[frozenset[int], frozenset[int]],
+    relation: Relation,
+    scan: Scan,
+) -> bool:
+    """svo: the owner of a place noun whose name between them is masked ("Tehran's Evin
+    prison", "Iran's Abadan refinery", the name masked as another topic's target): the
+    name is part of the owner's noun phrase, so the owner is what is hit. The plain scan
+    (``_marker_after``) stops at the masked name; this one steps over up to three masked
+    words that end where a target or masked span ends (``names[0]``) and hold no act
+    (``names[1]``: "Iran strikes military sites" is no name), then looks for the place
+    noun within the object-marker reach, in the clause."""
+    tokens, forms, words = scan.context.tokens, scan.context.forms, scan.markers.object
+    ends, act_tokens = names
+    clause = tokens[m.start].clause
+    i = m.end
+    while i < min(m.end + _MASKED_NAME_WORDS, len(tokens)) and i in scan.blocked:
+        if tokens[i].clause != clause or i in act_tokens:
+            return False
+        i += 1
+    if i == m.end or i not in ends:
+        return False
+    for j in range(i, min(i + relation.object_marker_reach, len(tokens))):
+        if tokens[j].clause != clause or j in scan.blocked:
+            return False
+        if forms[j] & words:
             return True
     return False
 
