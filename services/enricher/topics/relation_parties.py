@@ -247,15 +247,19 @@ def _owner_across_masked_name(
     (``_marker_after``) stops at the masked name; this one steps over up to three masked
     words that end where a target or masked span ends (``names[0]``) and hold no act
     (``names[1]``: "Iran strikes military sites" is no name), then looks for the place
-    noun within the object-marker reach, in the clause."""
+    noun within the object-marker reach, in the clause -- or inside the masked words
+    themselves ("evin prison" masked as one phrase)."""
     tokens, forms, words = scan.context.tokens, scan.context.forms, scan.markers.object
     ends, act_tokens = names
     clause = tokens[m.start].clause
-    i = m.end
+    i, noun_inside = m.end, False
     while i < min(m.end + _MASKED_NAME_WORDS, len(tokens)) and i in scan.blocked:
         if tokens[i].clause != clause or i in act_tokens:
             return False
+        noun_inside = noun_inside or bool(forms[i] & words)
         i += 1
+        if noun_inside and i in ends:
+            return True
     if i == m.end or i not in ends:
         return False
     for j in range(i, min(i + relation.object_marker_reach, len(tokens))):
