@@ -29,6 +29,7 @@ from newswire.enricher.topics.grammar import (
 from newswire.enricher.topics.grammar_place import (
     english_appositive_passive,
     english_origin,
+    english_place_modifier,
     kurmanji_agent_frame,
     kurmanji_place_owner,
 )
@@ -111,18 +112,20 @@ def find_objects(
 
 def target_spans_and_ends(
     targets: dict[int, list[Match]], masked: Sequence[tuple[int, int]]
-) -> tuple[list[tuple[int, int]], frozenset[int]]:
+) -> tuple[list[tuple[int, int]], frozenset[int], frozenset[int]]:
     """Target spans, and where every target or excluded span (a target phrase another
-    topic masks, «کرماشان») ends: what an actor coordinated with one is part of."""
+    topic masks, «کرماشان») ends: what an actor coordinated with one is part of; and
+    where they start: what a mention right before one modifies (English)."""
     spans = [(t.start, t.end) for ts in targets.values() for t in ts]
-    return spans, frozenset(end for _, end in spans) | frozenset(end for _, end in masked)
+    every = [*spans, *masked]
+    return spans, frozenset(end for _, end in every), frozenset(start for start, _ in every)
 
 
 def find_actors(
     scan: Scan,
     mentions: Iterable[Match],
     act_sentences: set[int],
-    target_ends: tuple[list[tuple[int, int]], frozenset[int]],
+    target_ends: tuple[list[tuple[int, int]], frozenset[int], frozenset[int]],
     acts: Sequence[Match],
 ) -> tuple[dict[int, list[Match]], set[int], set[int]]:
     """Agent and rival mentions that may own an act, by sentence; the starts of
@@ -130,7 +133,7 @@ def find_actors(
     Mentions inside a target phrase, after a target marker, before an object marker,
     coordinated with a target or (svo) right after an act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
-    target_spans, ends = target_ends
+    target_spans, ends, starts = target_ends
     # Arabic coordinates clauses with «و» on the next subject («... وإيران ترد»); a
     # verb-final object always has its verb after it, an English passive too.
     act_starts = frozenset(a.start for a in acts) if relation.word_order == "vso" else frozenset()
@@ -148,6 +151,8 @@ def find_actors(
     marked_rivals: set[int] = set()
     kept = one_per_span(mentions)
     heads = frozenset(m.end for m in kept) if relation.word_order == "vso" else frozenset()
+    # A place, not an act that another topic masks («Israeli strikes on Tehran»).
+    target_starts = (starts - svo_act_starts) if act_ends else frozenset()
     for m in kept:
         if (
             tokens[m.start].sentence not in act_sentences
@@ -155,6 +160,7 @@ def find_actors(
             or coordinated_with_target(m, ends, act_starts, tokens)
             or kurmanji_place_owner(m, ends, tokens)
             or kurdish_possessor(m, tokens)
+            or english_place_modifier(m, target_starts, tokens)
             or overlaps(m, objects_in_gaps)
             or (m.start in heads and arabic_nisba(m, tokens))
         ):
