@@ -445,9 +445,11 @@ def sink(
     # The user's mistakes first (writer names, the DSN, a taken port), each one line and
     # exit 2, before Kafka is waited for (exit 3 would name the wrong thing to fix).
     try:
-        WriterOptions.from_settings(configured)
+        options = WriterOptions.from_settings(configured)  # the one check of the DSN
         require_free_port("sink", sink_settings.http_host, sink_settings.http_port, name="sink")
-        run_with_kafka("sink", settings.kafka, kafka_timeout, lambda: run_sink(configured))
+        run_with_kafka(
+            "sink", settings.kafka, kafka_timeout, lambda: run_sink(configured, options=options)
+        )
     except NewswireError as exc:
         fail("sink", str(exc), EXIT_USAGE)
 
