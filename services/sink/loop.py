@@ -252,12 +252,23 @@ class PollLoop:
         self, writer: Writer, record: Mapping[str, Any], raw: bytes, message: ConsumerRecord
     ) -> Refusal | None:
         """Add to WRITER; the refusal if it refuses the record for good (or a bug fails
-        the add every attempt), for the caller's one dead letter."""
+        the add every attempt), for the caller's one dead letter. The first attempt
+        is made here, the retrier (a closure and its bookkeeping, per record and
+        writer) comes in only when it failed."""
+        topic, partition, offset = message.topic, message.partition, message.offset
+        try:
+            await writer.add(record, raw, topic, partition, offset)
+            return None
+        except RecordRejected as rejected:
+            return Refusal(writer.name, rejected.reason)
+        except Exception as error:
+            failed = error
         try:
             await self._retrier.run(
-                lambda: writer.add(record, raw, message.topic, message.partition, message.offset),
+                lambda: writer.add(record, raw, topic, partition, offset),
                 what=f"add to {writer.name}",
                 operation="add",
+                failed_once=failed,
             )
         except RecordRejected as rejected:
             return Refusal(writer.name, rejected.reason)
