@@ -274,7 +274,7 @@ class Checkpoint:
         except asyncio.CancelledError:
             self._restore(flight)
             raise
-        except TimeoutError:
+        except _Late:
             log.warning("background checkpoint still flushing at its deadline: called off")
             outcome = _Landing.LATE
         except Exception:
@@ -449,20 +449,31 @@ class Checkpoint:
         return True
 
 
+class _Late(Exception):
+    """The background checkpoint was still under way at its deadline."""
+
+
 async def _within(task: asyncio.Task[bool], deadline: float | None) -> bool:
-    """TASK's result, or TimeoutError at DEADLINE. Whenever it is not waited for to
-    the end (the deadline, or a cancellation of the caller), TASK is cancelled and
-    waited for until it has wound down (shielded: the caller's cancellation does not
-    cut that short)."""
+    """TASK's result (or its own exception, a TimeoutError of a writer included), or
+    :class:`_Late` at DEADLINE. Whenever it is not waited for to the end (the
+    deadline, or a cancellation of the caller), TASK is cancelled and waited for
+    until it has wound down (shielded: the caller's cancellation does not cut that
+    short)."""
     timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
     try:
-        async with asyncio.timeout(timeout):
-            return await asyncio.shield(task)
-    except BaseException:
-        if not task.done():
-            task.cancel()
-            await asyncio.shield(asyncio.wait([task]))
+        done, _ = await asyncio.wait([task], timeout=timeout)
+    except asyncio.CancelledError:
+        await _call_off(task)
         raise
+    if not done:
+        await _call_off(task)
+        raise _Late
+    return task.result()
+
+
+async def _call_off(task: asyncio.Task[bool]) -> None:
+    task.cancel()
+    await asyncio.shield(asyncio.wait([task]))
 
 
 def _next_offsets(
