@@ -458,9 +458,11 @@ def sink(
     try:
         if writers is not None:  # name the flag the user typed, not the variable it sets
             parse_writer_names(writers, postgres_configured=True, source="--writers")
-        WriterOptions.from_settings(configured)
+        options = WriterOptions.from_settings(configured)  # the one check of the DSN
         require_free_port("sink", sink_settings.http_host, sink_settings.http_port, name="sink")
-        run_with_kafka("sink", settings.kafka, kafka_timeout, lambda: run_sink(configured))
+        run_with_kafka(
+            "sink", settings.kafka, kafka_timeout, lambda: run_sink(configured, options=options)
+        )
     except NewswireError as exc:
         fail("sink", str(exc), EXIT_USAGE)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import functools
 import logging
 import time
@@ -94,6 +95,15 @@ class _Progress:
         self.bytes += newer.bytes
         self.started = self.started if self.started is not None else newer.started
         self.keys.update(newer.keys)
+
+
+class _Landing(enum.Enum):
+    """How a background checkpoint ended when it was landed."""
+
+    NONE = "none"  # there was none
+    COMMITTED = "committed"
+    FAILED = "failed"  # a flush, a dead letter or the commit did not work
+    LATE = "late"  # still under way at the deadline: called off
 
 
 @dataclass
@@ -187,8 +197,13 @@ class Checkpoint:
         transient failure until it works or stop is requested. False, with nothing
         committed, when a flush gave up. Raises :class:`WriterBroken` for a writer
         whose flush keeps failing with a bug. A checkpoint in the background lands
-        first."""
-        await self.land()
+        first, within ``deadline``: one that has not landed by then is called off
+        (:meth:`land`), and this checkpoint is False without a flush of its own."""
+        if await self._land(deadline) is _Landing.LATE:
+            log.error(
+                "checkpoint called off at its deadline; %d records stay uncommitted", self.records
+            )
+            return False
         if not self._chosen(partitions):
             return True
         try:
@@ -231,26 +246,41 @@ class Checkpoint:
         """The background checkpoint is over (or there is none)."""
         return self._flight is None or self._flight.task.done()
 
-    async def land(self) -> bool:
-        """Wait for the background checkpoint, if any. True when it did not commit:
+    async def land(self, deadline: float | None = None) -> bool:
+        """Wait for the background checkpoint, if any, until ``deadline``
+        (``time.monotonic``; None: as long as it takes). True when it did not commit:
         its progress is tracked again (with what came since), for a checkpoint with
-        retries to finish. Cancelled while waiting, it cancels the checkpoint and
-        tracks its progress again before it lets the cancellation through: what the
-        checkpoint took off is counted until a commit covers it."""
+        retries to finish.
+
+        One still flying at the deadline is called off (cancelled, and waited for
+        while it winds down: a writer settles its buffer against what reached the
+        destination) and counts as not committed: a rebalance is not held up for
+        longer than its budget by a slow flush (a table lock, a slow disk), and what
+        that flush was about stays uncommitted, so Kafka delivers it again. Cancelled
+        while waiting, it cancels the checkpoint the same way and lets the
+        cancellation through: what the checkpoint took off is counted until a commit
+        covers it."""
+        return await self._land(deadline) not in (_Landing.NONE, _Landing.COMMITTED)
+
+    async def _land(self, deadline: float | None) -> _Landing:
+        """:meth:`land`, telling apart how it went."""
         flight, self._flight = self._flight, None
         if flight is None:
-            return False
+            return _Landing.NONE
+        outcome = _Landing.FAILED
         try:
-            if await flight.task:
-                return False
+            if await _within(flight.task, deadline):
+                return _Landing.COMMITTED
         except asyncio.CancelledError:
-            flight.task.cancel()
             self._restore(flight)
             raise
+        except _Late:
+            log.warning("background checkpoint still flushing at its deadline: called off")
+            outcome = _Landing.LATE
         except Exception:
             log.exception("background checkpoint failed; retrying it in the loop")
         self._restore(flight)
-        return True
+        return outcome
 
     def _restore(self, flight: _Flight) -> None:
         """Track again the progress a background checkpoint took off, with what was
@@ -417,6 +447,33 @@ class Checkpoint:
             return False
         self._metrics.committed_offsets(offsets)
         return True
+
+
+class _Late(Exception):
+    """The background checkpoint was still under way at its deadline."""
+
+
+async def _within(task: asyncio.Task[bool], deadline: float | None) -> bool:
+    """TASK's result (or its own exception, a TimeoutError of a writer included), or
+    :class:`_Late` at DEADLINE. Whenever it is not waited for to the end (the
+    deadline, or a cancellation of the caller), TASK is cancelled and waited for
+    until it has wound down (shielded: the caller's cancellation does not cut that
+    short)."""
+    timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+    try:
+        done, _ = await asyncio.wait([task], timeout=timeout)
+    except asyncio.CancelledError:
+        await _call_off(task)
+        raise
+    if not done:
+        await _call_off(task)
+        raise _Late
+    return task.result()
+
+
+async def _call_off(task: asyncio.Task[bool]) -> None:
+    task.cancel()
+    await asyncio.shield(asyncio.wait([task]))
 
 
 def _next_offsets(

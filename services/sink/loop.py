@@ -123,16 +123,21 @@ class PollLoop:
             await self.checkpoint.abandon()
 
     async def _checkpoint_when_due(self, *, polled: bool, caught_up: bool) -> None:
-        """Launch a background checkpoint when one is due (waiting for the one in the
-        air first: at most one at a time); a background checkpoint that could not
-        commit is finished here, with retries."""
-        if self.checkpoint.landed and await self.checkpoint.land():
+        """At most one checkpoint a turn, and the background one landed at most once.
+
+        When one is due, the one in the air is landed first (at most one at a time),
+        then the next is launched; when none is due, a background checkpoint that is
+        over anyway is landed without waiting. A landed one that could not commit is
+        finished here, with retries: that checkpoint covers everything tracked, so it
+        is the turn's one (a commit that fails in it is retried at a later turn, not
+        straight away in this one)."""
+        due = self._due(polled, caught_up)
+        if not (due or self.checkpoint.landed):
+            return  # nothing due, and the one in the air is still flushing: keep handling
+        if await self.checkpoint.land():
             await self._checkpoint(deadline=None)
-        if self._due(polled, caught_up):
-            if await self.checkpoint.land():
-                await self._checkpoint(deadline=None)
-            else:
-                self.checkpoint.launch()
+        elif due:
+            self.checkpoint.launch()
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         """Checkpoint the revoked partitions (only those) before they move, so the
@@ -247,12 +252,23 @@ class PollLoop:
         self, writer: Writer, record: Mapping[str, Any], raw: bytes, message: ConsumerRecord
     ) -> Refusal | None:
         """Add to WRITER; the refusal if it refuses the record for good (or a bug fails
-        the add every attempt), for the caller's one dead letter."""
+        the add every attempt), for the caller's one dead letter. The first attempt
+        is made here, the retrier (a closure and its bookkeeping, per record and
+        writer) comes in only when it failed."""
+        topic, partition, offset = message.topic, message.partition, message.offset
+        try:
+            await writer.add(record, raw, topic, partition, offset)
+            return None
+        except RecordRejected as rejected:
+            return Refusal(writer.name, rejected.reason)
+        except Exception as error:
+            failed = error
         try:
             await self._retrier.run(
-                lambda: writer.add(record, raw, message.topic, message.partition, message.offset),
+                lambda: writer.add(record, raw, topic, partition, offset),
                 what=f"add to {writer.name}",
                 operation="add",
+                failed_once=failed,
             )
         except RecordRejected as rejected:
             return Refusal(writer.name, rejected.reason)

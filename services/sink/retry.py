@@ -99,27 +99,35 @@ class Retrier:
         what: str,
         operation: str,
         deadline: float | None = None,
+        failed_once: Exception | None = None,
     ) -> T:
         """The first result of ``attempt_once`` that does not raise. Raises
         RecordRejected as is, :class:`AttemptsExhausted` after the bounded attempts
         at a non-transient error, :class:`GaveUp` when stop is requested (unbounded
-        mode) or the next attempt would be past ``deadline`` (``time.monotonic``)."""
+        mode) or the next attempt would be past ``deadline`` (``time.monotonic``).
+
+        ``failed_once``: the caller made the first attempt itself, and it raised
+        this (a hot path that goes through the retrier only when it has to)."""
         delay = self.policy.initial_s
         failures = 0
+        error = failed_once
         while True:
-            try:
-                return await attempt_once()
-            except RecordRejected:
-                raise
-            except Exception as exc:
-                failures += 1
-                if not transient(exc) and failures >= self.policy.max_attempts:
-                    raise AttemptsExhausted(what, failures, exc) from exc
-                self._on_retry(operation)
-                log.warning(
-                    "%s failed (attempt %d), retrying in %.1fs: %r", what, failures, delay, exc
-                )
-                self._check_go_on(what, delay, deadline, exc)
+            if error is None:
+                try:
+                    return await attempt_once()
+                except RecordRejected:
+                    raise
+                except Exception as exc:
+                    error = exc
+            failures += 1
+            if not transient(error) and failures >= self.policy.max_attempts:
+                raise AttemptsExhausted(what, failures, error) from error
+            self._on_retry(operation)
+            log.warning(
+                "%s failed (attempt %d), retrying in %.1fs: %r", what, failures, delay, error
+            )
+            self._check_go_on(what, delay, deadline, error)
+            error = None
             if deadline is None:
                 await self._wait(delay)
             else:

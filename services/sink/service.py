@@ -64,14 +64,16 @@ async def run_sink(
     settings: Settings,
     *,
     writers: list[Writer] | None = None,
+    options: WriterOptions | None = None,
     stop: asyncio.Event | None = None,
     metrics: SinkMetrics | None = None,
     http: HttpOptions | None = None,
 ) -> None:
     """Consume ``settings.topics.enriched`` into ``writers`` until stopped.
 
-    Without ``writers`` (the CLI path) they are built from configuration
-    (:class:`WriterOptions`: JSON Lines, plus PostgreSQL when a DSN is set) and the
+    Without ``writers`` (the CLI path) they are built from ``options``, or from
+    configuration (:class:`WriterOptions`: JSON Lines, plus PostgreSQL when a DSN is
+    set; the CLI passes the options it checked, so nothing is checked twice) and the
     HTTP server listens as :class:`HttpOptions` says; with ``writers`` given, the
     server runs only if ``http`` is. Without ``stop`` the sink stops on
     SIGTERM/SIGINT; with one, the caller owns the lifecycle and no signal handler is
@@ -81,7 +83,7 @@ async def run_sink(
     """
     metrics = metrics or SinkMetrics()
     if writers is None:
-        writers = await build_writers(WriterOptions.from_settings(settings))
+        writers = await build_writers(options or WriterOptions.from_settings(settings))
         http = http or HttpOptions.from_settings(settings)
     readiness = Readiness(metrics)
     for writer in writers:

@@ -12,16 +12,19 @@ import base64
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 import orjson
 import pytest
+from aiokafka.structs import TopicPartition
 
 from newswire.common.broker import free_port
+from newswire.common.kafka import committed_offsets
 from newswire.common.settings import Settings
-from newswire.sink import service
+from newswire.sink import loop, service
 from newswire.sink.metrics import HttpOptions, SinkMetrics
 from newswire.sink.migrations import load_migrations
 from newswire.sink.writers import JsonLinesWriter, RecordRejected, Writer
@@ -29,6 +32,7 @@ from newswire.sink.writers.postgres import MigrationError, PostgresWriter, migra
 from tests.integration.conftest import eventually
 from tests.integration.postgres import EmbeddedPostgres, create_database
 from tests.integration.test_sink import read_dead_letters
+from tests.integration.test_sink_crash import Placement, produce_placed
 from tests.sink.helpers import (
     as_messages,
     enriched_record,
@@ -376,3 +380,57 @@ async def test_database_down_is_retried_without_commit_until_it_is_back(
     )
     assert 'newswire_sink_records_written_total{writer="postgres"} 8.0' in page
     assert "newswire_sink_consumer_lag" in page
+
+
+# -- a rebalance while a checkpoint is stuck ----------------------------------------------
+
+
+async def sessions_waiting_on_a_lock(connection: asyncpg.Connection) -> int:
+    """The sink's statements that wait for a lock someone else holds."""
+    return int(
+        await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'newswire-sink' AND wait_event_type = 'Lock'"
+        )
+    )
+
+
+async def partitions_done(settings: Settings, placement: Placement) -> set[TopicPartition]:
+    """The partitions whose offsets the sinks' group committed to their end."""
+    committed = await committed_offsets(settings.kafka, settings.sink.group_id, placement)
+    return {tp for tp, offsets in placement.items() if committed[tp] > max(offsets)}
+
+
+async def test_a_revocation_calls_off_a_checkpoint_stuck_on_a_table_lock(
+    settings: Settings, postgres_db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sink A's background checkpoint waits for a lock another connection holds on
+    ``articles`` (its statement timeout far away). Sink B joins the group: A's
+    revocation may wait for that checkpoint only until its deadline, then calls it
+    off, commits nothing, and the rebalance goes on: B reads the partitions it got
+    from the start and commits them, while the lock is still held. Once the lock
+    goes, A writes the rest; every record is in exactly one of the two outputs."""
+    monkeypatch.setattr(loop, "REVOKE_FLUSH_BUDGET_S", 1.0)
+    records = [enriched_record() for _ in range(24)]
+    placement = await produce_placed(settings, records)
+    writer = PostgresWriter(dsn=postgres_db_dsn, command_timeout_s=600.0)
+    await writer.start()  # creates the table, so it can be locked
+    second = settings.model_copy(
+        update={"sink": settings.sink.model_copy(update={"out_dir": tmp_path / "second"})}
+    )
+
+    async with connected(postgres_db_dsn) as locker, running_sink(settings, writers=[writer]):
+        lock = locker.transaction()
+        await lock.start()
+        await locker.execute("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
+        await eventually(lambda: sessions_waiting_on_a_lock(locker))
+        async with running_sink(second):
+            theirs = await eventually(lambda: partitions_done(second, placement))
+        await lock.rollback()  # held until here: B's commits did not wait for it
+        await eventually(lambda: sink_caught_up(settings))
+
+    read_again = {placement[tp][offset] for tp in theirs for offset in placement[tp]}
+    in_second = [line["id"] for line in output_lines(second.sink.out_dir)]
+    assert read_again <= set(in_second)  # what A did not commit came again, to B
+    in_table = set(await rows(postgres_db_dsn))
+    assert sorted([*in_table, *in_second]) == sorted(r["id"] for r in records)

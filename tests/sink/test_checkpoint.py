@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
 
 from newswire.common.settings import SinkSettings
 from newswire.sink.checkpoint import WriterBroken
@@ -372,4 +373,29 @@ async def test_a_background_commit_that_fails_is_counted_and_done_again() -> Non
     assert await sink.checkpoint.commit()
     assert sink.consumer.commits == [{P0: 1}]
     assert sink.sample("newswire_sink_commits_total", outcome="ok") == 1
+    assert not sink.checkpoint.pending
+
+
+async def test_a_timeout_inside_the_background_checkpoint_is_a_failure_to_finish() -> None:
+    """A TimeoutError the background checkpoint raises itself (a commit or a driver
+    timing out) is a failed checkpoint, finished with retries within the deadline;
+    only a checkpoint still under way at the deadline is called off."""
+    sink = Harness("db")
+    await sink.consume(P0, "a")
+    commit = sink.consumer.commit
+    calls: list[dict[TopicPartition, int]] = []
+
+    async def first_commit_times_out(offsets: dict[TopicPartition, int]) -> None:
+        calls.append(offsets)
+        if len(calls) == 1:
+            raise TimeoutError("the commit timed out")
+        await commit(offsets)
+
+    sink.consumer.commit = first_commit_times_out  # type: ignore[method-assign]
+    sink.checkpoint.launch()
+
+    assert await sink.checkpoint.commit(deadline=soon(30.0))
+    assert calls == [{P0: 1}, {P0: 1}]
+    assert sink.consumer.commits == [{P0: 1}]
+    assert sink.writers[0].written == ["a"]
     assert not sink.checkpoint.pending

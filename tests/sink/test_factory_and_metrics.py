@@ -7,7 +7,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiokafka import TopicPartition
+from pydantic import SecretStr
 
+from newswire.common.dsn import InvalidDsn
 from newswire.common.settings import Settings, SinkSettings
 from newswire.sink.metrics import HttpOptions, Readiness, SinkMetrics, health_server
 from newswire.sink.writers import JsonLinesWriter
@@ -52,6 +54,15 @@ def test_options_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert options.out_dir == tmp_path
     assert options.postgres_dsn == CLOSED_PORT_DSN
     assert options.postgres_connect_timeout_s == 2.5
+
+
+def test_a_dsn_that_is_not_postgresql_is_refused_where_it_enters(tmp_path: Path) -> None:
+    """Checked once, where the configuration becomes the writers' options; the
+    message names the setting and never repeats the DSN (it holds a password)."""
+    dsn = SecretStr("mysql://user:secret@db/news")
+    with pytest.raises(InvalidDsn, match=r"SINK_POSTGRES_DSN \(--postgres\) must be") as raised:
+        WriterOptions.from_settings(Settings(sink=SinkSettings(out_dir=tmp_path, postgres_dsn=dsn)))
+    assert "secret" not in str(raised.value)
 
 
 def test_postgres_without_dsn_is_a_config_error(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 import tempfile
 from collections import Counter
@@ -18,6 +19,8 @@ from hypothesis import strategies as st
 
 from newswire.common.errors import CannotStart
 from newswire.sink.writers import FlushResult, JsonLinesWriter, RecordRejected, Writer, WriterError
+from newswire.sink.writers import jsonl as jsonl_module
+from newswire.sink.writers.jsonl import write_lines
 from tests.sink.helpers import (
     assert_valid,
     enriched_record,
@@ -298,3 +301,23 @@ def test_an_out_dir_that_cannot_be_made_is_a_start_error_not_a_traceback(tmp_pat
     (tmp_path / "file").write_text("a file, not a folder")
     with pytest.raises(CannotStart, match="cannot be made a folder"):
         JsonLinesWriter(out_dir=tmp_path / "file" / "out")
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"\n", b" ")), max_size=40),
+    iov_max=st.sampled_from([2, 4, 6, jsonl_module.IOV_MAX]),
+)
+def test_write_lines_puts_every_text_on_its_own_line_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[bytes], iov_max: int
+) -> None:
+    """Whatever the number of records per ``writev`` call, the file is the texts,
+    each followed by one line break, in order."""
+    monkeypatch.setattr(jsonl_module, "IOV_MAX", iov_max)
+    path = tmp_path / "lines.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        write_lines(fd, texts)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"".join(text + b"\n" for text in texts)

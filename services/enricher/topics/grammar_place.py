@@ -16,6 +16,10 @@ English apposition: "Tehran, struck overnight by Israeli missiles, vows ..." -- 
 participle with its "by" opening the clause right after a mention says the mention was
 hit, as "Tehran struck by ..." does in one clause.
 
+English place modifier: "Tehran's Evin prison hit in Israeli strike" -- a mention right
+before a place (the possessive is folded away, "tehran evin prison") modifies the place,
+as the Kurmanji ezafe does after it: it says where the strike landed, never who struck.
+
 English origin: "hit by missiles fired from Iran" -- an actor phrase opening with
 "from" right after a passive act names where the weapons were launched, the striker,
 never the act's object.
@@ -109,3 +113,12 @@ def english_appositive_passive(m: Match, tokens: Sequence[Token]) -> bool:
         if tokens[j].form == "by":
             return True
     return False
+
+
+def english_place_modifier(
+    m: Match, target_starts: frozenset[int], tokens: Sequence[Token]
+) -> bool:
+    """The mention stands right before a target phrase in its clause ("Iran's Abadan
+    refinery", "Tehran's Evin prison"): it modifies the place, so it is where the strike
+    landed, not the striker."""
+    return m.end in target_starts and tokens[m.end].clause == tokens[m.start].clause

@@ -29,6 +29,7 @@ from newswire.enricher.topics.grammar import (
 from newswire.enricher.topics.grammar_place import (
     english_appositive_passive,
     english_origin,
+    english_place_modifier,
     kurmanji_agent_frame,
     kurmanji_place_owner,
 )
@@ -111,18 +112,20 @@ def find_objects(
 
 def target_spans_and_ends(
     targets: dict[int, list[Match]], masked: Sequence[tuple[int, int]]
-) -> tuple[list[tuple[int, int]], frozenset[int]]:
+) -> tuple[list[tuple[int, int]], frozenset[int], frozenset[int]]:
     """Target spans, and where every target or excluded span (a target phrase another
-    topic masks, «کرماشان») ends: what an actor coordinated with one is part of."""
+    topic masks, «کرماشان») ends: what an actor coordinated with one is part of; and
+    where they start: what a mention right before one modifies (English)."""
     spans = [(t.start, t.end) for ts in targets.values() for t in ts]
-    return spans, frozenset(end for _, end in spans) | frozenset(end for _, end in masked)
+    every = [*spans, *masked]
+    return spans, frozenset(end for _, end in every), frozenset(start for start, _ in every)
 
 
 def find_actors(
     scan: Scan,
     mentions: Iterable[Match],
     act_sentences: set[int],
-    target_ends: tuple[list[tuple[int, int]], frozenset[int]],
+    target_ends: tuple[list[tuple[int, int]], frozenset[int], frozenset[int]],
     acts: Sequence[Match],
 ) -> tuple[dict[int, list[Match]], set[int], set[int]]:
     """Agent and rival mentions that may own an act, by sentence; the starts of
@@ -130,7 +133,7 @@ def find_actors(
     Mentions inside a target phrase, after a target marker, before an object marker,
     coordinated with a target or (svo) right after an act are what is hit."""
     tokens, relation, markers = scan.context.tokens, scan.relation, scan.markers
-    target_spans, ends = target_ends
+    target_spans, ends, starts = target_ends
     # Arabic coordinates clauses with «و» on the next subject («... وإيران ترد»); a
     # verb-final object always has its verb after it, an English passive too.
     act_starts = frozenset(a.start for a in acts) if relation.word_order == "vso" else frozenset()
@@ -147,8 +150,9 @@ def find_actors(
     by_agent: set[int] = set()
     marked_rivals: set[int] = set()
     kept = one_per_span(mentions)
-    act_tokens = frozenset(i for a in acts for i in range(a.start, a.end))
     heads = frozenset(m.end for m in kept) if relation.word_order == "vso" else frozenset()
+    # A place, not an act that another topic masks («Israeli strikes on Tehran»).
+    target_starts = (starts - svo_act_starts) if act_ends else frozenset()
     for m in kept:
         if (
             tokens[m.start].sentence not in act_sentences
@@ -156,6 +160,7 @@ def find_actors(
             or coordinated_with_target(m, ends, act_starts, tokens)
             or kurmanji_place_owner(m, ends, tokens)
             or kurdish_possessor(m, tokens)
+            or english_place_modifier(m, target_starts, tokens)
             or overlaps(m, objects_in_gaps)
             or (m.start in heads and arabic_nisba(m, tokens))
         ):
@@ -175,11 +180,6 @@ def find_actors(
                 markers.object
                 and m.start not in genitive_starts
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
-            )
-            or (
-                act_ends
-                and markers.object
-                and _owner_across_masked_name(m, (ends, act_tokens), relation, scan)
             )
             or (
                 act_ends
@@ -228,44 +228,6 @@ def _marker_after(m: Match, words: frozenset[str], reach: int, scan: Scan) -> bo
         if tokens[i].clause != clause or i in scan.blocked:
             return False
         if forms[i] & words:
-            return True
-    return False
-
-
-_MASKED_NAME_WORDS = 3  # a place name is at most three words ("bandar imam khomeini")
-
-
-def _owner_across_masked_name(
-    m: Match,
-    names: tuple[frozenset[int], frozenset[int]],
-    relation: Relation,
-    scan: Scan,
-) -> bool:
-    """svo: the owner of a place noun whose name between them is masked ("Tehran's Evin
-    prison", "Iran's Abadan refinery", the name masked as another topic's target): the
-    name is part of the owner's noun phrase, so the owner is what is hit. The plain scan
-    (``_marker_after``) stops at the masked name; this one steps over up to three masked
-    words that end where a target or masked span ends (``names[0]``) and hold no act
-    (``names[1]``: "Iran strikes military sites" is no name), then looks for the place
-    noun within the object-marker reach, in the clause -- or inside the masked words
-    themselves ("evin prison" masked as one phrase)."""
-    tokens, forms, words = scan.context.tokens, scan.context.forms, scan.markers.object
-    ends, act_tokens = names
-    clause = tokens[m.start].clause
-    i, noun_inside = m.end, False
-    while i < min(m.end + _MASKED_NAME_WORDS, len(tokens)) and i in scan.blocked:
-        if tokens[i].clause != clause or i in act_tokens:
-            return False
-        noun_inside = noun_inside or bool(forms[i] & words)
-        i += 1
-        if noun_inside and i in ends:
-            return True
-    if i == m.end or i not in ends:
-        return False
-    for j in range(i, min(i + relation.object_marker_reach, len(tokens))):
-        if tokens[j].clause != clause or j in scan.blocked:
-            return False
-        if forms[j] & words:
             return True
     return False
 

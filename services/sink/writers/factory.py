@@ -56,13 +56,18 @@ class WriterOptions:
     def __post_init__(self) -> None:
         for name in self.writers:
             registry.check(name, self)
-        if self.postgres_dsn is not None:
-            check_postgres_dsn(self.postgres_dsn, source="SINK_POSTGRES_DSN (--postgres)")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WriterOptions:
+        """The options the configuration asks for. This is where the user's DSN
+        (``SINK_POSTGRES_DSN`` or ``--postgres``) enters the sink, so it is checked
+        here, once: :class:`~newswire.common.dsn.InvalidDsn`, one line, before
+        anything connects. Options built in code (a benchmark, a test) come with a
+        DSN their caller checked, and the writer takes it as given."""
         sink = settings.sink
         dsn = sink.postgres_dsn.get_secret_value() if sink.postgres_dsn is not None else None
+        if dsn is not None:
+            check_postgres_dsn(dsn, source="SINK_POSTGRES_DSN (--postgres)")
         return cls(
             writers=parse_writer_names(sink.writers, postgres_configured=bool(dsn)),
             out_dir=sink.out_dir,

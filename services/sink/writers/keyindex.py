@@ -60,7 +60,10 @@ class WindowedKeys:
         return utc_day(self._clock())
 
     def __contains__(self, digest: object) -> bool:
-        return any(digest in bucket for bucket in self._buckets.values())
+        for bucket in self._buckets.values():  # a loop, not any(...): asked per record
+            if digest in bucket:
+                return True
+        return False
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self._buckets.values())
@@ -77,7 +80,8 @@ class WindowedKeys:
         self._buckets.setdefault(day or self.today(), set()).add(digest)
 
     def add_bucket(self, day: date, digests: set[bytes]) -> None:
-        """Merge keys read back from disk (start-up), without the per-key check."""
+        """Merge keys known not to be in another bucket (read back from disk at
+        start-up, or just written after a check), without the per-key check."""
         bucket = self._buckets.setdefault(day, set())
         bucket |= digests
 

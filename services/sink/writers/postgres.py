@@ -45,7 +45,6 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from newswire.common.dsn import check_postgres_dsn
 from newswire.sink.migrations import Migration, load_migrations
 from newswire.sink.writers.base import BatchRejected, FlushResult, WriterError
 from newswire.sink.writers.batching import BatchingWriter, BatchItem
@@ -210,7 +209,6 @@ class PostgresWriter(BatchingWriter[tuple[Any, ...]]):
         command_timeout_s: float = 60.0,
         application_name: str = "newswire-sink",
     ) -> None:
-        check_postgres_dsn(dsn, source="the PostgreSQL writer's DSN")
         super().__init__()
         self.name = name
         self._dsn = dsn
