@@ -178,3 +178,10 @@ def test_us_site_keeps_every_spelling(site: str) -> None:
         if not any(stem.casefold() in form.casefold() for form in ANCHORS[f"{lang}_us_sites"])
     ]
     assert not missing, f"{site}: no target form with {missing}"
+
+
+# Iran's named strike operations (round 5, tirs): each language names them in its own
+# wording, so every language has a list of its own beside its True Promise terms.
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_operation_names_exist_in_every_language(language: str) -> None:
+    assert ANCHORS.get(f"{language}_operations"), f"no {language}_operations list"
