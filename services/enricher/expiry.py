@@ -52,8 +52,11 @@ class ExpirySweeper:
         clock: Callable[[], float] = time.time,
         partition_of_key: KeyPartition | None = None,
         on_failure: Callable[[], None] = lambda: None,
+        on_deleted: Callable[[bytes, Any], None] | None = None,
     ) -> None:
         self._table = table
+        #: Told of each key deleted with its value (an index kept beside the table).
+        self._on_deleted = on_deleted
         self._on_failure = on_failure
         self._partitions = partitions
         self._is_expired = is_expired
@@ -87,6 +90,8 @@ class ExpirySweeper:
             if event is not None and value is not None and self._is_expired(value, now):
                 with writes_for(event):  # the tombstone goes to the key's own partition
                     del self._table[key]
+                if self._on_deleted is not None:
+                    self._on_deleted(key, value)
                 deleted += 1
         self.deleted += deleted
         if deleted:
