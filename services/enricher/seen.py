@@ -164,9 +164,13 @@ class SeenStore:
         self._index = index
         log.info("seen table: %d article ids known after recovery", len(index))
 
-    def forget(self, key: bytes, value: Any) -> None:
+    def forget(self, key: bytes, value: Any) -> int:
         """The sweep deleted KEY (VALUE past the window): its entries leave the index
-        unless a later delta replaced them there (the sweeper's on_deleted hook)."""
+        unless a later delta replaced them there (the sweeper's on_deleted hook).
+        Returns how many ids were forgotten."""
+        forgotten = 0
         for article_id, entry in stored_entries(key, value):
             if self._index.get(article_id) == entry:
                 self._index.pop(article_id, None)
+                forgotten += 1
+        return forgotten

@@ -92,7 +92,7 @@ def test_an_expired_entry_is_unseen_and_its_deletion_leaves_a_later_one() -> Non
     (old_key,) = table
     second = SeenEntry("h2", at(WINDOW + 1), at(WINDOW + 1))
     later.record([("a" * 32, second, event(0))])
-    later.forget(old_key, table.pop(old_key))  # what the sweep does
+    assert later.forget(old_key, table.pop(old_key)) == 0, "replaced, not forgotten"
     assert later.get("a" * 32) == second
 
 
@@ -139,3 +139,11 @@ def test_a_restore_rebuilds_exactly_what_was_known(
     restored = store(Table(values))
     restored.rebuild()
     assert restored._index == live._index
+
+
+def test_the_sweeps_deletion_forgets_the_ids_nobody_saw_since() -> None:
+    seen = store()
+    seen.record([("d" * 32, SeenEntry("h", at(0), at(0)), event(1))])
+    ((key, value),) = seen._table.items()
+    assert seen.forget(key, value) == 1
+    assert "d" * 32 not in seen.article_ids()
