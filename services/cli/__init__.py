@@ -370,10 +370,19 @@ def replay(
     """Turn seed files into raw records on news.raw.
 
     Exit status: 0 every seed replayed; 1 a seed could not be replayed, or nothing was
-    produced (the summary says which); 2 usage error; 3 Kafka did not answer.
+    produced (the summary says which); 2 usage error (e.g. no such PATH, a folder
+    without seeds); 3 Kafka did not answer.
     """
+    from newswire.cli.run import check_seeds
     from newswire.replay.command import replay_command
 
+    # The user's mistakes first, one line and exit 2, before Kafka is waited for (exit 3
+    # after the wait would name the wrong thing to fix). A seed file that exists but
+    # cannot be read is still said per file as it is replayed (``skipped``, exit 1).
+    for path in paths:
+        problem = check_seeds(path)
+        if problem:
+            raise typer.BadParameter(problem, param_hint="'PATH...'")
     settings = _settings("replay")
     raise typer.Exit(
         replay_command(settings, paths, rate=rate, loop=loop, kafka_timeout_s=kafka_timeout)

@@ -193,20 +193,21 @@ def check_out_dir(out: Path) -> str | None:
 
     Nothing is made here: the JSON Lines writer makes the folder when it starts (and
     refuses with CannotStart if it then cannot), and with the writer off none is
-    made. So OUT must be a folder a folder can be made in (tried, and removed at once),
-    or be missing below one."""
+    made. So OUT must be a folder a folder can be made in, or be missing below one.
+    That is tried (and the folder removed at once), the one check: it answers for
+    permissions, /proc, a read-only mount and a full disk alike, where a permission
+    check (os.access) answers only the first, and not for root."""
     existing = next((p for p in (out, *out.parents) if p.exists()), None)
     if existing is None:  # not even the root: nothing to check against
         return None
     if not existing.is_dir():
         return f"{out}: cannot be made a folder: {existing} is not a folder"
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return f"{out}: not writable" if existing == out else f"{out}: {existing} is not writable"
-    try:  # permissions are not all: /proc, a read-only mount, a full disk
+    try:
         with tempfile.TemporaryDirectory(prefix=".newswire-check-", dir=existing):
             pass
     except OSError as exc:
-        return f"{out}: cannot be made a folder: {exc.strerror or exc}"
+        where = "" if existing == out else f" in {existing}"
+        return f"{out}: cannot be made a folder{where}: {exc.strerror or exc}"
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from newswire.common.logs import configure_logging
-from newswire.common.settings import Settings, load_settings
+from newswire.common.settings import InvalidSettings, Settings, load_settings
 from newswire.common.text import excerpt
 
 #: Fields whose value is never echoed back: it may hold a password.
@@ -21,28 +22,35 @@ def cli_settings(service: str = "newswire") -> Settings:
     """Settings for a command; SERVICE names the process in every JSON log line.
 
     An invalid environment is one line on stderr, ``invalid configuration:`` and every
-    bad variable, ``; ``-separated; exit status 2."""
+    bad variable of every group, ``; ``-separated; exit status 2."""
     try:
         settings = load_settings()
-    except ValidationError as exc:
-        typer.echo(describe_invalid_settings(exc), err=True)
-        raise typer.Exit(2) from exc
-    except SettingsError as exc:
-        typer.echo(
-            f"invalid configuration: {' '.join(excerpt(str(exc), 300).splitlines())}", err=True
-        )
+    except InvalidSettings as exc:
+        typer.echo(describe_invalid_settings(exc.problems), err=True)
         raise typer.Exit(2) from exc
     configure_logging(settings.log_level, json_lines=not sys.stderr.isatty(), service=service)
     return settings
 
 
-def describe_invalid_settings(error: ValidationError) -> str:
-    """One line: every bad value, naming the environment variable and, for a list such
-    as ``FETCHER_ALLOW_NETWORKS``, the item, ``; ``-separated: ``invalid configuration:
-    FETCHER_ALLOW_NETWORKS: item 1: Input is not a valid IPv4 or IPv6 network (got
-    'banana'); SINK_HTTP_PORT: ...``. pydantic reports a value that fits none of a
-    union's types once per type, under the validators' internal names; those become one
-    entry. A message's own line breaks are folded, so the whole stays on one line."""
+def describe_invalid_settings(problems: Sequence[ValidationError | SettingsError]) -> str:
+    """One line: every bad value of every group, naming the environment variable and,
+    for a list such as ``FETCHER_ALLOW_NETWORKS``, the item, ``; ``-separated:
+    ``invalid configuration: FETCHER_ALLOW_NETWORKS: item 1: Input is not a valid IPv4
+    or IPv6 network (got 'banana'); SINK_HTTP_PORT: ...``. A message's own line breaks
+    are folded, so the whole stays on one line."""
+    lines: list[str] = []
+    for problem in problems:
+        if isinstance(problem, ValidationError):
+            lines.extend(_bad_values(problem))
+        else:  # a value the group could not even parse: pydantic-settings' own words
+            lines.append(excerpt(str(problem), 300))
+    return "invalid configuration: " + "; ".join(" ".join(line.splitlines()) for line in lines)
+
+
+def _bad_values(error: ValidationError) -> list[str]:
+    """One entry per bad variable of one group. pydantic reports a value that fits none
+    of a union's types once per type, under the validators' internal names; those
+    become one entry."""
     prefix = _env_prefix(error.title)
     lines: list[str] = []
     grouped: dict[tuple[str, int | None, str], list[str]] = {}
@@ -64,7 +72,7 @@ def describe_invalid_settings(error: ValidationError) -> str:
     for (name, index, shown), messages in grouped.items():
         item = f"item {index + 1}: " if index is not None else ""
         lines.append(f"{name}: {item}{_either(messages)}{shown}")
-    return "invalid configuration: " + "; ".join(" ".join(line.splitlines()) for line in lines)
+    return lines
 
 
 def _env_prefix(title: str) -> str:

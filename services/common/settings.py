@@ -8,12 +8,15 @@ short and stable (``KAFKA_BOOTSTRAP_SERVERS``, ``TOPIC_RAW``, ``SINK_OUT_DIR`` .
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from newswire.common.errors import NewswireError
 
 #: Where the embedded broker listens when no cluster is configured.
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
@@ -476,9 +479,43 @@ class Settings(BaseSettings):
     fetcher: FetcherSettings = Field(default_factory=FetcherSettings)
 
 
+class InvalidSettings(NewswireError):
+    """The environment was refused: every group's refusal, the top level's first.
+
+    Each PROBLEM is what one group raised (pydantic's ValidationError, or the
+    SettingsError of a value it could not even parse), so the variables it names are
+    read under that group's own prefix."""
+
+    def __init__(self, problems: Sequence[ValidationError | SettingsError]) -> None:
+        super().__init__(f"invalid configuration: {len(problems)} settings groups refused")
+        self.problems = list(problems)
+
+
 def load_settings() -> Settings:
-    """Read the environment once, at the edge of the program."""
-    return Settings()
+    """Read the environment once, at the edge of the program.
+
+    Each group is read on its own, so one refused group does not hide the next: built
+    as :class:`Settings` fields (default factories), the first group that raised
+    stopped the rest, and an operator fixed one group per run. Raises
+    :class:`InvalidSettings` with every group's refusal."""
+    groups: dict[str, Any] = {}  # Settings' keyword arguments, one per group
+    problems: list[ValidationError | SettingsError] = []
+    for name, field in Settings.model_fields.items():
+        group = field.annotation
+        if not (isinstance(group, type) and issubclass(group, BaseSettings)):
+            continue
+        try:
+            groups[name] = group()
+        except (ValidationError, SettingsError) as exc:
+            problems.append(exc)
+            groups[name] = group.model_construct()  # a stand-in: the top level is still read
+    try:
+        settings = Settings(**groups)
+    except (ValidationError, SettingsError) as exc:
+        problems.insert(0, exc)
+    if problems:
+        raise InvalidSettings(problems)
+    return settings
 
 
 def _env_value(value: object) -> str:

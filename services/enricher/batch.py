@@ -52,7 +52,7 @@ from newswire.enricher.pipeline import (
     Redelivered,
     Rejected,
     lookup_keys,
-    probes_for,
+    probe_for,
     settled_record,
 )
 from newswire.enricher.seen import SeenStore
@@ -363,18 +363,15 @@ class BatchHandler:
     ) -> tuple[list[Outgoing], Tally[str]]:
         """Ask the band buckets about every new article of the batch, then decide.
 
-        Each final record is placed and validated here, once (:func:`settled_record`); one the
-        schema refuses is dead-lettered and its table entry taken back out of PENDING,
-        as if the pipeline had rejected it.
+        Each final record is placed here (:func:`settled_record`; the stage validated it);
+        one whose placement raises is dead-lettered and its table entry taken back out
+        of PENDING, as if the pipeline had rejected it.
         """
         now = time.time()
         keys = [lookup_keys(emit) for emit, _ in emits]
         probes = [
-            probe
+            probe_for(emit, seen_at=now, reply_partition=event.message.partition, keys=own)
             for (emit, event), own in zip(emits, keys, strict=True)
-            for probe in probes_for(
-                emit, seen_at=now, reply_partition=event.message.partition, keys=own
-            )
         ]
         answers = await self._exchange.ask(probes)
         if not answers.complete:

@@ -11,6 +11,7 @@ Pure: no Faust, no I/O.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -106,10 +107,10 @@ class BucketIndex:
         return partition in self._buckets
 
     def load(self, partition: int, deltas: Iterable[Delta]) -> None:
-        """Rebuild PARTITION's buckets from its deltas (any order: replayed by time)."""
+        """Rebuild PARTITION's buckets from DELTAS, its own (any order: replayed by time)."""
         buckets: dict[str, list[Member]] = {}
         book = ClusterBook()
-        joined = [entry for d in deltas if d.partition == partition for entry in d.joined]
+        joined = [entry for d in deltas for entry in d.joined]
         for bands, member in sorted(joined, key=lambda entry: entry[1].seen_at):
             for band in bands:
                 bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
@@ -118,15 +119,22 @@ class BucketIndex:
         self._buckets[partition] = buckets
         self._books[partition] = book
 
-    def load_all(self, deltas: Iterable[Delta], *, including: int) -> None:
-        """Rebuild every partition not loaded yet that has deltas, in one pass over them
-        (a worker takes several partitions at once after a rebalance), and INCLUDING
-        even without any. A loaded partition is current (every answer since its load
-        is in memory): rebuilding it again would cost a parse of all its deltas."""
-        by_partition: dict[int, list[Delta]] = {including: []}
-        for delta in deltas:
-            if delta.partition == including or not self.loaded(delta.partition):
-                by_partition.setdefault(delta.partition, []).append(delta)
+    def load_all(self, stored: Iterable[tuple[bytes, bytes]], *, including: int) -> None:
+        """Rebuild every partition not loaded yet that has deltas, in one pass over the
+        delta table's STORED items (key, value) (a worker takes several partitions at
+        once after a rebalance), and INCLUDING even without any.
+
+        The one filter: a delta's key names its partition (:func:`delta_key`), so the
+        deltas of a loaded partition are skipped unparsed. A loaded partition is
+        current (every answer since its load is in memory); parsing its deltas again
+        at the first probe of each partition after a rebalance would parse every
+        delta of every partition each time. An item that cannot be read is skipped."""
+        by_partition: dict[int, list[Delta]] = {} if self.loaded(including) else {including: []}
+        for key, value in stored:
+            with contextlib.suppress(KeyError, TypeError, ValueError, IndexError):
+                partition = delta_key_partition(key)
+                if not self.loaded(partition):
+                    by_partition.setdefault(partition, []).append(Delta.from_bytes(value))
         for partition, own in by_partition.items():
             self.load(partition, own)
 

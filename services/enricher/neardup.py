@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,7 +37,7 @@ from faust.types import TableT
 
 from newswire.common.kafka import default_partition
 from newswire.enricher.bands import Member, Probe
-from newswire.enricher.buckets import BucketIndex, Delta, delta_key, delta_key_partition
+from newswire.enricher.buckets import BucketIndex, Delta, delta_key
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class BandResponder:
         is acked only once its answers are out."""
         partition = event.message.partition
         if not self._index.loaded(partition):
-            self._index.load_all(self._deltas(), including=partition)
+            self._index.load_all(list(self._table.items()), including=partition)
         message = orjson.loads(event.value)
         answers: dict[int, list[list[Any]]] = defaultdict(list)
         joined: list[tuple[tuple[str, ...], Member]] = []
@@ -250,15 +250,6 @@ class BandResponder:
         ]
         await asyncio.gather(*futures)
         self._maybe_prune()
-
-    def _deltas(self) -> Iterator[Delta]:
-        """The deltas of partitions not loaded yet: the key names the partition, so a
-        loaded one's deltas are not parsed (the first probe of each partition after a
-        rebalance would otherwise parse every delta of every partition again)."""
-        for key, value in list(self._table.items()):
-            with contextlib.suppress(KeyError, TypeError, ValueError, IndexError):
-                if not self._index.loaded(delta_key_partition(key)):
-                    yield Delta.from_bytes(value)
 
     def _maybe_prune(self) -> None:
         now = self._clock()

@@ -38,9 +38,10 @@ from newswire.enricher.topics import TopicClassifier
 class Emit:
     """An enriched record to produce, and the table entry to store once it is delivered.
 
-    ``record`` says ``new`` or ``update``; the near-duplicate lookup across partitions
-    (see neardup.py) then places it in its story cluster (:func:`settled_record`), and
-    :func:`final_record` validates it, once, as sent.
+    ``record`` says ``new`` or ``update`` and is already valid against the enriched
+    schema (:meth:`EnrichmentPipeline.process`); the near-duplicate lookup across
+    partitions (see neardup.py) then places it in its story cluster
+    (:func:`settled_record`).
     """
 
     article_id: str
@@ -106,7 +107,12 @@ class EnrichmentPipeline:
             if decision.verdict is Verdict.REDELIVERY:
                 return Redelivered(raw["id"], decision.entry)
             record = self.enrich(raw, decision)
-            # Not validated here: validated once at the boundary, as sent (final_record).
+            # Validated once, here: before the article probes the band buckets (where a
+            # probe also joins it) and before its seen-table entry is pending. Checked
+            # later, a refused record stayed in the buckets, and with drop_duplicates its
+            # near-copies were dropped as copies of a story never sent. Placing it in its
+            # cluster (final_record) only sets dedupe fields from ids and figures.
+            validate(SchemaName.ENRICHED, record)
             fingerprint = self._near_duplicates.fingerprint_normalised(text_form)
             return Emit(raw["id"], record, decision.entry, decision.verdict, fingerprint)
         except InvalidRecord as error:
@@ -200,31 +206,29 @@ def lookup_keys(emit: Emit) -> LookupKeys:
     return LookupKeys(sketch(emit.fingerprint.signature), story_key(emit))
 
 
-def probes_for(
+def probe_for(
     emit: Emit, *, seen_at: float, reply_partition: int, keys: LookupKeys | None = None
-) -> list[Probe]:
-    """The article's probe: all its probe band keys, its sketch and story key (the
+) -> Probe:
+    """The article's one probe: all its probe band keys, its sketch and story key (the
     exchange sends each band partition the keys it owns, neardup.py)."""
     keys = keys or lookup_keys(emit)
-    return [
-        Probe(
-            emit.article_id,
-            probe_band_keys(emit.fingerprint.signature),
-            emit.fingerprint.text_hash,
-            keys.sketch,
-            seen_at,
-            reply_partition,
-            keys.story.at,
-            shingles=emit.fingerprint.shingles,
-        )
-    ]
+    return Probe(
+        emit.article_id,
+        probe_band_keys(emit.fingerprint.signature),
+        emit.fingerprint.text_hash,
+        keys.sketch,
+        seen_at,
+        reply_partition,
+        keys.story.at,
+        shingles=emit.fingerprint.shingles,
+    )
 
 
 def settled_record(
     emit: Emit, heard: Sequence[Member], *, threshold: float, keys: LookupKeys | None = None
 ) -> EnrichedArticle:
     """The record to send once the band buckets have answered with HEARD: placed among
-    every member version it matches (clusters.py), validated (:func:`final_record`)."""
+    every member version it matches (clusters.py, :func:`final_record`)."""
     keys = keys or lookup_keys(emit)
     found = matches(
         emit.fingerprint.text_hash,
@@ -240,17 +244,13 @@ def settled_record(
 def final_record(
     emit: Emit, candidate: Candidate | None, placed: Placement | None = None
 ) -> EnrichedArticle:
-    """The record to send: :func:`with_candidate`, validated against the enriched schema.
+    """The record to send: :func:`with_candidate`.
 
-    The one validation of the enriched record, at the boundary: it checks what is sent,
-    cluster fields included. Raises :class:`InvalidRecord` (a stage produced something
-    the schema refuses: the caller dead-letters the raw record and takes its table
-    entry back). Such a record has already probed the band buckets, where it stays as
-    a member until the window ends; only a stage bug makes one.
-    """
-    record = with_candidate(emit, candidate, placed)
-    validate(SchemaName.ENRICHED, record)
-    return record
+    Not validated again: EMIT's record was validated once, before it joined the band
+    buckets (:meth:`EnrichmentPipeline.process`), and placing it only sets its dedupe
+    fields from article ids, roles and a similarity in [0, 1], of the types the schema
+    asks (tests/enricher/test_pipeline.py checks every placement against it)."""
+    return with_candidate(emit, candidate, placed)
 
 
 def dedupe_record(article_id: str, decision: Decision) -> DedupeRecord:

@@ -1,13 +1,16 @@
 """Labelled pairs judged by the stream's own near-duplicate decision.
 
 The evaluation must measure what the enricher does, so it does not decide anything
-itself: for each pair, the first text's probes fill band buckets
-(:func:`~newswire.enricher.bands.answer_probe`, as the bucket owners do), the second
-text's probes hear of it where a probe band is shared, and
-:func:`~newswire.enricher.bands.best_candidate` decides, exactly as
-``BatchHandler._finalise`` does before :func:`~newswire.enricher.pipeline.with_candidate`
-marks the record ``duplicate`` (same body text) or ``near_duplicate``. Only the
-buckets differ: a dict here, a changelogged table spread over workers in the stream.
+itself: for each pair, the first text probes the band buckets as a worker's batch
+does (exchange v2: one probe per article and band partition, cut by
+:func:`~newswire.enricher.neardup.probes_by_partition` and answered by a
+:class:`~newswire.enricher.buckets.BucketIndex`, as the bucket owners do), the
+second text's probes hear of it where a probe band is shared, and
+:func:`~newswire.enricher.bands.best_candidate` decides on everything heard, exactly
+as ``BatchHandler._finalise`` does before
+:func:`~newswire.enricher.pipeline.with_candidate` marks the record ``duplicate``
+(same body text) or ``near_duplicate``. Only the transport differs: a function call
+here, two internal topics between workers in the stream.
 
 A pair counts as judged a near-duplicate when the stream finds a candidate (either
 mark). The shared band count, the sketch's Jaccard estimate and the containment
@@ -23,12 +26,13 @@ from newswire.enricher.bands import (
     Candidate,
     Member,
     Probe,
-    answer_probe,
     best_candidate,
     probe_band_keys,
     sketch,
     sketch_similarity,
 )
+from newswire.enricher.buckets import BucketIndex
+from newswire.enricher.neardup import probes_by_partition
 from newswire.enricher.overlap import banding, judge, s_curve
 from newswire.enricher.similarity import Fingerprint, NearDuplicateDetector
 from newswire.evaluation.data import LabelledPair
@@ -39,6 +43,9 @@ from newswire.evaluation.report import NearDuplicateReport, PairOutcome
 # Two articles per lookup: no dedupe window or bucket capacity could forget the first.
 _WINDOW_S = math.inf
 _CAPACITY = 2
+#: Band partitions the probes are cut into (the topics' default). The verdict does not
+#: depend on it: an article hears of another on whichever partition a band is shared.
+BAND_PARTITIONS = 3
 
 
 def evaluate_pairs(
@@ -95,45 +102,39 @@ def stream_candidate(
     first: Fingerprint, second: Fingerprint, *, threshold: float
 ) -> tuple[Candidate | None, int]:
     """What the enricher decides for ``second`` when ``first`` is already in the band
-    buckets (None: a new article), and in how many band buckets it heard of ``first``."""
-    buckets: dict[str, list[Member]] = {}
-    _probe(buckets, "first", first, seen_at=0.0, threshold=threshold)
-    heard = _probe(buckets, "second", second, seen_at=1.0, threshold=threshold)
-    own_sketch = sketch(second.signature)
+    buckets (None: a new article), and in how many band buckets it heard of ``first``
+    (the probe band keys the two share)."""
+    index = BucketIndex(window_s=_WINDOW_S, capacity=_CAPACITY, threshold=threshold)
+    _ask(index, "first", first, seen_at=0.0)
+    heard = _ask(index, "second", second, seen_at=1.0)
     found = best_candidate(
-        second.text_hash, own_sketch, heard, threshold=threshold, own_shingles=second.shingles
+        second.text_hash,
+        sketch(second.signature),
+        heard,
+        threshold=threshold,
+        own_shingles=second.shingles,
     )
-    return found, len(heard)
+    shared = set(probe_band_keys(first.signature)) & set(probe_band_keys(second.signature))
+    return found, len(shared)
 
 
-def _probe(
-    buckets: dict[str, list[Member]],
-    article_id: str,
-    fingerprint: Fingerprint,
-    *,
-    seen_at: float,
-    threshold: float,
+def _ask(
+    index: BucketIndex, article_id: str, fingerprint: Fingerprint, *, seen_at: float
 ) -> list[Member]:
-    """Send an article's probes to the buckets as the stream does (one per probe band,
-    carrying the article's sketch); returns the earlier members it hears of."""
-    own_sketch = sketch(fingerprint.signature)
+    """The article's probe, cut per band partition and answered as the stream does;
+    returns the earlier members it hears of (each once per partition, as the worker
+    collects them)."""
+    probe = Probe(
+        article_id,
+        probe_band_keys(fingerprint.signature),
+        fingerprint.text_hash,
+        sketch(fingerprint.signature),
+        seen_at,
+        0,
+        shingles=fingerprint.shingles,
+    )
     heard: list[Member] = []
-    for band in probe_band_keys(fingerprint.signature):
-        probe = Probe(
-            article_id,
-            (band,),
-            fingerprint.text_hash,
-            own_sketch,
-            seen_at,
-            0,
-            shingles=fingerprint.shingles,
-        )
-        buckets[band], earlier = answer_probe(
-            buckets.get(band, []),
-            probe,
-            window_s=_WINDOW_S,
-            capacity=_CAPACITY,
-            threshold=threshold,
-        )
-        heard.extend(earlier)
+    for partition, own in probes_by_partition([probe], BAND_PARTITIONS).items():
+        for part in own:
+            heard.extend(index.answer(partition, part)[1])
     return heard

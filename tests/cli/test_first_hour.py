@@ -13,6 +13,8 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,12 +27,17 @@ _OWN_PREFIXES = ("KAFKA_", "TOPIC_", "SINK_", "ENRICHER_", "FETCHER_", "REPLAY_"
 
 
 def newswire(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    run_as: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m newswire ARGS`` with the caller's newswire variables replaced by ENV."""
+    """``python -m newswire ARGS`` with the caller's newswire variables replaced by ENV;
+    RUN_AS is a command that runs it (e.g. as another user)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
     return subprocess.run(
-        [sys.executable, "-m", "newswire", *args],
+        [*run_as, sys.executable, "-m", "newswire", *args],
         env=base | {"COLUMNS": "200"} | (env or {}),
         cwd=cwd,
         capture_output=True,
@@ -259,6 +266,26 @@ def test_replay_rate_must_be_positive(rate: str) -> None:
     )
 
 
+@pytest.mark.parametrize("where", ["missing", "empty folder"])
+def test_replay_names_a_path_it_cannot_use_before_waiting_for_kafka(
+    tmp_path: Path, where: str
+) -> None:
+    """No broker: the path is the user's mistake to fix, so it is named (exit 2), not
+    Kafka (exit 3) after the wait; a good path beside it does not change that."""
+    bad = tmp_path / "nope.txt"
+    if where == "empty folder":
+        bad = tmp_path / "empty"
+        bad.mkdir()
+    result = newswire(
+        "replay", str(SEEDS), str(bad), "--kafka-timeout", "30",
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA},
+    )  # fmt: skip
+    line = assert_one_clean_line(result)
+    assert result.returncode == 2, line
+    assert line.startswith(f"newswire replay: Invalid value for 'PATH...': {bad}: "), line
+    assert "Kafka" not in line and result.stdout == ""
+
+
 def test_replay_loop_zero_is_still_a_usage_error() -> None:
     result = newswire("replay", str(SEEDS), "--loop", "0")
     assert result.returncode == 2 and "'--loop'" in flat(result.stderr)
@@ -281,6 +308,30 @@ def test_settings_with_an_invalid_variable_says_invalid_configuration() -> None:
         "invalid configuration: FETCHER_CONNECT_TIMEOUT_S: Input should be a valid number, "
         "unable to parse string as a number (got 'abc')",
     ]
+
+
+def test_every_bad_variable_of_every_group_is_said_at_once() -> None:
+    """Not one group at a time (fix one, run again, see the next): one line, exit 2."""
+    result = newswire(
+        "settings",
+        env={
+            "NEWSWIRE_LOG_LEVEL": "LOUD",
+            "KAFKA_MAX_MESSAGE_BYTES": "x",
+            "SINK_HTTP_PORT": "abc",
+            "FETCHER_CONNECT_TIMEOUT_S": "abc",
+        },
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    line = assert_one_clean_line(result)
+    assert line.startswith("invalid configuration: "), line
+    said = [part.split(":")[0] for part in line.removeprefix("invalid configuration: ").split("; ")]
+    assert said == [
+        "NEWSWIRE_LOG_LEVEL",
+        "KAFKA_MAX_MESSAGE_BYTES",
+        "SINK_HTTP_PORT",
+        "FETCHER_CONNECT_TIMEOUT_S",
+    ], line
 
 
 def test_settings_prints_the_table_when_the_environment_is_valid() -> None:
@@ -338,8 +389,47 @@ def test_run_with_an_out_where_no_folder_can_be_made_is_a_usage_error(tmp_path: 
         "run", "--seeds", str(tmp_path / "seed.txt"), "--out", "/proc/newswire-out", cwd=tmp_path
     )
     assert result.returncode == 2, result.stderr
-    # "cannot be made a folder" as root; "not writable" for anyone else
-    assert "Invalid value for '--out': /proc/newswire-out: " in flat(result.stderr)
+    assert (
+        "Invalid value for '--out': /proc/newswire-out: cannot be made a folder in /proc: "
+        in flat(result.stderr)
+    )
+    assert "replay" not in result.stdout and "Traceback" not in result.stderr
+
+
+#: Root may write in any folder: the read-only case runs as nobody (util-linux setpriv).
+UNPRIVILEGED = (
+    ("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups")
+    if os.geteuid() == 0
+    else ()
+)
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder any user may enter (pytest's tmp_path is root's own when run as root)."""
+    with tempfile.TemporaryDirectory(prefix="newswire-ro-") as name:
+        os.chmod(name, 0o755)
+        yield Path(name)
+
+
+@pytest.mark.parametrize("where", ["out itself", "below it"])
+def test_run_with_an_out_in_a_read_only_folder_is_a_usage_error(
+    shared_dir: Path, where: str
+) -> None:
+    seed = shared_dir / "seed.txt"
+    seed.write_text("Baghdad. A seed that must not be replayed.\n")
+    seed.chmod(0o644)
+    read_only = shared_dir / "ro"
+    read_only.mkdir(mode=0o555)
+    read_only.chmod(0o555)
+    out = read_only if where == "out itself" else read_only / "out"
+    result = newswire(
+        "run", "--seeds", str(seed), "--out", str(out),
+        env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA}, cwd=shared_dir, run_as=UNPRIVILEGED,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"Invalid value for '--out': {out}: cannot be made a folder" in flat(result.stderr)
+    assert "Permission denied" in flat(result.stderr)
     assert "replay" not in result.stdout and "Traceback" not in result.stderr
 
 

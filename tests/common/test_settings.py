@@ -1,7 +1,14 @@
 import pytest
 from pydantic import ValidationError
 
-from newswire.common.settings import EMBEDDED_BOOTSTRAP, BrokerProfile, KafkaSettings, Settings
+from newswire.common.settings import (
+    EMBEDDED_BOOTSTRAP,
+    BrokerProfile,
+    InvalidSettings,
+    KafkaSettings,
+    Settings,
+    load_settings,
+)
 
 
 def test_defaults_mean_the_embedded_broker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,3 +86,27 @@ def test_json_log_lines_name_the_service_and_position() -> None:
         41,
     )
     assert line["msg"] == "dead letter: x" and line["level"] == "warning"
+
+
+def test_every_refused_group_is_reported_not_only_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_MAX_MESSAGE_BYTES", "x")
+    monkeypatch.setenv("FETCHER_CONNECT_TIMEOUT_S", "abc")
+    monkeypatch.setenv("NEWSWIRE_STATUS_INTERVAL_S", "-1")
+    with pytest.raises(InvalidSettings) as refused:
+        load_settings()
+    assert [p.title for p in refused.value.problems] == [
+        "Settings",
+        "KafkaSettings",
+        "FetcherSettings",
+    ]
+
+
+def test_a_valid_environment_loads_as_one_settings_object(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOPIC_PARTITIONS", "12")
+    monkeypatch.setenv("NEWSWIRE_STATUS_INTERVAL_S", "5")
+    assert load_settings() == Settings()
+    assert load_settings().topics.partitions == 12

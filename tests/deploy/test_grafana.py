@@ -297,6 +297,32 @@ def test_the_dashboard_shows_the_flow(dashboard: dict[str, Any]) -> None:
         assert needed in queried, needed
 
 
+def test_the_enricher_row_shows_its_failure_counters(dashboard: dict[str, Any]) -> None:
+    """Failures an operator must see without reading /metrics: a batch that raised, work
+    abandoned after a failed completion (read again after the restart), sweeps that
+    raised. Shown in the enricher's row, next to its send retries."""
+    rows = sorted(
+        (p["gridPos"]["y"], p["title"]) for p in dashboard["panels"] if p["type"] == "row"
+    )
+    start = next(y for y, title in rows if title == "Enricher")
+    end = min((y for y, _ in rows if y > start), default=float("inf"))
+    shown = {
+        name
+        for panel in panels(dashboard)
+        if panel["type"] != "row" and start < panel["gridPos"]["y"] < end
+        for target in panel["targets"]
+        for name in metric_names(target["expr"])
+    }
+    for counter in (
+        "newswire_enricher_send_retries_total",
+        "newswire_enricher_batch_failures_total",
+        "newswire_enricher_batches_abandoned_total",
+        "newswire_enricher_records_abandoned_total",
+        "newswire_enricher_sweep_failures_total",
+    ):
+        assert counter in shown, counter
+
+
 def metric_problems(dashboard: dict[str, Any]) -> list[str]:
     """Metrics the code does not define, and labels those metrics do not have."""
     series = defined_series()

@@ -1,4 +1,5 @@
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -25,6 +26,11 @@ from newswire.enricher.buckets import (
 from newswire.enricher.overlap import SKETCH_BITS
 
 WEEK = 7 * 24 * 3600.0
+
+
+def _stored(deltas: Iterable[Delta]) -> list[tuple[bytes, bytes]]:
+    """The delta table's items (key, value), as the responder hands them to load_all."""
+    return [(delta_key(f"batch-{n}", d.partition), d.to_bytes()) for n, d in enumerate(deltas)]
 
 
 def _signature(seed: int, n: int = 128) -> np.ndarray:
@@ -210,7 +216,7 @@ def test_the_count_is_found_beside_other_appended_fields() -> None:
 
 def test_old_members_match_exact_copies_only() -> None:
     index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
-    index.load_all([Delta.from_json(OLD_DELTA)], including=3)
+    index.load_all([(delta_key("old", 3), json.dumps(OLD_DELTA).encode())], including=3)
     exact = Probe(
         "new-1", ("0:89b48d5ee8299541",), "hash-a", sketch(_signature(1)), 1002.0, 0, shingles=90
     )
@@ -264,7 +270,7 @@ def test_buckets_rebuilt_from_the_deltas_answer_as_the_live_ones(
         newcomer, _ = live.answer(0, _banded(article, band, 1000.0 + n))
         deltas.append(Delta(0, newcomer.seen_at, (((band,), newcomer),)))
     rebuilt = BucketIndex(window_s=WEEK, capacity=capacity, threshold=0.5)
-    rebuilt.load_all(reversed(deltas), including=1)  # any order: replayed by time
+    rebuilt.load_all(_stored(reversed(deltas)), including=1)  # any order: replayed by time
     assert rebuilt.loaded(1)  # it has no deltas: empty, but loaded
     for band in ("1:x", "2:y", "3:z"):
         probe = _banded("newcomer", band, 5000.0)
@@ -380,7 +386,7 @@ def test_a_v2_delta_holds_each_member_once_and_a_v1_reader_skips_it() -> None:
     assert stored["v"] == 2 and len(stored["e"]) == 1 and "m" not in stored
     assert Delta.from_bytes(delta.to_bytes()) == delta
     rebuilt = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
-    rebuilt.load_all([Delta.from_bytes(delta.to_bytes())], including=1)
+    rebuilt.load_all(_stored([delta]), including=1)
     for band in ("1:x", "2:y", "3:z"):
         heard = rebuilt.answer(1, _banded_all("b", (band,), 1001.0))[1]
         assert [m.article_id for m in heard] == ["a"]
@@ -394,9 +400,42 @@ def test_loading_more_partitions_leaves_the_loaded_ones_as_they_are() -> None:
     newcomer, _ = index.answer(0, _banded_all("a", ("1:x",), 1000.0))
     live = index._buckets[0]
     stale = Delta(0, 900.0, (((("1:x",)), replace(newcomer, article_id="stale")),))
-    index.load_all([stale], including=1)
+    index.load_all(_stored([stale]), including=1)
     assert index._buckets[0] is live and [m.article_id for m in live["1:x"]] == ["a"]
     assert index.loaded(1)
+
+
+def test_a_loaded_partitions_deltas_are_not_parsed_and_unreadable_items_are_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The key names the partition: the deltas of a loaded partition are skipped before
+    their value is parsed, and a broken item costs only itself."""
+    index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    newcomer, _ = index.answer(2, _banded_all("a", ("1:x",), 1000.0))
+    kept = Delta(2, 1000.0, ((("1:x",), newcomer),))
+    index.forget()
+    index.load_all([], including=0)
+    parsed: list[bytes] = []
+    real = Delta.from_bytes
+
+    def counting(stored: bytes) -> Delta:
+        parsed.append(stored)
+        return real(stored)
+
+    monkeypatch.setattr(Delta, "from_bytes", counting)
+    loaded_partition = Delta(0, 999.0, ((("1:x",), replace(newcomer, article_id="stale")),))
+    items = [
+        (delta_key("loaded", 0), loaded_partition.to_bytes()),
+        (b"no-partition", kept.to_bytes()),
+        (delta_key("broken", 1), b"{}"),
+        (delta_key("kept", 2), kept.to_bytes()),
+    ]
+    index.load_all(items, including=1)
+    assert parsed == [b"{}", kept.to_bytes()], "only the partitions not loaded are parsed"
+    assert index.loaded(1) and index.loaded(2)
+    assert index.answer(0, _banded_all("b", ("1:x",), 1001.0))[1] == []
+    heard = index.answer(2, _banded_all("b", ("1:x",), 1001.0))[1]
+    assert [m.article_id for m in heard] == ["a"]
 
 
 def _banded_all(article_id: str, bands: tuple[str, ...], at: float) -> Probe:

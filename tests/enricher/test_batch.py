@@ -257,7 +257,7 @@ def test_only_the_scope_module_touches_fausts_current_event() -> None:
     assert not offenders, offenders
 
 
-async def test_a_final_record_the_schema_refuses_is_dead_lettered_and_not_recorded(
+async def test_an_enriched_record_the_schema_refuses_is_dead_lettered_and_not_recorded(
     pipeline: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broken_id = orjson.loads(good(2).message.value or b"")["id"]

@@ -20,10 +20,10 @@ from newswire.common.settings import Settings
 from newswire.common.times import parse_rfc3339
 from newswire.enricher.app import build_pipeline
 from newswire.enricher.bands import Member, Probe, answer_probe, resolved
-from newswire.enricher.buckets import BucketIndex, Delta
+from newswire.enricher.buckets import BucketIndex, Delta, delta_key
 from newswire.enricher.clusters import ClusterBook, Head, Placement, place
 from newswire.enricher.neardup import probes_by_partition
-from newswire.enricher.pipeline import Emit, EnrichmentPipeline, probes_for, settled_record
+from newswire.enricher.pipeline import Emit, EnrichmentPipeline, probe_for, settled_record
 from newswire.evaluation.near_duplicates import stream_candidate
 
 WEEK = 7 * 24 * 3600.0
@@ -238,7 +238,7 @@ def _run(
         position += size
         messages: dict[int, list[list[Probe]]] = defaultdict(list)
         for emit in batch:  # one probe message per band partition per batch
-            own = probes_for(emit, seen_at=clock, reply_partition=0)
+            own = [probe_for(emit, seen_at=clock, reply_partition=0)]
             for partition, probes in probes_by_partition(own, BAND_PARTITIONS).items():
                 messages[partition].append(probes)
         heard: dict[str, list[Member]] = defaultdict(list)
@@ -258,7 +258,10 @@ def _run(
         if number == restart:
             index = BucketIndex(window_s=WEEK, capacity=CAPACITY, threshold=_threshold())
             index.load_all(
-                [Delta.from_json(orjson.loads(orjson.dumps(d.to_json()))) for d in deltas],
+                [
+                    (delta_key(f"batch-{n}", d.partition), d.to_bytes())
+                    for n, d in enumerate(deltas)
+                ],
                 including=0,
             )
     assert position == len(order)
@@ -406,7 +409,7 @@ def test_any_arrival_order_gives_the_same_groups_and_the_earliest_head(
     # the buckets' final state names the earliest article head: a later copy hears it
     late = _late_copy()
     heard: list[Member] = []
-    own = probes_for(late, seen_at=5000.0, reply_partition=0)
+    own = [probe_for(late, seen_at=5000.0, reply_partition=0)]
     for partition, probes in probes_by_partition(own, BAND_PARTITIONS).items():
         for probe in probes:
             heard.extend(index.answer(partition, probe)[1])

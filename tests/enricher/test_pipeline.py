@@ -6,10 +6,13 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from newswire.common.errors import ErrorKind, InvalidRecord
+from newswire.common.errors import ErrorKind
 from newswire.common.ids import content_hash
 from newswire.common.records import raw_article
+from newswire.common.schemas import SchemaName, validate
 from newswire.enricher import pipeline as pipeline_module
 from newswire.enricher.bands import Candidate
 from newswire.enricher.clusters import Head, Placement
@@ -18,6 +21,7 @@ from newswire.enricher.pipeline import (
     Emit,
     EnrichmentPipeline,
     Redelivered,
+    Rejected,
     final_record,
     story_key,
 )
@@ -63,9 +67,12 @@ def test_hashes_match_the_shared_functions(pipeline: EnrichmentPipeline, title: 
     assert isinstance(again, Redelivered)
 
 
-def test_the_enriched_record_is_validated_once_as_sent(
+def test_the_enriched_record_is_validated_once_before_the_probes(
     pipeline: EnrichmentPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Before the probes: a probe also joins the article to the band buckets, so a record
+    refused after it stayed there (and its near-copies could be dropped as copies of a
+    story never sent). Once: placing it does not validate again."""
     validated: list[dict[str, Any]] = []
     real = pipeline_module.validate
     monkeypatch.setattr(
@@ -74,11 +81,11 @@ def test_the_enriched_record_is_validated_once_as_sent(
         lambda name, record: validated.append(record) or real(name, record),
     )
     outcome = pipeline.process(*payload(), lambda _id: None)
-    assert isinstance(outcome, Emit) and validated == [], "not before the probes"
+    assert isinstance(outcome, Emit) and validated == [outcome.record], "before the probes"
     twin = Candidate("b" * 32, 0.876543, 0.0, "c" * 32, exact=False)
     placed = Placement("c" * 32, Head(0.0, "d" * 32), ("e" * 32,))
     record = final_record(outcome, twin, placed)
-    assert validated == [record]
+    assert validated == [outcome.record], "once"
     assert record["dedupe"] | {"content_hash": ""} == {
         "status": "near_duplicate",
         "content_hash": "",
@@ -92,11 +99,12 @@ def test_the_enriched_record_is_validated_once_as_sent(
     }
 
 
-def test_a_record_the_schema_refuses_is_refused_as_sent(
+def test_a_record_the_schema_refuses_is_rejected_before_it_is_looked_up(
     pipeline: EnrichmentPipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Validated once, at the boundary: the batch dead-letters what final_record refuses
-    (tests/enricher/test_batch.py)."""
+    """Validated once, in the stage: a refused record never probes the band buckets
+    (where a probe also joins it) and never has a seen entry pending; the batch
+    dead-letters it (tests/enricher/test_batch.py, tests/integration/test_enricher_refusals.py)."""
     real = pipeline_module.EnrichmentPipeline.enrich
 
     def broken(self: EnrichmentPipeline, raw: Any, decision: Any) -> Any:
@@ -104,10 +112,8 @@ def test_a_record_the_schema_refuses_is_refused_as_sent(
 
     monkeypatch.setattr(pipeline_module.EnrichmentPipeline, "enrich", broken)
     outcome = pipeline.process(*payload(), lambda _id: None)
-    assert isinstance(outcome, Emit)
-    with pytest.raises(InvalidRecord) as refused:
-        final_record(outcome, None)
-    assert refused.value.kind is ErrorKind.SCHEMA
+    assert isinstance(outcome, Rejected)
+    assert outcome.error.kind is ErrorKind.SCHEMA
 
 
 def _emit(pipeline: EnrichmentPipeline, **fields: Any) -> Emit:
@@ -147,16 +153,38 @@ def test_an_update_keeps_its_status_but_takes_its_cluster(pipeline: EnrichmentPi
     assert dedupe["similarity"] is None
 
 
-def test_final_record_refuses_what_the_schema_refuses(pipeline: EnrichmentPipeline) -> None:
-    outcome = pipeline.process(*payload(), lambda _id: None)
-    assert isinstance(outcome, Emit)
-    bad = Emit(
-        outcome.article_id,
-        outcome.record | {"language": None},
-        outcome.entry,
-        outcome.verdict,
-        outcome.fingerprint,
-    )
-    with pytest.raises(InvalidRecord):
-        final_record(bad, None)
-    assert final_record(outcome, None) == outcome.record
+_IDS = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cluster=_IDS,
+    head=_IDS,
+    merged=st.lists(_IDS, max_size=3, unique=True),
+    similarity=st.floats(min_value=0.0, max_value=1.0),
+    exact=st.booleans(),
+    head_at=st.floats(allow_nan=False, allow_infinity=False),
+    update=st.booleans(),
+)
+def test_every_placement_of_a_valid_record_is_valid(
+    pipeline: EnrichmentPipeline,
+    cluster: str,
+    head: str,
+    merged: list[str],
+    similarity: float,
+    exact: bool,
+    head_at: float,
+    update: bool,
+) -> None:
+    """The record is validated once, before the lookup (process); final_record only sets
+    its dedupe fields from the answer, so whatever the buckets answer it stays valid."""
+    emit = _emit(pipeline)
+    if update:
+        record = emit.record | {
+            "dedupe": emit.record["dedupe"] | {"status": "update", "duplicate_of": emit.article_id}
+        }
+        emit = Emit(emit.article_id, record, emit.entry, Verdict.UPDATE, emit.fingerprint)
+    candidate = Candidate(cluster, similarity, 0.0, cluster, exact=exact)
+    placed = Placement(cluster, Head(head_at, head), tuple(merged))
+    for record in (final_record(emit, candidate, placed), final_record(emit, None)):
+        validate(SchemaName.ENRICHED, record)

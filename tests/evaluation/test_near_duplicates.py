@@ -4,14 +4,21 @@ not by a second copy of it in the evaluation."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from newswire.enricher.bands import probe_band_keys, sketch, sketch_similarity
+from newswire.enricher.bands import Probe, probe_band_keys, sketch, sketch_similarity
+from newswire.enricher.buckets import BucketIndex
+from newswire.enricher.neardup import probes_by_partition
 from newswire.enricher.overlap import PROBE_BANDS, containment
 from newswire.enricher.similarity import NearDuplicateDetector
 from newswire.evaluation.data import LabelledPair, load_pairs
-from newswire.evaluation.near_duplicates import evaluate_pairs, stream_candidate
+from newswire.evaluation.near_duplicates import (
+    BAND_PARTITIONS,
+    evaluate_pairs,
+    stream_candidate,
+)
 
 PAIRS = Path(__file__).parent.parent / "fixtures" / "eval" / "near_duplicates.jsonl"
 STORY = (
@@ -64,3 +71,28 @@ def test_shared_bands_are_the_buckets_where_the_second_heard_of_the_first(
         a, b = detector.fingerprint(pair.a), detector.fingerprint(pair.b)
         _, shared = stream_candidate(a, b, threshold=detector.threshold)
         assert shared == len(set(probe_band_keys(a.signature)) & set(probe_band_keys(b.signature)))
+
+
+def test_the_lookup_is_the_streams_one_probe_per_article_and_band_partition(
+    detector: NearDuplicateDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exchange v2, as the stream runs it: the bucket owners' BucketIndex answers one
+    probe per article and band partition (not one per band, the retired v1 path)."""
+    asked: list[tuple[int, str, int]] = []
+    real = BucketIndex.answer
+
+    def answer(self: BucketIndex, partition: int, probe: Probe) -> Any:
+        asked.append((partition, probe.article_id, len(probe.band_keys)))
+        return real(self, partition, probe)
+
+    monkeypatch.setattr(BucketIndex, "answer", answer)
+    first = detector.fingerprint(STORY)
+    stream_candidate(first, detector.fingerprint(STORY + " More."), threshold=0.5)
+    per_article = probes_by_partition(
+        [Probe("x", probe_band_keys(first.signature), "", b"", 0.0, 0)], BAND_PARTITIONS
+    )
+    assert 1 < len(per_article) < PROBE_BANDS, "the banding spreads over a few partitions"
+    for article in ("first", "second"):
+        mine = [(p, n) for p, who, n in asked if who == article]
+        assert len(mine) == len(per_article), "one probe per band partition"
+        assert sum(n for _, n in mine) == PROBE_BANDS, "naming every band key once"

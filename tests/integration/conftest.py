@@ -25,8 +25,15 @@ class ServiceProcess:
     """``python -m newswire COMMAND`` configured from Settings through the environment."""
 
     def __init__(
-        self, command: str, settings: Settings, log_path: Path, *, args: Sequence[str] = ()
+        self,
+        command: str,
+        settings: Settings,
+        log_path: Path,
+        *,
+        args: Sequence[str] = (),
+        module: str = "newswire",
     ) -> None:
+        """MODULE is what ``python -m`` runs (a test's variant of the command)."""
         self.command = command
         self.log_path = log_path
         env = dict(os.environ) | as_environment(settings)
@@ -40,7 +47,7 @@ class ServiceProcess:
         self.env = env
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newswire", command, *args],
+                [sys.executable, "-m", module, command, *args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -71,26 +71,26 @@ class Recorder:
 # --- 3. exit statuses and summaries ---------------------------------------------------
 
 
-def test_replay_of_a_missing_file_fails_and_says_so_once(
-    settings: Settings, tmp_path: Path
-) -> None:
-    missing = tmp_path / "missing.txt"
-    result = newswire(settings, "replay", str(missing))
+def test_replay_of_an_unreadable_file_fails_and_says_so_once(settings: Settings) -> None:
+    """A missing path is a usage error before Kafka (tests/cli/test_first_hour.py); a
+    file that is there but holds no article is found out as it is replayed."""
+    empty = REPLAY / "empty.txt"
+    result = newswire(settings, "replay", str(empty))
     assert result.returncode == 1
     assert result.stdout == "produced=0 articles=0 files=0 dead_letters=0 unreadable=1\n"
     assert result.stderr.splitlines() == [  # the warning once: no JSON log line besides
-        f"skipped {missing}: no such file",
+        f"skipped {empty}: empty file",
         "newswire replay: nothing replayed: 1 seed could not be replayed (see 'skipped')",
     ]
 
 
-def test_replay_with_one_unreadable_file_is_incomplete(settings: Settings, tmp_path: Path) -> None:
-    missing = tmp_path / "missing.txt"
-    result = newswire(settings, "replay", str(REPLAY / "headline.txt"), str(missing))
+def test_replay_with_one_unreadable_file_is_incomplete(settings: Settings) -> None:
+    empty = REPLAY / "empty.txt"
+    result = newswire(settings, "replay", str(REPLAY / "headline.txt"), str(empty))
     assert result.returncode == 1
     assert result.stdout == "produced=1 articles=1 files=1 dead_letters=0 unreadable=1\n"
     assert result.stderr.splitlines() == [
-        f"skipped {missing}: no such file",
+        f"skipped {empty}: empty file",
         "newswire replay: incomplete: 1 seed could not be replayed (see 'skipped')",
     ]
 

@@ -1,17 +1,25 @@
 """On the real broker and the real enricher: an article whose enriched record the
 cluster cannot take is dead-lettered and *not* remembered as seen, so its next version
-goes out as the story's first (``new``), not as an update of a story never sent."""
+goes out as the story's first (``new``), not as an update of a story never sent; one
+the schema refuses does not join the band buckets either, so its near-copy is not
+dropped as a copy of a story never sent."""
 
 from __future__ import annotations
 
+import json
+from base64 import b64decode
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import orjson
 
 from newswire.common.kafka import caught_up, committed_offsets, new_producer
 from newswire.common.records import encode, raw_article
 from newswire.common.settings import Settings
+from tests.conftest import FIXTURES
 from tests.integration.conftest import ServiceProcess, eventually, read_topic
+from tests.integration.refusing_enricher import MARK
 
 URL = "https://example.com/a-story-that-shrinks"
 
@@ -62,3 +70,61 @@ async def test_the_version_after_one_too_large_to_send_is_new(
     assert [letter["kind"] for letter in letters] == ["too_large"]
     enriched = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.enriched)]
     assert [(r["id"], r["dedupe"]["status"]) for r in enriched] == [(key.decode(), "new")]
+
+
+def _near_pairs() -> list[dict[str, Any]]:
+    lines = (FIXTURES / "eval" / "near_duplicates.jsonl").read_text().splitlines()
+    return [p for p in map(json.loads, lines) if p["variation"] == "dateline"]
+
+
+def _story(url: str, title: str, text: str, minute: int) -> bytes:
+    """Published at MINUTE: the story order is the order made (a copy is the later)."""
+    return encode(
+        raw_article(
+            source={"kind": "feed", "id": "test"},
+            url=url,
+            title=title,
+            text=text,
+            published_at=f"2026-03-01T08:{minute:02d}:00Z",
+        )
+    )
+
+
+async def test_a_near_copy_of_a_record_the_schema_refused_is_delivered(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A stage bug makes the first article's enriched record one the schema refuses
+    (refusing_enricher.py): it is dead-lettered, and its later near-copy must go out,
+    not be dropped (drop_duplicates) as a copy of a story nobody downstream has. The
+    control pair, whose first article is sent, shows the copy would be dropped."""
+    refused_pair, sent_pair = _near_pairs()[:2]
+    refused = _story(
+        "https://a.example/1", f"{MARK} {refused_pair['a']['title']}", refused_pair["a"]["text"], 0
+    )
+    its_copy = _story(
+        "https://b.example/1", refused_pair["b"]["title"], refused_pair["b"]["text"], 1
+    )
+    sent = _story("https://a.example/2", sent_pair["a"]["title"], sent_pair["a"]["text"], 2)
+    sent_copy = _story("https://b.example/2", sent_pair["b"]["title"], sent_pair["b"]["text"], 3)
+    dropping = settings.model_copy(
+        update={"enricher": settings.enricher.model_copy(update={"drop_duplicates": True})}
+    )
+    enricher = ServiceProcess(
+        "enrich", dropping, tmp_path / "enrich.log", module="tests.integration.refusing_enricher"
+    )
+    try:
+        for value in (refused, its_copy, sent, sent_copy):  # one batch each, in this order
+            await produce_and_wait(settings, enricher, orjson.loads(value)["id"].encode(), value)
+    finally:
+        enricher.stop()
+
+    letters = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+    assert [
+        (letter["kind"], b64decode(letter["origin"]["key_b64"]).decode()) for letter in letters
+    ] == [("schema", orjson.loads(refused)["id"])]
+    enriched = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.enriched)]
+    assert {r["id"]: r["dedupe"]["status"] for r in enriched} == {
+        orjson.loads(its_copy)["id"]: "new",
+        orjson.loads(sent)["id"]: "new",
+    }, "the refused story's copy is delivered; the sent story's copy is dropped"
+    assert len(enriched) == 2

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from newswire.enricher.topics.grammar import (
     COORDINATORS,
+    SPEECH_VERBS,
     after_last_speech_verb,
     another_act_first,
     claiming_speaker,
@@ -183,6 +184,8 @@ def across_no_barrier(
             actors = [m for m in actors if m.start >= act.end or m.start in parties.by_agent]
         elif persian_passive(act, tokens):
             actors = [m for m in actors if not passive_subject(m, act, parties.by_agent, tokens)]
+    elif relation.word_order == "svo" and _reduced_passive_barrier(act, barriers, tokens):
+        actors = [m for m in actors if not _reporting_defender(m, act, parties, tokens)]
     return [
         m
         for m in actors
@@ -192,3 +195,36 @@ def across_no_barrier(
             else _any_between(barriers, act.end, m.start)
         )
     ]
+
+
+# English reduced passive: "attack foiled", "attack on X was repelled" -- a barrier
+# participle closing the act's noun phrase (right after it, or after "was/were" within a
+# short PP), in its clause, with no relative clause between ("drones that were shot down"
+# is another verb's).
+_EN_PASSIVE_AUX = frozenset({"was", "were", "is", "are", "been", "being"})
+_EN_RELATIVE = frozenset({"that", "which", "who"})
+_DEFENDED_REACH = 5
+
+
+def _reduced_passive_barrier(act: Match, barriers: list[int], tokens: Sequence[Token]) -> bool:
+    """svo: the act is reported as defended against ("Tehran says attack repelled",
+    "... says drone attack on Isfahan factory was foiled")."""
+    clause = tokens[act.start].clause
+    if act.end < len(tokens) and _any_between(barriers, act.end, act.end + 1):
+        return tokens[act.end].clause == clause
+    for i in range(act.end, min(act.end + _DEFENDED_REACH, len(tokens) - 1)):
+        if tokens[i].clause != clause or tokens[i].form in _EN_RELATIVE:
+            return False
+        if tokens[i].form in _EN_PASSIVE_AUX:
+            return tokens[i + 1].clause == clause and _any_between(barriers, i + 1, i + 2)
+    return False
+
+
+def _reporting_defender(m: Match, act: Match, parties: Parties, tokens: Sequence[Token]) -> bool:
+    """The speaker who reports that an act was defended against ("Tehran says attack
+    repelled"), with a speech verb between it and the act: the defender, not the
+    attacker. A possessor right before the strike noun keeps it ("Israel says Iranian
+    missile attack foiled": a launched attack counts even when foiled)."""
+    if m.start >= act.end or m.start in parties.by_agent:
+        return False
+    return any(tokens[i].form in SPEECH_VERBS for i in range(m.end, act.start))
