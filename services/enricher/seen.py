@@ -96,6 +96,7 @@ def later(a: SeenEntry, b: SeenEntry) -> bool:
 
 
 def entry_expired(entry: SeenEntry, now: float, *, window_s: float) -> bool:
+    """Past the window an id counts as unseen, whether or not a sweep removed it yet."""
     return now - parse_rfc3339(entry.last_seen_at).timestamp() > window_s
 
 
@@ -153,7 +154,7 @@ class SeenStore:
             try:
                 for article_id, entry in stored_entries(key, value):
                     if entry_expired(entry, now, window_s=self._window_s):
-                        continue  # unseen now; kept, it could outrank a fresh entry
+                        continue  # unseen now, and it must not outrank a fresh entry
                     known = index.get(article_id)
                     if known is None or later(entry, known):
                         index[article_id] = entry
