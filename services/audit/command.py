@@ -50,6 +50,18 @@ class AuditOptions:
     timeout_s: float = 10.0
 
 
+def _article_ids(values: list[str] | None) -> list[str] | None:
+    """``--id``: article ids (case ignored); anything else is a usage error naming it,
+    not an audit that finds it 'not seen anywhere'."""
+    from newswire.common.ids import is_article_id
+
+    ids = [value.strip().lower() for value in values or ()]
+    bad = [value for value, id_ in zip(values or (), ids, strict=True) if not is_article_id(id_)]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]!r} is not an article id (32 hex digits)")
+    return ids or None
+
+
 def audit(
     out: Annotated[
         Path | None,
@@ -82,7 +94,11 @@ def audit(
     ] = None,
     ids: Annotated[
         list[str] | None,
-        typer.Option("--id", help="Also show every trace of this article id (repeatable)."),
+        typer.Option(
+            "--id",
+            callback=_article_ids,
+            help="Also show every trace of this article id (32 hex digits; repeatable).",
+        ),
     ] = None,
     timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for Kafka (and PostgreSQL) to answer.")

@@ -357,7 +357,9 @@ def replay(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="PATH", help=".txt articles, .jsonl raw records, or folders of them."
+            metavar="PATH",
+            help=".txt articles, .jsonl raw records, or folders of them (subfolders "
+            "included, hidden entries left out; other files are named as ignored).",
         ),
     ],
     rate: Annotated[
@@ -369,9 +371,9 @@ def replay(
 ) -> None:
     """Turn seed files into raw records on news.raw.
 
-    Exit status: 0 every seed replayed; 1 a seed could not be replayed, or nothing was
-    produced (the summary says which); 2 usage error (e.g. no such PATH, a folder
-    without seeds); 3 Kafka did not answer.
+    Exit status: 0 every seed replayed; 1 a seed could not be replayed, a .jsonl line
+    went to the dead-letter topic, or nothing was produced (the summary says which);
+    2 usage error (e.g. no such PATH, a folder without seeds); 3 Kafka did not answer.
     """
     from newswire.cli.run import check_seeds
     from newswire.replay.command import replay_command
@@ -438,7 +440,7 @@ def sink(
 
     from newswire.common.errors import NewswireError
     from newswire.sink.service import run_sink
-    from newswire.sink.writers.factory import WriterOptions
+    from newswire.sink.writers.factory import WriterOptions, parse_writer_names
 
     settings = _settings("sink")
     overrides = {
@@ -454,6 +456,8 @@ def sink(
     # The user's mistakes first (writer names, the DSN, a taken port), each one line and
     # exit 2, before Kafka is waited for (exit 3 would name the wrong thing to fix).
     try:
+        if writers is not None:  # name the flag the user typed, not the variable it sets
+            parse_writer_names(writers, postgres_configured=True, source="--writers")
         WriterOptions.from_settings(configured)
         require_free_port("sink", sink_settings.http_host, sink_settings.http_port, name="sink")
         run_with_kafka("sink", settings.kafka, kafka_timeout, lambda: run_sink(configured))

@@ -57,7 +57,8 @@ def fetch(
 ) -> None:
     """Poll the sources into news.raw (or, with --once --output -, to stdout).
 
-    Exit status: 0 ok; 1 a source failed (--once); 2 the sources file is unusable (every
+    Exit status: 0 ok; 1 a source failed or a feed was cut short and read only in part
+    (--once, whose last line says which); 2 the sources file is unusable (every
     problem is printed as ``newswire sources check`` prints it) or a bad option; 3 Kafka
     did not answer (not with --output -, which needs no Kafka).
     """

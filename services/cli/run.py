@@ -41,7 +41,7 @@ from newswire.cli.exits import (
     unreachable_line,
 )
 from newswire.common.broker import EmbeddedBroker, free_port
-from newswire.common.errors import BrokerError, NewswireError, SeedFileError
+from newswire.common.errors import BrokerError, NewswireError
 from newswire.common.kafka import (
     KafkaUnreachable,
     caught_up,
@@ -56,6 +56,8 @@ from newswire.common.progress import progress_on
 from newswire.common.settings import BrokerProfile, Settings, as_environment
 from newswire.common.text import excerpt
 from newswire.common.topics import declared_topics
+from newswire.replay.command import say_ignored, say_skipped, shortfall
+from newswire.replay.dlq_view import origin_text
 from newswire.replay.files import expand_seed_paths
 from newswire.replay.service import ReplayReport, replay
 
@@ -100,6 +102,7 @@ class Summary:
     topics: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
+    #: ``service/kind origin: reason`` of each dead letter, origin as ``dlq list`` gives it.
     reasons: list[str] = field(default_factory=list)
     keys: list[Key] = field(default_factory=list)  # of the enriched records, in order
 
@@ -146,15 +149,11 @@ class Outcome:
     def verdict(self) -> tuple[int, str | None]:
         """(exit status, why it is not 0)."""
         report = self.report
-        unreadable = len(report.file_errors)
-        seeds = f"{unreadable} seed{'s' if unreadable != 1 else ''}"
+        missing = shortfall(report)
         if not report.produced:
-            reason = (
-                f"{seeds} could not be replayed (see 'skipped')" if unreadable else "no records"
-            )
-            return EXIT_INCOMPLETE, f"nothing replayed: {reason}"
-        if unreadable:
-            return EXIT_INCOMPLETE, f"incomplete: {seeds} could not be replayed (see 'skipped')"
+            return EXIT_INCOMPLETE, f"nothing replayed: {missing or 'no records'}"
+        if missing:
+            return EXIT_INCOMPLETE, f"incomplete: {missing}"
         if self.fresh_cluster and not self.drop_duplicates and self.unaccounted:
             return EXIT_INCOMPLETE, (
                 f"incomplete: {self.unaccounted} replayed records were neither enriched nor "
@@ -368,7 +367,13 @@ async def _replay_and_wait(
     start_dlq = await end_offsets(settings.kafka, settings.topics.dlq)
     with progress_on(sys.stderr, "run") as progress:
         report = await replay(
-            settings, [seeds], rate=None, loop=loop, progress=progress, on_file_error=_say_skipped
+            settings,
+            [seeds],
+            rate=None,
+            loop=loop,
+            progress=progress,
+            on_file_error=say_skipped,
+            on_ignored=say_ignored,
         )
     print(
         f"replayed {_n(report.produced, 'record')} ({_n(len(report.article_ids), 'article')}) "
@@ -384,10 +389,6 @@ async def _replay_and_wait(
     if fresh_cluster:  # an enricher with no memory of earlier runs must emit every article once
         _check_every_article_accounted(report, summary)
     return report, summary
-
-
-def _say_skipped(error: SeedFileError) -> None:
-    print(f"skipped {error}", file=sys.stderr, flush=True)
 
 
 async def _wait_for_group(
@@ -461,7 +462,8 @@ async def summarise(
     for value in await _read_range(settings, settings.topics.dlq, start_dlq, end_dlq):
         letter = orjson.loads(value)
         summary.dead_letters[f"{letter['service']}/{letter['kind']}"] += 1
-        summary.reasons.append(letter["reason"])
+        origin = origin_text(letter.get("origin") or {})
+        summary.reasons.append(f"{letter['service']}/{letter['kind']} {origin}: {letter['reason']}")
     return summary
 
 
@@ -472,7 +474,13 @@ def print_summary(outcome: Outcome, out: Path) -> None:
     report, summary = outcome.report, outcome.summary
     print(
         f"replayed: {_n(report.produced, 'record')} ({_n(len(report.article_ids), 'article')}) "
-        f"from {_n(report.files, 'file')}, {len(report.file_errors)} could not be replayed"
+        f"from {_n(report.files, 'file')}, {len(report.file_errors)} could not be replayed, "
+        f"{_n(report.dead_letters, '.jsonl line')} dead-lettered"
+        + (
+            f", {_n(len(report.ignored), 'file')} ignored (not .txt/.jsonl)"
+            if report.ignored
+            else ""
+        )
     )
     counts = outcome.out_counts()
     if counts is None:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from newswire.common.text import normalise_text
 from newswire.common.urls import identity_form
+
+#: An article id as every record carries it (schemas: ``$defs/article_id``).
+ARTICLE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_article_id(text: str) -> bool:
+    """32 lower-case hex digits: the form of every article id."""
+    return ARTICLE_ID.fullmatch(text) is not None
 
 
 def _digest(namespace: str, value: str) -> str:

@@ -81,12 +81,20 @@ def fetch(
             print("--output takes only '-' (standard output)", file=sys.stderr)
             return 2
         report = asyncio.run(fetch_once_to_stream(sources, group, sys.stdout.buffer, sys.stderr))
-        return 1 if report.errors else 0
+        return _closing(report)
     if once:
         report = asyncio.run(fetch_once_to_kafka(settings, sources, group, sys.stderr))
-        return 1 if report.errors else 0
+        return _closing(report)
     asyncio.run(run_fetcher(settings, sources, group))
     return 0
+
+
+def _closing(report: RunReport) -> int:
+    """``--once`` ends with one line saying whether every source was read whole."""
+    code, line = report.closing()
+    sys.stdout.flush()
+    print(line, file=sys.stderr, flush=True)
+    return code
 
 
 def _stderr_reporter(err: TextIO):

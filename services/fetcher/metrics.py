@@ -96,6 +96,13 @@ class FetcherMetrics:
             ["parser", "reason"],
             registry=r,
         )
+        self.encoding_guessed = Counter(
+            "fetcher_encoding_guessed_total",
+            "Documents whose encoding nothing named (no BOM, not UTF-8, no charset, no "
+            "override) and detection chose, by the encoding chosen.",
+            ["encoding"],
+            registry=r,
+        )
         self.ready = False
 
     def observe(self, result: PollResult) -> None:
@@ -107,6 +114,8 @@ class FetcherMetrics:
             self.requests.labels(f"{result.error.status // 100}xx").inc()
         if result.parsed_by is not None:
             self.feed_parser.labels(*result.parsed_by).inc()
+        if result.guessed_encoding is not None:
+            self.encoding_guessed.labels(result.guessed_encoding).inc()
         kind = result.error.kind.value if result.error is not None else ""
         self.polls.labels(result.outcome, kind).inc()
         if result.outcome == "not_modified":

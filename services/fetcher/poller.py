@@ -55,13 +55,17 @@ class PollResult:
     """What one poll did; ``state`` is to be saved after ``records`` are acknowledged."""
 
     source: Source
-    outcome: str  # items | not_modified | error
+    #: items | incomplete (a document cut short: its complete items are kept, the rest
+    #: is fetched again next poll) | not_modified | error
+    outcome: str
     state: SourceState
     records: list[RawRecord] = field(default_factory=list)
     error: FetchError | None = None
     listed: int = 0  # entries in the document(s)
     deferred: int = 0  # new entries left for the next poll (article fetch limit, transient errors)
     dropped: int = 0  # new entries without text or title, or invalid records
+    #: Entries of the document not passed on, by reason (no text, cut off by truncation).
+    skipped: dict[str, int] = field(default_factory=dict)
     status: int | None = None
     bytes: int = 0
     elapsed_s: float = 0.0
@@ -78,6 +82,9 @@ class PollResult:
     robots_ignored: bool = False
     #: RSS/RDF/Atom: (parser, why the fast path refused it or ""), for metrics.
     parsed_by: tuple[str, str] | None = None
+    #: The encoding detection chose for a body nothing labelled (None: it was labelled,
+    #: UTF-8, or overridden), reported so an operator can confirm or override it.
+    guessed_encoding: str | None = None
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
@@ -92,8 +99,13 @@ class PollResult:
             parts.append(f"deferred={self.deferred}")
         if self.dropped:
             parts.append(f"dropped={self.dropped}")
+        if self.skipped:
+            reasons = "; ".join(f"{why}: {n}" for why, n in sorted(self.skipped.items()))
+            parts.append(f"skipped={sum(self.skipped.values())} ({reasons})")
         if self.document_format:
             parts.append(f"format={self.document_format}")
+        if self.guessed_encoding:
+            parts.append(f"encoding={self.guessed_encoding} (guessed)")
         parts += [f"status={self.status}", f"bytes={self.bytes}", f"ms={self.elapsed_s * 1000:.0f}"]
         if self.defects:
             parts.append(f"malformed={'; '.join(self.defects)!r}")
@@ -141,8 +153,19 @@ class Poller:
 
     async def poll(self, source: Source, state: SourceState) -> PollResult:
         now = self._clock.time()
+        decoding = source.decoding_settings
+        if state.decoded_under not in (None, decoding):
+            log.info(
+                "source=%s decoding settings changed (%s -> %s): fetching and emitting again",
+                source.id,
+                state.decoded_under,
+                decoding,
+            )
         run = _Poll(
-            source, state.attempted(now), now, article_budget=self._settings.max_article_fetches
+            source,
+            state.under_decoding(decoding).attempted(now),
+            now,
+            article_budget=self._settings.max_article_fetches,
         )
         if source.ignore_robots:
             log.info("source=%s ignore_robots=true: robots.txt not consulted", source.id)
@@ -277,16 +300,18 @@ class Poller:
             )
         return PollResult(
             run.source,
-            "items",
+            "incomplete" if document.truncated else "items",
             state,
             records=records,
             listed=len(identified),
             deferred=len(deferred),
             dropped=len(dropped),
+            skipped=dict(document.skipped),
             status=response.status,
             document_format=document.format.value,
             defects=document.defects,
             parsed_by=document.parsed_by,
+            guessed_encoding=document.encoding if document.encoding_guessed else None,
         )
 
     async def _complete(

@@ -75,6 +75,26 @@ class RunReport:
     def errors(self) -> int:
         return sum(1 for r in self.results if r.outcome == "error")
 
+    @property
+    def incomplete(self) -> int:
+        """Polls of a document cut short: its complete items were kept, not all of it."""
+        return sum(1 for r in self.results if r.outcome == "incomplete")
+
+    def closing(self) -> tuple[int, str]:
+        """(exit status, last line) of ``fetch --once``: 1 unless every source was read
+        whole, and the line says how many were not, as replay and run do."""
+        polled = f"{len(self.results)} source{'s' if len(self.results) != 1 else ''} polled"
+        counts = f"{polled}, {self.records} item{'s' if self.records != 1 else ''}"
+        problems = []
+        if self.errors:
+            problems.append(f"{self.errors} source{'s' if self.errors != 1 else ''} failed")
+        if self.incomplete:
+            cut = f"{self.incomplete} source{'s' if self.incomplete != 1 else ''}"
+            problems.append(f"{cut} read only in part (outcome=incomplete)")
+        if not problems:
+            return 0, f"newswire fetch: ok: {counts}"
+        return 1, f"newswire fetch: incomplete: {', '.join(problems)}; {counts}"
+
 
 class FetcherService:
     """Polls ``sources`` with one HTTP client; delivery and storage are injected.

@@ -70,6 +70,9 @@ class SourceState:
     arrivals: tuple[float, ...] = ()
     pending: Pending | None = None
     items_emitted: int = 0
+    #: The source's decoding settings the validators and ``seen`` were obtained under
+    #: (:attr:`Source.decoding_settings`); None in states saved before it was kept.
+    decoded_under: str | None = None
     version: int = field(default=STATE_VERSION)
 
     # --- reading -------------------------------------------------------------------
@@ -99,6 +102,23 @@ class SourceState:
         return reference is not None and now - reference > after_s
 
     # --- moving on (each returns a new state) ---------------------------------------
+
+    def under_decoding(self, settings: str) -> SourceState:
+        """This state for a source decoded under ``settings``.
+
+        When an operator sets a source's ``encoding`` or ``language`` after its text came
+        out garbled, a conditional GET would get 304 and the garbled items would stay. So
+        a change drops the validators and body hash (the body is fetched and decoded
+        again) and ``seen`` (its items are emitted again under the same ids, which the
+        enricher takes as updates). A state saved before the settings were kept drops
+        only the validators: one full GET, no items emitted twice.
+        """
+        if self.decoded_under == settings:
+            return self
+        cleared = replace(
+            self, decoded_under=settings, etag=None, last_modified=None, body_hash=None
+        )
+        return cleared if self.decoded_under is None else replace(cleared, seen=())
 
     def attempted(self, now: float) -> SourceState:
         return replace(self, last_attempt_at=now)

@@ -3,8 +3,9 @@
 Both count as the broker acks (a bar on a terminal, a status line every few seconds
 when piped) and end with a summary on stdout. Exit status (see ``newswire.cli.exits``):
 0 everything requested was replayed; 1 a seed file (or a record of one) could not be
-replayed, or nothing was produced - the summary and the ``skipped`` lines say which;
-3 Kafka did not answer.
+replayed, a ``.jsonl`` line was dead-lettered, or nothing was produced - the summary and
+the ``skipped`` lines say which; 3 Kafka did not answer. Files of a seed folder that are
+not seeds are named on ``ignored`` lines and do not change the status.
 """
 
 from __future__ import annotations
@@ -20,10 +21,24 @@ from newswire.common.settings import Settings
 from newswire.replay.dlq import LetterFilter, describe, redrive
 from newswire.replay.service import ReplayReport, replay
 
+#: Files not seeds that are named one by one; more are counted in one line.
+IGNORED_NAMED = 10
+
 
 def say_skipped(error: SeedFileError) -> None:
     """One plain line per seed that cannot be replayed, as it is found."""
     print(f"skipped {error}", file=sys.stderr, flush=True)
+
+
+def say_ignored(paths: Sequence[Path]) -> None:
+    """A line per file of a seed folder that is not a seed (the first few, then a count):
+    a README next to the seeds is no error, but the user should know it was passed over."""
+    for path in paths[:IGNORED_NAMED]:
+        print(f"ignored {path}: not a seed file (.txt or .jsonl)", file=sys.stderr)
+    if len(paths) > IGNORED_NAMED:
+        more = len(paths) - IGNORED_NAMED
+        print(f"ignored {more} more files that are not .txt or .jsonl", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def replay_command(
@@ -41,7 +56,13 @@ def replay_command(
             settings.kafka,
             kafka_timeout_s,
             lambda: replay(
-                settings, paths, rate=rate, loop=loop, progress=progress, on_file_error=say_skipped
+                settings,
+                paths,
+                rate=rate,
+                loop=loop,
+                progress=progress,
+                on_file_error=say_skipped,
+                on_ignored=say_ignored,
             ),
         )
     print(summary_line(report))
@@ -52,29 +73,37 @@ def replay_command(
 
 
 def summary_line(report: ReplayReport) -> str:
-    return (
+    line = (
         f"produced={report.produced} articles={len(report.article_ids)} files={report.files} "
         f"dead_letters={report.dead_letters} unreadable={len(report.file_errors)}"
     )
+    return line + (f" ignored={len(report.ignored)}" if report.ignored else "")
 
 
 def outcome(report: ReplayReport) -> tuple[int, str | None]:
-    """(exit status, why it is not 0): 1 when any requested seed could not be replayed
-    or when nothing reached the raw topic."""
-    unreadable = len(report.file_errors)
-    seeds = f"{unreadable} seed{'s' if unreadable != 1 else ''}"
-    if unreadable and not report.produced:
-        return EXIT_INCOMPLETE, f"nothing replayed: {seeds} could not be replayed (see 'skipped')"
-    if unreadable:
-        return EXIT_INCOMPLETE, f"incomplete: {seeds} could not be replayed (see 'skipped')"
+    """(exit status, why it is not 0): 1 when not all of the seeds reached the raw topic
+    (a seed unreadable, a .jsonl line dead-lettered) or when nothing did."""
+    missing = shortfall(report)
     if not report.produced:
-        if report.dead_letters:
-            return EXIT_INCOMPLETE, (
-                f"nothing produced: all {report.dead_letters} records were invalid "
-                "and went to the dead-letter topic"
-            )
-        return EXIT_INCOMPLETE, "nothing produced: the seeds hold no records"
+        return EXIT_INCOMPLETE, f"nothing replayed: {missing or 'the seeds hold no records'}"
+    if missing:
+        return EXIT_INCOMPLETE, f"incomplete: {missing}"
     return EXIT_OK, None
+
+
+def shortfall(report: ReplayReport) -> str | None:
+    """What of the seeds did not become records on the raw topic (None: nothing):
+    ``replay`` and ``run`` both exit 1 on it, and say it in these words."""
+    parts = []
+    if unreadable := len(report.file_errors):
+        seeds = f"{unreadable} seed{'s' if unreadable != 1 else ''}"
+        parts.append(f"{seeds} could not be replayed (see 'skipped')")
+    if dead := report.dead_letters:
+        lines = f"{dead} .jsonl line{'s' if dead != 1 else ''}"
+        parts.append(
+            f"{lines} went to the dead-letter topic (see 'newswire dlq list --service replay')"
+        )
+    return "; ".join(parts) or None
 
 
 def dlq_replay_command(

@@ -13,7 +13,7 @@ import codecs
 import logging
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,57 +84,97 @@ class SeedFile:
 
 @dataclass(frozen=True, slots=True)
 class SeedPaths:
-    """The files a list of PATH arguments stands for, and the arguments that stand for none."""
+    """The files a list of PATH arguments stands for, the arguments (or subfolders) that
+    stand for none, and the files found in folders that are not seeds."""
 
     files: list[Path]
     errors: list[SeedFileError]
+    #: Files under a folder argument that are neither .txt nor .jsonl: passed over, and
+    #: told to the user (a README or a .csv next to the seeds is no error).
+    ignored: list[Path] = field(default_factory=list)
+    #: Each file's name in records and dead letters (``source.ref``, ``origin.file``):
+    #: its path relative to the folder argument it was found under, so ``a/x.txt`` and
+    #: ``b/x.txt`` stay apart; a file named directly keeps its base name.
+    refs: dict[Path, str] = field(default_factory=dict)
 
 
 # --- paths -------------------------------------------------------------------------
 
 
 def expand_seed_paths(paths: Iterable[Path]) -> SeedPaths:
-    """Directories become their ``.txt``/``.jsonl`` files (sorted, not recursive); other
-    paths pass through untouched so :func:`read_seed_file` can say what is wrong with
-    them. A file named twice (directly and via its directory) is replayed once.
+    """Directories become the ``.txt``/``.jsonl`` files in them and their subfolders
+    (sorted by name at each level, so every run replays in the same order; hidden
+    entries, ``.git`` or ``.DS_Store``, are left out; symlinked folders are not followed,
+    so a link loop cannot recurse). Other files in a folder are listed as ``ignored``;
+    paths named directly pass through untouched so :func:`read_seed_file` can say what
+    is wrong with them. A file named twice (directly and via its folder) is replayed once.
     """
-    files: list[Path] = []
-    errors: list[SeedFileError] = []
+    found = SeedPaths([], [])
     seen: set[Path] = set()
     for path in paths:
-        try:
-            candidates = _directory_seeds(path) if path.is_dir() else [path]
-        except SeedFileError as error:
-            errors.append(error)
-            continue
+        candidates = _directory_seeds(path, found) if path.is_dir() else [path]
         for candidate in candidates:
             identity = candidate.resolve()
             if identity not in seen:
                 seen.add(identity)
-                files.append(candidate)
-    return SeedPaths(files, errors)
+                found.files.append(candidate)
+                found.refs[candidate] = seed_ref(candidate, path)
+    return found
 
 
-def _directory_seeds(directory: Path) -> list[Path]:
+def seed_ref(file: Path, argument: Path) -> str:
+    """``file``'s name in records: relative to the folder ``argument`` it was found in
+    (POSIX separators), or its base name when it was the argument itself."""
+    return file.relative_to(argument).as_posix() if file != argument else file.name
+
+
+def _directory_seeds(directory: Path, found: SeedPaths) -> list[Path]:
+    """The seed files under ``directory``; an error on ``found`` when there are none."""
+    seeds: list[Path] = []
+    ignored_before = len(found.ignored)
+    for entry in _walk(directory, found.errors):
+        if entry.suffix.lower() in SEED_SUFFIXES:
+            seeds.append(entry)
+        else:
+            found.ignored.append(entry)
+    if not seeds:
+        others = found.ignored[ignored_before:]
+        found.ignored[ignored_before:] = []
+        found.errors.append(SeedFileError(str(directory), _no_seeds_reason(others)))
+    return seeds
+
+
+def _walk(directory: Path, errors: list[SeedFileError]) -> Iterable[Path]:
+    """Regular files under ``directory``, depth first, sorted by name at each level."""
     try:
         entries = sorted(directory.iterdir())
     except OSError as exc:
         reason = f"cannot list directory: {exc.strerror or exc}"
-        raise SeedFileError(str(directory), reason) from exc
-    seeds = [p for p in entries if p.suffix.lower() in SEED_SUFFIXES and p.is_file()]
-    if not seeds:
-        raise SeedFileError(str(directory), "directory holds no .txt or .jsonl seed files")
-    skipped = len(entries) - len(seeds)
-    if skipped:
-        log.debug("%s: ignoring %d entries that are not .txt/.jsonl files", directory, skipped)
-    return seeds
+        errors.append(SeedFileError(str(directory), reason))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            yield from _walk(entry, errors)
+        elif entry.is_file():
+            yield entry
+
+
+def _no_seeds_reason(others: list[Path]) -> str:
+    reason = "directory holds no .txt or .jsonl seed files (subfolders included)"
+    if not others:
+        return reason
+    names = ", ".join(p.name for p in others[:3]) + (", ..." if len(others) > 3 else "")
+    return f"{reason}; {len(others)} other file{'s' if len(others) != 1 else ''}: {names}"
 
 
 # --- files -------------------------------------------------------------------------
 
 
-def read_seed_file(path: Path, *, max_bytes: int) -> SeedFile:
-    """Read one seed file, choosing the format by extension.
+def read_seed_file(path: Path, *, max_bytes: int, ref: str | None = None) -> SeedFile:
+    """Read one seed file, choosing the format by extension. ``ref`` names it in its
+    records and dead letters (default: its base name; see :attr:`SeedPaths.refs`).
 
     Raises :class:`SeedFileError` for a file that yields nothing usable: missing, a
     directory, unknown extension, empty, over ``max_bytes``, a ``.txt`` that is not
@@ -142,9 +182,10 @@ def read_seed_file(path: Path, *, max_bytes: int) -> SeedFile:
     """
     suffix = _seed_suffix(path)
     data = _read_bytes(path, max_bytes=max_bytes)
+    ref = ref or path.name
     if suffix == TEXT_SUFFIX:
-        return SeedFile(path, (SeedRecord(text_article(path, data), path.name),))
-    records, failures = parse_jsonl(data, path.name)
+        return SeedFile(path, (SeedRecord(text_article(path, data, ref=ref), ref),))
+    records, failures = parse_jsonl(data, ref)
     if not records and not failures:
         raise SeedFileError(str(path), "no records: every line is blank")
     return SeedFile(path, tuple(records), tuple(failures))
@@ -202,7 +243,7 @@ def _too_large(path: Path, size: int, max_bytes: int) -> SeedFileError:
 # --- .txt --------------------------------------------------------------------------
 
 
-def text_article(path: Path, data: bytes) -> RawArticle:
+def text_article(path: Path, data: bytes, *, ref: str | None = None) -> RawArticle:
     """One plain-text article -> a raw record (no URL, so the id comes from the text).
 
     The record is validated here, not only when published, so a file the schema
@@ -220,7 +261,7 @@ def text_article(path: Path, data: bytes) -> RawArticle:
             reason = "no text: the file holds only whitespace"
         raise SeedFileError(str(path), reason)
     title, body = split_headline(text)
-    record = raw_article(source={"kind": "replay", "ref": path.name}, text=body, title=title)
+    record = raw_article(source={"kind": "replay", "ref": ref or path.name}, text=body, title=title)
     try:
         validate(SchemaName.RAW, record)
     except InvalidRecord as exc:
@@ -232,12 +273,39 @@ def _decode_utf8(path: Path, data: bytes) -> str:
     try:
         return data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
     except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start]
-        raise SeedFileError(
-            str(path),
-            f"not UTF-8: invalid byte 0x{bad:02x} at offset {exc.start}; seed text must be "
-            "UTF-8 (convert legacy encodings first, e.g. iconv -f windows-1256 -t utf-8)",
-        ) from exc
+        raise SeedFileError(str(path), not_utf8_reason(data, exc)) from exc
+
+
+#: Bytes looked at to tell a binary file from text in a legacy encoding.
+_SNIFF_BYTES = 8192
+#: C0 control bytes other than tab, line breaks and form feed: rare in any text.
+_BINARY_CONTROLS = frozenset(range(32)) - {9, 10, 12, 13}
+
+
+def not_utf8_reason(data: bytes, error: UnicodeDecodeError) -> str:
+    """Why ``data`` is no seed text, with the hint that fits: a UTF-16/32 byte-order mark
+    is converted from UTF-16/32, a binary file is not text at all, and only other text
+    gets the legacy-encoding example (windows-1256, the usual one for Arabic)."""
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return (
+                f"not UTF-8: the file is {name.upper()} (it starts with a {name.upper()} "
+                f"byte-order mark); seed text must be UTF-8 (e.g. iconv -f {name} -t utf-8)"
+            )
+    head = data[:_SNIFF_BYTES]
+    controls = sum(1 for byte in head if byte in _BINARY_CONTROLS)
+    if b"\x00" in head or controls > len(head) // 10:
+        return "looks binary, not text (it holds NUL or other control bytes); seed files are text"
+    bad = error.object[error.start]
+    return (
+        f"not UTF-8: invalid byte 0x{bad:02x} at offset {error.start}; seed text must be "
+        "UTF-8 (convert legacy encodings first, e.g. iconv -f windows-1256 -t utf-8)"
+    )
 
 
 def split_headline(text: str) -> tuple[str | None, str]:

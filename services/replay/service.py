@@ -46,6 +46,8 @@ class ReplayReport:
     article_ids: set[str] = field(default_factory=set)
     dead_letters: int = 0
     file_errors: list[SeedFileError] = field(default_factory=list)
+    #: Files in the seed folders that are not seeds (neither .txt nor .jsonl), passed over.
+    ignored: list[Path] = field(default_factory=list)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
 
     def record_delivery(self, metadata: RecordMetadata, article_id: str) -> None:
@@ -63,6 +65,7 @@ async def replay(
     loop: int = 1,
     progress: bool | Progress = False,
     on_file_error: Callable[[SeedFileError], None] | None = None,
+    on_ignored: Callable[[list[Path]], None] | None = None,
 ) -> ReplayReport:
     """Produce every record of the seed files at ``paths`` to ``settings.topics.raw``.
 
@@ -75,7 +78,9 @@ async def replay(
     ``progress`` counts records as the broker acks them: a
     :class:`~newswire.common.progress.Progress` (e.g. from ``progress_on``), or True
     for a rich bar on stderr. Each file that cannot be replayed is passed to
-    ``on_file_error`` as it is found, or logged as a warning when there is none.
+    ``on_file_error`` as it is found, or logged as a warning when there is none; the
+    files in seed folders that are not seeds are passed to ``on_ignored`` (or logged)
+    before anything is produced.
     """
     if loop < 1:
         raise ValueError(f"loop must be at least 1, got {loop!r}")
@@ -85,6 +90,9 @@ async def replay(
     report_error = on_file_error or _log_file_error
     for error in seeds.errors:
         _report_file_error(report, error, report_error)
+    report.ignored = seeds.ignored
+    if seeds.ignored:
+        (on_ignored or _log_ignored)(seeds.ignored)
     producer = new_producer(settings.kafka)
     with _progress(progress) as shown:
         shown.begin("records acked", None)
@@ -94,7 +102,7 @@ async def replay(
             run = _ReplayRun(settings, publisher, report, pacer, report_error, shown.update)
             for _ in range(loop):
                 for path in seeds.files:
-                    await run.replay_file(path)
+                    await run.replay_file(path, seeds.refs.get(path))
             await run.finish()
         finally:
             await producer.stop()  # flushes anything still buffered; safe if start failed
@@ -126,9 +134,10 @@ class _ReplayRun:
         self._read: set[Path] = set()
         self._failed: set[str] = set()
 
-    async def replay_file(self, path: Path) -> None:
+    async def replay_file(self, path: Path, ref: str | None = None) -> None:
         try:
-            seed = read_seed_file(path, max_bytes=self._settings.replay.max_file_bytes)
+            max_bytes = self._settings.replay.max_file_bytes
+            seed = read_seed_file(path, max_bytes=max_bytes, ref=ref)
         except SeedFileError as error:
             if error.path not in self._failed:  # a bad file is reported once, not per pass
                 self._failed.add(error.path)
@@ -200,6 +209,10 @@ class _ReplayRun:
 def _refused(path: Path, item: SeedRecord, exc: MessageSizeTooLargeError) -> SeedFileError:
     where = f"line {item.line}: " if item.line is not None else ""
     return SeedFileError(str(path), f"{where}record refused by the producer as too large: {exc}")
+
+
+def _log_ignored(paths: list[Path]) -> None:
+    log.info("ignoring %d files that are not .txt/.jsonl seeds: %s", len(paths), paths[:5])
 
 
 def _log_file_error(error: SeedFileError) -> None:

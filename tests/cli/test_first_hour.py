@@ -462,6 +462,8 @@ def test_a_port_out_of_range_or_an_unknown_log_level_is_a_configuration_error(
     ("args", "expected"),
     [
         (["--writers", "bogus"], "unknown writer(s) ['bogus']"),
+        # the flag the user typed, not the variable it sets
+        (["--writers", "jsonl,s3"], "--writers='jsonl,s3': unknown writer(s) ['s3']"),
         (["--http-port", "-1"], "Invalid value for '--http-port'"),
     ],
 )
@@ -483,3 +485,22 @@ def test_run_with_a_folder_of_no_seeds_is_a_usage_error(tmp_path: Path) -> None:
     result = newswire("run", "--seeds", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2
     assert "directory holds no .txt or .jsonl seed files" in flat(result.stderr)
+
+
+def test_sink_writers_from_the_environment_name_the_variable(tmp_path: Path) -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "SINK_WRITERS": "jsonl,s3"}
+    result = newswire("sink", "--out", str(tmp_path / "out"), env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "SINK_WRITERS='jsonl,s3': unknown writer(s) ['s3']" in flat(result.stderr)
+
+
+@pytest.mark.parametrize("value", ["nothex", "F427E776C52B59F12ABF51D7AB70FC6", "0" * 33])
+def test_audit_refuses_an_id_that_is_not_an_article_id(value: str) -> None:
+    """Not an audit that reports it '(not seen anywhere)' and exits 0."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_PROFILE": "kafka"}
+    result = newswire("audit", "--id", value, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"newswire audit: Invalid value for '--id': {value!r} is not an article id "
+        "(32 hex digits) (see newswire audit --help)"
+    ]

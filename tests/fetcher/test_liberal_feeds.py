@@ -210,7 +210,7 @@ async def test_the_cut_item_is_emitted_whole_by_the_next_poll(
     )
     url = server.route("/cut", sequence(static(cut), static(whole)))
     first = await poller.poll(source(url), SourceState("src"))
-    assert first.outcome == "items" and first.defects
+    assert first.outcome == "incomplete" and first.defects
     assert [r.value["guid"] for r in first.records] == ["midcut-1", "midcut-2"]
     second = await poller.poll(source(url), first.state)
     assert not second.defects
@@ -278,7 +278,8 @@ async def test_the_fetch_command_on_every_liberal_feed(
         "outcome=error error=malformed detail='truncated: the document ends inside <item> 1, "
         "before any item was complete'" in report["source=firstcut"]
     )
-    assert "outcome=items items=2 listed=2" in report["source=midcut"]
+    assert "outcome=incomplete items=2 listed=2" in report["source=midcut"]
+    assert "skipped=1 (cut off by the truncation: 1)" in report["source=midcut"]
     assert "malformed='truncated: the document ends inside <item> 3'" in report["source=midcut"]
     assert "malformed=" not in report["source=nolink"]
 

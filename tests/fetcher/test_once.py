@@ -62,8 +62,10 @@ async def test_the_cli_end_to_end(tmp_path: Path, server: FixtureServer) -> None
     assert code == 1, stderr.decode()  # two sources failed, and said so
     titles = {orjson.loads(line)["title"] for line in stdout.splitlines()}
     assert "رئيس الوزراء يلتقي وفدا من إقليم كردستان في بغداد" in titles
-    report = [line for line in stderr.decode().splitlines() if line.startswith("source=")]
+    lines = stderr.decode().splitlines()
+    report = [line for line in lines if line.startswith("source=")]
     assert len(report) == 4
+    assert lines[-1] == "newswire fetch: incomplete: 2 sources failed; 4 sources polled, 7 items"
 
 
 async def test_without_the_allow_list_loopback_is_refused(
@@ -79,3 +81,50 @@ async def test_without_the_allow_list_loopback_is_refused(
     assert report.errors == 4 and out.getvalue() == b""
     assert all("error=blocked_address" in line for line in err.getvalue().splitlines())
     assert sum(server.hits.values()) == 0
+
+
+async def test_a_feed_read_only_in_part_is_incomplete_and_its_counts_agree(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    """A truncated feed keeps its complete items but the poll says it was read only in
+    part (exit 1, a closing line); the status line counts what the log line counts."""
+    cut = server.route("/cut", fixture("rss-truncated-mid-item.xml"))
+    unclosed = server.route("/unclosed", fixture("rss-truncated-unclosed-title.xml"))
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        f"""
+sources:
+  - {{id: cut, name: Cut, kind: feed, url: "{cut}"}}
+  - {{id: unclosed, name: Unclosed, kind: feed, url: "{unclosed}"}}
+""",
+        encoding="utf-8",
+    )
+    code, stdout, stderr = await fetch_once_cli(path, env={"FETCHER_PER_HOST_SPACING_S": "0"})
+    assert code == 1, stderr.decode()
+    assert len(stdout.splitlines()) == 2  # the complete items of the cut feed are kept
+    lines = stderr.decode().splitlines()
+    status = {line.split()[0]: line for line in lines if line.startswith("source=")}
+    assert (
+        "outcome=incomplete items=2 listed=2 skipped=1 (cut off by the truncation: 1)"
+        in (status["source=cut"])
+    )
+    assert (
+        "outcome=incomplete items=0 listed=0 skipped=1 (no title, summary or content: 1)"
+        in status["source=unclosed"]
+    )
+    assert any("0 entries kept, skipped 1 (no title, summary or content)" in x for x in lines)
+    assert lines[-1] == (
+        "newswire fetch: incomplete: 2 sources read only in part (outcome=incomplete); "
+        "2 sources polled, 2 items"
+    )
+
+
+async def test_a_run_that_read_everything_ends_with_ok(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    path = tmp_path / "sources.yaml"
+    url = server.route("/rss", fixture("rss2.xml"))
+    path.write_text(f'sources:\n  - {{id: wire, name: Wire, kind: feed, url: "{url}"}}\n')
+    code, _, stderr = await fetch_once_cli(path)
+    assert code == 0, stderr.decode()
+    assert stderr.decode().splitlines()[-1] == "newswire fetch: ok: 1 source polled, 4 items"

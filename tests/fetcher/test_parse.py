@@ -35,7 +35,7 @@ def parse_fixture(name: str, content_type: str | None = None, **kwargs: object):
     ("name", "content_type", "encoding", "reason"),
     [
         ("arabic-1256-declared.xml", None, "cp1256", "document"),
-        ("arabic-1256-undeclared.xml", "application/rss+xml", "cp1256", "detected"),
+        ("arabic-1256-undeclared.xml", "application/rss+xml", "windows-1256", "detected"),
         ("arabic-8859-6-http.xml", "text/xml; charset=ISO-8859-6", "iso8859-6", "http"),
         ("arabic-8859-6-undeclared.xml", "text/xml", "iso8859_6", "detected"),
     ],

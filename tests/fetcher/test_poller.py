@@ -314,3 +314,16 @@ async def test_a_stalled_source_is_a_timeout_not_a_hang(
 def test_summary_line_is_one_line() -> None:
     result = PollResult(source("https://x.example/"), "items", SourceState("src"))
     assert "\n" not in result.summary()
+
+
+@pytest.mark.parametrize(("body", "what"), [(b"", "0 bytes"), (b"\n  \r\n", "only whitespace")])
+async def test_an_empty_body_is_called_empty(
+    server: FixtureServer, poller: Poller, body: bytes, what: str
+) -> None:
+    """Not 'body is unknown, expected one of: atom, ...': there is nothing to sniff."""
+    result = await poller.poll(source(server.route("/empty", static(body))), SourceState("src"))
+    assert result.outcome == "error" and result.error is not None
+    assert (result.error.kind, result.error.detail) == (
+        FetchErrorKind.MALFORMED,
+        f"the body is empty ({what})",
+    )

@@ -108,7 +108,10 @@ def test_run_twice_into_one_out_says_what_was_new(tmp_path: Path) -> None:
     )
     assert first.returncode == 0, first.stdout + first.stderr
     lines = first.stdout.splitlines()
-    assert "replayed: 3 records (1 article) from 1 file, 0 could not be replayed" in lines
+    assert (
+        "replayed: 3 records (1 article) from 1 file, 0 could not be replayed, "
+        "0 .jsonl lines dead-lettered" in lines
+    )
     assert "enriched: 1 (under out/: 1 new, 0 already there)" in lines
     assert "  absorbed:  2 (the same article again: not emitted twice)" in lines
 
@@ -116,6 +119,51 @@ def test_run_twice_into_one_out_says_what_was_new(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     assert "enriched: 1 (under out/: 0 new, 1 already there)" in second.stdout.splitlines()
     assert len(output_records(tmp_path / "out")) == 1
+
+
+async def test_replay_of_a_folder_tree_is_incomplete_when_a_line_is_dead_lettered(
+    settings: Settings,
+) -> None:
+    """A folder's subfolders are replayed, its other files are named as ignored, a
+    dead-lettered .jsonl line makes the run incomplete (exit 1), and every record and
+    letter names its file relative to the folder, so b/story.txt is not a/story.txt."""
+    tree = REPLAY / "tree"
+    result = newswire(settings, "replay", str(tree))
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == (
+        "produced=4 articles=4 files=4 dead_letters=1 unreadable=0 ignored=1\n"
+    )
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"ignored {tree / 'notes.md'}: not a seed file (.txt or .jsonl)"
+    assert lines[-1] == (
+        "newswire replay: incomplete: 1 .jsonl line went to the dead-letter topic "
+        "(see 'newswire dlq list --service replay')"
+    )
+    raw = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.raw)]
+    assert sorted(r["source"].get("ref", "") for r in raw) == [
+        "",  # the .jsonl record keeps its own source (a feed)
+        "a/story.txt",
+        "b/2026/story.txt",
+        "b/story.txt",
+    ]
+    [letter] = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+    assert letter["origin"] == {"file": "b/records.jsonl", "line": 2}
+
+
+def test_run_with_a_dead_lettered_line_is_incomplete_and_names_its_origin(tmp_path: Path) -> None:
+    result = newswire(None, "run", "--seeds", str(REPLAY / "tree"), "--out", "out", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        "replayed: 4 records (4 articles) from 4 files, 0 could not be replayed, "
+        "1 .jsonl line dead-lettered, 1 file ignored (not .txt/.jsonl)" in lines
+    )
+    assert "dead letters: 1 (replay/decode=1)" in lines
+    assert any(line.startswith("  - replay/decode b/records.jsonl:2: ") for line in lines)
+    assert result.stderr.splitlines()[-1] == (
+        "newswire run: incomplete: 1 .jsonl line went to the dead-letter topic "
+        "(see 'newswire dlq list --service replay')"
+    )
 
 
 # --- 4. control characters ----------------------------------------------------------------

@@ -94,6 +94,23 @@ def test_windows_1256_file_is_a_clear_error() -> None:
     assert caught.value.path.endswith("arabic_windows1256.txt")
     assert "not UTF-8" in caught.value.reason
     assert "offset 0" in caught.value.reason
+    assert "iconv -f windows-1256 -t utf-8" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "hint", "not_said"),
+    [
+        ("utf16.txt", "the file is UTF-16 (it starts with a UTF-16 byte-order mark)", "1256"),
+        ("utf16.txt", "iconv -f utf-16 -t utf-8", "offset"),
+        ("binary.txt", "looks binary, not text", "iconv"),
+    ],
+)
+def test_a_file_that_is_not_utf8_gets_the_hint_that_fits(
+    name: str, hint: str, not_said: str
+) -> None:
+    with pytest.raises(SeedFileError) as caught:
+        read_seed_file(REPLAY / name, max_bytes=MAX_BYTES)
+    assert hint in caught.value.reason and not_said not in caught.value.reason
 
 
 @pytest.mark.parametrize(
@@ -190,6 +207,50 @@ def test_directory_without_seeds_is_an_error(tmp_path: Path) -> None:
 
 def test_seed_directory_expands_to_the_seed_file() -> None:
     assert expand_seed_paths([SEEDS]).files == [SEEDS / SEED_NAME]
+
+
+TREE = REPLAY / "tree"
+
+
+def test_a_folder_includes_its_subfolders_in_a_fixed_order() -> None:
+    """Seeds in subfolders are replayed (sorted at each level, hidden entries left out);
+    other files are listed as ignored, not read and not an error."""
+    expanded = expand_seed_paths([TREE])
+    assert expanded.files == [
+        TREE / "a" / "story.txt",
+        TREE / "b" / "2026" / "story.txt",
+        TREE / "b" / "records.jsonl",
+        TREE / "b" / "story.txt",
+    ]
+    assert expanded.ignored == [TREE / "notes.md"]
+    assert expanded.errors == []  # .hidden.txt (empty) was never read
+
+
+def test_records_and_dead_letters_name_the_file_relative_to_the_folder() -> None:
+    """Two folders with the same file names stay apart in source.ref and origin.file."""
+    expanded = expand_seed_paths([TREE, TREE / "a" / "story.txt"])
+    refs = [expanded.refs[path] for path in expanded.files]
+    assert refs == ["a/story.txt", "b/2026/story.txt", "b/records.jsonl", "b/story.txt"]
+    seeds = [read_seed_file(p, max_bytes=MAX_BYTES, ref=expanded.refs[p]) for p in expanded.files]
+    assert [s.records[0].record["source"] for s in seeds if s.path.suffix == ".txt"] == [
+        {"kind": "replay", "ref": ref} for ref in ("a/story.txt", "b/2026/story.txt", "b/story.txt")
+    ]
+    [failure] = seeds[2].failures
+    assert failure.origin == {"file": "b/records.jsonl", "line": 2}
+    direct = expand_seed_paths([TREE / "b" / "story.txt"])
+    assert direct.refs == {TREE / "b" / "story.txt": "story.txt"}  # named itself: its name
+
+
+def test_a_folder_of_only_other_files_names_some_of_them(tmp_path: Path) -> None:
+    (tmp_path / "deep").mkdir()
+    for name in ("a.md", "b.csv", "c.pdf", "d.doc"):
+        _write(tmp_path / "deep" / name, b"x")
+    [error] = expand_seed_paths([tmp_path]).errors
+    assert error.reason == (
+        "directory holds no .txt or .jsonl seed files (subfolders included); "
+        "4 other files: a.md, b.csv, c.pdf, ..."
+    )
+    assert expand_seed_paths([tmp_path]).ignored == []  # said once, in the error
 
 
 # --- property -----------------------------------------------------------------------

@@ -26,6 +26,12 @@ from newswire.enricher.topics.grammar import (
     relative_subject,
     verb_final_speaker,
 )
+from newswire.enricher.topics.grammar_place import (
+    english_appositive_passive,
+    english_origin,
+    kurmanji_agent_frame,
+    kurmanji_place_owner,
+)
 from newswire.enricher.topics.matching import (
     RIVAL,
     Context,
@@ -97,6 +103,7 @@ def find_objects(
                     and _marker_after(o, markers.object, relation.object_marker_reach, scan)
                 )
                 or (relation.word_order == "svo" and english_passive_subject(o, tokens))
+                or (relation.word_order == "svo" and english_appositive_passive(o, tokens))
             )
             objects[tokens[o.start].sentence].append((o, marked))
     return objects
@@ -135,6 +142,7 @@ def find_actors(
         if relation.word_order == "sov"
         else []
     )
+    genitive_starts = _act_genitive_starts(acts, relation)
     actors: dict[int, list[Match]] = defaultdict(list)
     by_agent: set[int] = set()
     marked_rivals: set[int] = set()
@@ -145,13 +153,16 @@ def find_actors(
             tokens[m.start].sentence not in act_sentences
             or overlaps(m, target_spans)
             or coordinated_with_target(m, ends, act_starts, tokens)
+            or kurmanji_place_owner(m, ends, tokens)
             or kurdish_possessor(m, tokens)
             or overlaps(m, objects_in_gaps)
             or (m.start in heads and arabic_nisba(m, tokens))
         ):
             continue
         marker = _marker_before(m, before_or_by, relation.marker_reach, scan)
-        if marker & markers.agent:
+        if marker & markers.agent or (
+            relation.word_order == "sov" and kurmanji_agent_frame(m, tokens)
+        ):
             by_agent.add(m.start)
         elif (
             (
@@ -161,16 +172,32 @@ def find_actors(
             )
             or (
                 markers.object
+                and m.start not in genitive_starts
                 and _marker_after(m, markers.object, relation.object_marker_reach, scan)
             )
-            or (act_ends and _right_after_act(m, act_ends, relation.marker_reach, tokens))
+            or (
+                act_ends
+                and _right_after_act(m, act_ends, relation.marker_reach, tokens)
+                and not english_origin(m, tokens)
+            )
             or (act_ends and english_passive_subject(m, tokens))
+            or (act_ends and english_appositive_passive(m, tokens))
         ):
             if marker and m.role.kind == RIVAL:
                 marked_rivals.add(m.start)
             continue
         actors[tokens[m.start].sentence].append(m)
     return actors, by_agent, marked_rivals
+
+
+def _act_genitive_starts(acts: Sequence[Match], relation: Relation) -> frozenset[int]:
+    """Verb-final: where an actor right after a strike noun would start -- its ezafe
+    genitive («حمله موشکی سپاه»). An object marker after it («یاد قربانیان حمله موشکی
+    سپاه را») closes the whole object, whose head is the act: the actor owns the act and
+    is not the object («ایران خسارت حمله هوایی اسرائیل را برآورد کرد»: Israel's attack)."""
+    if relation.word_order != "sov":
+        return frozenset()
+    return frozenset(a.end for a in acts)
 
 
 def _marker_before(m: Match, words: frozenset[str], reach: int, scan: Scan) -> frozenset[str]:

@@ -15,7 +15,7 @@ client and headers and are counted with the poll's own.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from newswire.fetcher.errors import FetchError
@@ -80,7 +80,8 @@ def parse(source: Source, response: FetchResponse, accept: frozenset[DocFormat])
     (a decoding error does not: it never did, and reports and states keep their words)."""
     decoded = decode(source, response)
     try:
-        return parse_text(decoded.text, base_url=response.url, accept=accept)
+        document = parse_text(decoded.text, base_url=response.url, accept=accept)
     except FetchError as error:
         error.url = error.url or response.url
         raise
+    return replace(document, encoding=decoded.encoding, encoding_guessed=decoded.guessed)

@@ -26,6 +26,9 @@ __all__ = [
 
 def parse_text(text: str, *, base_url: str, accept: frozenset[DocFormat]) -> Document:
     """Parse decoded ``text`` if its sniffed format is one of ``accept``; else ``unsupported``."""
+    if not text.strip("\ufeff \t\r\n"):  # not "body is unknown": there is nothing to know
+        what = "0 bytes" if not text else "only whitespace"
+        raise FetchError(FetchErrorKind.MALFORMED, f"the body is empty ({what})")
     format_ = sniff_format(text)
     if format_ not in accept:
         expected = ", ".join(sorted(accept))

@@ -10,10 +10,19 @@ UTF-8 where a parser wants bytes):
 3. valid UTF-8 (legacy encodings almost never form valid multi-byte UTF-8 by chance);
 4. a declared charset that decodes the body: HTTP ``Content-Type`` first, then the
    document's own (XML declaration, HTML ``<meta>``);
-5. detection (charset-normalizer). With an Arabic-script language hint - the source's,
-   or a ``<language>``/``lang`` the document states in ASCII - detection is limited to
-   the encodings that script uses, because short Arabic texts are ambiguous enough
-   for a general detector to pick Thai or Cyrillic.
+5. detection. With an Arabic-script language hint - the source's, or a
+   ``<language>``/``lang`` the document states in ASCII - charset-normalizer is limited
+   to the encodings that script uses. Without a hint, chardetng (Firefox's detector for
+   unlabelled legacy web pages) ranks every legacy encoding by how plausible the
+   decoded text is (letter-pair statistics per script), not by the first code page that
+   decodes without errors, and its guess is checked against windows-1256 and
+   ISO-8859-6 word by word (``detect.py``): charset-normalizer alone took a
+   windows-1256 Arabic feed for mac_cyrillic, and short titles for Thai or Turkish.
+   charset-normalizer remains the fallback when no candidate decodes strictly.
+
+A detected encoding is a guess: :attr:`Decoded.guessed` says so, and the poll's status
+line and ``fetcher_encoding_guessed_total`` report it, so an operator can set the
+source's ``encoding`` or ``language``.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 from newswire.fetcher.errors import FetchError, FetchErrorKind
+from newswire.fetcher.parse.detect import guess_encoding
 
 ARABIC_SCRIPT_LANGUAGES = frozenset({"ar", "fa", "ckb", "ku", "ur", "ps", "sd", "ug", "ks"})
 ARABIC_SCRIPT_ENCODINGS = ["utf_8", "cp1256", "iso8859_6", "cp720", "cp864"]
@@ -50,6 +60,11 @@ class Decoded:
     text: str
     encoding: str
     reason: str  # override | bom | utf-8 | http | document | detected | lossy
+
+    @property
+    def guessed(self) -> bool:
+        """Nothing named the encoding: detection (or a lossy UTF-8 read) chose it."""
+        return self.reason in ("detected", "lossy")
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -138,6 +153,9 @@ def _detect(body: bytes, language: str | None) -> Decoded:
         best = charset_normalizer.from_bytes(body, cp_isolation=ARABIC_SCRIPT_ENCODINGS).best()
         if best is not None:
             return Decoded(str(best), best.encoding, "detected")
+    guessed = guess_encoding(body)
+    if guessed is not None:
+        return Decoded(guessed[0], guessed[1], "detected")
     best = charset_normalizer.from_bytes(body).best()
     if best is not None:
         return Decoded(str(best), best.encoding, "detected")

@@ -114,7 +114,6 @@ def feedparser_document(
             raise FetchError(
                 FetchErrorKind.MALFORMED, f"{cut.describe()}, before any {cut.entry} was complete"
             )
-        log.warning("feed %s: %s; %d complete entries kept", base_url, defects[0], len(raw_entries))
     elif result.get("bozo"):
         reason = result.get("bozo_exception")
         if not raw_entries:
@@ -125,6 +124,10 @@ def feedparser_document(
     feed = result.get("feed", {})
     language = language_tag(feed.get("language"))
     entries = readable([_entry(raw, base_url, language) for raw in raw_entries], skipped)
+    if cut is not None:  # after readable(), so the count is the one the status line gives
+        log.warning(
+            "feed %s: %s; %d entries kept%s", base_url, defects[0], len(entries), skip_text(skipped)
+        )
     return Document(
         format=format_,
         entries=entries,
@@ -134,7 +137,15 @@ def feedparser_document(
         recovered=bool(result.get("bozo")),
         defects=tuple(defects),
         skipped=skipped,
+        truncated=cut is not None,
     )
+
+
+def skip_text(skipped: dict[str, int]) -> str:
+    """``, skipped 1 (no title, summary or content)`` for a log line; "" for none."""
+    if not skipped:
+        return ""
+    return ", skipped " + ", ".join(f"{n} ({why})" for why, n in sorted(skipped.items()))
 
 
 def readable(entries: list[Entry], skipped: dict[str, int]) -> list[Entry]:

@@ -76,9 +76,16 @@ class Document:
     defects: tuple[str, ...] = ()
     #: Entries read but not passed on, by reason (``no title, summary or content``).
     skipped: dict[str, int] = field(default_factory=dict)
+    #: The document was cut short (no end of its root element): it could be read only
+    #: in part, so the poll is ``incomplete`` even though its complete entries are kept.
+    truncated: bool = False
     #: RSS/RDF/Atom: (the parser that read it, why the fast path refused it or ""), for
     #: ``fetcher_feed_parser_total``.
     parsed_by: tuple[str, str] | None = None
+    #: The encoding the body was decoded with, and whether detection guessed it
+    #: (nothing named it): a guess is reported so an operator can confirm it.
+    encoding: str | None = None
+    encoding_guessed: bool = False
 
     @property
     def malformed(self) -> bool:

@@ -87,6 +87,12 @@ class Source:
         """The ``source`` object of every raw record this source produces."""
         return {"kind": self.kind.value, "id": self.id, "name": self.name}
 
+    @property
+    def decoding_settings(self) -> str:
+        """The settings a body's text depends on (``encoding`` override, ``language``
+        hint). Polling state keeps them with its validators: a change re-fetches."""
+        return f"encoding={self.encoding or ''};language={self.language or ''}"
+
 
 def parse_duration(value: float | int | str) -> float:
     """``90`` / ``"90s"`` / ``"15m"`` / ``"2h"`` / ``"1d"`` -> seconds."""

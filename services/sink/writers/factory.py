@@ -24,8 +24,11 @@ POSTGRES = "postgres"
 __all__ = ["JSONL", "POSTGRES", "SinkConfigError", "WriterOptions"]
 
 
-def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, ...]:
-    """``"jsonl,postgres"`` (or a list) -> names; unset -> the default described above."""
+def parse_writer_names(
+    value: Any, *, postgres_configured: bool, source: str = "SINK_WRITERS"
+) -> tuple[str, ...]:
+    """``"jsonl,postgres"`` (or a list) -> names; unset -> the default described above.
+    ``source`` is what the user set (the variable, or ``--writers``), for the error."""
     if value is None or value == "" or value == []:
         return (JSONL, POSTGRES) if postgres_configured else (JSONL,)
     items = value.split(",") if isinstance(value, str) else list(value)
@@ -34,7 +37,7 @@ def parse_writer_names(value: Any, *, postgres_configured: bool) -> tuple[str, .
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         raise SinkConfigError(
-            f"SINK_WRITERS={value!r}: unknown writer(s) {unknown}; use {', '.join(known)}"
+            f"{source}={value!r}: unknown writer(s) {unknown}; use {', '.join(known)}"
         )
     return names
 

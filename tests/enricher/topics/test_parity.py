@@ -113,6 +113,29 @@ def test_us_site_is_a_target_in_every_language(site: str) -> None:
     assert not missing, f"{site} is not a target in {missing}"
 
 
+# Families of the fourth round (retrospective, claim, mission): commemoration verbs as
+# barriers, denials, demonstrative anaphora, the coalition's mission with words between,
+# political coalitions that are not the military one (tests/fixtures/enricher/
+# topic_probes_retrospective.yaml probes each in all five languages).
+_ROUND4 = (
+    "commemorate",
+    "denials",
+    "anaphora",
+    "coalition_mission",
+    "political_coalitions",
+    "in_range",
+    "casualties",
+    "iran_weapons",
+    "iran_officials",
+)
+
+
+@pytest.mark.parametrize("concept", _ROUND4)
+def test_round4_family_exists_in_every_language(concept: str) -> None:
+    missing = [lang for lang in LANGUAGES if not ANCHORS.get(f"{lang}_{concept}")]
+    assert not missing, f"{concept} has no list in {missing}"
+
+
 # Round 5 (tplace). An attack weighed, discussed or plotted but not carried out
 # (`unrealised`), and a launch stopped before it happened (`launch_foiled`, `before_launch`)
 # are families in every language; and the sites the regional press spells in
