@@ -29,6 +29,7 @@ from newswire.enricher.expiry import ExpirySweeper
 from newswire.enricher.language import LanguageIdentifier
 from newswire.enricher.neardup import BandResponder, NearDuplicateExchange
 from newswire.enricher.pipeline import EnrichmentPipeline
+from newswire.enricher.seen import SeenStore, seen_key_partition
 from newswire.enricher.settling import settle_only_consumer, settling_consumer
 from newswire.enricher.similarity import NearDuplicateDetector
 from newswire.enricher.staggered import Staggered
@@ -88,7 +89,12 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
     raw_topic = app.topic(settings.topics.raw, **raw_codec)
     probes_topic = app.topic(f"{config.app_id}-band-probes", **internal)
     replies_topic = app.topic(f"{config.app_id}-band-replies", **internal)
+    # One delta per settled batch and partition, an index in memory (seen.py); the
+    # name and codec are those of the one-entry-per-article table before it, whose
+    # values are still read.
     seen = app.Table("articles-seen", key_type=bytes, partitions=partitions)
+    seen_store = SeenStore(seen, window_s=config.dedupe_window_s)
+    seen.on_recover(_async(seen_store.rebuild))
     # Values are the deltas' JSON bytes (raw codec): the changelog holds the same bytes
     # the json codec wrote before, and memory holds no parsed copy of the buckets.
     deltas = app.Table("band-deltas", key_type=bytes, value_type=bytes, partitions=partitions)
@@ -134,7 +140,9 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
         every_s=config.expiry_sweep_s,
         is_active=active_on(raw_topic.get_topic_name()),
         is_expired=lambda value, now: seen_entry_expired(value, now, window_s=window),
+        partition_of_key=lambda key: seen_key_partition(key, partitions),
         on_failure=metrics.sweep_failures.inc,
+        on_deleted=seen_store.forget,
     )
     delta_sweeper = ExpirySweeper(
         table=deltas,
@@ -148,13 +156,12 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
 
     handler = BatchHandler(
         pipeline=pipeline,
-        table=seen,
+        seen=seen_store,
         exchange=exchange,
         enriched=app.topic(settings.topics.enriched, **raw_codec),
         dlq=app.topic(settings.topics.dlq, **raw_codec),
         metrics=metrics,
         drop_duplicates=config.drop_duplicates,
-        window_s=config.dedupe_window_s,
         max_message_bytes=settings.kafka.max_message_bytes,
         # After each batch is settled, never inside settling: a sweep bug must not keep
         # a delivered batch from its ack and commit. Its tombstones go with the next

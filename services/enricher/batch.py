@@ -29,13 +29,12 @@ from dataclasses import replace
 import faust
 import orjson
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
-from faust.types import TableT
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
-from newswire.enricher.dedupe import SeenEntry, seen_entry_expired
+from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.inflight import (
     Outgoing,
     Pending,
@@ -56,7 +55,7 @@ from newswire.enricher.pipeline import (
     probe_for,
     settled_record,
 )
-from newswire.enricher.scope import writes_for
+from newswire.enricher.seen import SeenStore
 
 log = logging.getLogger(__name__)
 
@@ -171,24 +170,22 @@ class BatchHandler:
         self,
         *,
         pipeline: EnrichmentPipeline,
-        table: TableT,
+        seen: SeenStore,
         exchange: NearDuplicateExchange,
         enriched: faust.TopicT,
         dlq: faust.TopicT,
         metrics: EnricherMetrics,
         drop_duplicates: bool,
-        window_s: float,
         max_message_bytes: int,
         after_settle: AfterSettle | None = None,
     ) -> None:
         self._pipeline = pipeline
-        self._table = table
+        self._seen_store = seen
         self._exchange = exchange
         self._enriched = enriched
         self._dlq = dlq
         self._metrics = metrics
         self._drop_duplicates = drop_duplicates
-        self._window_s = window_s
         self._max_message_bytes = max_message_bytes
         self._after_settle = after_settle
         self._enriched_headers = record_headers(SchemaName.ENRICHED)
@@ -342,9 +339,9 @@ class BatchHandler:
                 take_back(pending, out.article_id, out.event)
 
         outcomes.update(await self._deliver_all(outgoing, refused=refused))
-        for article_id, item in pending.items():
-            with writes_for(item.event):
-                self._table[article_id.encode()] = item.entry.to_json()
+        self._seen_store.record(
+            (article_id, item.entry, item.event) for article_id, item in pending.items()
+        )
         return outcomes
 
     def _seen(
@@ -359,11 +356,7 @@ class BatchHandler:
                 if staged.borrowed.setdefault(article_id, item) is not item:
                     staged.borrowed[article_id] = None  # read two: decided again for sure
                 return item.entry
-        with writes_for(event):
-            stored = self._table.get(article_id.encode())
-        if not stored or seen_entry_expired(stored, time.time(), window_s=self._window_s):
-            return None  # expired entries count as unseen even before a sweep removes them
-        return SeenEntry.from_json(stored)
+        return self._seen_store.get(article_id)  # an expired entry counts as unseen
 
     async def _finalise(
         self, emits: list[tuple[Emit, faust.EventT]], pending: dict[str, Pending]

@@ -52,8 +52,12 @@ class ExpirySweeper:
         clock: Callable[[], float] = time.time,
         partition_of_key: KeyPartition | None = None,
         on_failure: Callable[[], None] = lambda: None,
+        on_deleted: Callable[[bytes, Any], int] | None = None,
     ) -> None:
         self._table = table
+        #: Told of each key deleted with its value (an index kept beside the table);
+        #: says how many entries of that index went with it.
+        self._on_deleted = on_deleted
         self._on_failure = on_failure
         self._partitions = partitions
         self._is_expired = is_expired
@@ -76,7 +80,7 @@ class ExpirySweeper:
                 return 0
             self._pending = iter(list(self._table.keys()))
         by_partition = {p: e for p, e in self._latest.items() if self._is_active(p)}
-        deleted = 0
+        deleted = forgotten = 0
         for _ in range(self._slice_size):
             key = next(self._pending, None)
             if key is None:
@@ -87,9 +91,18 @@ class ExpirySweeper:
             if event is not None and value is not None and self._is_expired(value, now):
                 with writes_for(event):  # the tombstone goes to the key's own partition
                     del self._table[key]
+                if self._on_deleted is not None:
+                    forgotten += self._on_deleted(key, value)
                 deleted += 1
         self.deleted += deleted
-        if deleted:
+        if deleted and self._on_deleted is not None:
+            log.info(
+                "expired %d keys from table %s; %d ids forgotten with them",
+                deleted,
+                self._table.name,
+                forgotten,
+            )
+        elif deleted:
             log.info("expired %d keys from table %s", deleted, self._table.name)
         return deleted
 

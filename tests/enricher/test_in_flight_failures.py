@@ -34,6 +34,7 @@ from tests.enricher.test_batch import (
     good,
     handler,
     outcomes,
+    recorded,
 )
 from tests.enricher.test_staggered import HeldExchange, until
 
@@ -134,7 +135,7 @@ async def test_a_copy_judged_against_a_batch_that_failed_whole_is_emitted_as_new
     assert len(ran.settled) == 2
     assert statuses(ran.enriched) == [(article_id(copy), "new"), (article_id(good(2)), "new")]
     assert outcomes(ran.handler._metrics) == {"dead_letter_processing": 1, "new": 2}
-    assert set(ran.handler._table) == {copy.message.key, good(2).message.key}
+    assert recorded(ran.handler) == {copy.message.key, good(2).message.key}
     assert conserved(ran.handler._metrics)
 
 
@@ -279,7 +280,7 @@ async def test_closing_ends_a_stage_thread_before_it_returns(pipeline: Any) -> N
     await closing
     assert not returned_while_staging, "close() returned while the stage thread ran on"
     assert staged_records == [1], "the thread stopped after the record it was in"
-    assert not h._table and h._metrics.in_flight._value.get() == 3
+    assert not recorded(h) and h._metrics.in_flight._value.get() == 3
 
 
 async def test_a_failing_sweep_after_settling_is_counted_and_never_holds_the_batch(
@@ -301,7 +302,7 @@ async def test_a_failing_sweep_after_settling_is_counted_and_never_holds_the_bat
         await h.handle([good(1)], settle=settle)  # type: ignore[list-item, arg-type]
         await h.handle([good(2)], settle=settle)  # type: ignore[list-item, arg-type]
     assert order == ["settle", "sweep", "settle", "sweep"]
-    assert len(enriched.acked) == 2 and set(h._table) == {good(1).message.key, good(2).message.key}
+    assert len(enriched.acked) == 2 and recorded(h) == {good(1).message.key, good(2).message.key}
     assert h._metrics.sweep_failures._value.get() == 2
     assert sum("sweep failed" in r.getMessage() for r in caplog.records) == 2
     assert conserved(h._metrics)

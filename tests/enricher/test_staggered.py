@@ -25,6 +25,7 @@ from tests.enricher.test_batch import (
     good,
     handler,
     outcomes,
+    recorded,
 )
 
 
@@ -85,7 +86,7 @@ async def test_an_article_in_both_batches_in_flight_is_emitted_once(pipeline: An
     runner, h, exchange, enriched, _settled = staggered(pipeline)
     await runner.submit([good(1)])  # type: ignore[arg-type]
     await until(lambda: exchange.asked == 1)
-    assert not h._table
+    assert not recorded(h)
     submitting = asyncio.create_task(runner.submit([good(1), good(2)]))  # type: ignore[arg-type]
     await until(lambda: h._metrics.records_in._value.get() == 3)
     exchange.release.set()
@@ -102,7 +103,7 @@ async def test_closing_cancels_the_completion_in_flight_unsettled(pipeline: Any)
     await runner.submit([good(1)])  # type: ignore[arg-type]
     await until(lambda: exchange.asked == 1)
     await runner.close()
-    assert not settled and not enriched.acked and not h._table
+    assert not settled and not enriched.acked and not recorded(h)
     assert h._metrics.in_flight._value.get() == 1, "read again, never counted as ended"
 
 
