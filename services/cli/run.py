@@ -180,7 +180,10 @@ def check_seeds(seeds: Path) -> str | None:
     if not seeds.exists():
         return f"{seeds}: no such file or directory"
     if seeds.is_dir():
-        errors = expand_seed_paths([seeds]).errors
+        # Only what is wrong with the argument itself (a folder with no seeds, or one
+        # that cannot be listed); a subfolder that cannot be listed is said as the
+        # seeds are replayed (``skipped``, exit 1), like an unreadable file.
+        errors = [e for e in expand_seed_paths([seeds]).errors if e.path == str(seeds)]
         if errors:
             return str(errors[0])
     return None

@@ -104,8 +104,8 @@ class SeedPaths:
 def expand_seed_paths(paths: Iterable[Path]) -> SeedPaths:
     """Directories become the ``.txt``/``.jsonl`` files in them and their subfolders
     (sorted by name at each level, so every run replays in the same order; hidden
-    entries, ``.git`` or ``.DS_Store``, are left out; symlinked folders are not followed,
-    so a link loop cannot recurse). Other files in a folder are listed as ``ignored``;
+    entries, ``.git`` or ``.DS_Store``, are left out; symlinked folders are followed once
+    each, so a link loop cannot recurse). Other files in a folder are listed as ``ignored``;
     paths named directly pass through untouched so :func:`read_seed_file` can say what
     is wrong with them. A file named twice (directly and via its folder) is replayed once.
     """
@@ -131,21 +131,24 @@ def seed_ref(file: Path, argument: Path) -> str:
 def _directory_seeds(directory: Path, found: SeedPaths) -> list[Path]:
     """The seed files under ``directory``; an error on ``found`` when there are none."""
     seeds: list[Path] = []
-    ignored_before = len(found.ignored)
-    for entry in _walk(directory, found.errors):
+    ignored_before, errors_before = len(found.ignored), len(found.errors)
+    for entry in _walk(directory, found.errors, {directory.resolve()}):
         if entry.suffix.lower() in SEED_SUFFIXES:
             seeds.append(entry)
         else:
             found.ignored.append(entry)
-    if not seeds:
+    # A folder that could not be listed is said once, by the walk, not again as empty.
+    if not seeds and len(found.errors) == errors_before:
         others = found.ignored[ignored_before:]
         found.ignored[ignored_before:] = []
         found.errors.append(SeedFileError(str(directory), _no_seeds_reason(others)))
     return seeds
 
 
-def _walk(directory: Path, errors: list[SeedFileError]) -> Iterable[Path]:
-    """Regular files under ``directory``, depth first, sorted by name at each level."""
+def _walk(directory: Path, errors: list[SeedFileError], visited: set[Path]) -> Iterable[Path]:
+    """Regular files under ``directory``, depth first, sorted by name at each level; a
+    folder reached twice (a symlink back up the tree, or two links to one folder) is
+    walked once."""
     try:
         entries = sorted(directory.iterdir())
     except OSError as exc:
@@ -155,8 +158,11 @@ def _walk(directory: Path, errors: list[SeedFileError]) -> Iterable[Path]:
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            yield from _walk(entry, errors)
+        if entry.is_dir():
+            identity = entry.resolve()
+            if identity not in visited:
+                visited.add(identity)
+                yield from _walk(entry, errors, visited)
         elif entry.is_file():
             yield entry
 

@@ -253,6 +253,32 @@ def test_a_folder_of_only_other_files_names_some_of_them(tmp_path: Path) -> None
     assert expand_seed_paths([tmp_path]).ignored == []  # said once, in the error
 
 
+def test_a_symlinked_folder_is_followed_once_and_a_loop_ends(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    _write(real / "story.txt", b"A story\n\nIts body.")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    _write(seeds / "own.txt", b"Own\n\nIts body.")
+    (seeds / "linked").symlink_to(real, target_is_directory=True)
+    (seeds / "loop").symlink_to(seeds, target_is_directory=True)  # back up the tree
+    found = expand_seed_paths([seeds])
+    assert [found.refs[f] for f in found.files] == ["linked/story.txt", "own.txt"]
+    assert found.errors == []
+
+
+def test_a_subfolder_is_not_the_arguments_fault(tmp_path: Path) -> None:
+    """Only what is wrong with the folder named is a usage error before anything runs;
+    a subfolder with no seeds is no error at all."""
+    from newswire.cli.run import check_seeds
+
+    (tmp_path / "a").mkdir()
+    _write(tmp_path / "a" / "story.txt", b"A story\n\nIts body.")
+    (tmp_path / "empty").mkdir()
+    assert check_seeds(tmp_path) is None
+    assert check_seeds(tmp_path / "empty") is not None
+
+
 # --- property -----------------------------------------------------------------------
 
 #: Text with something to show once control characters are removed (a file of nothing
