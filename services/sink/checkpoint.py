@@ -472,8 +472,15 @@ async def _within(task: asyncio.Task[bool], deadline: float | None) -> bool:
 
 
 async def _call_off(task: asyncio.Task[bool]) -> None:
+    """Cancel TASK and wait until it has wound down, even when the caller is cancelled
+    again meanwhile (shutdown during a rebalance): its progress is restored only once
+    it can no longer write."""
     task.cancel()
-    await asyncio.shield(asyncio.wait([task]))
+    try:
+        await asyncio.wait([task])
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
 
 
 def _next_offsets(

@@ -399,3 +399,34 @@ async def test_a_timeout_inside_the_background_checkpoint_is_a_failure_to_finish
     assert sink.consumer.commits == [{P0: 1}]
     assert sink.writers[0].written == ["a"]
     assert not sink.checkpoint.pending
+
+
+async def test_a_called_off_checkpoint_has_wound_down_even_if_the_caller_is_cancelled() -> None:
+    """Shutdown during a rebalance cancels the caller while it calls a checkpoint off:
+    the checkpoint must have ended before the caller's cancellation goes on (its
+    progress is restored next, and must not be while it can still write)."""
+    from newswire.sink.checkpoint import _call_off
+
+    winding_down = asyncio.Event()
+    release = asyncio.Event()
+
+    async def checkpoint() -> bool:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            winding_down.set()
+            await release.wait()  # a flush finishing its file, a rollback
+            raise
+        return True
+
+    task = asyncio.create_task(checkpoint())
+    await asyncio.sleep(0)
+    caller = asyncio.create_task(_call_off(task))
+    await winding_down.wait()
+    caller.cancel()  # the second cancellation
+    await asyncio.sleep(0)
+    assert not caller.done()  # still waiting for the checkpoint to end
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert task.done()
