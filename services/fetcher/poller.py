@@ -291,13 +291,12 @@ class Poller:
             arrivals=arrivals,
             seen_max=self._settings.seen_ids_max,
         )
-        if deferred:  # come back soon for what is left, and do not trust the validators
-            state = replace(
-                state,
-                etag=None,
-                last_modified=None,
-                next_due_at=run.now + self.bounds(run.source).min_s,
-            )
+        if deferred or document.truncated:
+            # What is left (deferred pages, or the part cut off) must come back: a 304 to
+            # the validators would hide it until the feed changes.
+            state = replace(state, etag=None, last_modified=None)
+        if deferred:  # come back soon for what is left
+            state = replace(state, next_due_at=run.now + self.bounds(run.source).min_s)
         return PollResult(
             run.source,
             "incomplete" if document.truncated else "items",

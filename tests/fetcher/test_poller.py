@@ -102,6 +102,21 @@ async def test_304_flow_with_etag_and_last_modified(server: FixtureServer, polle
     assert second.state.seen == first.state.seen and second.state.failures == 0
 
 
+async def test_a_feed_cut_short_is_fetched_whole_again_not_answered_304(
+    server: FixtureServer, poller: Poller
+) -> None:
+    """The server's validators came with a document cut short: asking with them would
+    get a 304 and hide the cut items until the feed changes."""
+    body = fixture_bytes("rss-truncated-mid-item.xml")
+    url = server.route("/cut", conditional(body, etag='"v1"', last_modified=LAST_MODIFIED))
+    first = await poller.poll(source(url), SourceState("src"))
+    assert first.outcome == "incomplete"
+    assert (first.state.etag, first.state.last_modified) == (None, None)
+    second = await poller.poll(source(url), first.state)
+    assert second.status == 200
+    assert "If-None-Match" not in server.requests[-1][1]
+
+
 async def test_last_modified_alone_also_gives_304(server: FixtureServer, poller: Poller) -> None:
     url = server.route("/lm", conditional(fixture_bytes("atom.xml"), last_modified=LAST_MODIFIED))
     first = await poller.poll(source(url), SourceState("src"))
