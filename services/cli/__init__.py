@@ -440,7 +440,7 @@ def sink(
 
     from newswire.common.errors import NewswireError
     from newswire.sink.service import run_sink
-    from newswire.sink.writers.factory import WriterOptions, parse_writer_names
+    from newswire.sink.writers.factory import WriterOptions
 
     settings = _settings("sink")
     overrides = {
@@ -456,9 +456,11 @@ def sink(
     # The user's mistakes first (writer names, the DSN, a taken port), each one line and
     # exit 2, before Kafka is waited for (exit 3 would name the wrong thing to fix).
     try:
-        if writers is not None:  # name the flag the user typed, not the variable it sets
-            parse_writer_names(writers, postgres_configured=True, source="--writers")
-        options = WriterOptions.from_settings(configured)  # the one check of the DSN
+        # The one check of the writer names and the DSN; an error names the flag the
+        # user typed, not the variable it sets.
+        options = WriterOptions.from_settings(
+            configured, writers_source="--writers" if writers is not None else "SINK_WRITERS"
+        )
         require_free_port("sink", sink_settings.http_host, sink_settings.http_port, name="sink")
         run_with_kafka(
             "sink", settings.kafka, kafka_timeout, lambda: run_sink(configured, options=options)

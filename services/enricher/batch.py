@@ -386,11 +386,9 @@ class BatchHandler:
                     emit, heard.get(emit.article_id, []), threshold=threshold, keys=own
                 )
             except Exception as exc:  # this record's stage bug, not the batch's
-                error = (
-                    exc
-                    if isinstance(exc, InvalidRecord)
-                    else InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}")
-                )
+                # (The record was checked against the contract in the stage, before it
+                # joined the buckets; placing it cannot make it invalid.)
+                error = InvalidRecord(ErrorKind.PROCESSING, f"{type(exc).__name__}: {exc}")
                 take_back(pending, emit.article_id, event)
                 outgoing.append(self._dead_letter(event, error))
                 continue

@@ -43,8 +43,9 @@ from newswire.evaluation.report import NearDuplicateReport, PairOutcome
 # Two articles per lookup: no dedupe window or bucket capacity could forget the first.
 _WINDOW_S = math.inf
 _CAPACITY = 2
-#: Band partitions the probes are cut into (the topics' default). The verdict does not
-#: depend on it: an article hears of another on whichever partition a band is shared.
+#: Band partitions the probes are cut into, any number will do (the stream uses the raw
+#: topic's partition count): the verdict does not depend on it, an article hears of
+#: another on whichever partition a band is shared.
 BAND_PARTITIONS = 3
 
 

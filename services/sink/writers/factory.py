@@ -58,18 +58,23 @@ class WriterOptions:
             registry.check(name, self)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WriterOptions:
+    def from_settings(
+        cls, settings: Settings, *, writers_source: str = "SINK_WRITERS"
+    ) -> WriterOptions:
         """The options the configuration asks for. This is where the user's DSN
         (``SINK_POSTGRES_DSN`` or ``--postgres``) enters the sink, so it is checked
         here, once: :class:`~newswire.common.dsn.InvalidDsn`, one line, before
-        anything connects. Options built in code (a benchmark, a test) come with a
+        anything connects; so are the writer names (``writers_source``: what the user
+        set them with, for the error). Options built in code (a benchmark, a test) come with a
         DSN their caller checked, and the writer takes it as given."""
         sink = settings.sink
         dsn = sink.postgres_dsn.get_secret_value() if sink.postgres_dsn is not None else None
         if dsn is not None:
             check_postgres_dsn(dsn, source="SINK_POSTGRES_DSN (--postgres)")
         return cls(
-            writers=parse_writer_names(sink.writers, postgres_configured=bool(dsn)),
+            writers=parse_writer_names(
+                sink.writers, postgres_configured=bool(dsn), source=writers_source
+            ),
             out_dir=sink.out_dir,
             jsonl_index_window_s=sink.index_window_s,
             postgres_dsn=dsn,
