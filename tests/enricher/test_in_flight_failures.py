@@ -20,7 +20,6 @@ import orjson
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import encode, raw_article
 from newswire.enricher import batch as batch_module
 from newswire.enricher.batch import BatchHandler
@@ -139,11 +138,12 @@ async def test_a_copy_judged_against_a_batch_that_failed_whole_is_emitted_as_new
     assert conserved(ran.handler._metrics)
 
 
-async def test_a_copy_judged_against_a_record_refused_by_the_schema_is_emitted_as_new(
+async def test_a_copy_judged_against_a_record_refused_at_settling_is_emitted_as_new(
     pipeline: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stage bug refuses the first batch's record once; the second batch's identical
-    copy was judged a redelivery of it, and would be lost."""
+    """A stage bug refuses the first batch's record once as it is settled (the
+    contract was checked in the stage, so only a bug can); the second batch's
+    identical copy was judged a redelivery of it, and would be lost."""
     real = batch_module.settled_record
     calls = 0
 
@@ -151,13 +151,13 @@ async def test_a_copy_judged_against_a_record_refused_by_the_schema_is_emitted_a
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise InvalidRecord(ErrorKind.SCHEMA, "refused once")
+            raise ValueError("a stage bug, once")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(batch_module, "settled_record", refused_once)
     ran = await two_in_flight(pipeline, [good(1)], [good(1)])
     assert statuses(ran.enriched) == [(article_id(good(1)), "new")]
-    assert outcomes(ran.handler._metrics) == {"dead_letter_schema": 1, "new": 1}
+    assert outcomes(ran.handler._metrics) == {"dead_letter_processing": 1, "new": 1}
     assert conserved(ran.handler._metrics)
 
 
