@@ -185,3 +185,16 @@ def test_us_site_keeps_every_spelling(site: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_operation_names_exist_in_every_language(language: str) -> None:
     assert ANCHORS.get(f"{language}_operations"), f"no {language}_operations list"
+
+
+# Round 5 (tus): the coalition's convoys, trucks and supplies, and Iraq's militias by their
+# other names, in every language (tests/fixtures/enricher/topic_probes_tus.yaml probes both).
+_ROUND5_TUS = ("coalition_logistics", "armed")
+
+
+@pytest.mark.parametrize("concept", _ROUND5_TUS)
+def test_round5_tus_family_in_every_language(concept: str) -> None:
+    counts = {lang: len(ANCHORS.get(f"{lang}_{concept}", [])) for lang in LANGUAGES}
+    richest = max(counts.values())
+    thin = {lang: n for lang, n in counts.items() if n < 0.4 * richest}
+    assert richest and not thin, f"{concept}: {counts}"
