@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from newswire.enricher.topics import TopicClassifier
+from newswire.enricher.topics import TopicClassifier, candidate_forms, tokenise
 from tests.enricher.topics.helpers import FIXTURES, assert_labelled, probe_param
 
 _PROBES: list[dict[str, Any]] = yaml.safe_load(
@@ -48,3 +48,19 @@ def test_every_class_has_every_language_and_a_negative() -> None:
 def test_probe_names_are_unique() -> None:
     counts = Counter(c["name"] for c in _PROBES)
     assert [n for n, k in counts.items() if k > 1] == []
+
+
+def _form(word: str) -> str:
+    (token,) = tokenise(word, "ckb")
+    return token
+
+
+@pytest.mark.parametrize("perfect", ["کردۆتە", "کردووەتە", "کردۆتەوە"])
+def test_sorani_directional_perfect_reads_as_the_past(perfect: str) -> None:
+    """«کردۆتە ئامانج» is the perfect of «کردە ئامانج»: one of its forms is «کردە»."""
+    assert _form("کردە") in candidate_forms(_form(perfect), "ckb")
+
+
+def test_short_words_keep_their_ending() -> None:
+    """A stem shorter than the morphology's minimum is not made a directional form."""
+    assert _form("ە") not in candidate_forms(_form("ۆتە"), "ckb")
