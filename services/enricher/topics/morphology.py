@@ -75,6 +75,11 @@ _CKB_SUFFIXES = _norm_all(
         "ووە",
         "بوو",
         "بووە",
+        # The perfect with the directional «-ە», full or contracted: «هاویشتۆتە سەر»
+        # (round 5, tretro2: an armed force's claim in the perfect).
+        "ۆتە",
+        "ۆتەوە",
+        "ووەتە",
     ]
 )
 # Kurmanji (Latin script, compared without diacritics: ê -> e, î -> i): the oblique
@@ -179,8 +184,24 @@ def _sorani_forms(token: str) -> frozenset[str]:
         for p in _CKB_PREFIXES
         if token.startswith(p) and len(token) - len(p) >= _MIN_STEM
     }
-    return frozenset(_strip_suffixes(prefixed, _CKB_SUFFIXES, rounds=2)) | _numeral(
-        token, _CKB_SUFFIXES
+    forms = _strip_suffixes(prefixed, _CKB_SUFFIXES, rounds=2)
+    return frozenset(forms) | _directional_perfect(prefixed) | _numeral(token, _CKB_SUFFIXES)
+
+
+# The perfect with the directional «-ە», full or contracted: «کردووەتە», «کردۆتە» are the
+# perfect of «کردە» ("made into": «کردۆتە ئامانج» = has targeted).
+_CKB_DIRECTIONAL_PERFECT = _norm_all(["ووەتە", "ۆتە", "ووەتەوە", "ۆتەوە"])
+_CKB_DIRECTIONAL = _norm_all(["ە"])[0]
+
+
+def _directional_perfect(tokens: set[str]) -> frozenset[str]:
+    """«کردۆتە» -> «کردە»: a claim in the perfect («… کردۆتە ئامانج») reads as the
+    directional past the taxonomy lists («کردە ئامانج»), so no phrase needs every tense."""
+    return frozenset(
+        token[: -len(end)] + _CKB_DIRECTIONAL
+        for token in tokens
+        for end in _CKB_DIRECTIONAL_PERFECT
+        if token.endswith(end) and len(token) - len(end) >= _MIN_STEM
     )
 
 

@@ -127,14 +127,40 @@ def _extent_end(tokens: Sequence[Token], start: int, unit: str) -> int:
     return end
 
 
+# ``extends: place`` masks a venue phrase («vigil in», «تجمع في») and the place name after it:
+# up to two words (Bandar Abbas, «بندر عباس»), never past the clause.
+_PLACE_WORDS = 2
+
+
+def _place_end(tokens: Sequence[Token], end: int) -> int:
+    """End of the place name that follows a venue phrase ending at ``end``: where people
+    met is no target of the strike they remember (round 5, class venue)."""
+    if end == 0 or end >= len(tokens):
+        return end
+    clause = tokens[end - 1].clause
+    stop = end
+    while stop < min(len(tokens), end + _PLACE_WORDS) and tokens[stop].clause == clause:
+        stop += 1
+    return stop
+
+
+def _mask_end(tokens: Sequence[Token], m: Match, unit: str) -> int:
+    """Where an exclude's mask ends: its own words, its place name, or its clause/sentence."""
+    if unit == "phrase":
+        return m.end
+    if unit == "place":
+        return _place_end(tokens, m.end)
+    return _extent_end(tokens, m.start, unit)
+
+
 def _mask_spans(
     section: Section, excludes: Sequence[Match], tokens: Sequence[Token]
 ) -> list[tuple[int, int]]:
-    """Excluded phrases; ``extends: clause|sentence`` masks to the end of that unit."""
+    """Excluded phrases; ``extends: clause|sentence`` masks to the end of that unit,
+    ``extends: place`` also the place name after the phrase."""
     spans = []
     for m in excludes:
-        unit = section.excludes[m.role.slot].extends
-        spans.append((m.start, m.end if unit == "phrase" else _extent_end(tokens, m.start, unit)))
+        spans.append((m.start, _mask_end(tokens, m, section.excludes[m.role.slot].extends)))
     return spans
 
 

@@ -60,7 +60,8 @@ class Exclude:
     phrases: tuple[str, ...]
     penalty: float
     veto: bool
-    extends: str = "phrase"  # "clause" / "sentence": mask up to the end of it
+    extends: str = "phrase"  # "clause" / "sentence": mask up to the end of it; "place": and
+    # the place name after the phrase (a venue)
 
 
 @dataclass(frozen=True, slots=True)
