@@ -23,10 +23,8 @@ _PROBES: list[dict[str, Any]] = yaml.safe_load(
 )
 _LANGUAGES = {"ar", "en", "fa", "ckb", "kmr"}
 # Classes that exist in only some languages' grammar or spelling: English alone puts a
-# noun-adjunct owner before a home noun and needs "next target" (the others already
-# had it); the spelling variants are Kurdish.
+# noun-adjunct owner before a home noun; the spelling variants are Kurdish.
 _SOME_LANGUAGES = {
-    "next-target": {"en"},
     "residence": {"en"},
     "spelling": {"ckb", "kmr"},
 }
@@ -56,7 +54,12 @@ def test_probe_names_are_unique() -> None:
 
 @pytest.mark.parametrize("language", sorted(_LANGUAGES - {"ar"}))
 def test_martyred_family_exists_where_it_is_needed(language: str) -> None:
-    """Parity: the martyrdom-verb family is named once per language that needed it
-    (Arabic already masks «مقتل/استشهاد … في الحرس الثوري»)."""
-    text = SHIPPED.read_text(encoding="utf-8")
-    assert f"&{language}_martyred" in text
+    """Parity: the martyrdom family is named once per language that needed it (Arabic
+    already masks «مقتل/استشهاد … في الحرس الثوري»)."""
+    assert f"&{language}_martyred" in SHIPPED.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", sorted(_LANGUAGES))
+def test_rank_family_exists_in_every_language(language: str) -> None:
+    """Parity: Iran's commanders and officers by rank are named in every language."""
+    assert f"&{language}_iran_ranks" in SHIPPED.read_text(encoding="utf-8")
