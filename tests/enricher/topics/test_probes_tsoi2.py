@@ -23,10 +23,12 @@ _PROBES: list[dict[str, Any]] = yaml.safe_load(
 )
 _LANGUAGES = {"ar", "en", "fa", "ckb", "kmr"}
 # Classes that exist in only some languages' grammar or spelling: English alone puts a
-# noun-adjunct owner before a home noun; the spelling variants are Kurdish.
+# noun-adjunct owner before a home noun; the spelling variants are Kurdish; ar, fa and
+# kmr already read strikes on each other's soil as an exchange.
 _SOME_LANGUAGES = {
     "residence": {"en"},
     "spelling": {"ckb", "kmr"},
+    "each-other-soil": {"en", "ckb"},
 }
 
 
