@@ -14,7 +14,11 @@ UTF-8 where a parser wants bytes):
    for a UTF-8 page. Detection would read such a body as windows-1256, every Arabic or
    curly-quoted word garbled, and the plausibility check cannot tell (it yields Arabic);
 4. a declared charset that decodes the body: HTTP ``Content-Type`` first, then the
-   document's own (XML declaration, HTML ``<meta>``);
+   document's own (XML declaration, HTML ``<meta>``). The declaration wins, as in
+   browsers and Miniflux (Go's ``charset.NewReader``), but a declared Latin single-byte
+   charset (every byte decodes, so a wrong one never fails) whose words read
+   implausibly while a guess reads cleanly is flagged: ``declared iso8859-1, looks
+   like windows-1256`` on the status line, ``fetcher_encoding_defects_total``;
 5. detection. With an Arabic-script language hint - the source's, or a
    ``<language>``/``lang`` the document states in ASCII - charset-normalizer is limited
    to the encodings that script uses. Without a hint, chardetng (Firefox's detector for
@@ -162,8 +166,9 @@ def decode_body(
 
 def _nearly_utf8(body: bytes, *, declared: bool) -> Decoded | None:
     """``body`` as UTF-8 with its few bad sequences replaced, if it is UTF-8 but for
-    them: at least :data:`STRAY_RATIO` valid non-ASCII characters per bad sequence, or (declared UTF-8) the bad sequences are under
-    :data:`MAX_REPLACEMENT_SHARE` of all characters. Legacy text fails both: its
+    them: at least :data:`STRAY_RATIO` valid non-ASCII characters per bad sequence,
+    or (declared UTF-8) the bad sequences are under :data:`MAX_REPLACEMENT_SHARE` of all
+    characters. Legacy text fails both: its
     non-ASCII bytes almost never form valid multi-byte sequences."""
     text = body.decode("utf-8", errors="replace")
     genuine = body.count(b"\xef\xbf\xbd")  # U+FFFD written in the document itself
