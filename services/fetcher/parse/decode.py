@@ -17,7 +17,7 @@ UTF-8 where a parser wants bytes):
    document's own (XML declaration, HTML ``<meta>``). The declaration wins, as in
    browsers and Miniflux (Go's ``charset.NewReader``), but a declared Latin single-byte
    charset (every byte decodes, so a wrong one never fails) whose words read
-   implausibly while a guess reads cleanly is flagged: ``declared iso8859-1, looks
+   implausibly while a guess reads cleanly is flagged: ``declared, looks
    like windows-1256`` on the status line, ``fetcher_encoding_defects_total``;
 5. detection. With an Arabic-script language hint - the source's, or a
    ``<language>``/``lang`` the document states in ASCII - charset-normalizer is limited
@@ -80,7 +80,7 @@ class Decoded:
     encoding: str
     reason: str  # override | bom | utf-8 | http | document | detected | lossy
     #: What was wrong although the body decoded (``3 invalid UTF-8 bytes replaced``,
-    #: ``declared iso8859-1, looks like windows-1256``), for the status line.
+    #: ``declared, looks like windows-1256``), for the status line.
     note: str | None = None
     #: The kind of ``note`` for ``fetcher_encoding_defects_total``.
     defect: str | None = None
@@ -197,7 +197,7 @@ def _checked_declared(body: bytes, decoded: Decoded) -> Decoded:
         return decoded
     if implausible_words(guessed[0][:SAMPLE_CHARS]) * 4 > implausible:
         return decoded
-    note = f"declared {decoded.encoding}, looks like {guessed[1]}"
+    note = f"declared, looks like {guessed[1]}"
     return replace(decoded, note=note, defect="declared_implausible")
 
 
