@@ -103,6 +103,14 @@ class FetcherMetrics:
             ["encoding"],
             registry=r,
         )
+        self.encoding_defects = Counter(
+            "fetcher_encoding_defects_total",
+            "Documents that decoded despite an encoding defect, by kind: invalid_utf8 (a "
+            "UTF-8 body with stray bytes, replaced by U+FFFD), declared_implausible (a "
+            "declared Latin charset reads as mojibake while a guess reads cleanly).",
+            ["defect"],
+            registry=r,
+        )
         self.ready = False
 
     def observe(self, result: PollResult) -> None:
@@ -116,6 +124,8 @@ class FetcherMetrics:
             self.feed_parser.labels(*result.parsed_by).inc()
         if result.guessed_encoding is not None:
             self.encoding_guessed.labels(result.guessed_encoding).inc()
+        if result.encoding_defect is not None:
+            self.encoding_defects.labels(result.encoding_defect[2]).inc()
         kind = result.error.kind.value if result.error is not None else ""
         self.polls.labels(result.outcome, kind).inc()
         if result.outcome == "not_modified":

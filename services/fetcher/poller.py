@@ -34,7 +34,7 @@ from newswire.fetcher.parse.dates import credible, from_epoch
 from newswire.fetcher.parse.html import extract_article
 from newswire.fetcher.records import RawRecord, build_record
 from newswire.fetcher.schedule import Bounds, failure_delay, http_cache_hint, next_interval
-from newswire.fetcher.sources.model import Source
+from newswire.fetcher.sources.model import Source, normal_decoding_settings
 from newswire.fetcher.state import SourceState
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class PollResult:
     #: The encoding detection chose for a body nothing labelled (None: it was labelled,
     #: UTF-8, or overridden), reported so an operator can confirm or override it.
     guessed_encoding: str | None = None
+    #: (encoding, what was wrong, kind) when the body decoded despite a defect
+    #: (stray invalid UTF-8, an implausible declared charset).
+    encoding_defect: tuple[str, str, str] | None = None
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
@@ -106,6 +109,8 @@ class PollResult:
             parts.append(f"format={self.document_format}")
         if self.guessed_encoding:
             parts.append(f"encoding={self.guessed_encoding} (guessed)")
+        elif self.encoding_defect:
+            parts.append(f"encoding={self.encoding_defect[0]} ({self.encoding_defect[1]})")
         parts += [f"status={self.status}", f"bytes={self.bytes}", f"ms={self.elapsed_s * 1000:.0f}"]
         if self.defects:
             parts.append(f"malformed={'; '.join(self.defects)!r}")
@@ -154,6 +159,10 @@ class Poller:
     async def poll(self, source: Source, state: SourceState) -> PollResult:
         now = self._clock.time()
         decoding = source.decoding_settings
+        if state.decoded_under is not None and (
+            normal_decoding_settings(state.decoded_under) == decoding
+        ):
+            state = replace(state, decoded_under=decoding)  # spelled otherwise before
         if state.decoded_under not in (None, decoding):
             log.info(
                 "source=%s decoding settings changed (%s -> %s): fetching and emitting again",
@@ -311,6 +320,7 @@ class Poller:
             defects=document.defects,
             parsed_by=document.parsed_by,
             guessed_encoding=document.encoding if document.encoding_guessed else None,
+            encoding_defect=_encoding_defect(document),
         )
 
     async def _complete(
@@ -432,3 +442,10 @@ def _valid(record: RawRecord | None) -> RawRecord | None:
         log.warning("dropping an invalid record of %s: %s", record.value["source"].get("id"), error)
         return None
     return record
+
+
+def _encoding_defect(document: Document) -> tuple[str, str, str] | None:
+    """(encoding, note, kind) of a body that decoded despite an encoding defect."""
+    if document.encoding and document.encoding_note and document.encoding_defect:
+        return document.encoding, document.encoding_note, document.encoding_defect
+    return None

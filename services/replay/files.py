@@ -22,6 +22,7 @@ from newswire.common.errors import ErrorKind, InvalidRecord, SeedFileError
 from newswire.common.records import raw_article
 from newswire.common.schemas import SchemaName, decode_json_object, validate
 from newswire.common.text import clean_plain_text, has_control_chars, strip_control_chars
+from newswire.fetcher.parse.detect import guess_encoding
 
 log = logging.getLogger(__name__)
 
@@ -310,8 +311,17 @@ def not_utf8_reason(data: bytes, error: UnicodeDecodeError) -> str:
     bad = error.object[error.start]
     return (
         f"not UTF-8: invalid byte 0x{bad:02x} at offset {error.start}; seed text must be "
-        "UTF-8 (convert legacy encodings first, e.g. iconv -f windows-1256 -t utf-8)"
+        f"UTF-8 ({_legacy_hint(data)})"
     )
+
+
+def _legacy_hint(data: bytes) -> str:
+    """How to convert ``data``, naming the legacy encoding the fetcher's detector sees
+    in it (windows-1256 Arabic, windows-1251 Russian, windows-1252 French, ...)."""
+    guessed = guess_encoding(data)
+    if guessed is None:
+        return "convert it from its legacy encoding first, e.g. iconv -f ENCODING -t utf-8 FILE"
+    return f"looks like {guessed[1]}: iconv -f {guessed[1]} -t utf-8 FILE"
 
 
 def split_headline(text: str) -> tuple[str | None, str]:

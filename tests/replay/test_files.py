@@ -98,6 +98,17 @@ def test_windows_1256_file_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "encoding"),
+    [("russian_windows1251.txt", "windows-1251"), ("french_windows1252.txt", "windows-1252")],
+)
+def test_a_legacy_file_gets_the_encoding_it_looks_like(name: str, encoding: str) -> None:
+    with pytest.raises(SeedFileError) as caught:
+        read_seed_file(REPLAY / name, max_bytes=MAX_BYTES)
+    assert f"looks like {encoding}: iconv -f {encoding} -t utf-8 FILE" in caught.value.reason
+    assert "1256" not in caught.value.reason
+
+
+@pytest.mark.parametrize(
     ("name", "hint", "not_said"),
     [
         ("utf16.txt", "the file is UTF-16 (it starts with a UTF-16 byte-order mark)", "1256"),

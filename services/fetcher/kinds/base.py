@@ -84,4 +84,10 @@ def parse(source: Source, response: FetchResponse, accept: frozenset[DocFormat])
     except FetchError as error:
         error.url = error.url or response.url
         raise
-    return replace(document, encoding=decoded.encoding, encoding_guessed=decoded.guessed)
+    return replace(
+        document,
+        encoding=decoded.encoding,
+        encoding_guessed=decoded.guessed,
+        encoding_note=decoded.note,
+        encoding_defect=decoded.defect,
+    )

@@ -7,9 +7,18 @@ UTF-8 where a parser wants bytes):
 
 1. the source's ``encoding`` override (an operator's word beats the document's);
 2. a byte-order mark;
-3. valid UTF-8 (legacy encodings almost never form valid multi-byte UTF-8 by chance);
+3. valid UTF-8 (legacy encodings almost never form valid multi-byte UTF-8 by chance),
+   and a body that is UTF-8 but for a few stray bytes (most of its non-ASCII characters
+   are valid UTF-8 sequences, or it declares UTF-8 and the bad bytes are under 1% of it):
+   read as UTF-8 with the bad bytes replaced by U+FFFD and counted, as a browser does
+   for a UTF-8 page. Detection would read such a body as windows-1256, every Arabic or
+   curly-quoted word garbled, and the plausibility check cannot tell (it yields Arabic);
 4. a declared charset that decodes the body: HTTP ``Content-Type`` first, then the
-   document's own (XML declaration, HTML ``<meta>``);
+   document's own (XML declaration, HTML ``<meta>``). The declaration wins, as in
+   browsers and Miniflux (Go's ``charset.NewReader``), but a declared Latin single-byte
+   charset (every byte decodes, so a wrong one never fails) whose words read
+   implausibly while a guess reads cleanly is flagged: ``declared, looks
+   like windows-1256`` on the status line, ``fetcher_encoding_defects_total``;
 5. detection. With an Arabic-script language hint - the source's, or a
    ``<language>``/``lang`` the document states in ASCII - charset-normalizer is limited
    to the encodings that script uses. Without a hint, chardetng (Firefox's detector for
@@ -29,10 +38,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from newswire.fetcher.errors import FetchError, FetchErrorKind
-from newswire.fetcher.parse.detect import guess_encoding
+from newswire.fetcher.parse.detect import SAMPLE_CHARS, guess_encoding, implausible_words
 
 ARABIC_SCRIPT_LANGUAGES = frozenset({"ar", "fa", "ckb", "ku", "ur", "ps", "sd", "ug", "ks"})
 ARABIC_SCRIPT_ENCODINGS = ["utf_8", "cp1256", "iso8859_6", "cp720", "cp864"]
@@ -49,8 +58,18 @@ _LANGUAGE = re.compile(
     rb"""(?:<(?:dc:)?language>\s*|\b(?:xml:)?lang\s*=\s*["']|"language"\s*:\s*")([A-Za-z]{2,3})\b""",
     re.IGNORECASE,
 )
-#: Share of replacement characters tolerated in a last-resort lossy decode.
+#: Share of replacement characters tolerated in a last-resort lossy decode, and in a
+#: body that declares UTF-8 (a stray byte in otherwise ASCII text).
 MAX_REPLACEMENT_SHARE = 0.01
+#: An undeclared body is UTF-8 with stray bytes when it has at least this many valid
+#: non-ASCII characters per invalid sequence. Legacy feeds have about 0.05 (a Persian
+#: windows-1256 letter pair can form a valid sequence by chance); UTF-8 with a stray
+#: byte has tens or hundreds.
+STRAY_RATIO = 1
+#: Declared charsets whose every byte decodes, so a wrong one never fails: checked.
+LATIN_SINGLE_BYTE = frozenset({"latin-1", "iso8859-1", "cp1252", "iso8859-15"})
+#: Implausible words a declared Latin charset may yield before it is questioned.
+MIN_IMPLAUSIBLE_WORDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,11 @@ class Decoded:
     text: str
     encoding: str
     reason: str  # override | bom | utf-8 | http | document | detected | lossy
+    #: What was wrong although the body decoded (``3 invalid UTF-8 bytes replaced``,
+    #: ``declared, looks like windows-1256``), for the status line.
+    note: str | None = None
+    #: The kind of ``note`` for ``fetcher_encoding_defects_total``.
+    defect: str | None = None
 
     @property
     def guessed(self) -> bool:
@@ -126,15 +150,55 @@ def decode_body(
     text = _try(body, "utf-8")
     if text is not None:
         return Decoded(text, "utf-8", "utf-8")
-    for reason, declared in (
-        ("http", charset_from_content_type(content_type)),
-        ("document", declared_in_document(body)),
-    ):
-        codec = _codec(declared)
+    declarations = (
+        ("http", _codec(charset_from_content_type(content_type))),
+        ("document", _codec(declared_in_document(body))),
+    )
+    stray = _nearly_utf8(body, declared=any(codec == "utf-8" for _, codec in declarations))
+    if stray is not None:
+        return stray
+    for reason, codec in declarations:
         text = _try(body, codec)
         if text is not None and codec is not None:
-            return Decoded(text, codec, reason)
+            return _checked_declared(body, Decoded(text, codec, reason))
     return _detect(body, language_hint or language_in_document(body))
+
+
+def _nearly_utf8(body: bytes, *, declared: bool) -> Decoded | None:
+    """``body`` as UTF-8 with its few bad sequences replaced, if it is UTF-8 but for
+    them: at least :data:`STRAY_RATIO` valid non-ASCII characters per bad sequence,
+    or (declared UTF-8) the bad sequences are under :data:`MAX_REPLACEMENT_SHARE` of all
+    characters. Legacy text fails both: its
+    non-ASCII bytes almost never form valid multi-byte sequences."""
+    text = body.decode("utf-8", errors="replace")
+    genuine = body.count(b"\xef\xbf\xbd")  # U+FFFD written in the document itself
+    bad = text.count("\ufffd") - genuine
+    valid = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    nearly = bad * STRAY_RATIO <= valid
+    if not (nearly or (declared and bad <= MAX_REPLACEMENT_SHARE * max(len(text), 1))):
+        return None
+    noun = "sequence" if bad == 1 else "sequences"
+    return Decoded(text, "utf-8", "utf-8", f"{bad} invalid UTF-8 {noun} replaced", "invalid_utf8")
+
+
+def _checked_declared(body: bytes, decoded: Decoded) -> Decoded:
+    """``decoded`` (a declared charset), flagged when the charset is a Latin single-byte
+    one, its words read implausibly and a guessed decoding reads cleanly: windows-1256
+    Arabic declared ISO-8859-1 comes out as 'ÇäÝÌÇÑ'. The declaration still wins (as
+    in browsers and Miniflux); the note tells the operator to set ``encoding``."""
+    if decoded.encoding not in LATIN_SINGLE_BYTE:
+        return decoded
+    sample = decoded.text[:SAMPLE_CHARS]
+    implausible = implausible_words(sample)
+    if implausible < MIN_IMPLAUSIBLE_WORDS:
+        return decoded
+    guessed = guess_encoding(body)
+    if guessed is None or guessed[1] == decoded.encoding:
+        return decoded
+    if implausible_words(guessed[0][:SAMPLE_CHARS]) * 4 > implausible:
+        return decoded
+    note = f"declared, looks like {guessed[1]}"
+    return replace(decoded, note=note, defect="declared_implausible")
 
 
 def _decode_override(body: bytes, override: str) -> Decoded:

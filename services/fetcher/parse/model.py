@@ -86,6 +86,10 @@ class Document:
     #: (nothing named it): a guess is reported so an operator can confirm it.
     encoding: str | None = None
     encoding_guessed: bool = False
+    #: What was wrong with the encoding although the body decoded, and its kind
+    #: (``invalid_utf8``, ``declared_implausible``), for the status line and metrics.
+    encoding_note: str | None = None
+    encoding_defect: str | None = None
 
     @property
     def malformed(self) -> bool:

@@ -7,6 +7,7 @@ and the kinds registry (``fetcher/kinds``) must have a reader for every member.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -91,7 +92,28 @@ class Source:
     def decoding_settings(self) -> str:
         """The settings a body's text depends on (``encoding`` override, ``language``
         hint). Polling state keeps them with its validators: a change re-fetches."""
-        return f"encoding={self.encoding or ''};language={self.language or ''}"
+        return decoding_settings(self.encoding, self.language)
+
+
+def decoding_settings(encoding: str | None, language: str | None) -> str:
+    """``encoding=...;language=...`` with the codec's canonical name (``CP1256`` and
+    ``windows-1256`` are one codec) and the language in lower case, so a change of
+    spelling alone does not re-fetch and emit a source's items again."""
+    codec = (encoding or "").strip()
+    try:
+        codec = codecs.lookup(codec).name if codec else ""
+    except LookupError:
+        codec = codec.lower()
+    return f"encoding={codec};language={(language or '').strip().lower()}"
+
+
+def normal_decoding_settings(settings: str) -> str:
+    """A stored :func:`decoding_settings` string (perhaps written before names were
+    normalised) in today's normal form."""
+    encoding, _, language = settings.partition(";")
+    return decoding_settings(
+        encoding.removeprefix("encoding=") or None, language.removeprefix("language=") or None
+    )
 
 
 def parse_duration(value: float | int | str) -> float:
