@@ -568,3 +568,49 @@ def test_sink_postgres_writer_without_a_dsn_names_the_flag_typed(tmp_path: Path)
         "newswire sink: --writers includes postgres but neither --postgres nor "
         "SINK_POSTGRES_DSN is set"
     )
+
+
+def test_fetch_output_to_a_file_is_refused_like_its_other_usage_errors(
+    sources_file: Path,
+) -> None:
+    result = newswire("fetch", "--sources", str(sources_file), "--output", "/tmp/x.jsonl")
+    assert result.returncode == 2
+    assert assert_one_clean_line(result) == (
+        "newswire fetch: --output takes only '-', standard output (see newswire fetch --help)"
+    )
+
+
+def test_fetch_of_a_missing_sources_file_names_the_command(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.yaml"
+    result = newswire("fetch", "--sources", str(missing), "--once")
+    assert result.returncode == 2
+    assert assert_one_clean_line(result) == (
+        f"newswire fetch: {missing}: cannot read: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sources:\n  - id: a\x00\n",  # a control character: PyYAML's reader refuses it
+        'sources:\n  - id: a\n    name: "\\ud800"\n',  # an escape naming no character
+    ],
+)
+def test_sources_check_and_fetch_refuse_a_file_of_no_text_alike(tmp_path: Path, text: str) -> None:
+    """Both used to end in a traceback."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for args in (["sources", "check", str(path)], ["fetch", "--sources", str(path), "--once"]):
+        result = newswire(*args)
+        assert result.returncode == 2, result.stderr
+        assert "invalid YAML" in assert_one_clean_line(result)
+
+
+def test_sources_check_exits_2_on_a_file_fetch_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n  - {id: a, name: A, kind: feed, url: 'https://a.example/', "
+        "charset: klingon-8}\n"
+    )
+    assert newswire("sources", "check", str(path)).returncode == 2
+    assert newswire("fetch", "--sources", str(path), "--once").returncode == 2
