@@ -614,3 +614,17 @@ def test_sources_check_exits_2_on_a_file_fetch_refuses(tmp_path: Path) -> None:
     )
     assert newswire("sources", "check", str(path)).returncode == 2
     assert newswire("fetch", "--sources", str(path), "--once").returncode == 2
+
+
+@pytest.mark.parametrize("name", ["notes.md", "README"])
+def test_replay_of_a_named_file_that_can_never_be_a_seed_is_a_usage_error(
+    tmp_path: Path, name: str
+) -> None:
+    """Said before Kafka is waited for (it was exit 1, after connecting)."""
+    path = tmp_path / name
+    path.write_text("# not a seed\n")
+    result = newswire("replay", str(path), env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA})
+    assert result.returncode == 2
+    line = assert_one_clean_line(result)
+    assert f"{path}: unknown extension " in line and "did not answer" not in line
+    assert line.endswith("(see newswire replay --help)")
