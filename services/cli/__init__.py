@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     # The click Context typer's parameter classes are typed with (typer vendors click).
     from typer._click import Context as ClickContext
 
+    from newswire.common.settings import Settings
+
 #: Every command's one-line summary (the command lists show it) and real examples (the
 #: end of its --help), by command path. A test runs the parser on every example.
 COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -458,6 +460,7 @@ def sink(
     try:
         # The one check of the writer names and the DSN; an error names the flag the
         # user typed, not the variable it sets.
+        _check_sink_sources(configured, writers_flag=writers, postgres_flag=postgres)
         options = WriterOptions.from_settings(
             configured, writers_source="--writers" if writers is not None else "SINK_WRITERS"
         )
@@ -467,6 +470,34 @@ def sink(
         )
     except NewswireError as exc:
         fail("sink", str(exc), EXIT_USAGE)
+
+
+def _check_sink_sources(
+    configured: Settings, *, writers_flag: str | None, postgres_flag: str | None
+) -> None:
+    """The writers and the DSN against each other, named as the user gave them.
+
+    A DSN without the postgres writer was silently unused: from two flags that is a
+    mistake (exit 2); from the environment (a shared .env, say) one warning line. The
+    postgres writer without a DSN names ``--writers`` when that was typed."""
+    from newswire.sink.writers.factory import POSTGRES
+    from newswire.sink.writers.registry import SinkConfigError
+
+    sink = configured.sink
+    if not sink.writers:
+        return  # unset: the default follows the DSN
+    names = [name.strip().lower() for name in sink.writers.split(",")]
+    writers_from = "--writers" if writers_flag is not None else "SINK_WRITERS"
+    dsn_from = "--postgres" if postgres_flag else "SINK_POSTGRES_DSN"
+    if POSTGRES in names and sink.postgres_dsn is None:
+        raise SinkConfigError(
+            f"{writers_from} includes postgres but neither --postgres nor SINK_POSTGRES_DSN is set"
+        )
+    if POSTGRES not in names and sink.postgres_dsn is not None:
+        message = f"{dsn_from} is given but {writers_from} does not include postgres"
+        if writers_flag is not None and postgres_flag:
+            raise SinkConfigError(message)
+        typer.echo(f"newswire sink: warning: {message}; nothing is written to it", err=True)
 
 
 @app.command()

@@ -10,8 +10,10 @@ import typer
 
 from newswire.cli.exits import (
     DEFAULT_KAFKA_TIMEOUT_S,
+    EXIT_USAGE,
     KafkaTimeout,
     command_failures,
+    fail,
     networks,
     require_free_port,
     require_kafka,
@@ -20,6 +22,9 @@ from newswire.cli.settings import cli_settings as _settings
 
 if TYPE_CHECKING:
     from newswire.common.settings import Settings
+
+#: The pointer that ends the command's usage errors, as click's own do.
+_HELP = "(see newswire fetch --help)"
 
 sources_app = typer.Typer(
     help="Author the sources: check and discover them, apply them to news.sources, list them.",
@@ -64,21 +69,23 @@ def fetch(
     """
     from newswire.fetcher.commands import fetch as run
 
+    if output is not None and output != "-":
+        fail("fetch", f"--output takes only '-', standard output {_HELP}", EXIT_USAGE)
     if sources is None:
         if once or output is not None:
-            typer.echo(
-                "newswire fetch: --once and --output need --sources FILE (a replica of the "
-                "group polls until stopped)",
-                err=True,
+            fail(
+                "fetch",
+                "--once and --output need --sources FILE (a replica of the group polls "
+                f"until stopped) {_HELP}",
+                EXIT_USAGE,
             )
-            raise typer.Exit(2)
         settings = _settings("fetcher")
         _web_port_free(settings)
         require_kafka("fetch", settings.kafka, kafka_timeout)
         with command_failures("fetch", settings.kafka):
             code = run(settings, None, allow_network=allow_network or ())
         raise typer.Exit(code)
-    _usable_or_exit(sources, "not polling")
+    _usable_or_exit("fetch", sources, "not polling")
     settings = _settings("fetcher")
     if output is None:  # to Kafka: say so in one line if it is not there
         if not once:
@@ -109,27 +116,28 @@ def _on_kafka(
     raise typer.Exit(code)
 
 
-def _usable_or_exit(path: Path, refusal: str) -> None:
-    """Every problem of the sources file at PATH on stderr and exit 2, unless usable."""
+def _usable_or_exit(command: str, path: Path, refusal: str) -> None:
+    """Every problem of the sources file at PATH on stderr and exit 2, unless usable.
+    The one-line refusals start ``newswire COMMAND:`` like the command's other errors;
+    the problems are ``sources check``'s own lines (file:line: ...), so an editor jumps."""
     from newswire.fetcher.sources import SourcesFileUnreadable, sources_file_problems
 
     try:
         problems, _ = sources_file_problems(path)
     except SourcesFileUnreadable as error:
-        typer.echo(error.render(), err=True)
-        raise typer.Exit(2) from None
+        fail(command, error.render(), EXIT_USAGE)
     if problems:
         for problem in problems:
             typer.echo(problem.render(str(path)), err=True)
-        typer.echo(f"{path}: {refusal}: fix the problems above first", err=True)
-        raise typer.Exit(2)
+        fail(command, f"{path}: {refusal}: fix the problems above first", EXIT_USAGE)
 
 
 @sources_app.command("check")
 def sources_check(path: Annotated[Path, typer.Argument(help="Sources file to validate.")]) -> None:
     """Validate a sources file; print every problem with its line and source.
 
-    Exit status: 0 valid, 1 problems (all of them are printed), 2 unreadable or not YAML.
+    Exit status: 0 valid; 2 not usable, as fetch and sources apply refuse it: problems
+    (all of them are printed), unreadable, not UTF-8 or not YAML.
     """
     from newswire.fetcher.sources import check_report
 
@@ -160,7 +168,9 @@ def sources_apply(
     """
     from newswire.fetcher.catalog import apply_file
 
-    _usable_or_exit(path, "not applied")  # a bad file is said before Kafka is asked
+    _usable_or_exit(
+        "sources apply", path, "not applied"
+    )  # a bad file is said before Kafka is asked
     _on_kafka(
         "sources apply",
         kafka_timeout,

@@ -58,7 +58,7 @@ from newswire.common.text import excerpt
 from newswire.common.topics import declared_topics
 from newswire.replay.command import say_ignored, say_skipped, shortfall
 from newswire.replay.dlq_view import origin_text
-from newswire.replay.files import expand_seed_paths
+from newswire.replay.files import SEED_SUFFIXES, expand_seed_paths
 from newswire.replay.service import ReplayReport, replay
 
 POLL_S = 0.5
@@ -149,7 +149,13 @@ class Outcome:
     def verdict(self) -> tuple[int, str | None]:
         """(exit status, why it is not 0)."""
         report = self.report
-        missing = shortfall(report)
+        # The embedded broker run started is stopped by now: its dead letters are read
+        # in the summary's list, not with 'dlq list' (which would find no broker).
+        missing = (
+            shortfall(report, dead_letters_at="the dead letters listed above")
+            if self.fresh_cluster
+            else shortfall(report)
+        )
         if not report.produced:
             return EXIT_INCOMPLETE, f"nothing replayed: {missing or 'no records'}"
         if missing:
@@ -176,7 +182,8 @@ def tail(path: Path, lines: int = 20) -> str:
 
 
 def check_seeds(seeds: Path) -> str | None:
-    """What is wrong with SEEDS as ``--seeds`` (None: usable), before anything starts."""
+    """What is wrong with SEEDS as ``--seeds`` or a replay PATH (None: usable), before
+    anything starts."""
     if not seeds.exists():
         return f"{seeds}: no such file or directory"
     if seeds.is_dir():
@@ -186,6 +193,13 @@ def check_seeds(seeds: Path) -> str | None:
         errors = [e for e in expand_seed_paths([seeds]).errors if e.path == str(seeds)]
         if errors:
             return str(errors[0])
+    elif seeds.suffix.lower() not in SEED_SUFFIXES:
+        # A named file that can never be a seed, whatever it holds: the argument is
+        # wrong, so it is said before Kafka is waited for, not after, as a failed seed.
+        return (
+            f"{seeds}: unknown extension {seeds.suffix or '(none)'!r}: seed files are .txt "
+            "(one article) or .jsonl (raw records, one per line)"
+        )
     return None
 
 
@@ -470,6 +484,10 @@ async def summarise(
     return summary
 
 
+#: Dead letters listed one per line in run's summary (the rest are counted).
+SHOWN_DEAD_LETTERS = 5
+
+
 def print_summary(outcome: Outcome, out: Path) -> None:
     def fmt(counter: Counter[str]) -> str:
         return ", ".join(f"{k}={v}" for k, v in sorted(counter.items())) or "none"
@@ -499,8 +517,10 @@ def print_summary(outcome: Outcome, out: Path) -> None:
     print(f"  languages: {fmt(summary.languages)}")
     print(f"  topics:    {fmt(summary.topics)}")
     print(f"dead letters: {sum(summary.dead_letters.values())} ({fmt(summary.dead_letters)})")
-    for reason in summary.reasons[:5]:
+    for reason in summary.reasons[:SHOWN_DEAD_LETTERS]:
         print(f"  - {excerpt(reason, 200)}")
+    if len(summary.reasons) > SHOWN_DEAD_LETTERS:
+        print(f"  - … and {len(summary.reasons) - SHOWN_DEAD_LETTERS} more")
 
 
 def _n(count: int, noun: str) -> str:

@@ -32,7 +32,9 @@ def cli_settings(service: str = "newswire") -> Settings:
     return settings
 
 
-def describe_invalid_settings(problems: Sequence[ValidationError | SettingsError]) -> str:
+def describe_invalid_settings(
+    problems: Sequence[ValidationError | SettingsError | str],
+) -> str:
     """One line: every bad value of every group, naming the environment variable and,
     for a list such as ``FETCHER_ALLOW_NETWORKS``, the item, ``; ``-separated:
     ``invalid configuration: FETCHER_ALLOW_NETWORKS: item 1: Input is not a valid IPv4
@@ -42,7 +44,7 @@ def describe_invalid_settings(problems: Sequence[ValidationError | SettingsError
     for problem in problems:
         if isinstance(problem, ValidationError):
             lines.extend(_bad_values(problem))
-        else:  # a value the group could not even parse: pydantic-settings' own words
+        else:  # a value the group could not parse (pydantic-settings' words), or no setting
             lines.append(excerpt(str(problem), 300))
     return "invalid configuration: " + "; ".join(" ".join(line.splitlines()) for line in lines)
 

@@ -7,8 +7,10 @@ short and stable (``KAFKA_BOOTSTRAP_SERVERS``, ``TOPIC_RAW``, ``SINK_OUT_DIR`` .
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -267,6 +269,23 @@ class SinkSettings(BaseSettings):
             "unset: jsonl, plus postgres when a DSN is set."
         ),
     )
+
+    @field_validator("writers", mode="after")
+    @classmethod
+    def _known_writers(cls, value: str | None) -> str | None:
+        """Checked here, not only by ``sink``: every command reads the settings, so a
+        misspelt writer is reported by any of them, on one line with every other bad
+        variable, instead of after they are fixed."""
+        if value is None or not value.strip():
+            return value
+        from newswire.sink.writers.registry import known  # the sink's list, loaded lazily
+
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in known()]
+        if unknown:
+            raise ValueError(f"unknown writer(s) {unknown}; use {', '.join(known())}")
+        return value
+
     postgres_dsn: SecretStr | None = Field(
         default=None,
         description="PostgreSQL DSN of the postgres writer, e.g. postgresql://user:pw@host/db.",
@@ -484,9 +503,9 @@ class InvalidSettings(NewswireError):
 
     Each PROBLEM is what one group raised (pydantic's ValidationError, or the
     SettingsError of a value it could not even parse), so the variables it names are
-    read under that group's own prefix."""
+    read under that group's own prefix; or, as a string, a variable that is no setting."""
 
-    def __init__(self, problems: Sequence[ValidationError | SettingsError]) -> None:
+    def __init__(self, problems: Sequence[ValidationError | SettingsError | str]) -> None:
         super().__init__(f"invalid configuration: {len(problems)} settings groups refused")
         self.problems = list(problems)
 
@@ -499,7 +518,7 @@ def load_settings() -> Settings:
     stopped the rest, and an operator fixed one group per run. Raises
     :class:`InvalidSettings` with every group's refusal."""
     groups: dict[str, Any] = {}  # Settings' keyword arguments, one per group
-    problems: list[ValidationError | SettingsError] = []
+    problems: list[ValidationError | SettingsError | str] = []
     for name, field in Settings.model_fields.items():
         group = field.annotation
         if not (isinstance(group, type) and issubclass(group, BaseSettings)):
@@ -513,9 +532,37 @@ def load_settings() -> Settings:
         settings = Settings(**groups)
     except (ValidationError, SettingsError) as exc:
         problems.insert(0, exc)
+    problems.extend(unknown_variables(os.environ))
     if problems:
         raise InvalidSettings(problems)
     return settings
+
+
+#: Prefixes whose every variable must be a setting. ``KAFKA_`` is not one: Kafka's own
+#: images and scripts read ``KAFKA_NODE_ID``, ``KAFKA_LISTENERS``, ``KAFKA_HEAP_OPTS``
+#: ..., and docker-compose.yml sets them next to ours, so a stranger there is likely
+#: theirs, not a typo of ours.
+CHECKED_PREFIXES = ("NEWSWIRE_", "TOPIC_", "ENRICHER_", "SINK_", "REPLAY_", "FETCHER_")
+
+#: Variables under a checked prefix that are read, but not as settings.
+NOT_SETTINGS = frozenset({"NEWSWIRE_TEST_POSTGRES_DSN"})  # the tests' PostgreSQL server
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``SINK_OUTDIR is not a setting (did you mean SINK_OUT_DIR?)`` for each variable
+    under one of :data:`CHECKED_PREFIXES` that no group reads: pydantic ignores it, so
+    a misspelt name silently left the default in force. Names are compared upper-cased,
+    as the groups read them (case-insensitive)."""
+    known = setting_names()
+    problems: list[str] = []
+    for variable in sorted(environ):
+        name = variable.upper()
+        if not name.startswith(CHECKED_PREFIXES) or name in known or name in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{variable} is not a setting{hint}")
+    return problems
 
 
 def _env_value(value: object) -> str:
@@ -559,6 +606,16 @@ def _setting_groups() -> list[type[BaseSettings]]:
         SinkSettings,
         ReplaySettings,
         FetcherSettings,
+    ]
+
+
+def setting_names() -> list[str]:
+    """Every variable a group reads (without reading the environment, so it cannot fail)."""
+    return [
+        f"{group.model_config.get('env_prefix', '')}{name}".upper()
+        for group in _setting_groups()
+        for name, field in group.model_fields.items()
+        if not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseSettings))
     ]
 
 

@@ -68,6 +68,25 @@ _KeepLastLoader.yaml_implicit_resolvers = {
 }
 
 
+def _construct_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    """A string, refused when a ``"\\ud800"`` escape left a lone surrogate in it: that is
+    no character, and everything downstream (the schema check, JSON, Kafka) fails on it."""
+    value = loader.construct_scalar(node)  # type: ignore[arg-type]
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            "an escape names a lone surrogate (\\uD800-\\uDFFF), not a character",
+            node.start_mark,
+        ) from None
+    return value
+
+
+_KeepLastLoader.add_constructor("tag:yaml.org,2002:str", _construct_text)
+
+
 class _RejectingLoader(_KeepLastLoader):
     """The same, but a repeated mapping key is an error at the second one."""
 
@@ -111,7 +130,10 @@ def load_tree(text: str, *, repeated_keys: RepeatedKeys = "reject") -> tuple[Any
 
     An empty text is ``(None, None)``. JSON is YAML, so a JSON file loads too.
     Raises :class:`YamlFileError`."""
-    loader = _LOADERS[repeated_keys](text)
+    try:  # the loader's reader refuses control characters (NUL, BEL ...) as it starts
+        loader = _LOADERS[repeated_keys](text)
+    except yaml.YAMLError as exc:
+        raise YamlFileError.from_yaml(exc) from exc
     try:
         root = loader.get_single_node()
         document = loader.construct_document(root) if root is not None else None

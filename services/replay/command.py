@@ -91,18 +91,22 @@ def outcome(report: ReplayReport) -> tuple[int, str | None]:
     return EXIT_OK, None
 
 
-def shortfall(report: ReplayReport) -> str | None:
+#: Where ``replay``'s dead letters are read: the broker it produced to is still there.
+DLQ_LIST_HINT = "'newswire dlq list --service replay'"
+
+
+def shortfall(report: ReplayReport, *, dead_letters_at: str = DLQ_LIST_HINT) -> str | None:
     """What of the seeds did not become records on the raw topic (None: nothing):
-    ``replay`` and ``run`` both exit 1 on it, and say it in these words."""
+    ``replay`` and ``run`` both exit 1 on it, and say it in these words.
+    ``dead_letters_at`` is where the dead letters can be read: ``run`` on the embedded
+    broker it started points at its own summary, since that broker is gone by then."""
     parts = []
     if unreadable := len(report.file_errors):
         seeds = f"{unreadable} seed{'s' if unreadable != 1 else ''}"
         parts.append(f"{seeds} could not be replayed (see 'skipped')")
     if dead := report.dead_letters:
         lines = f"{dead} .jsonl line{'s' if dead != 1 else ''}"
-        parts.append(
-            f"{lines} went to the dead-letter topic (see 'newswire dlq list --service replay')"
-        )
+        parts.append(f"{lines} went to the dead-letter topic (see {dead_letters_at})")
     return "; ".join(parts) or None
 
 

@@ -491,7 +491,8 @@ def test_sink_writers_from_the_environment_name_the_variable(tmp_path: Path) -> 
     env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "SINK_WRITERS": "jsonl,s3"}
     result = newswire("sink", "--out", str(tmp_path / "out"), env=env, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert "SINK_WRITERS='jsonl,s3': unknown writer(s) ['s3']" in flat(result.stderr)
+    line = assert_one_clean_line(result)
+    assert "SINK_WRITERS: unknown writer(s) ['s3']; use jsonl, postgres" in line
 
 
 @pytest.mark.parametrize("value", ["nothex", "F427E776C52B59F12ABF51D7AB70FC6", "0" * 33])
@@ -504,3 +505,126 @@ def test_audit_refuses_an_id_that_is_not_an_article_id(value: str) -> None:
         f"newswire audit: Invalid value for '--id': {value!r} is not an article id "
         "(32 hex digits) (see newswire audit --help)"
     ]
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles() -> None:
+    """Ignored, it silently left the default in force; now it is one more bad setting."""
+    result = newswire(
+        "settings",
+        env={"SINK_OUTDIR": "/x", "SINK_FLUSH_RECORDS": "5", "SINK_HTTP_PORT": "abc"},
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    line = assert_one_clean_line(result)
+    assert line.startswith("invalid configuration: SINK_HTTP_PORT: "), line
+    assert "; SINK_OUTDIR is not a setting (did you mean SINK_OUT_DIR?)" in line
+    assert "; SINK_FLUSH_RECORDS is not a setting" in line
+
+
+def test_variables_of_kafka_images_and_of_the_tests_are_not_refused() -> None:
+    """KAFKA_ is Kafka's own images' prefix too (docker-compose.yml sets KAFKA_NODE_ID)."""
+    result = newswire(
+        "settings", env={"KAFKA_NODE_ID": "1", "NEWSWIRE_TEST_POSTGRES_DSN": "postgresql://x/y"}
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_writer_is_said_by_every_command_with_the_other_bad_values() -> None:
+    result = newswire("topics", "list", env={"SINK_WRITERS": "jsnl", "SINK_HTTP_PORT": "abc"})
+    assert result.returncode == 2
+    line = assert_one_clean_line(result)
+    assert "SINK_WRITERS: unknown writer(s) ['jsnl']; use jsonl, postgres (got 'jsnl')" in line
+    assert "SINK_HTTP_PORT: " in line
+
+
+_NO_KAFKA_ENV = {"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA, "KAFKA_PROFILE": "kafka"}
+
+
+def test_sink_refuses_a_dsn_flag_its_writers_flag_leaves_out(tmp_path: Path) -> None:
+    """It was silently unused: the articles the user meant for PostgreSQL went nowhere."""
+    args = ["--writers", "jsonl", "--postgres", "postgresql://u@localhost/db"]
+    result = newswire("sink", "--out", str(tmp_path / "out"), *args, env=_NO_KAFKA_ENV)
+    assert result.returncode == 2
+    assert assert_one_clean_line(result) == (
+        "newswire sink: --postgres is given but --writers does not include postgres"
+    )
+
+
+def test_sink_warns_of_a_dsn_the_environment_leaves_unused(tmp_path: Path) -> None:
+    env = _NO_KAFKA_ENV | {"SINK_WRITERS": "jsonl", "SINK_POSTGRES_DSN": "postgresql://u@h/db"}
+    result = newswire("sink", "--out", str(tmp_path / "out"), "--kafka-timeout", "0.5", env=env)
+    assert result.returncode == EXIT_UNREACHABLE  # it went on: a warning, not a refusal
+    assert result.stderr.splitlines()[0] == (
+        "newswire sink: warning: SINK_POSTGRES_DSN is given but SINK_WRITERS does not include "
+        "postgres; nothing is written to it"
+    )
+
+
+def test_sink_postgres_writer_without_a_dsn_names_the_flag_typed(tmp_path: Path) -> None:
+    result = newswire(
+        "sink", "--out", str(tmp_path / "out"), "--writers", "postgres", env=_NO_KAFKA_ENV
+    )
+    assert result.returncode == 2
+    assert assert_one_clean_line(result) == (
+        "newswire sink: --writers includes postgres but neither --postgres nor "
+        "SINK_POSTGRES_DSN is set"
+    )
+
+
+def test_fetch_output_to_a_file_is_refused_like_its_other_usage_errors(
+    sources_file: Path,
+) -> None:
+    result = newswire("fetch", "--sources", str(sources_file), "--output", "/tmp/x.jsonl")
+    assert result.returncode == 2
+    assert assert_one_clean_line(result) == (
+        "newswire fetch: --output takes only '-', standard output (see newswire fetch --help)"
+    )
+
+
+def test_fetch_of_a_missing_sources_file_names_the_command(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.yaml"
+    result = newswire("fetch", "--sources", str(missing), "--once")
+    assert result.returncode == 2
+    assert assert_one_clean_line(result) == (
+        f"newswire fetch: {missing}: cannot read: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sources:\n  - id: a\x00\n",  # a control character: PyYAML's reader refuses it
+        'sources:\n  - id: a\n    name: "\\ud800"\n',  # an escape naming no character
+    ],
+)
+def test_sources_check_and_fetch_refuse_a_file_of_no_text_alike(tmp_path: Path, text: str) -> None:
+    """Both used to end in a traceback."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for args in (["sources", "check", str(path)], ["fetch", "--sources", str(path), "--once"]):
+        result = newswire(*args)
+        assert result.returncode == 2, result.stderr
+        assert "invalid YAML" in assert_one_clean_line(result)
+
+
+def test_sources_check_exits_2_on_a_file_fetch_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n  - {id: a, name: A, kind: feed, url: 'https://a.example/', "
+        "charset: klingon-8}\n"
+    )
+    assert newswire("sources", "check", str(path)).returncode == 2
+    assert newswire("fetch", "--sources", str(path), "--once").returncode == 2
+
+
+@pytest.mark.parametrize("name", ["notes.md", "README"])
+def test_replay_of_a_named_file_that_can_never_be_a_seed_is_a_usage_error(
+    tmp_path: Path, name: str
+) -> None:
+    """Said before Kafka is waited for (it was exit 1, after connecting)."""
+    path = tmp_path / name
+    path.write_text("# not a seed\n")
+    result = newswire("replay", str(path), env={"KAFKA_BOOTSTRAP_SERVERS": NO_KAFKA})
+    assert result.returncode == 2
+    line = assert_one_clean_line(result)
+    assert f"{path}: unknown extension " in line and "did not answer" not in line
+    assert line.endswith("(see newswire replay --help)")

@@ -91,3 +91,11 @@ def test_node_at_stops_at_the_deepest_node_the_file_has() -> None:
     _, root = load_tree("a:\n  b: [1, 2]\n")
     assert line_of(node_at(root, ("a", "b", 5, "c"))) == 2
     assert line_of(node_at(None, ("a",))) is None
+
+
+@pytest.mark.parametrize("text", ["a: b\x00\n", "a: \x07\n", 'a: "\\ud800"\n', '"\\udfff": 1\n'])
+def test_text_that_is_no_text_is_a_yaml_file_error(text: str) -> None:
+    """PyYAML's reader error (raised as the loader starts) and a lone surrogate were
+    tracebacks of every command that reads a YAML file."""
+    with pytest.raises(YamlFileError):
+        load(text)

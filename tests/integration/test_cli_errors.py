@@ -160,9 +160,10 @@ def test_run_with_a_dead_lettered_line_is_incomplete_and_names_its_origin(tmp_pa
     )
     assert "dead letters: 1 (replay/decode=1)" in lines
     assert any(line.startswith("  - replay/decode b/records.jsonl:2: ") for line in lines)
+    # run's own broker is stopped by now: 'dlq list' would find nothing to ask
     assert result.stderr.splitlines()[-1] == (
         "newswire run: incomplete: 1 .jsonl line went to the dead-letter topic "
-        "(see 'newswire dlq list --service replay')"
+        "(see the dead letters listed above)"
     )
 
 

@@ -46,8 +46,10 @@ def load_sources(path: Path) -> list[Source]:
 def check_report(path: Path, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``newswire sources check FILE``: every problem on its own line, then a count.
 
-    Exit status: 0 usable (says how many sources were checked), 1 problems,
-    2 nothing to check (unreadable, not UTF-8, not YAML: one line on stderr).
+    Exit status: 0 usable (says how many sources were checked); 2 not usable, as
+    ``fetch`` and ``sources apply`` refuse it: problems, or nothing to check (unreadable,
+    not UTF-8, not YAML: one line on stderr). Not 1 for problems: a script's check
+    and the fetch it guards said different things about the same file.
     """
     out, err = out or sys.stdout, err or sys.stderr
     name = str(path)
@@ -65,7 +67,7 @@ def check_report(path: Path, *, out: TextIO | None = None, err: TextIO | None = 
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         affected = f" ({len(touched)} of {total} sources)" if total else ""
         print(f"{name}: {count}{affected}", file=out)
-        return 1
+        return 2
     sources = [build_source(entry) for entry in document["sources"]]
     kinds = Counter(s.kind.value for s in sources)
     mix = ", ".join(f"{k.value}={kinds[k.value]}" for k in SourceKind if kinds[k.value])

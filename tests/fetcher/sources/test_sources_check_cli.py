@@ -72,7 +72,7 @@ def newswire(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 def test_every_problem_at_once_in_the_operators_words(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text(PROBLEMS, encoding="utf-8")
     result = newswire("sources", "check", "sources.yaml", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 2, result.stderr  # as fetch refuses it, not 1
     lines = result.stdout.splitlines()
     expected = [
         'sources.yaml:10: source "rudaw-en": url "http://exa mple.com/feed" is not a valid '
@@ -166,7 +166,8 @@ def test_fetch_refuses_the_file_with_the_same_words(tmp_path: Path) -> None:
         in result.stderr.splitlines()
     )
     assert (
-        result.stderr.splitlines()[-1] == "sources.yaml: not polling: fix the problems above first"
+        result.stderr.splitlines()[-1]
+        == "newswire fetch: sources.yaml: not polling: fix the problems above first"
     )
 
 
@@ -247,7 +248,7 @@ def test_the_command_in_process(tmp_path: Path) -> None:
     assert check_report(good, out=out, err=err) == 0
     assert f"{good}: OK, 1 source checked, no problems (feed=1; 0 unverified)" in out.getvalue()
     out = io.StringIO()
-    assert check_report(bad, out=out, err=err) == 1
+    assert check_report(bad, out=out, err=err) == 2
     assert (
         f'{bad}:2: source "a": kind "blog" is not one of feed, wordpress, sitemap, html'
         in out.getvalue()
