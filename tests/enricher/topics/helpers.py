@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,38 @@ def assert_labelled(classifier: TopicClassifier, case: dict[str, Any]) -> None:
     vocabulary = classifier.vocabulary()
     for match in found:
         assert match.evidence and set(match.evidence) <= vocabulary
+
+
+# -- probe files (one per tuner, so their branches merge cleanly) -------------------
+
+#: The shipped languages: a class of language is probed in each that has it.
+LANGUAGES = frozenset({"ar", "en", "fa", "ckb", "kmr"})
+
+
+def load_probes(name: str) -> list[dict[str, Any]]:
+    """The probes of ``tests/fixtures/enricher/NAME``."""
+    probes: list[dict[str, Any]] = yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
+    return probes
+
+
+def repeated_names(probes: list[dict[str, Any]]) -> list[str]:
+    """Probe names used more than once (a name is a test id)."""
+    return [name for name, n in Counter(c["name"] for c in probes).items() if n > 1]
+
+
+def languages_by_class(probes: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Each probe class with the languages it is probed in."""
+    by_class: dict[str, set[str]] = {}
+    for case in probes:
+        by_class.setdefault(case["class"], set()).add(case["language"])
+    return by_class
+
+
+def label_sets_by_class(probes: list[dict[str, Any]]) -> dict[str, dict[str, set[tuple[str, ...]]]]:
+    """Each probe class, per language, with the distinct label sets its probes expect:
+    two or more means a positive stands next to a look-alike."""
+    by_class: dict[str, dict[str, set[tuple[str, ...]]]] = {}
+    for case in probes:
+        signs = by_class.setdefault(case["class"], {}).setdefault(case["language"], set())
+        signs.add(tuple(sorted(case["topics"])))
+    return by_class

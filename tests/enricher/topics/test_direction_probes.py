@@ -10,14 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import FIXTURES, assert_labelled, probe_param
+from tests.enricher.topics.helpers import assert_labelled, load_probes, probe_param
 
-_PROBES: list[dict[str, Any]] = yaml.safe_load(
-    (FIXTURES / "topic_probes_direction.yaml").read_text(encoding="utf-8")
-)
+_PROBES = load_probes("topic_probes_direction.yaml")
 
 
 @pytest.mark.parametrize("case", [probe_param(c, miss_key="miss") for c in _PROBES])

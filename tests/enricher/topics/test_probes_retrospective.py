@@ -8,19 +8,21 @@ passing is noticed. A file of its own so that the other tuners' probe files merg
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
-import yaml
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import FIXTURES, assert_labelled, probe_param
-
-_PROBES: list[dict[str, Any]] = yaml.safe_load(
-    (FIXTURES / "topic_probes_retrospective.yaml").read_text(encoding="utf-8")
+from tests.enricher.topics.helpers import (
+    LANGUAGES,
+    assert_labelled,
+    languages_by_class,
+    load_probes,
+    probe_param,
+    repeated_names,
 )
-_LANGUAGES = {"ar", "en", "fa", "ckb", "kmr"}
+
+_PROBES = load_probes("topic_probes_retrospective.yaml")
 # Classes of one language's grammar: Persian alone marks its object with «را»; Arabic
 # alone says "X years since" with «على», its target marker.
 _ONE_LANGUAGE = {"ra-genitive": {"fa"}, "years-on": {"ar"}}
@@ -34,11 +36,9 @@ def test_retrospective_probe(classifier: TopicClassifier, case: dict[str, Any]) 
 def test_every_class_has_every_language_and_a_negative() -> None:
     """A pattern is a class of language, so each one is probed in all five languages,
     with at least one look-alike that must stay out (fewer topics than a positive)."""
-    by_class: dict[str, set[str]] = {}
-    for case in _PROBES:
-        by_class.setdefault(case["class"], set()).add(case["language"])
+    by_class = languages_by_class(_PROBES)
     assert all(
-        languages == _ONE_LANGUAGE.get(name, _LANGUAGES) for name, languages in by_class.items()
+        languages == _ONE_LANGUAGE.get(name, LANGUAGES) for name, languages in by_class.items()
     ), by_class
     for name in by_class:
         cases = [c for c in _PROBES if c["class"] == name]
@@ -47,5 +47,4 @@ def test_every_class_has_every_language_and_a_negative() -> None:
 
 
 def test_probe_names_are_unique() -> None:
-    counts = Counter(c["name"] for c in _PROBES)
-    assert [n for n, k in counts.items() if k > 1] == []
+    assert repeated_names(_PROBES) == []

@@ -8,19 +8,21 @@ noticed. A file of its own so that the other tuners' probe files merge cleanly.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
-import yaml
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import FIXTURES, assert_labelled, probe_param
-
-_PROBES: list[dict[str, Any]] = yaml.safe_load(
-    (FIXTURES / "topic_probes_tirs.yaml").read_text(encoding="utf-8")
+from tests.enricher.topics.helpers import (
+    LANGUAGES,
+    assert_labelled,
+    languages_by_class,
+    load_probes,
+    probe_param,
+    repeated_names,
 )
-_LANGUAGES = {"ar", "en", "fa", "ckb", "kmr"}
+
+_PROBES = load_probes("topic_probes_tirs.yaml")
 
 
 @pytest.mark.parametrize("case", [probe_param(c, miss_key="known_miss") for c in _PROBES])
@@ -31,10 +33,8 @@ def test_tirs_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
 def test_every_class_has_every_language_and_a_negative() -> None:
     """A pattern is a class of language, so each one is probed in all five languages,
     with at least one look-alike that must stay out of iran-strikes."""
-    by_class: dict[str, set[str]] = {}
-    for case in _PROBES:
-        by_class.setdefault(case["class"], set()).add(case["language"])
-    assert all(languages == _LANGUAGES for languages in by_class.values()), by_class
+    by_class = languages_by_class(_PROBES)
+    assert all(languages == LANGUAGES for languages in by_class.values()), by_class
     for name in by_class:
         cases = [c for c in _PROBES if c["class"] == name]
         assert any("iran-strikes" not in c["topics"] for c in cases), name
@@ -42,5 +42,4 @@ def test_every_class_has_every_language_and_a_negative() -> None:
 
 
 def test_probe_names_are_unique() -> None:
-    counts = Counter(c["name"] for c in _PROBES)
-    assert [n for n, k in counts.items() if k > 1] == []
+    assert repeated_names(_PROBES) == []

@@ -9,19 +9,22 @@ merge cleanly.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import pytest
-import yaml
 
 from newswire.enricher.topics import TopicClassifier
-from tests.enricher.topics.helpers import FIXTURES, SHIPPED, assert_labelled, probe_param
-
-_PROBES: list[dict[str, Any]] = yaml.safe_load(
-    (FIXTURES / "topic_probes_tsoi2.yaml").read_text(encoding="utf-8")
+from tests.enricher.topics.helpers import (
+    LANGUAGES,
+    SHIPPED,
+    assert_labelled,
+    label_sets_by_class,
+    load_probes,
+    probe_param,
+    repeated_names,
 )
-_LANGUAGES = {"ar", "en", "fa", "ckb", "kmr"}
+
+_PROBES = load_probes("topic_probes_tsoi2.yaml")
 # Classes that exist in only some languages' grammar or spelling: English alone puts a
 # noun-adjunct owner before a home noun; the spelling variants are Kurdish; ar, fa and
 # kmr already read strikes on each other's soil as an exchange.
@@ -40,28 +43,24 @@ def test_tsoi2_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
 def test_every_class_has_its_languages_a_positive_and_a_negative() -> None:
     """A pattern is a class of language: each is probed in every language it exists in,
     and in each with a positive and a look-alike that must get other labels."""
-    by_class: dict[str, dict[str, set[tuple[str, ...]]]] = {}
-    for case in _PROBES:
-        signs = by_class.setdefault(case["class"], {}).setdefault(case["language"], set())
-        signs.add(tuple(sorted(case["topics"])))
+    by_class = label_sets_by_class(_PROBES)
     for name, languages in by_class.items():
-        assert set(languages) == _SOME_LANGUAGES.get(name, _LANGUAGES), name
+        assert set(languages) == _SOME_LANGUAGES.get(name, LANGUAGES), name
         assert all(len(signs) >= 2 for signs in languages.values()), name
 
 
 def test_probe_names_are_unique() -> None:
-    counts = Counter(c["name"] for c in _PROBES)
-    assert [n for n, k in counts.items() if k > 1] == []
+    assert repeated_names(_PROBES) == []
 
 
-@pytest.mark.parametrize("language", sorted(_LANGUAGES - {"ar"}))
+@pytest.mark.parametrize("language", sorted(LANGUAGES - {"ar"}))
 def test_martyred_family_exists_where_it_is_needed(language: str) -> None:
     """Parity: the martyrdom family is named once per language that needed it (Arabic
     already masks «مقتل/استشهاد … في الحرس الثوري»)."""
     assert f"&{language}_martyred" in SHIPPED.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("language", sorted(_LANGUAGES))
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
 def test_rank_family_exists_in_every_language(language: str) -> None:
     """Parity: Iran's commanders and officers by rank are named in every language."""
     assert f"&{language}_iran_ranks" in SHIPPED.read_text(encoding="utf-8")
