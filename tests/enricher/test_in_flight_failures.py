@@ -199,9 +199,10 @@ async def test_a_copy_of_a_recorded_article_stays_a_redelivery(pipeline: Any) ->
     assert conserved(ran.handler._metrics)
 
 
-async def test_the_batch_staged_after_a_failed_completion_is_said_and_counted(
-    pipeline: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def _completion_that_fails(pipeline: Any) -> tuple[Any, HeldExchange, Staggered, FakeTopic]:
+    """A handler whose exchange answers only when released, run by a Staggered whose
+    every completion fails (the commit): the handler, the exchange, the runner and the
+    enriched topic."""
     enriched, dlq = FakeTopic("news.enriched"), FakeTopic("news.dlq")
     exchange = HeldExchange()
     h = handler(pipeline, enriched, dlq, exchange=exchange)
@@ -209,7 +210,13 @@ async def test_the_batch_staged_after_a_failed_completion_is_said_and_counted(
     async def settle(batch: Sequence[Event]) -> None:
         raise ConnectionError("commit failed")
 
-    runner = Staggered(h, settle)  # type: ignore[arg-type]
+    return h, exchange, Staggered(h, settle), enriched  # type: ignore[arg-type]
+
+
+async def test_the_batch_staged_after_a_failed_completion_is_said_and_counted(
+    pipeline: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    h, exchange, runner, enriched = _completion_that_fails(pipeline)
     await runner.submit([good(1)])  # type: ignore[arg-type]
     await until(lambda: exchange.asked == 1)
     second = [good(2), good(3)]
@@ -232,14 +239,7 @@ async def test_a_batch_taken_after_a_failed_completion_is_said_and_counted(
 ) -> None:
     """The agent goes back to its stream while batches complete, so it may hold a third
     batch, never staged, when the failure comes back: that one is counted as well."""
-    enriched, dlq = FakeTopic("news.enriched"), FakeTopic("news.dlq")
-    exchange = HeldExchange()
-    h = handler(pipeline, enriched, dlq, exchange=exchange)
-
-    async def settle(batch: Sequence[Event]) -> None:
-        raise ConnectionError("commit failed")
-
-    runner = Staggered(h, settle)  # type: ignore[arg-type]
+    h, exchange, runner, _ = _completion_that_fails(pipeline)
     await runner.submit([good(1)])  # type: ignore[arg-type]
     await until(lambda: exchange.asked == 1)
     await runner.submit([good(2), good(3)])  # type: ignore[arg-type]
