@@ -68,5 +68,10 @@ def decide(previous: SeenEntry | None, content_hash: str, now: str) -> Decision:
 
 def seen_entry_expired(stored: dict[str, Any], now: float, *, window_s: float) -> bool:
     """A table value is expired once its id has not been seen for a whole window."""
-    last_seen = parse_rfc3339(stored["l"]).timestamp()
-    return now - last_seen > window_s
+    return last_seen_expired(stored["l"], now, window_s=window_s)
+
+
+def last_seen_expired(last_seen_at: str, now: float, *, window_s: float) -> bool:
+    """Not seen for a whole window: the one expiry rule of the table's values and of
+    the entries in them."""
+    return now - parse_rfc3339(last_seen_at).timestamp() > window_s

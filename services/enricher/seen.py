@@ -36,8 +36,7 @@ from typing import Any
 import faust
 
 from newswire.common.kafka import default_partition
-from newswire.common.times import parse_rfc3339
-from newswire.enricher.dedupe import SeenEntry
+from newswire.enricher.dedupe import SeenEntry, last_seen_expired
 from newswire.enricher.scope import writes_for
 
 log = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ def later(a: SeenEntry, b: SeenEntry) -> bool:
 
 def entry_expired(entry: SeenEntry, now: float, *, window_s: float) -> bool:
     """Past the window an id counts as unseen, whether or not a sweep removed it yet."""
-    return now - parse_rfc3339(entry.last_seen_at).timestamp() > window_s
+    return last_seen_expired(entry.last_seen_at, now, window_s=window_s)
 
 
 class SeenStore:
