@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from newswire.common.broker import free_port
-from newswire.common.kafka import new_consumer
+from newswire.common.kafka import new_consumer, new_producer
+from newswire.common.records import encode
 from newswire.common.settings import Settings, as_environment
 from tests.integration.postgres import postgres_db_dsn, postgres_dsn, stoppable_postgres  # noqa: F401 - fixtures
 
@@ -101,6 +102,19 @@ async def eventually(
             return last
         await asyncio.sleep(every_s)
     raise AssertionError(f"condition not met within {timeout_s}s (last: {last!r})")
+
+
+async def produce_raw(settings: Settings, records: Iterable[dict[str, Any]]) -> None:
+    """Each raw article onto news.raw keyed by its id, one at a time, each delivery
+    awaited (in order, as a fetcher's trickle arrives)."""
+    producer = new_producer(settings.kafka)
+    await producer.start()
+    try:
+        for record in records:
+            key = record["id"].encode()
+            await (await producer.send(settings.topics.raw, encode(record), key=key))
+    finally:
+        await producer.stop()
 
 
 async def read_topic(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[Any]:

@@ -11,11 +11,10 @@ import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from newswire.common.kafka import new_producer
-from newswire.common.records import encode, raw_article
+from newswire.common.records import raw_article
 from newswire.common.settings import Settings
 from tests.conftest import FIXTURES
-from tests.integration.conftest import ServiceProcess, eventually, read_topic
+from tests.integration.conftest import ServiceProcess, eventually, produce_raw, read_topic
 
 PAIRS = [
     json.loads(line)
@@ -57,18 +56,6 @@ def _on_another_partition(first: dict, make: Callable[[int], dict], partitions: 
     raise AssertionError("no id on another partition")
 
 
-async def _produce(settings: Settings, *records: dict) -> None:
-    producer = new_producer(settings.kafka)
-    await producer.start()
-    try:
-        for record in records:
-            await (
-                await producer.send(settings.topics.raw, encode(record), key=record["id"].encode())
-            )
-    finally:
-        await producer.stop()
-
-
 @pytest.mark.parametrize("between", ["running", "SIGKILL"])
 async def test_copies_under_other_urls_are_marked_across_partitions(
     settings: Settings, spawn: Callable[[str, Settings], ServiceProcess], between: str
@@ -103,7 +90,7 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     )
 
     enricher = spawn("enrich", settings)
-    await _produce(settings, first, own_report_a)  # first copies are in before their rewrites
+    await produce_raw(settings, [first, own_report_a])  # first copies are in before their rewrites
 
     async def firsts_enriched() -> bool:
         enricher.assert_running()
@@ -113,7 +100,7 @@ async def test_copies_under_other_urls_are_marked_across_partitions(
     if between == "SIGKILL":
         enricher.stop(signal.SIGKILL)
         enricher = spawn("enrich", settings)
-    await _produce(settings, exact, rewrite, own_report_b)
+    await produce_raw(settings, [exact, rewrite, own_report_b])
 
     async def all_enriched() -> list:
         enricher.assert_running()
@@ -159,9 +146,9 @@ async def test_dropping_duplicates_is_a_setting(
     # One after the other: the copy (fetched later) is a copy of the original only if the
     # original is in the buckets; an original processed after its copy is its head and
     # is never dropped (tests/integration: the late original, below).
-    await _produce(settings, first)
+    await produce_raw(settings, [first])
     await eventually(processed, timeout_s=90)
-    await _produce(settings, copy)
+    await produce_raw(settings, [copy])
     await eventually(processed, timeout_s=90)
     emitted = [
         orjson.loads(m.value)["id"] for m in await read_topic(settings, settings.topics.enriched)
@@ -199,9 +186,9 @@ async def test_an_original_processed_after_its_rewrite_is_the_head_of_its_cluste
         messages = await read_topic(settings, settings.topics.enriched, idle_ms=300)
         return messages if len(messages) >= n else []
 
-    await _produce(settings, rewrite)
+    await produce_raw(settings, [rewrite])
     await eventually(lambda: enriched(1), timeout_s=90)
-    await _produce(settings, original)
+    await produce_raw(settings, [original])
     messages = await eventually(lambda: enriched(2), timeout_s=90)
     records = {r["id"]: r["dedupe"] for r in (orjson.loads(m.value) for m in messages)}
     head, copy = records[original["id"]], records[rewrite["id"]]

@@ -16,11 +16,10 @@ from newswire.common.kafka import (
     caught_up,
     committed_offsets,
     end_offsets,
-    new_producer,
 )
-from newswire.common.records import encode, raw_article
+from newswire.common.records import raw_article
 from newswire.common.settings import Settings
-from tests.integration.conftest import ServiceProcess, eventually, read_topic
+from tests.integration.conftest import ServiceProcess, eventually, produce_raw, read_topic
 
 ARTICLES = 12
 
@@ -37,18 +36,6 @@ def _articles() -> list[dict]:
         )
         for n in range(ARTICLES)
     ]
-
-
-async def _produce(settings: Settings, records: list[dict]) -> None:
-    producer = new_producer(settings.kafka)
-    await producer.start()
-    try:
-        for record in records:
-            await (
-                await producer.send(settings.topics.raw, encode(record), key=record["id"].encode())
-            )
-    finally:
-        await producer.stop()
 
 
 async def _all_committed(settings: Settings, *services: ServiceProcess) -> None:
@@ -88,13 +75,13 @@ async def test_dedupe_survives_a_sigkill(
     articles = _articles()
     ids = sorted(article["id"] for article in articles)
     enricher = spawn("enrich", settings)
-    await _produce(settings, articles)
+    await produce_raw(settings, articles)
     await _all_committed(settings, enricher)
     assert await _emitted(settings) == ids
     enricher.stop(signal.SIGKILL)
 
     restarted = spawn("enrich", settings)
-    await _produce(settings, articles)  # the same bytes again: redeliveries
+    await produce_raw(settings, articles)  # the same bytes again: redeliveries
     await _all_committed(settings, restarted)
     assert await _emitted(settings) == ids, "nothing emitted twice"
 
@@ -108,7 +95,7 @@ async def test_dedupe_survives_a_rebalance(
     articles = _articles()
     ids = sorted(article["id"] for article in articles)
     first = spawn("enrich", settings)
-    await _produce(settings, articles)
+    await produce_raw(settings, articles)
     await _all_committed(settings, first)
 
     other = settings.model_copy(
@@ -120,13 +107,13 @@ async def test_dedupe_survives_a_rebalance(
         return _ready(first) and _ready(second)
 
     await eventually(both_ready, timeout_s=120)
-    await _produce(settings, articles)
+    await produce_raw(settings, articles)
     await _all_committed(settings, first, second)
     assert await _emitted(settings) == ids, "nothing emitted twice"
 
     second.stop(signal.SIGTERM)
     await eventually(lambda: _async_ready(first), timeout_s=120)
-    await _produce(settings, articles)
+    await produce_raw(settings, articles)
     await _all_committed(settings, first)
     assert await _emitted(settings) == ids, "nothing emitted twice"
 
