@@ -20,6 +20,12 @@ flushes one in the background while it handles the next, so R can exceed 1.00: t
 flush and batch counts printed next to the rates show how each side got there.
 The records are seed-sized synthetic articles run through the enrichment stages
 (in-process, no Kafka), so they are what the enricher would send.
+
+Each side lasts a second or two at 20,000 records, so one pair is at the mercy of
+whatever else the machine does in those seconds (one session's quiet runs of the
+same code gave 0.61 and, the next day, 1.18). The records are enriched once and the
+pair is measured ROUNDS times, (a) then (b) each round, on fresh output folders and
+consumer groups; every round's ratio is printed and the last line gives the median.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any, Protocol
 
 import asyncpg
@@ -87,15 +94,33 @@ class WriterFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class WriterRounds:
+    """One writer's rounds; its ratio is their median, as one round is noise-prone."""
+
+    writer: str
+    rounds: tuple[WriterFigures, ...]
+
+    @property
+    def ratio(self) -> float:
+        return median(figures.ratio for figures in self.rounds)
+
+
+class HasRatio(Protocol):
+    @property
+    def ratio(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
 class SinkBenchResult:
     records: int
     payload_bytes: int
-    jsonl: WriterFigures
-    postgres: WriterFigures | None  # None: no DSN given, skipped
+    jsonl: WriterRounds
+    postgres: WriterRounds | None  # None: no DSN given, skipped
 
 
-def ratio_line(jsonl: WriterFigures, postgres: WriterFigures | None) -> str:
-    """The last line: ``jsonl=R postgres=R`` (R = sink / bare), or ``postgres=skipped``."""
+def ratio_line(jsonl: HasRatio, postgres: HasRatio | None) -> str:
+    """The last line: ``jsonl=R postgres=R`` (R = sink / bare, the median of the
+    rounds), or ``postgres=skipped``."""
     pg = "skipped" if postgres is None else f"{postgres.ratio:.2f}"
     return f"jsonl={jsonl.ratio:.2f} postgres={pg}"
 
@@ -314,6 +339,26 @@ async def _until_committed(
     return time.perf_counter()
 
 
+async def _writer_rounds(
+    settings: Settings,
+    name: str,
+    dsn: str | None,
+    ids: list[str],
+    *,
+    rounds: int,
+    out_dir: Path,
+    timeout_s: float,
+) -> WriterRounds:
+    """ROUNDS pairs for writer NAME, each on its own output folder and consumer groups
+    (a reused folder or group would find the records already written or committed)."""
+    figures = []
+    for index in range(1, rounds + 1):
+        _step(f"{name}: round {index} of {rounds}: (a) the sink, then (b) the bare loop")
+        round_settings = _for_writer(settings, name, out_dir / f"round-{index}")
+        figures.append(await _writer_figures(round_settings, name, dsn, ids, timeout_s))
+    return WriterRounds(name, tuple(figures))
+
+
 def _for_writer(settings: Settings, writer: str, out_dir: Path) -> Settings:
     sink = settings.sink.model_copy(
         update={"group_id": f"bench-sink-{writer}-{uuid.uuid4().hex[:6]}", "out_dir": out_dir}
@@ -342,7 +387,13 @@ def _step(what: str) -> None:
 
 
 def run_bench_sink(
-    settings: Settings, *, records: int, seeds: Path, postgres_dsn: str | None, timeout_s: float
+    settings: Settings,
+    *,
+    records: int,
+    seeds: Path,
+    postgres_dsn: str | None,
+    timeout_s: float,
+    rounds: int = 3,
 ) -> SinkBenchResult:
     words, size = seed_words(seeds)
     with broker_for_bench(settings) as bootstrap, tempfile.TemporaryDirectory() as state:
@@ -355,22 +406,30 @@ def run_bench_sink(
         asyncio.run(wait_for_broker(bench.kafka))
         asyncio.run(create_topics(bench, bench.topics.enriched, bench.topics.dlq))
         asyncio.run(produce_all(bench, bench.topics.enriched, payloads))
-        _step(f"jsonl: (a) the sink, then (b) the bare loop, over {expected} records")
+        _step(f"jsonl over {expected} records, {rounds} round(s)")
         jsonl = asyncio.run(
-            _writer_figures(
-                _for_writer(bench, "jsonl", Path(state) / "out"), "jsonl", None, ids, timeout_s
+            _writer_rounds(
+                bench,
+                "jsonl",
+                None,
+                ids,
+                rounds=rounds,
+                out_dir=Path(state) / "out",
+                timeout_s=timeout_s,
             )
         )
-        pg: WriterFigures | None = None
+        pg: WriterRounds | None = None
         if postgres_dsn:
-            _step("postgres: (a) the sink, then (b) the bare loop")
+            _step(f"postgres over {expected} records, {rounds} round(s)")
             pg = asyncio.run(
-                _writer_figures(
-                    _for_writer(bench, "postgres", Path(state) / "pg"),
+                _writer_rounds(
+                    bench,
                     "postgres",
                     postgres_dsn,
                     ids,
-                    timeout_s,
+                    rounds=rounds,
+                    out_dir=Path(state) / "pg",
+                    timeout_s=timeout_s,
                 )
             )
         else:
@@ -386,22 +445,26 @@ def print_bench_sink(result: SinkBenchResult, settings: Settings) -> None:
         f"batch_max_bytes={settings.sink.batch_max_bytes} "
         f"profile={settings.kafka.effective_profile.value}"
     )
-    for figures in (result.jsonl, result.postgres):
-        if figures is None:
+    for rounds in (result.jsonl, result.postgres):
+        if rounds is None:
             print("postgres: skipped (no DSN: --postgres or SINK_POSTGRES_DSN)")
             continue
-        print(
-            f"{figures.writer:<8} (a) sink      : {figures.sink:10.1f} records/s"
-            f"  ({figures.sink_flushes} flushes)"
-        )
-        print(
-            f"{figures.writer:<8} (b) bare loop : {figures.bare:10.1f} records/s"
-            f"  ({figures.bare_writes} batches)"
-        )
-        fastest = max(figures.sink, figures.bare)  # the side that lasted least
-        if fastest > 0 and result.records / fastest < SHORT_SIDE_S:
-            print(
-                f"{figures.writer:<8} note: a side lasted under {SHORT_SIDE_S:g} s, too short "
-                "for a steady ratio; use --records 20000 or more"
-            )
+        for index, figures in enumerate(rounds.rounds, start=1):
+            _print_round(index, figures, result.records)
+        ratios = " ".join(f"{figures.ratio:.2f}" for figures in rounds.rounds)
+        print(f"{rounds.writer:<8} ratio by round: {ratios} (median {rounds.ratio:.2f})")
     print(ratio_line(result.jsonl, result.postgres))
+
+
+def _print_round(index: int, figures: WriterFigures, records: int) -> None:
+    name = f"{figures.writer:<8} #{index}"
+    print(
+        f"{name} (a) sink      : {figures.sink:10.1f} records/s  ({figures.sink_flushes} flushes)"
+    )
+    print(f"{name} (b) bare loop : {figures.bare:10.1f} records/s  ({figures.bare_writes} batches)")
+    fastest = max(figures.sink, figures.bare)  # the side that lasted least
+    if fastest > 0 and records / fastest < SHORT_SIDE_S:
+        print(
+            f"{name} note: a side lasted under {SHORT_SIDE_S:g} s, too short "
+            "for a steady ratio; use --records 20000 or more"
+        )

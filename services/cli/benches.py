@@ -81,6 +81,14 @@ def bench_sink(
         ),
     ] = None,
     timeout: BenchTimeout = 600.0,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Pairs (a, b) per writer over the same records; the last line is the median.",
+        ),
+    ] = 3,
 ) -> None:
     """Each sink writer (a) vs a bare aiokafka loop writing as durably (b)."""
     from newswire.cli.bench_sink import print_bench_sink, run_bench_sink
@@ -93,7 +101,12 @@ def bench_sink(
     _bench_kafka("bench sink", settings)
     with command_failures("bench sink", settings.kafka):
         result = run_bench_sink(
-            settings, records=records, seeds=seeds, postgres_dsn=dsn, timeout_s=timeout
+            settings,
+            records=records,
+            seeds=seeds,
+            postgres_dsn=dsn,
+            timeout_s=timeout,
+            rounds=rounds,
         )
     print_bench_sink(result, settings)
 

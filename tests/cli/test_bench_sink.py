@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from aiokafka import ConsumerRecord, TopicPartition
 
-from newswire.cli.bench_sink import BareJsonLines, WriterFigures, drain, ratio_line
+from newswire.cli.bench_sink import BareJsonLines, WriterFigures, WriterRounds, drain, ratio_line
 
 TP = TopicPartition("enriched", 0)
 
@@ -71,3 +71,17 @@ def test_last_line_has_two_decimal_ratios_or_postgres_skipped() -> None:
     assert jsonl.ratio == 0.8
     assert ratio_line(jsonl, None) == "jsonl=0.80 postgres=skipped"
     assert ratio_line(jsonl, postgres) == "jsonl=0.80 postgres=0.33"
+
+
+def test_the_ratio_of_rounds_is_their_median() -> None:
+    rounds = WriterRounds(
+        "jsonl",
+        (
+            WriterFigures("jsonl", sink=600.0, bare=1000.0),
+            WriterFigures("jsonl", sink=1100.0, bare=1000.0),
+            WriterFigures("jsonl", sink=900.0, bare=1000.0),
+        ),
+    )
+
+    assert rounds.ratio == 0.9
+    assert ratio_line(rounds, None) == "jsonl=0.90 postgres=skipped"
