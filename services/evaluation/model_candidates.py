@@ -111,6 +111,11 @@ class TextModel:
         found = self._classifier.predict_proba(self._matrix(texts, rules, fit=False))
         return [[float(p) for p in row] for row in found]
 
+    def size_bytes(self) -> int:
+        """What shipping it would cost: the fitted vectorizer (a hashing one holds no
+        vocabulary) and the weights, pickled."""
+        return len(pickle.dumps((self._vectorizer, self._classifier)))
+
 
 def rule_row(rules: RuleOutput) -> list[float]:
     """The rules' output as features, per label: given, evidence seen, log(1 + score)."""

@@ -344,6 +344,13 @@ def print_table(title: str, rows: dict[str, Row], out: TextIO) -> None:
         print(f"  {system:<22} {cells}", file=out)
 
 
+def refuse(exc: EvaluationDataError | ImportError) -> int:
+    """One line on stderr and exit status 2: bad input, or the model extra missing."""
+    extra = " (install the model extra: pip install -e '.[model]')"
+    print(f"error: {exc}{extra if isinstance(exc, ImportError) else ''}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Print the tables and each model's speed and size; 2 on bad input."""
     parser = argparse.ArgumentParser(prog="python -m newswire.evaluation.model_cv")
@@ -364,12 +371,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         experiments = [cv_experiment(items, args.folds)]
         if args.as_of:
             experiments.append(as_of_experiment(items, args.topics, args.as_of))
-    except EvaluationDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"error: {exc} (install the model extra: pip install -e '.[model]')", file=sys.stderr)
-        return 2
+    except (EvaluationDataError, ImportError) as exc:
+        return refuse(exc)
     print(f"tuning split: {len(items)} items, {events} events; cut p >= {args.cut}", file=out)
     for experiment in experiments:
         print_table(experiment.name, evaluate(experiment, candidates, args.cut), out)

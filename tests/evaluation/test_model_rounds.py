@@ -21,6 +21,7 @@ from newswire.evaluation.model_rounds import (
     ROUNDS,
     Verdict,
     best_f1_cut,
+    fill,
     high_cut,
     main,
     strikes_only,
@@ -80,6 +81,17 @@ def test_strikes_only_adds_strike_labels_and_keeps_every_rule_label(
     combined = strikes_only(rules, p, cut)
     assert rules.labels <= combined
     assert combined - rules.labels <= set(STRIKES)
+
+
+@given(labels, labels, probabilities, st.floats(0.05, 0.95))
+def test_fill_adds_a_strike_label_only_where_the_rules_gave_none(
+    given_labels: frozenset[str], partial: frozenset[str], p: dict[str, float], cut: float
+) -> None:
+    rules = RuleOutput(given_labels, partial)
+    combined = fill(rules, p, cut)
+    assert rules.labels <= combined <= strikes_only(rules, p, cut)
+    if given_labels & set(STRIKES):
+        assert combined == rules.labels
 
 
 def test_a_label_without_a_cut_of_its_own_is_never_given() -> None:
