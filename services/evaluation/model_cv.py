@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import shutil
 import statistics
@@ -40,7 +41,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -59,6 +60,7 @@ from newswire.evaluation.split import TOPICS_SPLIT, load_frozen, split_file, spl
 
 Labels = frozenset[str]
 Probabilities = dict[str, float]
+Cut = float | Mapping[str, float]  # one cut for every label, or a cut per label
 Fold = tuple[list[int], list[int]]  # (train, test) item indices
 
 
@@ -119,31 +121,36 @@ def out_of_fold(experiment: Experiment, make: Candidate) -> dict[int, Probabilit
     return found
 
 
-def model_labels(probabilities: Probabilities, cut: float) -> Labels:
-    """The labels whose probability reaches ``cut``."""
+def model_labels(probabilities: Probabilities, cut: Cut) -> Labels:
+    """The labels whose probability reaches ``cut`` (a label missing from a per-label
+    cut is never given)."""
+    if isinstance(cut, Mapping):
+        return frozenset(
+            label for label, p in probabilities.items() if p >= cut.get(label, math.inf)
+        )
     return frozenset(label for label, p in probabilities.items() if p >= cut)
 
 
-def union(rules: RuleOutput, probabilities: Probabilities, cut: float) -> Labels:
+def union(rules: RuleOutput, probabilities: Probabilities, cut: Cut) -> Labels:
     """Rules plus every label the model gives."""
     return rules.labels | model_labels(probabilities, cut)
 
 
-def gated(rules: RuleOutput, probabilities: Probabilities, cut: float) -> Labels:
+def gated(rules: RuleOutput, probabilities: Probabilities, cut: Cut) -> Labels:
     """Rules plus a model strike label where the rules saw a strike at all."""
     if not rules.partial & set(STRIKES):
         return rules.labels
     return rules.labels | (model_labels(probabilities, cut) & set(STRIKES))
 
 
-def direction(rules: RuleOutput, probabilities: Probabilities, cut: float) -> Labels:
+def direction(rules: RuleOutput, probabilities: Probabilities, cut: Cut) -> Labels:
     """Where the rules saw a strike but gave no strike label, the model picks which."""
     if rules.labels & set(STRIKES) or not rules.partial & set(STRIKES):
         return rules.labels
     return rules.labels | (model_labels(probabilities, cut) & set(STRIKES))
 
 
-COMBINATIONS: dict[str, Callable[[RuleOutput, Probabilities, float], Labels]] = {
+COMBINATIONS: dict[str, Callable[[RuleOutput, Probabilities, Cut], Labels]] = {
     "union": union,
     "gated": gated,
     "direction": direction,
@@ -162,7 +169,9 @@ class Row:
     added: dict[str, tuple[int, int]]
 
 
-def _row(items: Sequence[TopicItem], predicted: Sequence[Labels], rules: Sequence[Labels]) -> Row:
+def system_row(
+    items: Sequence[TopicItem], predicted: Sequence[Labels], rules: Sequence[Labels]
+) -> Row:
     gold = [i.topics for i in items]
     counts = multilabel_counts(gold, predicted, LABELS)
     by_language = {}
@@ -200,14 +209,16 @@ def evaluate(
     items = [experiment.items[k] for k in tested]
     rules = [experiment.rules[k] for k in tested]
     base = [r.labels for r in rules]
-    rows = {"rules": _row(items, base, base)}
+    rows = {"rules": system_row(items, base, base)}
     for name, make in candidates.items():
         found = out_of_fold(experiment, make)
         probabilities = [found[k] for k in tested]
-        rows[f"model {name}"] = _row(items, [model_labels(p, cut) for p in probabilities], base)
+        rows[f"model {name}"] = system_row(
+            items, [model_labels(p, cut) for p in probabilities], base
+        )
         for combination, combine in COMBINATIONS.items():
             predicted = [combine(r, p, cut) for r, p in zip(rules, probabilities, strict=True)]
-            rows[f"{combination} {name}"] = _row(items, predicted, base)
+            rows[f"{combination} {name}"] = system_row(items, predicted, base)
     return rows
 
 
@@ -221,16 +232,16 @@ def cv_experiment(items: list[TopicItem], folds: int) -> Experiment:
 def as_of_experiment(items: list[TopicItem], topics: Path, commit: str) -> Experiment:
     """Train on the events known at ``commit``, test on the tuning events added after
     it, with the rules as they were at ``commit``."""
-    repo = _git(topics.parent, "rev-parse", "--show-toplevel").decode().strip()
-    relative = topics.resolve().relative_to(Path(repo).resolve()).as_posix()
-    old = _git(Path(repo), "show", f"{commit}:{relative}").decode("utf-8")
+    repo = repo_root(topics)
+    relative = topics.resolve().relative_to(repo).as_posix()
+    old = _git(repo, "show", f"{commit}:{relative}").decode("utf-8")
     known_ids = {json.loads(line)["id"] for line in old.splitlines() if line.strip()}
     known = {_group(i) for i in items if i.id in known_ids}
     train = [k for k, i in enumerate(items) if _group(i) in known]
     test = [k for k, i in enumerate(items) if _group(i) not in known]
     if not train or not test:
         raise EvaluationDataError(f"{commit}: no tuning events were added after it")
-    outputs = snapshot_rules(Path(repo), commit, [items[k] for k in test])
+    outputs = snapshot_rules(repo, commit, [items[k] for k in test])
     name = f"as-of {commit}: {len(known)} old events train, {len(test)} new items test"
     return Experiment(name, items, [(train, test)], dict(zip(test, outputs, strict=True)))
 
@@ -266,7 +277,17 @@ def snapshot_rules(repo: Path, commit: str, items: Sequence[TopicItem]) -> list[
         raise EvaluationDataError(f"rules at {commit}: ran {header['package']}, not the commit")
     if [r["id"] for r in rows] != [i.id for i in items]:
         raise EvaluationDataError(f"rules at {commit}: output does not match the items")
-    return [RuleOutput(frozenset(r["labels"]), frozenset(r["partial"])) for r in rows]
+    return [
+        RuleOutput(
+            frozenset(r["labels"]), frozenset(r["partial"]), tuple(sorted(r["scores"].items()))
+        )
+        for r in rows
+    ]
+
+
+def repo_root(path: Path) -> Path:
+    """The top of the git work tree holding ``path`` (git archive wants it)."""
+    return Path(_git(path.parent, "rev-parse", "--show-toplevel").decode().strip()).resolve()
 
 
 def _git(where: Path, *args: str) -> bytes:
@@ -323,6 +344,13 @@ def print_table(title: str, rows: dict[str, Row], out: TextIO) -> None:
         print(f"  {system:<22} {cells}", file=out)
 
 
+def refuse(exc: EvaluationDataError | ImportError) -> int:
+    """One line on stderr and exit status 2: bad input, or the model extra missing."""
+    extra = " (install the model extra: pip install -e '.[model]')"
+    print(f"error: {exc}{extra if isinstance(exc, ImportError) else ''}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Print the tables and each model's speed and size; 2 on bad input."""
     parser = argparse.ArgumentParser(prog="python -m newswire.evaluation.model_cv")
@@ -343,12 +371,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         experiments = [cv_experiment(items, args.folds)]
         if args.as_of:
             experiments.append(as_of_experiment(items, args.topics, args.as_of))
-    except EvaluationDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"error: {exc} (install the model extra: pip install -e '.[model]')", file=sys.stderr)
-        return 2
+    except (EvaluationDataError, ImportError) as exc:
+        return refuse(exc)
     print(f"tuning split: {len(items)} items, {events} events; cut p >= {args.cut}", file=out)
     for experiment in experiments:
         print_table(experiment.name, evaluate(experiment, candidates, args.cut), out)

@@ -7,7 +7,7 @@ existed (``--as-of`` there)::
 
 Reads ``{"id", "title", "text"}`` JSON lines; writes first ``{"package": <folder>}``,
 where the ``newswire`` it ran came from (so the caller can check it ran the old tree,
-not the installed one), then ``{"id", "labels", "partial"}`` per record.
+not the installed one), then ``{"id", "labels", "partial", "scores"}`` per record.
 On purpose it imports only names every version of the package since the topics
 package was split out has had (``load_taxonomy``, ``TopicClassifier``,
 ``LanguageIdentifier``), so that one file runs against either tree.
@@ -32,6 +32,9 @@ class RuleOutput:
 
     labels: frozenset[str]
     partial: frozenset[str]
+    #: (topic, score) for every topic with evidence, threshold or not, sorted by topic:
+    #: the rules' own scores, which a model over the rules' evidence reads
+    scores: tuple[tuple[str, float], ...] = ()
 
 
 def rule_outputs(records: Iterable[Mapping[str, str | None]]) -> list[RuleOutput]:
@@ -53,14 +56,14 @@ def rule_outputs(records: Iterable[Mapping[str, str | None]]) -> list[RuleOutput
     for record in records:
         title, text = record.get("title"), record.get("text") or ""
         code = languages.identify(text, title=title).code
+        seen = [m for m in low.classify(title=title, text=text, language=code) if m.score > 0]
         outputs.append(
             RuleOutput(
                 labels=frozenset(
                     m.id for m in full.classify(title=title, text=text, language=code)
                 ),
-                partial=frozenset(
-                    m.id for m in low.classify(title=title, text=text, language=code) if m.score > 0
-                ),
+                partial=frozenset(m.id for m in seen),
+                scores=tuple(sorted((m.id, float(m.score)) for m in seen)),
             )
         )
     return outputs
@@ -74,7 +77,8 @@ def main() -> int:
     print(json.dumps({"package": str(Path(newswire.__file__).resolve().parent)}))
     for record, output in zip(records, rule_outputs(records), strict=True):
         row = {"id": record["id"], "labels": sorted(output.labels)}
-        print(json.dumps({**row, "partial": sorted(output.partial)}, ensure_ascii=False))
+        row |= {"partial": sorted(output.partial), "scores": dict(output.scores)}
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 
