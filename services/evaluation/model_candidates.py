@@ -11,7 +11,7 @@ order), ``predict_proba(texts)`` (a probability per label), and ``size_bytes()``
 
 fastText supervised was tried and is not a candidate: on these few hundred items the
 ``fasttext-numpy2`` build diverged ("Encountered NaN") on most folds at every learning
-rate tried (see ``NOTES-model.md``). scikit-learn is not a dependency of the stream:
+rate tried (see ``MODELS.md``). scikit-learn is not a dependency of the stream:
 ``pip install -e '.[model]'``.
 """
 
@@ -158,7 +158,7 @@ def _vectorizer(features: str) -> Any:
 
 RoundCandidate = Callable[[], TextModel]
 
-#: The candidates of the as-of rounds, fixed before they were run (NOTES-model.md).
+#: The candidates of the as-of rounds, fixed before they were run (MODELS.md).
 ROUND_CANDIDATES: dict[str, RoundCandidate] = {
     "char2-5": lambda: TextModel("char2-5"),
     "char3-6": lambda: TextModel("char3-6"),

@@ -1,5 +1,5 @@
 """Would a small text model, trained on more data, have lifted the topic rules on the
-blind dev files? Two pre-registered "as-of" experiments (``NOTES-model.md``)::
+blind dev files? Two pre-registered "as-of" experiments (``MODELS.md``)::
 
     python -m newswire.evaluation.model_rounds A      # round 4
     python -m newswire.evaluation.model_rounds B      # round 5
@@ -231,7 +231,7 @@ def systems(cuts: Cuts) -> dict[str, tuple[Combine, Cut]]:
         **{name: (combine, cuts.fit) for name, combine in COMBINATIONS.items()},
         "strikes": (strikes_only, cuts.fit),
         "high": (strikes_only, cuts.high),
-        "fill": (fill, cuts.high),  # not pre-registered (NOTES-model.md)
+        "fill": (fill, cuts.high),  # not pre-registered (MODELS.md)
     }
     return found
 
