@@ -747,7 +747,7 @@ def settings_table() -> None:
 
     Exit status: 0 done; 2 the environment holds an invalid setting (named on stderr).
     """
-    from newswire.common.settings import settings_reference_markdown
+    from newswire.common.settings_env import settings_reference_markdown
 
     _settings()  # an invalid variable is named, like every other command does
     typer.echo(settings_reference_markdown())

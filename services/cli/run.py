@@ -53,7 +53,8 @@ from newswire.common.kafka import (
     require_broker,
 )
 from newswire.common.progress import progress_on
-from newswire.common.settings import BrokerProfile, Settings, as_environment
+from newswire.common.settings import BrokerProfile, Settings
+from newswire.common.settings_env import as_environment
 from newswire.common.text import excerpt
 from newswire.common.topics import declared_topics
 from newswire.replay.command import say_ignored, say_skipped, shortfall
