@@ -62,7 +62,7 @@ from newswire.common.settings import BrokerProfile, Settings
 from newswire.common.settings_env import as_environment
 from newswire.common.topics import declared_topics
 from newswire.replay.command import say_ignored, say_skipped
-from newswire.replay.files import SEED_SUFFIXES, expand_seed_paths
+from newswire.replay.files import SeedPaths
 from newswire.replay.service import ReplayReport, replay
 
 POLL_S = 0.5
@@ -104,28 +104,6 @@ def tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def check_seeds(seeds: Path) -> str | None:
-    """What is wrong with SEEDS as ``--seeds`` or a replay PATH (None: usable), before
-    anything starts."""
-    if not seeds.exists():
-        return f"{seeds}: no such file or directory"
-    if seeds.is_dir():
-        # Only what is wrong with the argument itself (a folder with no seeds, or one
-        # that cannot be listed); a subfolder that cannot be listed is said as the
-        # seeds are replayed (``skipped``, exit 1), like an unreadable file.
-        errors = [e for e in expand_seed_paths([seeds]).errors if e.path == str(seeds)]
-        if errors:
-            return str(errors[0])
-    elif seeds.suffix.lower() not in SEED_SUFFIXES:
-        # A named file that can never be a seed, whatever it holds: the argument is
-        # wrong, so it is said before Kafka is waited for, not after, as a failed seed.
-        return (
-            f"{seeds}: unknown extension {seeds.suffix or '(none)'!r}: seed files are .txt "
-            "(one article) or .jsonl (raw records, one per line)"
-        )
-    return None
-
-
 def check_out_dir(out: Path) -> str | None:
     """What is wrong with OUT as ``--out`` (None: usable), before any seed is replayed,
     so a folder that cannot exist is a usage error, not a failed sink.
@@ -151,7 +129,7 @@ def check_out_dir(out: Path) -> str | None:
 
 
 def run_pipeline(
-    settings: Settings, *, seeds: Path, out: Path, timeout_s: float, loop: int = 1
+    settings: Settings, *, seeds: SeedPaths, out: Path, timeout_s: float, loop: int = 1
 ) -> int:
     """Run everything, print the summary; returns the exit status (module docstring)."""
     from newswire.sink.writers.factory import JSONL, WriterOptions
@@ -277,7 +255,7 @@ async def _replay_and_wait(
     settings: Settings,
     children: list[Child],
     *,
-    seeds: Path,
+    seeds: SeedPaths,
     timeout_s: float,
     loop: int,
     fresh_cluster: bool = True,
@@ -288,7 +266,7 @@ async def _replay_and_wait(
     with progress_on(sys.stderr, "run") as progress:
         report = await replay(
             settings,
-            [seeds],
+            seeds,
             rate=None,
             loop=loop,
             progress=progress,
