@@ -184,13 +184,9 @@ class BucketIndex:
         for band in band_keys:
             bucket = buckets.get(band, [])
             kept = [m for m in bucket if not (m.article_id == article_id and m.seen_at == seen_at)]
-            if len(kept) == len(bucket):
-                continue
-            removed = True
-            if kept:
-                buckets[band] = kept
-            else:
-                del buckets[band]
+            if len(kept) < len(bucket):
+                removed = True
+                _put(buckets, band, kept)
         if removed:
             self._relearn(partition)
         return removed
@@ -206,10 +202,7 @@ class BucketIndex:
             for band in list(buckets):
                 alive = [m for m in buckets[band] if m.seen_at >= horizon]
                 dropped = dropped or len(alive) < len(buckets[band])
-                if alive:
-                    buckets[band] = alive
-                else:
-                    del buckets[band]
+                _put(buckets, band, alive)
             if dropped:
                 self._relearn(partition)
 
@@ -226,3 +219,11 @@ class BucketIndex:
         """After a rebalance: every partition is loaded again from its deltas."""
         self._buckets.clear()
         self._books.clear()
+
+
+def _put(buckets: dict[str, list[Member]], band: str, members: list[Member]) -> None:
+    """BAND's bucket holds MEMBERS now; an empty bucket is dropped (memory stays bounded)."""
+    if members:
+        buckets[band] = members
+    else:
+        del buckets[band]

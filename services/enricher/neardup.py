@@ -175,22 +175,9 @@ class NearDuplicateExchange:
                 await asyncio.wait_for(waiter.done.wait(), timeout=min(INTERRUPT_POLL_S, remaining))
 
     async def _send_probes(self, batch_id: str, by_partition: dict[int, list[Probe]]) -> None:
-        futures = [
-            await self._probes.send(
-                key=batch_id.encode(),
-                value=orjson.dumps(
-                    {
-                        "batch": batch_id,
-                        "v": EXCHANGE_VERSION,
-                        "probes": [],  # what a v1 responder reads: it answers nothing
-                        "articles": [probe.to_json() for probe in own],
-                    }
-                ),
-                partition=p,
-            )
-            for p, own in by_partition.items()
-        ]
-        await asyncio.gather(*futures)
+        await self._send(
+            batch_id, by_partition, lambda own: {"articles": [probe.to_json() for probe in own]}
+        )
 
     async def withdraw(self, probes: Sequence[Probe]) -> None:
         """Take the articles of PROBES (already answered) back out of the band buckets:
@@ -200,22 +187,28 @@ class NearDuplicateExchange:
         then, so a crash before re-processes the batch, which probes and withdraws
         again. On each partition a withdrawal comes after the probe it undoes and before
         this worker's next batch probes."""
-        by_partition = probes_by_partition(probes, self._partitions)
         batch_id = uuid.uuid4().hex  # its own: the probes' deltas keep their keys
+        await self._send(
+            batch_id,
+            probes_by_partition(probes, self._partitions),
+            lambda own: {"withdrawn": [[p.article_id, list(p.band_keys), p.seen_at] for p in own]},
+        )
+
+    async def _send(
+        self,
+        batch_id: str,
+        by_partition: dict[int, list[Probe]],
+        fields: Callable[[list[Probe]], dict[str, Any]],
+    ) -> None:
+        """One message per band partition, with FIELDS of its probes, and wait until the
+        broker has them all. ``"probes"`` is what a v1 responder reads: it answers
+        nothing; ``"articles"`` what a v2 one answers (empty in a withdrawal)."""
         futures = [
             await self._probes.send(
                 key=batch_id.encode(),
                 value=orjson.dumps(
-                    {
-                        "batch": batch_id,
-                        "v": EXCHANGE_VERSION,
-                        "probes": [],
-                        "articles": [],
-                        "withdrawn": [
-                            [probe.article_id, list(probe.band_keys), probe.seen_at]
-                            for probe in own
-                        ],
-                    }
+                    {"batch": batch_id, "v": EXCHANGE_VERSION, "probes": [], "articles": []}
+                    | fields(own)
                 ),
                 partition=p,
             )
