@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 INTERRUPT_POLL_S = 0.1
 #: The probe message layout this worker sends (see the module doc).
 EXCHANGE_VERSION = 2
+#: Longest wait between two attempts to send a withdrawal.
+MAX_WITHDRAW_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,11 @@ def probes_by_partition(probes: Iterable[Probe], partitions: int) -> dict[int, l
 def withdrawal_items(message: dict[str, Any]) -> list[tuple[str, tuple[str, ...], float]]:
     """The (article id, band keys, seen_at) a message withdraws; none in a probe message."""
     return [(str(a), tuple(bands), float(at)) for a, bands, at in message.get("withdrawn", ())]
+
+
+def _withdrawal_fields(own: list[Probe]) -> dict[str, Any]:
+    """A withdrawal message's own field: (id, band keys, seen_at) of each article."""
+    return {"withdrawn": [[p.article_id, list(p.band_keys), p.seen_at] for p in own]}
 
 
 def probe_items(message: dict[str, Any]) -> list[Probe]:
@@ -186,13 +193,24 @@ class NearDuplicateExchange:
         Returns once the broker has every withdrawal: the caller settles the batch only
         then, so a crash before re-processes the batch, which probes and withdraws
         again. On each partition a withdrawal comes after the probe it undoes and before
-        this worker's next batch probes."""
+        this worker's next batch probes. A send that fails is sent again, with backoff,
+        until the broker has it (as the batch's records are): failing here would
+        dead-letter a batch already delivered. Sent again whole, under the same id, a
+        withdrawal rewrites its own deltas."""
         batch_id = uuid.uuid4().hex  # its own: the probes' deltas keep their keys
-        await self._send(
-            batch_id,
-            probes_by_partition(probes, self._partitions),
-            lambda own: {"withdrawn": [[p.article_id, list(p.band_keys), p.seen_at] for p in own]},
-        )
+        by_partition = probes_by_partition(probes, self._partitions)
+        attempt = 0
+        while True:
+            try:
+                await self._send(batch_id, by_partition, _withdrawal_fields)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = min(MAX_WITHDRAW_BACKOFF_S, 0.2 * 2**attempt)
+                log.error("withdrawal failed (%r); sending it again in %.1fs", exc, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
 
     async def _send(
         self,
