@@ -377,19 +377,21 @@ def replay(
     went to the dead-letter topic, or nothing was produced (the summary says which);
     2 usage error (e.g. no such PATH, a folder without seeds); 3 Kafka did not answer.
     """
-    from newswire.cli.run import check_seeds
     from newswire.replay.command import replay_command
+    from newswire.replay.files import check_seeds, expand_seed_paths
 
     # The user's mistakes first, one line and exit 2, before Kafka is waited for (exit 3
     # after the wait would name the wrong thing to fix). A seed file that exists but
     # cannot be read is still said per file as it is replayed (``skipped``, exit 1).
+    # The folders are walked once: what was checked is what is replayed.
+    found = expand_seed_paths(paths)
     for path in paths:
-        problem = check_seeds(path)
+        problem = check_seeds(path, found)
         if problem:
             raise typer.BadParameter(problem, param_hint="'PATH...'")
     settings = _settings("replay")
     raise typer.Exit(
-        replay_command(settings, paths, rate=rate, loop=loop, kafka_timeout_s=kafka_timeout)
+        replay_command(settings, found, rate=rate, loop=loop, kafka_timeout_s=kafka_timeout)
     )
 
 
@@ -518,15 +520,17 @@ def run(
     absorbed by dedupe); 1 a seed could not be replayed, nothing was replayed, or the
     pipeline failed; 2 usage error (e.g. no such SEEDS); 3 Kafka did not answer.
     """
-    from newswire.cli.run import check_out_dir, check_seeds, run_pipeline
+    from newswire.cli.run import check_out_dir, run_pipeline
+    from newswire.replay.files import check_seeds, expand_seed_paths
 
-    problem = check_seeds(seeds)
+    found = expand_seed_paths([seeds])  # walked once: what was checked is what is replayed
+    problem = check_seeds(seeds, found)
     if problem:
         raise typer.BadParameter(problem, param_hint="'--seeds'")
     problem = check_out_dir(out)
     if problem:
         raise typer.BadParameter(problem, param_hint="'--out'")
-    code = run_pipeline(_settings("run"), seeds=seeds, out=out, timeout_s=timeout, loop=loop)
+    code = run_pipeline(_settings("run"), seeds=found, out=out, timeout_s=timeout, loop=loop)
     raise typer.Exit(code)
 
 
@@ -747,7 +751,7 @@ def settings_table() -> None:
 
     Exit status: 0 done; 2 the environment holds an invalid setting (named on stderr).
     """
-    from newswire.common.settings import settings_reference_markdown
+    from newswire.common.settings_env import settings_reference_markdown
 
     _settings()  # an invalid variable is named, like every other command does
     typer.echo(settings_reference_markdown())

@@ -10,9 +10,10 @@ its writes are durable.
 The summary tells what this run added: the JSON Lines directory is read before and
 after, so an article already under OUT (a second ``make run``) is counted as "already
 there", not as written; replayed records the enricher absorbed (the same article
-again) are counted too. Exit status as in :mod:`newswire.cli.exits`: 0 every
-replayed article accounted for, 1 a seed could not be replayed, nothing was replayed,
-an enriched record is missing from OUT or a service failed, 3 Kafka did not answer.
+again) are counted too (reading back and judging: run_report.py). Exit status as in
+:mod:`newswire.cli.exits`: 0 every replayed article accounted for, 1 a seed could not
+be replayed, nothing was replayed, an enriched record is missing from OUT or a service
+failed, 3 Kafka did not answer.
 """
 
 from __future__ import annotations
@@ -25,20 +26,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
 from aiokafka import TopicPartition
 
 from newswire.cli.exits import (
     EXIT_INCOMPLETE,
-    EXIT_OK,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     unreachable_line,
+)
+from newswire.cli.run_report import (
+    Outcome,
+    Summary,
+    out_keys,
+    plural,
+    print_summary,
+    summarise,
 )
 from newswire.common.broker import EmbeddedBroker, free_port
 from newswire.common.errors import BrokerError, NewswireError
@@ -49,23 +55,19 @@ from newswire.common.kafka import (
     create_missing_topics,
     end_offsets,
     is_unreachable,
-    new_consumer,
     require_broker,
 )
 from newswire.common.progress import progress_on
-from newswire.common.settings import BrokerProfile, Settings, as_environment
-from newswire.common.text import excerpt
+from newswire.common.settings import BrokerProfile, Settings
+from newswire.common.settings_env import as_environment
 from newswire.common.topics import declared_topics
-from newswire.replay.command import say_ignored, say_skipped, shortfall
-from newswire.replay.dlq_view import origin_text
-from newswire.replay.files import SEED_SUFFIXES, expand_seed_paths
+from newswire.replay.command import say_ignored, say_skipped
+from newswire.replay.files import SeedPaths
 from newswire.replay.service import ReplayReport, replay
 
 POLL_S = 0.5
 #: Longest wait for the cluster to answer before anything starts (capped by --timeout).
 BROKER_WAIT_S = 30.0
-
-Key = tuple[str, str]  # (article id, content hash): what the JSON Lines writer keeps once
 
 
 class PipelineFailed(NewswireError):
@@ -95,112 +97,11 @@ class Child:
                 self.process.wait()
 
 
-@dataclass
-class Summary:
-    enriched: int = 0
-    languages: Counter[str] = field(default_factory=Counter)
-    topics: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[str] = field(default_factory=Counter)
-    dead_letters: Counter[str] = field(default_factory=Counter)
-    #: ``service/kind origin: reason`` of each dead letter, origin as ``dlq list`` gives it.
-    reasons: list[str] = field(default_factory=list)
-    keys: list[Key] = field(default_factory=list)  # of the enriched records, in order
-
-
-@dataclass
-class Outcome:
-    """A finished run: what was replayed, what came out, and what OUT held before/after
-    (None when the JSON Lines writer is off)."""
-
-    report: ReplayReport
-    summary: Summary
-    out_before: set[Key] | None = None
-    out_after: set[Key] | None = None
-    #: The enricher started with no memory (a broker of this run's own), so every
-    #: replayed article must come out once: a gap is a loss, not a redelivery.
-    fresh_cluster: bool = False
-    drop_duplicates: bool = False
-
-    @property
-    def absorbed(self) -> int:
-        """Replayed records that repeat an article of this replay (``--loop``): the
-        enricher counts them as redeliveries and emits nothing for them."""
-        return self.report.produced - len(self.report.article_ids)
-
-    @property
-    def unaccounted(self) -> int:
-        """Replayed records neither emitted, dead-lettered nor absorbed. On a fresh
-        cluster that is a loss, unless ENRICHER_DROP_DUPLICATES may have dropped them."""
-        enricher_letters = sum(
-            n for name, n in self.summary.dead_letters.items() if name.startswith("enricher/")
-        )
-        gap = self.report.produced - self.summary.enriched - enricher_letters - self.absorbed
-        return max(0, gap)
-
-    def out_counts(self) -> tuple[int, int, int] | None:
-        """(new under OUT, already there before, missing from OUT) for this run's records."""
-        if self.out_before is None or self.out_after is None:
-            return None
-        keys = set(self.summary.keys)
-        already = len(keys & self.out_before)
-        new = len((keys - self.out_before) & self.out_after)
-        return new, already, len(keys) - already - new
-
-    def verdict(self) -> tuple[int, str | None]:
-        """(exit status, why it is not 0)."""
-        report = self.report
-        # The embedded broker run started is stopped by now: its dead letters are read
-        # in the summary's list, not with 'dlq list' (which would find no broker).
-        missing = (
-            shortfall(report, dead_letters_at="the dead letters listed above")
-            if self.fresh_cluster
-            else shortfall(report)
-        )
-        if not report.produced:
-            return EXIT_INCOMPLETE, f"nothing replayed: {missing or 'no records'}"
-        if missing:
-            return EXIT_INCOMPLETE, f"incomplete: {missing}"
-        if self.fresh_cluster and not self.drop_duplicates and self.unaccounted:
-            return EXIT_INCOMPLETE, (
-                f"incomplete: {self.unaccounted} replayed records were neither enriched nor "
-                "dead-lettered (see .newswire/logs/enricher.log)"
-            )
-        counts = self.out_counts()
-        if counts and counts[2]:
-            return EXIT_INCOMPLETE, (
-                f"incomplete: {counts[2]} enriched records are not under the output directory "
-                "(see the dead letters and .newswire/logs/sink.log)"
-            )
-        return EXIT_OK, None
-
-
 def tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def check_seeds(seeds: Path) -> str | None:
-    """What is wrong with SEEDS as ``--seeds`` or a replay PATH (None: usable), before
-    anything starts."""
-    if not seeds.exists():
-        return f"{seeds}: no such file or directory"
-    if seeds.is_dir():
-        # Only what is wrong with the argument itself (a folder with no seeds, or one
-        # that cannot be listed); a subfolder that cannot be listed is said as the
-        # seeds are replayed (``skipped``, exit 1), like an unreadable file.
-        errors = [e for e in expand_seed_paths([seeds]).errors if e.path == str(seeds)]
-        if errors:
-            return str(errors[0])
-    elif seeds.suffix.lower() not in SEED_SUFFIXES:
-        # A named file that can never be a seed, whatever it holds: the argument is
-        # wrong, so it is said before Kafka is waited for, not after, as a failed seed.
-        return (
-            f"{seeds}: unknown extension {seeds.suffix or '(none)'!r}: seed files are .txt "
-            "(one article) or .jsonl (raw records, one per line)"
-        )
-    return None
 
 
 def check_out_dir(out: Path) -> str | None:
@@ -228,7 +129,7 @@ def check_out_dir(out: Path) -> str | None:
 
 
 def run_pipeline(
-    settings: Settings, *, seeds: Path, out: Path, timeout_s: float, loop: int = 1
+    settings: Settings, *, seeds: SeedPaths, out: Path, timeout_s: float, loop: int = 1
 ) -> int:
     """Run everything, print the summary; returns the exit status (module docstring)."""
     from newswire.sink.writers.factory import JSONL, WriterOptions
@@ -285,26 +186,6 @@ def run_pipeline(
     if why:
         print(f"newswire run: {why}", file=sys.stderr)
     return code
-
-
-def out_keys(out: Path) -> set[Key]:
-    """(id, content hash) of every line the JSON Lines writer has under OUT - the pairs
-    it skips when they come again."""
-    from newswire.sink.writers.base import RecordRejected
-    from newswire.sink.writers.jsonl import DATE_DIR_PREFIX, SUFFIX, record_key
-
-    keys: set[Key] = set()
-    for path in out.glob(f"{DATE_DIR_PREFIX}*/enriched-*{SUFFIX}"):
-        try:
-            lines = path.read_bytes().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            try:
-                keys.add(record_key(orjson.loads(line)))
-            except (orjson.JSONDecodeError, RecordRejected, AttributeError):
-                continue
-    return keys
 
 
 @contextlib.contextmanager
@@ -374,7 +255,7 @@ async def _replay_and_wait(
     settings: Settings,
     children: list[Child],
     *,
-    seeds: Path,
+    seeds: SeedPaths,
     timeout_s: float,
     loop: int,
     fresh_cluster: bool = True,
@@ -385,16 +266,17 @@ async def _replay_and_wait(
     with progress_on(sys.stderr, "run") as progress:
         report = await replay(
             settings,
-            [seeds],
+            seeds,
             rate=None,
             loop=loop,
             progress=progress,
             on_file_error=say_skipped,
             on_ignored=say_ignored,
         )
+    articles = plural(len(report.article_ids), "article")
     print(
-        f"replayed {_n(report.produced, 'record')} ({_n(len(report.article_ids), 'article')}) "
-        f"from {_n(report.files, 'file')}; waiting for the pipeline...",
+        f"replayed {plural(report.produced, 'record')} ({articles}) "
+        f"from {plural(report.files, 'file')}; waiting for the pipeline...",
         file=sys.stderr,
     )
     await _wait_for_group(
@@ -429,99 +311,3 @@ def _check_every_article_accounted(report: ReplayReport, summary: Summary) -> No
     outcomes = summary.enriched + sum(summary.dead_letters.values())
     if report.article_ids and outcomes == 0:
         raise PipelineFailed("no replayed article reached news.enriched or news.dlq")
-
-
-async def _read_range(
-    settings: Settings,
-    topic: str,
-    start: Mapping[TopicPartition, int],
-    end: Mapping[TopicPartition, int],
-) -> list[bytes]:
-    """Every value of TOPIC between two offset snapshots."""
-    wanted = {tp: (start.get(tp, 0), stop) for tp, stop in end.items() if stop > start.get(tp, 0)}
-    if not wanted:
-        return []
-    consumer = new_consumer(settings.kafka, group_id=None)
-    await consumer.start()
-    try:
-        consumer.assign(list(wanted))
-        for tp, (first, _) in wanted.items():
-            consumer.seek(tp, first)
-        values: list[bytes] = []
-        while [tp for tp, (_, stop) in wanted.items() if await consumer.position(tp) < stop]:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for tp, messages in batches.items():
-                values.extend(
-                    m.value for m in messages if m.offset < wanted[tp][1] and m.value is not None
-                )
-        return values
-    finally:
-        await consumer.stop()
-
-
-async def summarise(
-    settings: Settings,
-    start_enriched: Mapping[TopicPartition, int],
-    end_enriched: Mapping[TopicPartition, int],
-    start_dlq: Mapping[TopicPartition, int],
-) -> Summary:
-    summary = Summary()
-    for value in await _read_range(
-        settings, settings.topics.enriched, start_enriched, end_enriched
-    ):
-        record = orjson.loads(value)
-        summary.enriched += 1
-        summary.keys.append((record["id"], record["dedupe"]["content_hash"]))
-        summary.languages[record["language"]["code"]] += 1
-        summary.statuses[record["dedupe"]["status"]] += 1
-        summary.topics.update(topic["id"] for topic in record["topics"])
-    end_dlq = await end_offsets(settings.kafka, settings.topics.dlq)
-    for value in await _read_range(settings, settings.topics.dlq, start_dlq, end_dlq):
-        letter = orjson.loads(value)
-        summary.dead_letters[f"{letter['service']}/{letter['kind']}"] += 1
-        origin = origin_text(letter.get("origin") or {})
-        summary.reasons.append(f"{letter['service']}/{letter['kind']} {origin}: {letter['reason']}")
-    return summary
-
-
-#: Dead letters listed one per line in run's summary (the rest are counted).
-SHOWN_DEAD_LETTERS = 5
-
-
-def print_summary(outcome: Outcome, out: Path) -> None:
-    def fmt(counter: Counter[str]) -> str:
-        return ", ".join(f"{k}={v}" for k, v in sorted(counter.items())) or "none"
-
-    report, summary = outcome.report, outcome.summary
-    print(
-        f"replayed: {_n(report.produced, 'record')} ({_n(len(report.article_ids), 'article')}) "
-        f"from {_n(report.files, 'file')}, {len(report.file_errors)} could not be replayed, "
-        f"{_n(report.dead_letters, '.jsonl line')} dead-lettered"
-        + (
-            f", {_n(len(report.ignored), 'file')} ignored (not .txt/.jsonl)"
-            if report.ignored
-            else ""
-        )
-    )
-    counts = outcome.out_counts()
-    if counts is None:
-        print(f"enriched: {summary.enriched} (JSON Lines writer off: not written under {out}/)")
-    else:
-        new, already, missing = counts
-        lost = f", {missing} missing" if missing else ""
-        print(
-            f"enriched: {summary.enriched} (under {out}/: {new} new, {already} already there{lost})"
-        )
-    print(f"  absorbed:  {outcome.absorbed} (the same article again: not emitted twice)")
-    print(f"  dedupe:    {fmt(summary.statuses)}")
-    print(f"  languages: {fmt(summary.languages)}")
-    print(f"  topics:    {fmt(summary.topics)}")
-    print(f"dead letters: {sum(summary.dead_letters.values())} ({fmt(summary.dead_letters)})")
-    for reason in summary.reasons[:SHOWN_DEAD_LETTERS]:
-        print(f"  - {excerpt(reason, 200)}")
-    if len(summary.reasons) > SHOWN_DEAD_LETTERS:
-        print(f"  - … and {len(summary.reasons) - SHOWN_DEAD_LETTERS} more")
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

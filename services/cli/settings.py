@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from newswire.common.logs import configure_logging
-from newswire.common.settings import InvalidSettings, Settings, load_settings
+from newswire.common.settings import Settings
+from newswire.common.settings_env import InvalidSettings, load_settings
 from newswire.common.text import excerpt
 
 #: Fields whose value is never echoed back: it may hold a password.

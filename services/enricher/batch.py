@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
+from newswire.enricher.bands import Probe
 from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.inflight import (
     Outgoing,
@@ -334,11 +335,17 @@ class BatchHandler:
         outgoing.extend(finalised)
         outcomes.update(dropped)
 
-        def refused(out: Outgoing) -> None:  # never sent: the article is not seen either
+        withdrawn: list[Probe] = []
+
+        def refused(out: Outgoing) -> None:  # never sent: not seen, not in the buckets
             if out.article_id is not None:
                 take_back(pending, out.article_id, out.event)
+            if out.probe is not None:
+                withdrawn.append(out.probe)
 
         outcomes.update(await self._deliver_all(outgoing, refused=refused))
+        if withdrawn:  # before the batch settles: a crash re-processes it, and again
+            await self._exchange.withdraw(withdrawn)
         self._seen_store.record(
             (article_id, item.entry, item.event) for article_id, item in pending.items()
         )
@@ -380,7 +387,7 @@ class BatchHandler:
         threshold = self._pipeline.near_duplicates.threshold
         outgoing: list[Outgoing] = []
         dropped: Tally[str] = Tally()
-        for (emit, event), own in zip(emits, keys, strict=True):
+        for (emit, event), own, probe in zip(emits, keys, probes, strict=True):
             try:
                 record = settled_record(
                     emit, heard.get(emit.article_id, []), threshold=threshold, keys=own
@@ -398,8 +405,9 @@ class BatchHandler:
                 continue
             key = emit.article_id.encode()
             headers, article_id = self._enriched_headers, emit.article_id
+            value = encode(record)
             outgoing.append(
-                Outgoing(self._enriched, key, encode(record), headers, event, status, article_id)
+                Outgoing(self._enriched, key, value, headers, event, status, article_id, probe)
             )
         return outgoing, dropped
 

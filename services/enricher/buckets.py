@@ -38,14 +38,21 @@ class Delta:
     newest: float  # seen_at of its newest member: the delta expires with it
     #: (the band keys it joined on this partition, newcomer), in the order answered
     joined: tuple[tuple[tuple[str, ...], Member], ...]
+    #: Members taken back out of the buckets (:meth:`BucketIndex.withdraw`), each as
+    #: (article id, seen_at): their records were never delivered. Empty in the deltas of
+    #: probe messages; absent from deltas written before withdrawals existed.
+    withdrawn: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "v": DELTA_VERSION,
             "p": self.partition,
             "at": self.newest,
             "e": [[list(bands), member.to_json()] for bands, member in self.joined],
         }
+        if self.withdrawn:
+            data["w"] = [list(item) for item in self.withdrawn]
+        return data
 
     def to_bytes(self) -> bytes:
         """The table's value: the JSON the changelog holds, kept as bytes in memory too.
@@ -64,7 +71,8 @@ class Delta:
             joined = tuple((tuple(bands), Member.from_json(m)) for bands, m in data["e"])
         else:
             joined = tuple(((band,), Member.from_json(m)) for band, m in data["m"])
-        return cls(int(data["p"]), float(data["at"]), joined)
+        withdrawn = tuple((str(a), float(at)) for a, at in data.get("w", ()))
+        return cls(int(data["p"]), float(data["at"]), joined, withdrawn)
 
 
 def delta_expired(stored: bytes, now: float, *, window_s: float) -> bool:
@@ -107,10 +115,21 @@ class BucketIndex:
         return partition in self._buckets
 
     def load(self, partition: int, deltas: Iterable[Delta]) -> None:
-        """Rebuild PARTITION's buckets from DELTAS, its own (any order: replayed by time)."""
+        """Rebuild PARTITION's buckets from DELTAS, its own (any order: replayed by time).
+
+        A member some delta withdrew is left out, wherever the withdrawal lies in the
+        changelog: it is named by id and the time it joined, so a later version of the
+        same article (joined at another time) stays."""
         buckets: dict[str, list[Member]] = {}
         book = ClusterBook()
-        joined = [entry for d in deltas for entry in d.joined]
+        deltas = list(deltas)
+        withdrawn = {item for d in deltas for item in d.withdrawn}
+        joined = [
+            entry
+            for d in deltas
+            for entry in d.joined
+            if (entry[1].article_id, entry[1].seen_at) not in withdrawn
+        ]
         for bands, member in sorted(joined, key=lambda entry: entry[1].seen_at):
             for band in bands:
                 bucket = [m for m in buckets.get(band, []) if m.article_id != member.article_id]
@@ -153,6 +172,25 @@ class BucketIndex:
         buckets.update(zip(probe.band_keys, updated, strict=True))
         return newcomer, heard
 
+    def withdraw(
+        self, partition: int, article_id: str, band_keys: Iterable[str], seen_at: float
+    ) -> bool:
+        """Take ARTICLE_ID (the member that joined at SEEN_AT) out of the buckets of
+        BAND_KEYS: its record was never delivered (refused as too large), so no later
+        article may be placed as its copy. True if it was there. The partition's cluster
+        book is learnt again without it (it may have been a head or merged clusters)."""
+        buckets = self._buckets.get(partition, {})
+        removed = False
+        for band in band_keys:
+            bucket = buckets.get(band, [])
+            kept = [m for m in bucket if not (m.article_id == article_id and m.seen_at == seen_at)]
+            if len(kept) < len(bucket):
+                removed = True
+                _put(buckets, band, kept)
+        if removed:
+            self._relearn(partition)
+        return removed
+
     def prune(self, now: float) -> None:
         """Drop members past the window; rebuild the cluster book of each partition that
         lost any (it forgets clusters no member remembers: memory stays bounded). The
@@ -164,19 +202,28 @@ class BucketIndex:
             for band in list(buckets):
                 alive = [m for m in buckets[band] if m.seen_at >= horizon]
                 dropped = dropped or len(alive) < len(buckets[band])
-                if alive:
-                    buckets[band] = alive
-                else:
-                    del buckets[band]
-            if not dropped:
-                continue
-            book = self._books[partition] = ClusterBook()
-            members = sorted(
-                (m for bucket in buckets.values() for m in bucket), key=lambda m: m.seen_at
-            )
-            learn_all(book, members)
+                _put(buckets, band, alive)
+            if dropped:
+                self._relearn(partition)
+
+    def _relearn(self, partition: int) -> None:
+        """PARTITION's cluster book learnt again from the members its buckets hold."""
+        buckets = self._buckets.get(partition, {})
+        book = self._books[partition] = ClusterBook()
+        members = sorted(
+            (m for bucket in buckets.values() for m in bucket), key=lambda m: m.seen_at
+        )
+        learn_all(book, members)
 
     def forget(self) -> None:
         """After a rebalance: every partition is loaded again from its deltas."""
         self._buckets.clear()
         self._books.clear()
+
+
+def _put(buckets: dict[str, list[Member]], band: str, members: list[Member]) -> None:
+    """BAND's bucket holds MEMBERS now; an empty bucket is dropped (memory stays bounded)."""
+    if members:
+        buckets[band] = members
+    else:
+        del buckets[band]

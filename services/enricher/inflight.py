@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import faust
 
+from newswire.enricher.bands import Probe
 from newswire.enricher.dedupe import SeenEntry
 from newswire.enricher.pipeline import Emit
 
@@ -37,6 +38,9 @@ class Outgoing:
     outcome: str
     #: The article an enriched record stands for (None for a dead letter).
     article_id: str | None = None
+    #: The probe that put the article in the band buckets: withdrawn if the record is
+    #: refused for good (neardup.py). None for a dead letter.
+    probe: Probe | None = None
 
     @property
     def size(self) -> int:

@@ -17,6 +17,14 @@ worker counts one answer per probe sent either way. A v2 responder still answers
 probes (a worker not yet upgraded); a v2 message carries an empty ``"probes"`` so a
 v1 responder answers nothing rather than failing, and the batch goes on without
 those answers after ENRICHER_NEAR_DUPLICATE_TIMEOUT_S, counted as incomplete.
+
+Withdrawals (``"withdrawn"``): an article joins the buckets when it probes, before
+its record is sent; if the cluster then refuses the record for good (too large), the
+worker sends each band partition it probed a message naming it (id, band keys, the
+time it joined), before its batch settles. The owner takes it out of those buckets and
+stores the withdrawal as a delta of its own, so a rebuild leaves it out too
+(buckets.py). Only refusals cost a message: the normal path writes nothing more. An
+older responder ignores the field (its ``"articles"`` are empty): it answers nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ log = logging.getLogger(__name__)
 INTERRUPT_POLL_S = 0.1
 #: The probe message layout this worker sends (see the module doc).
 EXCHANGE_VERSION = 2
+#: Longest wait between two attempts to send a withdrawal.
+MAX_WITHDRAW_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,16 @@ def probes_by_partition(probes: Iterable[Probe], partitions: int) -> dict[int, l
         for p, own in keys.items():
             by_partition[p].append(replace(probe, band_keys=tuple(own)))
     return by_partition
+
+
+def withdrawal_items(message: dict[str, Any]) -> list[tuple[str, tuple[str, ...], float]]:
+    """The (article id, band keys, seen_at) a message withdraws; none in a probe message."""
+    return [(str(a), tuple(bands), float(at)) for a, bands, at in message.get("withdrawn", ())]
+
+
+def _withdrawal_fields(own: list[Probe]) -> dict[str, Any]:
+    """A withdrawal message's own field: (id, band keys, seen_at) of each article."""
+    return {"withdrawn": [[p.article_id, list(p.band_keys), p.seen_at] for p in own]}
 
 
 def probe_items(message: dict[str, Any]) -> list[Probe]:
@@ -162,16 +182,51 @@ class NearDuplicateExchange:
                 await asyncio.wait_for(waiter.done.wait(), timeout=min(INTERRUPT_POLL_S, remaining))
 
     async def _send_probes(self, batch_id: str, by_partition: dict[int, list[Probe]]) -> None:
+        await self._send(
+            batch_id, by_partition, lambda own: {"articles": [probe.to_json() for probe in own]}
+        )
+
+    async def withdraw(self, probes: Sequence[Probe]) -> None:
+        """Take the articles of PROBES (already answered) back out of the band buckets:
+        their records were refused for good, so no later copy may be placed after them.
+
+        Returns once the broker has every withdrawal: the caller settles the batch only
+        then, so a crash before re-processes the batch, which probes and withdraws
+        again. On each partition a withdrawal comes after the probe it undoes and before
+        this worker's next batch probes. A send that fails is sent again, with backoff,
+        until the broker has it (as the batch's records are): failing here would
+        dead-letter a batch already delivered. Sent again whole, under the same id, a
+        withdrawal rewrites its own deltas."""
+        batch_id = uuid.uuid4().hex  # its own: the probes' deltas keep their keys
+        by_partition = probes_by_partition(probes, self._partitions)
+        attempt = 0
+        while True:
+            try:
+                await self._send(batch_id, by_partition, _withdrawal_fields)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = min(MAX_WITHDRAW_BACKOFF_S, 0.2 * 2**attempt)
+                log.error("withdrawal failed (%r); sending it again in %.1fs", exc, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _send(
+        self,
+        batch_id: str,
+        by_partition: dict[int, list[Probe]],
+        fields: Callable[[list[Probe]], dict[str, Any]],
+    ) -> None:
+        """One message per band partition, with FIELDS of its probes, and wait until the
+        broker has them all. ``"probes"`` is what a v1 responder reads: it answers
+        nothing; ``"articles"`` what a v2 one answers (empty in a withdrawal)."""
         futures = [
             await self._probes.send(
                 key=batch_id.encode(),
                 value=orjson.dumps(
-                    {
-                        "batch": batch_id,
-                        "v": EXCHANGE_VERSION,
-                        "probes": [],  # what a v1 responder reads: it answers nothing
-                        "articles": [probe.to_json() for probe in own],
-                    }
+                    {"batch": batch_id, "v": EXCHANGE_VERSION, "probes": [], "articles": []}
+                    | fields(own)
                 ),
                 partition=p,
             )
@@ -230,6 +285,7 @@ class BandResponder:
         if not self._index.loaded(partition):
             self._index.load_all(list(self._table.items()), including=partition)
         message = orjson.loads(event.value)
+        self._withdraw(partition, message)
         answers: dict[int, list[list[Any]]] = defaultdict(list)
         joined: list[tuple[tuple[str, ...], Member]] = []
         for probe in probe_items(message):
@@ -250,6 +306,18 @@ class BandResponder:
         ]
         await asyncio.gather(*futures)
         self._maybe_prune()
+
+    def _withdraw(self, partition: int, message: dict[str, Any]) -> None:
+        """Apply the message's withdrawals, and store them as the message's delta (a
+        redelivered message rewrites it; a rebuild then leaves the members out)."""
+        withdrawn = withdrawal_items(message)
+        if not withdrawn:
+            return
+        for article_id, band_keys, seen_at in withdrawn:
+            self._index.withdraw(partition, article_id, band_keys, seen_at)
+        named = tuple((article_id, seen_at) for article_id, _, seen_at in withdrawn)
+        delta = Delta(partition, max(at for _, at in named), (), named)
+        self._table[delta_key(message["batch"], partition)] = delta.to_bytes()
 
     def _maybe_prune(self) -> None:
         now = self._clock()

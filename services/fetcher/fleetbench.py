@@ -36,7 +36,8 @@ from typing import Any
 import orjson
 
 from newswire.common.kafka import host_partition
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
+from newswire.common.settings_env import as_environment
 from newswire.fetcher.bench import bench_host, serve_forever
 
 #: A feed gains an item this often (seconds); it lists its latest ITEMS_SHOWN.

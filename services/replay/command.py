@@ -19,6 +19,7 @@ from newswire.common.errors import SeedFileError
 from newswire.common.progress import progress_on
 from newswire.common.settings import Settings
 from newswire.replay.dlq import LetterFilter, describe, redrive
+from newswire.replay.files import SeedPaths
 from newswire.replay.service import ReplayReport, replay
 
 #: Files not seeds that are named one by one; more are counted in one line.
@@ -43,7 +44,7 @@ def say_ignored(paths: Sequence[Path]) -> None:
 
 def replay_command(
     settings: Settings,
-    paths: Sequence[Path],
+    paths: Sequence[Path] | SeedPaths,
     *,
     rate: float | None,
     loop: int,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import logging
 import stat
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +96,9 @@ class SeedPaths:
     ignored: list[Path] = field(default_factory=list)
     #: Each file's name in records and dead letters (``source.ref``, ``origin.file``):
     #: its path relative to the folder argument it was found under, so ``a/x.txt`` and
-    #: ``b/x.txt`` stay apart; a file named directly keeps its base name.
+    #: ``b/x.txt`` stay apart, prefixed by the folder's name when several folders are
+    #: replayed at once (``seeds/x.txt``, ``more/x.txt``); a file named directly keeps
+    #: its base name unless another file has it (then: as given).
     refs: dict[Path, str] = field(default_factory=dict)
 
 
@@ -109,24 +112,88 @@ def expand_seed_paths(paths: Iterable[Path]) -> SeedPaths:
     each, so a link loop cannot recurse). Other files in a folder are listed as ``ignored``;
     paths named directly pass through untouched so :func:`read_seed_file` can say what
     is wrong with them. A file named twice (directly and via its folder) is replayed once.
+    Each file's ref (:attr:`SeedPaths.refs`) names it unambiguously: :func:`seed_ref`.
     """
+    arguments = list(paths)
+    prefixes = folder_prefixes(arguments)
     found = SeedPaths([], [])
     seen: set[Path] = set()
-    for path in paths:
+    named: list[Path] = []  # files named directly: their base name unless it is taken
+    for path in arguments:
         candidates = _directory_seeds(path, found) if path.is_dir() else [path]
         for candidate in candidates:
             identity = candidate.resolve()
             if identity not in seen:
                 seen.add(identity)
                 found.files.append(candidate)
-                found.refs[candidate] = seed_ref(candidate, path)
+                found.refs[candidate] = seed_ref(candidate, path, prefixes.get(path, ""))
+                if candidate == path:
+                    named.append(candidate)
+    _tell_apart(found.refs, named)
     return found
 
 
-def seed_ref(file: Path, argument: Path) -> str:
+def folder_prefixes(arguments: list[Path]) -> dict[Path, str]:
+    """With more than one folder argument, what each folder's refs start with: its name
+    (``seeds/x.txt``, ``more/x.txt``), or the folder as given when another folder
+    argument has the same name (``a/seeds``, ``b/seeds``). One folder: no prefix."""
+    folders = list(dict.fromkeys(p for p in arguments if p.is_dir()))
+    if len(folders) < 2:
+        return {}
+    names = Counter(_folder_name(p) for p in folders)
+    return {p: _folder_name(p) if names[_folder_name(p)] == 1 else p.as_posix() for p in folders}
+
+
+def _folder_name(folder: Path) -> str:
+    """A folder's own name, also for ``.`` or ``/`` (whose ``name`` is empty)."""
+    return folder.name or folder.resolve().name or folder.as_posix()
+
+
+def _tell_apart(refs: dict[Path, str], named: list[Path]) -> None:
+    """A file named directly whose base name a file found in a folder, or one named
+    before it, already has is named as given on the command line instead (its
+    absolute path if even that is taken)."""
+    direct = set(named)
+    taken = {ref for path, ref in refs.items() if path not in direct}
+    for file in named:
+        if refs[file] in taken:
+            given = file.as_posix()
+            refs[file] = given if given not in taken else str(file.resolve())
+        taken.add(refs[file])
+
+
+def seed_ref(file: Path, argument: Path, prefix: str = "") -> str:
     """``file``'s name in records: relative to the folder ``argument`` it was found in
-    (POSIX separators), or its base name when it was the argument itself."""
-    return file.relative_to(argument).as_posix() if file != argument else file.name
+    (POSIX separators), after PREFIX (:func:`folder_prefixes`), or its base name when
+    it was the argument itself."""
+    if file == argument:
+        return file.name
+    relative = file.relative_to(argument).as_posix()
+    return f"{prefix}/{relative}" if prefix else relative
+
+
+def check_seeds(seeds: Path, found: SeedPaths | None = None) -> str | None:
+    """What is wrong with SEEDS as ``--seeds`` or a replay PATH (None: usable), before
+    anything starts. FOUND is the expansion of the arguments SEEDS is one of (made here
+    when not given): the caller walks each folder once, and replays what it checked."""
+    if not seeds.exists():
+        return f"{seeds}: no such file or directory"
+    if seeds.is_dir():
+        # Only what is wrong with the argument itself (a folder with no seeds, or one
+        # that cannot be listed); a subfolder that cannot be listed is said as the
+        # seeds are replayed (``skipped``, exit 1), like an unreadable file.
+        found = found if found is not None else expand_seed_paths([seeds])
+        errors = [e for e in found.errors if e.path == str(seeds)]
+        if errors:
+            return str(errors[0])
+    elif seeds.suffix.lower() not in SEED_SUFFIXES:
+        # A named file that can never be a seed, whatever it holds: the argument is
+        # wrong, so it is said before Kafka is waited for, not after, as a failed seed.
+        return (
+            f"{seeds}: unknown extension {seeds.suffix or '(none)'!r}: seed files are .txt "
+            "(one article) or .jsonl (raw records, one per line)"
+        )
+    return None
 
 
 def _directory_seeds(directory: Path, found: SeedPaths) -> list[Path]:

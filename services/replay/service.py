@@ -24,7 +24,13 @@ from newswire.common.progress import NoProgress, Progress, RichProgress
 from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName
 from newswire.common.settings import Settings
-from newswire.replay.files import LineFailure, SeedRecord, expand_seed_paths, read_seed_file
+from newswire.replay.files import (
+    LineFailure,
+    SeedPaths,
+    SeedRecord,
+    expand_seed_paths,
+    read_seed_file,
+)
 from newswire.replay.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -59,7 +65,7 @@ class ReplayReport:
 
 async def replay(
     settings: Settings,
-    paths: Sequence[Path],
+    paths: Sequence[Path] | SeedPaths,
     *,
     rate: float | None = None,
     loop: int = 1,
@@ -67,7 +73,8 @@ async def replay(
     on_file_error: Callable[[SeedFileError], None] | None = None,
     on_ignored: Callable[[list[Path]], None] | None = None,
 ) -> ReplayReport:
-    """Produce every record of the seed files at ``paths`` to ``settings.topics.raw``.
+    """Produce every record of the seed files at ``paths`` to ``settings.topics.raw``
+    (or of their expansion, when the caller walked them already to check them).
 
     ``rate`` caps records per second (None: as fast as the broker takes them);
     ``loop`` replays the whole set that many times - the same articles keep their
@@ -85,7 +92,7 @@ async def replay(
     if loop < 1:
         raise ValueError(f"loop must be at least 1, got {loop!r}")
     pacer = Pacer(rate) if rate is not None else None
-    seeds = expand_seed_paths(paths)
+    seeds = paths if isinstance(paths, SeedPaths) else expand_seed_paths(paths)
     report = ReplayReport()
     report_error = on_file_error or _log_file_error
     for error in seeds.errors:

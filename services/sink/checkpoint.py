@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
@@ -36,6 +36,8 @@ from newswire.sink.retry import AttemptsExhausted, GaveUp, Retrier
 from newswire.sink.writers.base import FlushResult, Rejection, Writer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Name of the task of a background checkpoint (:meth:`Checkpoint.launch`).
 FLIGHT_TASK = "sink-checkpoint"
@@ -350,13 +352,30 @@ class Checkpoint:
         partitions: Collection[TopicPartition] | None,
         deadline: float | None,
     ) -> FlushResult:
+        """The writer's flush, retried; with a DEADLINE, bounded by it as a whole.
+
+        The retrier only stops *between* attempts at the deadline; one attempt can wait
+        far longer (a statement queued behind a table lock waits for its command
+        timeout). So an attempt still under way at the deadline is called off like a
+        late background checkpoint (:func:`_within`: cancelled, and waited for while
+        the writer settles its buffer) and the checkpoint gives up: nothing of it is
+        committed, so Kafka delivers those records again (after a revocation, to the
+        partition's new owner; a writer that had them already counts them as
+        duplicates)."""
+        what = f"flush {writer.name}"
+        retried = self._retrier.run(
+            functools.partial(self._flush, writer, partitions),
+            what=what,
+            operation="flush",
+            deadline=deadline,
+        )
         try:
-            return await self._retrier.run(
-                functools.partial(self._flush, writer, partitions),
-                what=f"flush {writer.name}",
-                operation="flush",
-                deadline=deadline,
-            )
+            if deadline is None:
+                return await retried
+            return await _within(asyncio.create_task(retried), deadline)
+        except _Late as exc:
+            log.warning("%s still under way at its deadline: called off", what)
+            raise GaveUp(what) from exc
         except AttemptsExhausted as exc:
             raise WriterBroken(writer.name, exc) from exc
 
@@ -453,7 +472,7 @@ class _Late(Exception):
     """The background checkpoint was still under way at its deadline."""
 
 
-async def _within(task: asyncio.Task[bool], deadline: float | None) -> bool:
+async def _within(task: asyncio.Task[T], deadline: float | None) -> T:
     """TASK's result (or its own exception, a TimeoutError of a writer included), or
     :class:`_Late` at DEADLINE. Whenever it is not waited for to the end (the
     deadline, or a cancellation of the caller), TASK is cancelled and waited for
@@ -471,7 +490,7 @@ async def _within(task: asyncio.Task[bool], deadline: float | None) -> bool:
     return task.result()
 
 
-async def _call_off(task: asyncio.Task[bool]) -> None:
+async def _call_off(task: asyncio.Task[Any]) -> None:
     """Cancel TASK and wait until it has wound down, even when the caller is cancelled
     again meanwhile (shutdown during a rebalance): its progress is restored only once
     it can no longer write."""

@@ -46,9 +46,11 @@ log = logging.getLogger(__name__)
 
 #: Longest wait in one poll, so a stop request is seen quickly.
 POLL_MAX_S = 0.5
-#: How long a checkpoint may keep retrying inside a partition revocation. A rebalance
-#: waits for the callback, so it must not retry forever there: what is not flushed in
-#: time is dropped (uncommitted), and the new owner re-reads it.
+#: How long a checkpoint may take inside a partition revocation: landing the one in the
+#: background, then its own flush, retries and each attempt included (a statement stuck
+#: behind a table lock is called off at the deadline). A rebalance waits for the
+#: callback, so it must not wait for ever there: what is not flushed in time is dropped
+#: (uncommitted), and the new owner re-reads it.
 REVOKE_FLUSH_BUDGET_S = 3.0
 #: How long the final checkpoint on shutdown may keep retrying (then: uncommitted).
 FINAL_FLUSH_BUDGET_S = 10.0

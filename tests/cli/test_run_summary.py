@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newswire.cli.run import SHOWN_DEAD_LETTERS, Outcome, Summary, print_summary
+from newswire.cli.run_report import SHOWN_DEAD_LETTERS, Outcome, Summary, print_summary
 from newswire.replay.service import ReplayReport
 
 

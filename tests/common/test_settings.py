@@ -1,14 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from newswire.common.settings import (
-    EMBEDDED_BOOTSTRAP,
-    BrokerProfile,
-    InvalidSettings,
-    KafkaSettings,
-    Settings,
-    load_settings,
-)
+from newswire.common.settings import EMBEDDED_BOOTSTRAP, BrokerProfile, KafkaSettings, Settings
+from newswire.common.settings_env import InvalidSettings, load_settings
 
 
 def test_defaults_mean_the_embedded_broker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,7 +54,7 @@ def test_readme_configuration_table_is_generated_from_the_settings() -> None:
     """The README's table is `newswire settings` output: a new setting must show up there."""
     from pathlib import Path
 
-    from newswire.common.settings import settings_reference_markdown
+    from newswire.common.settings_env import settings_reference_markdown
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     begin = readme.index("<!-- settings:begin")

@@ -13,7 +13,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from newswire.common.settings import EnricherSettings, Settings, as_environment
+from newswire.common.settings import EnricherSettings, Settings
+from newswire.common.settings_env import as_environment
 from tests.deploy.support import (
     COMPOSE_FILE,
     DOCKERFILE,

@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 import yaml
 
-from newswire.common.settings import Settings, settings_reference
+from newswire.common.settings import Settings
+from newswire.common.settings_env import settings_reference
 from newswire.common.topics import declared_topics
 from tests.deploy.support import DOCKERFILE, ROOT, SETTING_PREFIXES, parse_cli
 

@@ -440,3 +440,49 @@ def test_a_loaded_partitions_deltas_are_not_parsed_and_unreadable_items_are_skip
 
 def _banded_all(article_id: str, bands: tuple[str, ...], at: float) -> Probe:
     return Probe(article_id, bands, "t-" + article_id, sketch(_signature(7)), at, 0, shingles=100)
+
+
+def test_a_withdrawn_member_is_heard_by_nobody_live_or_rebuilt() -> None:
+    """A member whose record was refused is taken back out: a later copy hears nothing
+    of it, in the live buckets and in buckets rebuilt from the deltas (the withdrawal
+    stored as a delta of its own, in any order); a later version of the same article,
+    joined at another time, stays."""
+    copy = _signature(7)
+    live = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    kept, _ = live.answer(0, _probe("kept", signature=_signature(8), at=999.0))
+    refused, _ = live.answer(0, _probe("refused", signature=copy, at=1000.0))
+    assert live.withdraw(0, "refused", ("3:abc",), 1000.0)
+    assert not live.withdraw(0, "refused", ("3:abc",), 1000.0), "withdrawn once"
+    withdrawal = Delta(0, 1000.0, (), (("refused", 1000.0),))
+    assert Delta.from_bytes(withdrawal.to_bytes()) == withdrawal
+    deltas = [Delta(0, m.seen_at, ((("3:abc",), m),)) for m in (kept, refused)]
+    rebuilt = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    rebuilt.load_all(_stored([withdrawal, *deltas]), including=0)
+    for index in (live, rebuilt):
+        heard = index.answer(0, _probe("its-copy", signature=copy, at=1001.0))[1]
+        assert [m.article_id for m in heard] == ["kept"]
+    again, _ = live.answer(0, _probe("refused", signature=copy, at=1002.0))
+    rebuilt = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    rebuilt.load_all(
+        _stored([withdrawal, *deltas, Delta(0, 1002.0, ((("3:abc",), again),))]), including=0
+    )
+    heard = rebuilt.answer(0, _probe("late", signature=copy, at=1003.0))[1]
+    assert "refused" in {m.article_id for m in heard}, "the later version is not withdrawn"
+
+
+def test_withdrawing_a_head_forgets_it_in_the_cluster_book() -> None:
+    """The refused article was earlier in story time than the copy already there, so
+    it became its cluster's head: withdrawn, a later copy is told of the cluster with
+    its real head again, not a head nobody was sent."""
+    sig = _signature(11)
+
+    def probe(article_id: str, at: float, story_at: float) -> Probe:
+        return Probe(article_id, ("3:abc",), "same", sketch(sig), at, 0, story_at, shingles=100)
+
+    index = BucketIndex(window_s=WEEK, capacity=4, threshold=0.5)
+    index.answer(0, probe("sent", 1000.0, story_at=500.0))
+    refused, _ = index.answer(0, probe("refused", 1001.0, story_at=100.0))
+    assert refused.head.article_id == "refused"
+    index.withdraw(0, "refused", ("3:abc",), 1001.0)
+    heard = index.answer(0, probe("third", 1002.0, story_at=900.0))[1]
+    assert [(m.article_id, m.head.article_id) for m in heard] == [("sent", "sent")]

@@ -67,10 +67,17 @@ class FakeTopic:
 
 
 class NoNeighbours:
-    """The near-duplicate exchange with empty buckets everywhere."""
+    """The near-duplicate exchange with empty buckets everywhere; keeps what it is told
+    to withdraw."""
+
+    def __init__(self) -> None:
+        self.withdrawn: list[Any] = []
 
     async def ask(self, probes: Sequence[Any]) -> Answers:
         return Answers({}, complete=True)
+
+    async def withdraw(self, probes: Sequence[Any]) -> None:
+        self.withdrawn.extend(probes)
 
 
 class Table(dict):
@@ -171,6 +178,8 @@ async def test_an_enriched_record_over_the_limit_becomes_a_too_large_dead_letter
     assert letter["origin"]["offset"] == 1 and letter["payload_truncated"]
     assert outcomes(h._metrics) == {"new": 1, "dead_letter_too_large": 1}
     assert conserved(h._metrics)
+    # It joined the band buckets when it probed: it is taken back out of them.
+    assert [p.article_id for p in h._exchange.withdrawn] == [orjson.loads(big.message.value)["id"]]
 
 
 async def test_a_record_the_broker_refuses_as_too_large_is_dead_lettered_not_retried(
@@ -179,9 +188,13 @@ async def test_a_record_the_broker_refuses_as_too_large_is_dead_lettered_not_ret
     refuse = lambda value: MessageSizeTooLargeError() if b"Title 1" in value else None  # noqa: E731
     enriched, dlq = FakeTopic("news.enriched", refuse=refuse), FakeTopic("news.dlq")
     h = handler(pipeline, enriched, dlq)
-    await run(h, [good(1), good(2)])
+    first = good(1)
+    await run(h, [first, good(2)])
     assert len(enriched.acked) == 1 and orjson.loads(dlq.acked[0][1])["kind"] == "too_large"
     assert conserved(h._metrics)
+    assert first.message.value is not None
+    refused_id = orjson.loads(first.message.value)["id"]
+    assert [p.article_id for p in h._exchange.withdrawn] == [refused_id]
 
 
 async def test_a_transient_failure_is_retried_until_delivered_before_settling(

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import orjson
+from aiokafka.errors import KafkaTimeoutError
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -120,3 +121,27 @@ def test_a_v1_probe_message_is_answered_per_probe_and_v2_per_article() -> None:
     }
     assert [p.band_keys for p in probe_items(v1)] == [("1:x",), ("2:y",)]
     assert [p.band_keys for p in probe_items(v2)] == [("1:x", "2:y")]
+
+
+class FlakyProbeTopic(ProbeTopic):
+    """Its first send fails once queued (the broker did not take it)."""
+
+    async def send(self, *, key: bytes, value: bytes, partition: int) -> asyncio.Future[None]:
+        future = await super().send(key=key, value=value, partition=partition)
+        if len(self.sent) == 1:
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(KafkaTimeoutError())
+            return failed
+        return future
+
+
+async def test_a_withdrawal_is_sent_again_until_the_broker_has_it() -> None:
+    """A refused article's withdrawal must not be lost to a transient failure (its batch
+    settles after it), nor fail the batch: it is sent again, whole, under one id."""
+    topic = FlakyProbeTopic()
+    exchange = NearDuplicateExchange(probes=topic, partitions=1, timeout_s=5)  # type: ignore[arg-type]
+    refused = Probe("big", ("band-1", "band-2"), "h" * 32, b"\x00" * 32, 1000.5, 0)
+    await exchange.withdraw([refused])
+    assert len(topic.sent) == 2 and topic.sent[0] == topic.sent[1]
+    assert topic.sent[1]["withdrawn"] == [["big", ["band-1", "band-2"], 1000.5]]
+    assert topic.sent[1]["articles"] == [] and topic.sent[1]["probes"] == []

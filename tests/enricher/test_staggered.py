@@ -42,6 +42,9 @@ class HeldExchange:
             await self.release.wait()
         return Answers({}, complete=True)
 
+    async def withdraw(self, probes: Sequence[Any]) -> None:
+        """Nothing joined the (empty) buckets."""
+
 
 def staggered(pipeline: Any) -> tuple[Staggered, BatchHandler, HeldExchange, FakeTopic, list[Any]]:
     enriched, dlq = FakeTopic("news.enriched"), FakeTopic("news.dlq")

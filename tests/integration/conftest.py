@@ -18,7 +18,8 @@ import pytest
 from newswire.common.broker import free_port
 from newswire.common.kafka import new_consumer, new_producer
 from newswire.common.records import encode
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
+from newswire.common.settings_env import as_environment
 from tests.integration.postgres import postgres_db_dsn, postgres_dsn, stoppable_postgres  # noqa: F401 - fixtures
 
 

@@ -19,7 +19,8 @@ from newswire.common.ids import content_hash
 from newswire.common.kafka import end_offsets, new_producer
 from newswire.common.records import dead_letter, encode, raw_article, topic_origin, utc_now
 from newswire.common.schemas import SchemaName, schema_info, validate
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
+from newswire.common.settings_env import as_environment
 from newswire.sink.writers.postgres import PostgresWriter
 from tests.integration.conftest import ServiceProcess, eventually, output_records
 

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from newswire.common.settings import as_environment
+from newswire.common.settings_env import as_environment
 from tests.conftest import SEEDS, SettingsFactory
 
 

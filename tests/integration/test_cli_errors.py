@@ -19,7 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
+from newswire.common.settings_env import as_environment
 from newswire.replay.dlq import LetterFilter, redrive
 from newswire.replay.service import replay
 from tests.conftest import FIXTURES, SEEDS

@@ -1,8 +1,9 @@
 """On the real broker and the real enricher: an article whose enriched record the
 cluster cannot take is dead-lettered and *not* remembered as seen, so its next version
 goes out as the story's first (``new``), not as an update of a story never sent; one
-the schema refuses does not join the band buckets either, so its near-copy is not
-dropped as a copy of a story never sent."""
+the schema refuses does not join the band buckets either, and one too large to send
+is withdrawn from them (also across a restart), so its near-copy is not dropped as a
+copy of a story never sent."""
 
 from __future__ import annotations
 
@@ -128,3 +129,52 @@ async def test_a_near_copy_of_a_record_the_schema_refused_is_delivered(
         orjson.loads(sent)["id"]: "new",
     }, "the refused story's copy is delivered; the sent story's copy is dropped"
     assert len(enriched) == 2
+
+
+def _long_story(url: str, word: str, words: int, minute: int) -> bytes:
+    text = f"A long story about {word}. " + " ".join(f"{word}{j}" for j in range(words))
+    return _story(url, f"The {word} story", text, minute)
+
+
+async def test_a_near_copy_of_a_record_too_large_to_send_is_delivered_also_after_a_restart(
+    settings: Settings, spawn: Callable[[str, Settings], ServiceProcess]
+) -> None:
+    """Each long story's enriched record is over the message limit: dead-lettered
+    ``too_large`` after it joined the band buckets. Its near-copy (the same text less
+    its last thousand words: it fits) must then go out, not be dropped (drop_duplicates)
+    as a copy of a story nobody downstream has: the worker withdrew the refused article
+    from the buckets. The second story's copy comes after a restart, to a worker whose
+    buckets are rebuilt from the changelog, withdrawal included."""
+    first, second = (
+        _long_story("https://a.example/1", "alpha", 20_000, 0),
+        _long_story("https://a.example/2", "omega", 20_000, 2),
+    )
+    first_copy = _long_story("https://b.example/1", "alpha", 19_000, 1)
+    second_copy = _long_story("https://b.example/2", "omega", 19_000, 3)
+    limit = max(64 * 1024, len(first) + 200, len(second) + 200)
+    assert max(len(first_copy), len(second_copy)) + 4096 < limit
+    tight = settings.model_copy(
+        update={
+            "kafka": settings.kafka.model_copy(update={"max_message_bytes": limit}),
+            "enricher": settings.enricher.model_copy(update={"drop_duplicates": True}),
+        }
+    )
+
+    def key(value: bytes) -> bytes:
+        return orjson.loads(value)["id"].encode()
+
+    enricher = spawn("enrich", tight)
+    for value in (first, first_copy, second):  # one batch each, in this order
+        await produce_and_wait(settings, enricher, key(value), value)
+    enricher.stop()
+    restarted = spawn("enrich", tight)
+    await produce_and_wait(settings, restarted, key(second_copy), second_copy)
+
+    letters = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+    assert sorted(
+        (letter["kind"], b64decode(letter["origin"]["key_b64"])) for letter in letters
+    ) == sorted([("too_large", key(first)), ("too_large", key(second))])
+    enriched = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.enriched)]
+    assert sorted((r["id"].encode(), r["dedupe"]["status"]) for r in enriched) == sorted(
+        [(key(first_copy), "new"), (key(second_copy), "new")]
+    ), "both copies delivered (on several partitions: in no particular order)"

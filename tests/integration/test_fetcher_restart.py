@@ -16,7 +16,8 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
+from newswire.common.settings_env import as_environment
 from tests.fetcher.server import FixtureServer
 from tests.integration.conftest import read_topic
 

@@ -19,7 +19,8 @@ from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.kafka import new_admin, new_consumer, new_producer
 from newswire.common.publish import Publisher
 from newswire.common.records import encode, raw_article, topic_origin
-from newswire.common.settings import Settings, as_environment
+from newswire.common.settings import Settings
+from newswire.common.settings_env import as_environment
 from tests.integration.conftest import ServiceProcess, eventually
 
 ARTICLES = [

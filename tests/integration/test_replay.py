@@ -141,3 +141,28 @@ async def test_record_too_large_for_the_producer_is_reported_not_fatal(
     [error] = report.file_errors  # the big one, reported once
     assert error.path == str(big) and "too large" in error.reason
     assert len(await read_topic(settings, settings.topics.raw)) == 2
+
+
+async def test_two_folders_replayed_at_once_keep_their_files_apart(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Both folders hold ``day/story.txt`` and ``day/records.jsonl``: each record's
+    ``source.ref`` and each dead letter's ``origin.file`` start with its folder's name."""
+    folders = [tmp_path / "one", tmp_path / "two"]
+    for folder in folders:
+        (folder / "day").mkdir(parents=True)
+        (folder / "day" / "story.txt").write_text(f"Story of {folder.name}\n\nIts body.\n")
+        (folder / "day" / "records.jsonl").write_bytes((REPLAY / "records.jsonl").read_bytes())
+    report = await replay(settings, folders)
+    assert report.dead_letters == 4 and report.file_errors == []
+
+    raw = [orjson.loads(r.value) for r in await read_topic(settings, settings.topics.raw)]
+    refs = {value["source"]["ref"] for value in raw if value["source"]["kind"] == "replay"}
+    assert refs == {"one/day/story.txt", "two/day/story.txt"}
+    letters = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.dlq)]
+    assert sorted((letter["origin"]["file"], letter["origin"]["line"]) for letter in letters) == [
+        ("one/day/records.jsonl", 2),
+        ("one/day/records.jsonl", 4),
+        ("two/day/records.jsonl", 2),
+        ("two/day/records.jsonl", 4),
+    ]

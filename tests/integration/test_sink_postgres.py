@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from tests.sink.helpers import (
     sink_caught_up,
     updated,
 )
+from tests.sink.memory import P0, Harness
 
 
 @contextlib.asynccontextmanager
@@ -434,3 +436,49 @@ async def test_a_revocation_calls_off_a_checkpoint_stuck_on_a_table_lock(
     assert read_again <= set(in_second)  # what A did not commit came again, to B
     in_table = set(await rows(postgres_db_dsn))
     assert sorted([*in_table, *in_second]) == sorted(r["id"] for r in records)
+
+
+async def test_a_revocations_own_flush_stuck_on_a_table_lock_gives_up_at_its_deadline(
+    postgres_db_dsn: str,
+) -> None:
+    """No background checkpoint is under way: the revocation's checkpoint flushes the
+    revoked partition itself, and that statement waits for a lock another connection
+    holds on ``articles`` (its command timeout far away). The flush is called off at
+    the revocation's deadline, nothing is committed, the writer drops the partition's
+    records; the partition's next owner reads them again and writes them all."""
+    writer = PostgresWriter(dsn=postgres_db_dsn, command_timeout_s=600.0)
+    await writer.start()  # creates the table, so it can be locked
+    sink = Harness(others=[writer])
+    records = [enriched_record() for _ in range(3)]
+    for offset, record in enumerate(records):
+        await writer.add(record, orjson.dumps(record), P0.topic, P0.partition, offset)
+        sink.checkpoint.track(P0, offset, record["id"].encode(), 100)
+    try:
+        async with connected(postgres_db_dsn) as locker:
+            lock = locker.transaction()
+            await lock.start()
+            await locker.execute("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE")
+            flushing = asyncio.create_task(
+                sink.checkpoint.commit({P0}, deadline=time.monotonic() + 1.0)
+            )
+            await eventually(lambda: sessions_waiting_on_a_lock(locker))
+            # Only a guard against hanging (the command timeout is ten minutes away).
+            committed = await asyncio.wait_for(flushing, timeout=120.0)
+            sink.checkpoint.forget({P0})
+            assert not await sessions_waiting_on_a_lock(locker), "the statement was cancelled"
+            await lock.rollback()
+    finally:
+        await writer.close()
+    assert committed is False
+    assert sink.consumer.commits == [] and writer.buffered == 0
+    assert await rows(postgres_db_dsn) == {}
+
+    new_owner = PostgresWriter(dsn=postgres_db_dsn)
+    await new_owner.start()
+    try:
+        for offset, record in enumerate(records):
+            await new_owner.add(record, orjson.dumps(record), P0.topic, P0.partition, offset)
+        assert (await new_owner.flush([P0])).written == len(records)
+    finally:
+        await new_owner.close()
+    assert set(await rows(postgres_db_dsn)) == {r["id"] for r in records}

@@ -15,6 +15,7 @@ from newswire.common.schemas import SchemaName, validate
 from newswire.common.text import strip_control_chars
 from newswire.replay.files import (
     MAX_HEADLINE_CHARS,
+    check_seeds,
     expand_seed_paths,
     read_seed_file,
     split_headline,
@@ -152,6 +153,7 @@ def test_text_the_schema_cannot_take_is_a_file_error(tmp_path: Path) -> None:
 
 
 def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
 
@@ -252,6 +254,41 @@ def test_records_and_dead_letters_name_the_file_relative_to_the_folder() -> None
     assert direct.refs == {TREE / "b" / "story.txt": "story.txt"}  # named itself: its name
 
 
+def test_several_folders_replayed_at_once_prefix_their_refs(tmp_path: Path) -> None:
+    """Two folders holding the same relative name: each file's ref starts with its
+    folder's name, so records and dead letters tell them apart; two folders of the
+    same name are named as given; two files named directly with one base name, too."""
+    for folder in ("seeds", "more", "a/dup", "b/dup"):
+        _write(tmp_path / folder / "x" / "story.txt", b"A story\n\nIts body.")
+    seeds, more = tmp_path / "seeds", tmp_path / "more"
+    found = expand_seed_paths([seeds, more])
+    assert [found.refs[f] for f in found.files] == ["seeds/x/story.txt", "more/x/story.txt"]
+    texts = [read_seed_file(f, max_bytes=MAX_BYTES, ref=found.refs[f]) for f in found.files]
+    assert [t.records[0].record["source"]["ref"] for t in texts] == [
+        "seeds/x/story.txt",
+        "more/x/story.txt",
+    ]
+    same_name = expand_seed_paths([tmp_path / "a" / "dup", tmp_path / "b" / "dup"])
+    assert sorted(same_name.refs.values()) == sorted(
+        f"{(tmp_path / side / 'dup').as_posix()}/x/story.txt" for side in "ab"
+    )
+    direct = [seeds / "x" / "story.txt", more / "x" / "story.txt"]
+    named = expand_seed_paths(direct)
+    assert [named.refs[f] for f in named.files] == ["story.txt", direct[1].as_posix()]
+    one = expand_seed_paths([seeds, direct[1]])
+    assert [one.refs[f] for f in one.files] == ["x/story.txt", "story.txt"], "one folder: as before"
+
+
+def test_the_check_reads_the_walk_it_is_given(tmp_path: Path) -> None:
+    """The command walks each folder once and checks that walk: what was checked is
+    what is replayed (a folder emptied after the walk is not walked again)."""
+    _write(tmp_path / "seeds" / "story.txt", b"A story\n\nIts body.")
+    found = expand_seed_paths([tmp_path / "seeds"])
+    (tmp_path / "seeds" / "story.txt").unlink()
+    assert check_seeds(tmp_path / "seeds", found) is None
+    assert check_seeds(tmp_path / "seeds") is not None  # walked afresh: empty now
+
+
 def test_a_folder_of_only_other_files_names_some_of_them(tmp_path: Path) -> None:
     (tmp_path / "deep").mkdir()
     for name in ("a.md", "b.csv", "c.pdf", "d.doc"):
@@ -281,8 +318,6 @@ def test_a_symlinked_folder_is_followed_once_and_a_loop_ends(tmp_path: Path) -> 
 def test_a_subfolder_is_not_the_arguments_fault(tmp_path: Path) -> None:
     """Only what is wrong with the folder named is a usage error before anything runs;
     a subfolder with no seeds is no error at all."""
-    from newswire.cli.run import check_seeds
-
     (tmp_path / "a").mkdir()
     _write(tmp_path / "a" / "story.txt", b"A story\n\nIts body.")
     (tmp_path / "empty").mkdir()
