@@ -331,11 +331,15 @@ def topics_list(
     line starting with ! under a topic says how the broker differs from the declaration.
 
     Exit status: 0 every declared topic is there as declared; 1 one is missing or
-    differs; 3 Kafka did not answer.
+    differs; 2 configuration error (e.g. ENRICHER_TAXONOMY_PATH); 3 Kafka did not answer.
     """
+    from newswire.cli.preflight import require_enricher_config
     from newswire.common.topics import declared_topics, inspect_topics, topic_state_lines
 
     settings = _settings()
+    # The layout it shows is the enricher's too: a taxonomy it cannot load is said here
+    # as by enrich (exit 2), not passed over.
+    require_enricher_config("topics list", settings, state=False)
     if declared:
         for spec in declared_topics(settings):
             config = ",".join(f"{k}={v}" for k, v in spec.config.items())
@@ -402,11 +406,14 @@ def enrich(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
     Exit status: 0 stopped; 2 configuration error, or the web port (ENRICHER_WEB_PORT)
     is taken; 3 Kafka did not answer.
     """
+    from newswire.cli.preflight import require_enricher_config
     from newswire.enricher.app import run_enricher
 
     settings = _settings("enricher")
     # Faust would log its own traceback (or a JSON line) and exit 1; say it in one line,
-    # like every command: a taken web port (exit 2), then Kafka not answering (exit 3).
+    # like every command: a taxonomy, state folder or store it cannot use, a taken web
+    # port (exit 2), then Kafka not answering (exit 3).
+    require_enricher_config("enrich", settings)
     require_free_port(
         "enrich", settings.enricher.web_host, settings.enricher.web_port, name="enricher"
     )
