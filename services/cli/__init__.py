@@ -377,8 +377,9 @@ def replay(
 ) -> None:
     """Turn seed files into raw records on news.raw.
 
-    Exit status: 0 every seed replayed; 1 a seed could not be replayed, a .jsonl line
-    went to the dead-letter topic, or nothing was produced (the summary says which);
+    Exit status: 0 every seed replayed; 1 a seed could not be replayed, a record went
+    to the dead-letter topic (refused by the schema, or over KAFKA_MAX_MESSAGE_BYTES),
+    or nothing was produced (the summary says which);
     2 usage error (e.g. no such PATH, a folder without seeds); 3 Kafka did not answer.
     """
     from newswire.replay.command import replay_command
