@@ -518,7 +518,14 @@ def run(
     out: Annotated[Path, typer.Option(help="Where the sink writes enriched JSON Lines.")] = Path(
         "out"
     ),
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds the whole run may take, from starting the services to the last "
+            "article written, before it gives up (exit 1); its wait for Kafka is at most "
+            "30 s of that (BROKER_WAIT_S in cli/run.py).",
+        ),
+    ] = 300.0,
     loop: Annotated[int, typer.Option(min=1, help="Replay the seeds this many times.")] = 1,
 ) -> None:
     """The whole pipeline once: broker (unless KAFKA_BOOTSTRAP_SERVERS), topics, enricher,
