@@ -101,7 +101,12 @@ def audit(
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for Kafka (and PostgreSQL) to answer.")
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds to wait for Kafka, and for PostgreSQL, to answer before giving up "
+            "(exit 3): what --kafka-timeout is to the other commands; not a limit on the audit.",
+        ),
     ] = 10.0,
 ) -> None:
     """Account for every raw record by article id: enriched, redelivered, dead-lettered or lost;

@@ -331,11 +331,15 @@ def topics_list(
     line starting with ! under a topic says how the broker differs from the declaration.
 
     Exit status: 0 every declared topic is there as declared; 1 one is missing or
-    differs; 3 Kafka did not answer.
+    differs; 2 configuration error (e.g. ENRICHER_TAXONOMY_PATH); 3 Kafka did not answer.
     """
+    from newswire.cli.preflight import require_enricher_config
     from newswire.common.topics import declared_topics, inspect_topics, topic_state_lines
 
     settings = _settings()
+    # The layout it shows is the enricher's too: a taxonomy it cannot load is said here
+    # as by enrich (exit 2), not passed over.
+    require_enricher_config("topics list", settings, state=False)
     if declared:
         for spec in declared_topics(settings):
             config = ",".join(f"{k}={v}" for k, v in spec.config.items())
@@ -373,8 +377,9 @@ def replay(
 ) -> None:
     """Turn seed files into raw records on news.raw.
 
-    Exit status: 0 every seed replayed; 1 a seed could not be replayed, a .jsonl line
-    went to the dead-letter topic, or nothing was produced (the summary says which);
+    Exit status: 0 every seed replayed; 1 a seed could not be replayed, a record went
+    to the dead-letter topic (refused by the schema, or over KAFKA_MAX_MESSAGE_BYTES),
+    or nothing was produced (the summary says which);
     2 usage error (e.g. no such PATH, a folder without seeds); 3 Kafka did not answer.
     """
     from newswire.replay.command import replay_command
@@ -402,11 +407,14 @@ def enrich(kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S) -> None:
     Exit status: 0 stopped; 2 configuration error, or the web port (ENRICHER_WEB_PORT)
     is taken; 3 Kafka did not answer.
     """
+    from newswire.cli.preflight import require_enricher_config
     from newswire.enricher.app import run_enricher
 
     settings = _settings("enricher")
     # Faust would log its own traceback (or a JSON line) and exit 1; say it in one line,
-    # like every command: a taken web port (exit 2), then Kafka not answering (exit 3).
+    # like every command: a taxonomy, state folder or store it cannot use, a taken web
+    # port (exit 2), then Kafka not answering (exit 3).
+    require_enricher_config("enrich", settings)
     require_free_port(
         "enrich", settings.enricher.web_host, settings.enricher.web_port, name="enricher"
     )
@@ -510,7 +518,14 @@ def run(
     out: Annotated[Path, typer.Option(help="Where the sink writes enriched JSON Lines.")] = Path(
         "out"
     ),
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds the whole run may take, from starting the services to the last "
+            "article written, before it gives up (exit 1); its wait for Kafka is at most "
+            "30 s of that (BROKER_WAIT_S in cli/run.py).",
+        ),
+    ] = 300.0,
     loop: Annotated[int, typer.Option(min=1, help="Replay the seeds this many times.")] = 1,
 ) -> None:
     """The whole pipeline once: broker (unless KAFKA_BOOTSTRAP_SERVERS), topics, enricher,

@@ -27,7 +27,12 @@ BenchSeeds = Annotated[
     ),
 ]
 BenchTimeout = Annotated[
-    float, typer.Option(min=1.0, help="Give up on a measurement after this many seconds.")
+    float,
+    typer.Option(
+        min=1.0,
+        help="Seconds a whole measurement may take before it is given up; a configured "
+        "Kafka is first waited for 30 s (BENCH_KAFKA_WAIT_S), apart from this.",
+    ),
 ]
 #: How long a bench waits for a configured cluster before saying it is unreachable.
 BENCH_KAFKA_WAIT_S = 30.0

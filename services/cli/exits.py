@@ -56,7 +56,9 @@ KafkaTimeout = Annotated[
     typer.Option(
         "--kafka-timeout",
         callback=_positive_seconds,
-        help="Seconds to wait for Kafka to answer before giving up (exit status 3).",
+        help="Seconds to wait for Kafka to answer before giving up (exit status 3); it "
+        "bounds that wait only (audit's --timeout is the same wait; run's and bench's "
+        "--timeout bound their whole work).",
     ),
 ]
 

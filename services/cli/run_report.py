@@ -192,7 +192,7 @@ def print_summary(outcome: Outcome, out: Path) -> None:
     print(
         f"replayed: {plural(report.produced, 'record')} ({articles}) "
         f"from {plural(report.files, 'file')}, {len(report.file_errors)} could not be replayed, "
-        f"{plural(report.dead_letters, '.jsonl line')} dead-lettered"
+        f"{plural(report.dead_letters, 'record')} dead-lettered"
         + (
             f", {plural(len(report.ignored), 'file')} ignored (not .txt/.jsonl)"
             if report.ignored

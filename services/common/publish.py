@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import RecordMetadata
 
-from newswire.common.errors import InvalidRecord
-from newswire.common.records import ServiceName, dead_letter, encode
+from newswire.common.errors import ErrorKind, InvalidRecord
+from newswire.common.records import ServiceName, dead_letter, dead_letter_payload_cap, encode
 from newswire.common.schemas import SchemaName, record_headers, validate
 from newswire.common.settings import Settings
 
@@ -61,19 +62,25 @@ class Publisher:
     ) -> Delivery:
         """Queue RECORD keyed by KEY with SCHEMA's headers; return its delivery future.
 
+        A record over the message limit is refused before it is queued, as
+        ``InvalidRecord`` of kind ``too_large`` naming KAFKA_MAX_MESSAGE_BYTES (the
+        setting to change), not aiokafka's ``max_request_size``: the caller
+        dead-letters it like any record the contract refuses.
+
         ``validated=True``: the caller checked RECORD against SCHEMA after its last
         change, and it is not checked again. ``partition``: placed there instead of by
         the key (the fetcher's topics are partitioned by a source's host).
         """
         if not validated:
             validate(schema, record)
-        return await self._producer.send(
-            topic,
-            encode(record),
-            key=key.encode(),
-            headers=self._headers[schema],
-            partition=partition,
-        )
+        value, key_bytes, headers = encode(record), key.encode(), self._headers[schema]
+        try:
+            return await self._producer.send(
+                topic, value, key=key_bytes, headers=headers, partition=partition
+            )
+        except MessageSizeTooLargeError as exc:
+            size = len(value) + len(key_bytes) + sum(len(k) + len(v) for k, v in headers)
+            raise too_large(size, self._settings.kafka.max_message_bytes) from exc
 
     async def tombstone(self, topic: str, key: str, *, partition: int | None = None) -> Delivery:
         """Queue a null value for KEY: on a compacted topic, the key is removed."""
@@ -114,7 +121,14 @@ class Publisher:
         key: bytes | None = None,
     ) -> RecordMetadata:
         """Send a dead letter and wait until the broker has it: nothing is lost."""
-        letter = dead_letter(service=self._service, error=error, payload=payload, origin=origin)
+        limit = self._settings.kafka.max_message_bytes
+        letter = dead_letter(
+            service=self._service,
+            error=error,
+            payload=payload,
+            origin=origin,
+            max_payload=dead_letter_payload_cap(limit),
+        )
         validate(SchemaName.DEAD_LETTER, letter)
         log.warning("dead letter from %s: %s (origin %s)", self._service, error, origin)
         future = await self._producer.send(
@@ -124,3 +138,12 @@ class Publisher:
             headers=self._headers[SchemaName.DEAD_LETTER],
         )
         return await future
+
+
+def too_large(size: int, limit: int) -> InvalidRecord:
+    """A record the cluster cannot take, in the words the user can act on."""
+    return InvalidRecord(
+        ErrorKind.TOO_LARGE,
+        f"the record is {size:,} bytes with its key and headers, over the {limit:,}-byte "
+        "message limit (KAFKA_MAX_MESSAGE_BYTES)",
+    )

@@ -62,6 +62,13 @@ def raw_article(
 MAX_DEAD_LETTER_PAYLOAD = 48 * 1024
 
 
+def dead_letter_payload_cap(max_message_bytes: int) -> int:
+    """Bytes of a payload a dead letter carries whole under a MAX_MESSAGE_BYTES limit:
+    base64 grows them by a third and the letter has its reason and origin besides, so
+    at most half the limit (48 KiB at 4 MiB; 32 KiB at the 64 KiB minimum)."""
+    return min(MAX_DEAD_LETTER_PAYLOAD, max_message_bytes // 2)
+
+
 def dead_letter(
     *,
     service: ServiceName,

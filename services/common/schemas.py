@@ -159,7 +159,7 @@ def decode_json_object(payload: bytes | None, name: SchemaName) -> Any:
         record = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise InvalidRecord(
-            ErrorKind.DECODE, f"not valid UTF-8 JSON: {exc}", schema=name.value
+            ErrorKind.DECODE, _undecodable(payload, exc), schema=name.value
         ) from exc
     if not isinstance(record, dict):
         raise InvalidRecord(
@@ -169,6 +169,19 @@ def decode_json_object(payload: bytes | None, name: SchemaName) -> Any:
         )
     validate(name, record)
     return record
+
+
+def _undecodable(payload: bytes, error: orjson.JSONDecodeError) -> str:
+    """Why PAYLOAD is no JSON. orjson says bytes that are not UTF-8 in its own terms
+    (``str is not valid UTF-8: surrogates not allowed``), which names neither the
+    byte nor where it is: those get the first bad byte and its offset instead. Only
+    a payload already refused is decoded again, so good records pay nothing."""
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        byte = payload[bad.start]
+        return f"not valid UTF-8: byte 0x{byte:02x} at offset {bad.start} ({bad.reason})"
+    return f"not valid UTF-8 JSON: {error}"
 
 
 def record_headers(name: SchemaName) -> list[tuple[str, bytes]]:

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from newswire.common.settings_checks import check_store_url
+
 #: Where the embedded broker listens when no cluster is configured.
 EMBEDDED_BOOTSTRAP = "127.0.0.1:19092"
 
@@ -194,6 +196,14 @@ class EnricherSettings(BaseSettings):
     def _split_languages(cls, value: object) -> object:
         """Accept ``"ar,en,fa"`` from the environment as well as a list."""
         return split_commas(value)
+
+    @field_validator("store", mode="after")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        """The scheme is checked here, by every command: Faust takes any URL and fails
+        only once the worker starts (a traceback, exit 1). Whether rocksdict is installed
+        is the enrich command's check (:mod:`newswire.cli.preflight`)."""
+        return check_store_url(value)
 
     dedupe_window_s: float = Field(
         default=7 * 24 * 3600,

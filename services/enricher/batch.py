@@ -32,7 +32,7 @@ from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newswire.common.errors import ErrorKind, InvalidRecord
-from newswire.common.records import dead_letter, encode, topic_origin
+from newswire.common.records import dead_letter, dead_letter_payload_cap, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
 from newswire.enricher.bands import Probe
 from newswire.enricher.dedupe import SeenEntry
@@ -442,7 +442,7 @@ class BatchHandler:
     @property
     def _max_dead_letter_payload(self) -> int:
         """Base64 grows a payload by a third: a letter must still fit the message limit."""
-        return min(48 * 1024, self._max_message_bytes // 2)
+        return dead_letter_payload_cap(self._max_message_bytes)
 
     def _too_large(self, out: Outgoing) -> Outgoing:
         """The dead letter standing in for a record the cluster cannot take."""

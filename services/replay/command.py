@@ -2,8 +2,9 @@
 
 Both count as the broker acks (a bar on a terminal, a status line every few seconds
 when piped) and end with a summary on stdout. Exit status (see ``newswire.cli.exits``):
-0 everything requested was replayed; 1 a seed file (or a record of one) could not be
-replayed, a ``.jsonl`` line was dead-lettered, or nothing was produced - the summary and
+0 everything requested was replayed; 1 a seed file could not be read, a record of one
+was dead-lettered (refused by the schema or over the message limit), or nothing was
+produced - the summary and
 the ``skipped`` lines say which; 3 Kafka did not answer. Files of a seed folder that are
 not seeds are named on ``ignored`` lines and do not change the status.
 """
@@ -83,7 +84,7 @@ def summary_line(report: ReplayReport) -> str:
 
 def outcome(report: ReplayReport) -> tuple[int, str | None]:
     """(exit status, why it is not 0): 1 when not all of the seeds reached the raw topic
-    (a seed unreadable, a .jsonl line dead-lettered) or when nothing did."""
+    (a seed unreadable, a record dead-lettered) or when nothing did."""
     missing = shortfall(report)
     if not report.produced:
         return EXIT_INCOMPLETE, f"nothing replayed: {missing or 'the seeds hold no records'}"
@@ -106,8 +107,8 @@ def shortfall(report: ReplayReport, *, dead_letters_at: str = DLQ_LIST_HINT) -> 
         seeds = f"{unreadable} seed{'s' if unreadable != 1 else ''}"
         parts.append(f"{seeds} could not be replayed (see 'skipped')")
     if dead := report.dead_letters:
-        lines = f"{dead} .jsonl line{'s' if dead != 1 else ''}"
-        parts.append(f"{lines} went to the dead-letter topic (see {dead_letters_at})")
+        records = f"{dead} record{'s' if dead != 1 else ''}"
+        parts.append(f"{records} went to the dead-letter topic (see {dead_letters_at})")
     return "; ".join(parts) or None
 
 

@@ -3,8 +3,9 @@
 Two formats exist because seeds come from two places: people drop in plain ``.txt``
 articles (one per file), and tools export raw records as ``.jsonl``. A file that
 cannot be read at all raises :class:`SeedFileError` so the caller can report it and
-carry on with the rest; a single bad ``.jsonl`` line becomes a :class:`LineFailure`
-so one typo never costs the other lines of the file.
+carry on with the rest; a single bad ``.jsonl`` line (or a ``.txt`` article the schema
+refuses) becomes a :class:`LineFailure` for the dead-letter topic, so one typo never
+costs the other lines of the file.
 """
 
 from __future__ import annotations
@@ -58,11 +59,16 @@ class SeedRecord:
 
 @dataclass(frozen=True, slots=True)
 class LineFailure:
-    """A ``.jsonl`` line that is not a valid raw record; it goes to the dead-letter topic."""
+    """A seed record that cannot be a raw record on the topic: a ``.jsonl`` line or a
+    ``.txt`` article the schema refuses, or one over the message limit. It goes to the
+    dead-letter topic."""
 
     file: str
-    line: int  # 1-based, counting blank lines, so it matches an editor's line number
-    payload: bytes  # the line exactly as in the file, without its line terminator
+    #: 1-based, counting blank lines, so it matches an editor's line number; 1 for a .txt
+    line: int
+    #: the line exactly as in the file, without its line terminator (a .txt: the file);
+    #: for a record over the message limit, the record as it was to be sent
+    payload: bytes
     error: InvalidRecord
 
     @property
@@ -258,7 +264,7 @@ def read_seed_file(path: Path, *, max_bytes: int, ref: str | None = None) -> See
     data = _read_bytes(path, max_bytes=max_bytes)
     ref = ref or path.name
     if suffix == TEXT_SUFFIX:
-        return SeedFile(path, (SeedRecord(text_article(path, data, ref=ref), ref),))
+        return _text_seed(path, data, ref)
     records, failures = parse_jsonl(data, ref)
     if not records and not failures:
         raise SeedFileError(str(path), "no records: every line is blank")
@@ -317,14 +323,25 @@ def _too_large(path: Path, size: int, max_bytes: int) -> SeedFileError:
 # --- .txt --------------------------------------------------------------------------
 
 
+def _text_seed(path: Path, data: bytes, ref: str) -> SeedFile:
+    """A .txt file's one article, or the failure the dead-letter topic gets for it (e.g.
+    text beyond the schema's length limit), the file's bytes as its payload, at line 1:
+    the one treatment every seed record the contract refuses gets, .txt or .jsonl."""
+    try:
+        record = text_article(path, data, ref=ref)
+    except InvalidRecord as error:
+        return SeedFile(path, (), (LineFailure(ref, 1, data, error),))
+    return SeedFile(path, (SeedRecord(record, ref),))
+
+
 def text_article(path: Path, data: bytes, *, ref: str | None = None) -> RawArticle:
     """One plain-text article -> a raw record (no URL, so the id comes from the text).
 
-    The record is validated here, not only when published, so a file the schema
-    cannot take (e.g. text beyond its length limit) is a file error with the file's
-    name on it rather than a failure in the middle of producing. Control characters
-    other than tab and line breaks (NUL, ESC ...) are removed; a file of nothing else
-    is refused.
+    The record is validated here, once, not again when published: one the schema
+    cannot take (e.g. text beyond its length limit) raises :class:`InvalidRecord`,
+    which the caller dead-letters. A file that is no text at all (not UTF-8, nothing
+    but whitespace) is a :class:`SeedFileError`. Control characters other than tab and
+    line breaks (NUL, ESC ...) are removed; a file of nothing else is refused.
     """
     decoded = _decode_utf8(path, data)
     text = clean_plain_text(strip_control_chars(decoded))
@@ -336,10 +353,7 @@ def text_article(path: Path, data: bytes, *, ref: str | None = None) -> RawArtic
         raise SeedFileError(str(path), reason)
     title, body = split_headline(text)
     record = raw_article(source={"kind": "replay", "ref": ref or path.name}, text=body, title=title)
-    try:
-        validate(SchemaName.RAW, record)
-    except InvalidRecord as exc:
-        raise SeedFileError(str(path), f"not a valid raw article: {exc}") from exc
+    validate(SchemaName.RAW, record)
     return record
 
 

@@ -1,8 +1,10 @@
 """Replay: seed files -> raw records on ``news.raw``, to feed the pipeline on demand.
 
 Records are produced keyed by article id and counted only once the broker has acked
-them; invalid ``.jsonl`` lines go to the dead-letter topic with their original bytes;
-a file that cannot be read is reported and skipped. Nothing is dropped silently.
+them; a record the contract refuses (an invalid ``.jsonl`` line, a ``.txt`` the schema
+cannot take, one over the message limit) goes to the dead-letter topic with its bytes
+and its file:line; a file that cannot be read is reported and skipped. Nothing is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import TopicPartition
-from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import RecordMetadata
 
-from newswire.common.errors import SeedFileError
+from newswire.common.errors import InvalidRecord, SeedFileError
 from newswire.common.kafka import new_producer
 from newswire.common.progress import NoProgress, Progress, RichProgress
 from newswire.common.publish import Publisher
+from newswire.common.records import encode
 from newswire.common.schemas import SchemaName
 from newswire.common.settings import Settings
 from newswire.replay.files import (
@@ -42,10 +44,11 @@ DELIVERY_CHUNK = 1000
 @dataclass
 class ReplayReport:
     """What a replay did. ``produced`` counts records the broker acked (all passes);
-    ``files`` counts distinct seed files read; ``file_errors`` holds files that could
-    not be read and records too large to send, each once; ``next_offsets`` is, per ``news.raw``
-    partition written, the highest acked offset + 1 - taken from the producer's
-    delivery reports, so it is exact even where broker watermarks are not."""
+    ``files`` counts distinct seed files read; ``dead_letters`` the records sent to the
+    dead-letter topic instead, each once; ``file_errors`` holds files that could not be
+    read, each once; ``next_offsets`` is, per ``news.raw`` partition written, the
+    highest acked offset + 1 - taken from the producer's delivery reports, so it is
+    exact even where broker watermarks are not."""
 
     produced: int = 0
     files: int = 0
@@ -157,9 +160,9 @@ class _ReplayRun:
             for failure in seed.failures:
                 await self._dead_letter(failure)
         for item in seed.records:
-            await self._produce(path, item, report_refusal=first_read)
+            await self._produce(item, report_refusal=first_read)
 
-    async def _produce(self, path: Path, item: SeedRecord, *, report_refusal: bool) -> None:
+    async def _produce(self, item: SeedRecord, *, report_refusal: bool) -> None:
         if self._pacer is not None:
             await self._pacer.wait()
         try:
@@ -172,12 +175,14 @@ class _ReplayRun:
                 SchemaName.RAW,
                 validated=True,
             )
-        except MessageSizeTooLargeError as exc:
-            # Schema-valid but over the producer's request limit: one record cannot be
-            # sent, which must not stop the rest. Too big for a dead letter as well, so
-            # it is reported like an unreadable file, naming the line.
+        except InvalidRecord as error:
+            # Schema-valid but over the message limit (Publisher.publish says so, naming
+            # KAFKA_MAX_MESSAGE_BYTES): refused like a line the schema refuses, to the
+            # dead-letter topic with its origin and the head of its bytes, which must
+            # not stop the rest.
             if report_refusal:
-                _report_file_error(self._report, _refused(path, item, exc), self._report_error)
+                payload = encode(item.record)
+                await self._dead_letter(LineFailure(item.file, item.line or 1, payload, error))
             return
         future.add_done_callback(self._count_ack)
         self._pending.append((future, item.article_id))
@@ -211,11 +216,6 @@ class _ReplayRun:
                 self._report.record_delivery(outcome, article_id)
         if first_error is not None:
             raise first_error
-
-
-def _refused(path: Path, item: SeedRecord, exc: MessageSizeTooLargeError) -> SeedFileError:
-    where = f"line {item.line}: " if item.line is not None else ""
-    return SeedFileError(str(path), f"{where}record refused by the producer as too large: {exc}")
 
 
 def _log_ignored(paths: list[Path]) -> None:

@@ -30,7 +30,7 @@ def test_the_last_line_points_at_dead_letters_that_still_exist(
 ) -> None:
     code, why = _outcome(letters=1, fresh_cluster=fresh_cluster).verdict()
     assert code == 1
-    assert why == f"incomplete: 1 .jsonl line went to the dead-letter topic {hint}"
+    assert why == f"incomplete: 1 record went to the dead-letter topic {hint}"
 
 
 def test_the_summary_counts_the_dead_letters_it_does_not_list(

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, raw_article, topic_origin
@@ -63,6 +65,43 @@ def test_bad_payloads_are_classified(payload: bytes | None, kind: ErrorKind) -> 
     with pytest.raises(InvalidRecord) as caught:
         decode_json_object(payload, SchemaName.RAW)
     assert caught.value.kind is kind
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe\x00bin", "not valid UTF-8: byte 0xff at offset 0 (invalid start byte)"),
+        (
+            b'{"id": "caf\xc3"}',
+            "not valid UTF-8: byte 0xc3 at offset 11 (invalid continuation byte)",
+        ),
+        (
+            b'{"id": "\xed\xa0\x80"}',
+            "not valid UTF-8: byte 0xed at offset 8 (invalid continuation byte)",
+        ),
+    ],
+)
+def test_bytes_that_are_not_utf8_are_said_so_with_the_offset(payload: bytes, reason: str) -> None:
+    """Tester s8, finding 4: orjson's own words were "surrogates not allowed"."""
+    with pytest.raises(InvalidRecord) as caught:
+        decode_json_object(payload, SchemaName.RAW)
+    assert (caught.value.kind, caught.value.reason) == (ErrorKind.DECODE, reason)
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_a_payload_is_called_not_utf8_exactly_when_it_is_not(payload: bytes) -> None:
+    """And then with the first bad byte and its offset, as Python's decoder finds it."""
+    expected: str | None = None
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        expected = f"not valid UTF-8: byte 0x{payload[bad.start]:02x} at offset {bad.start} ("
+    with pytest.raises(InvalidRecord) as caught:
+        decode_json_object(payload, SchemaName.RAW)
+    said_not_utf8 = caught.value.reason.startswith("not valid UTF-8: ")
+    assert said_not_utf8 == (expected is not None), (payload, caught.value.reason)
+    if expected is not None:
+        assert caught.value.reason.startswith(expected)
 
 
 def test_violation_names_the_field() -> None:

@@ -145,6 +145,20 @@ async def run(h: BatchHandler, events: Sequence[Event]) -> list[Sequence[Event]]
     return settled
 
 
+async def test_bytes_that_are_not_utf8_are_dead_lettered_as_such(pipeline: Any) -> None:
+    """Tester s8, finding 4: the tester's bytes, sent straight to news.raw, were
+    dead-lettered as "str is not valid UTF-8: surrogates not allowed" (orjson's words)."""
+    dlq = FakeTopic("news.dlq")
+    h = handler(pipeline, FakeTopic("news.enriched"), dlq)
+    await run(h, [Event(Message(b"k1", b"\xff\xfe\x00bin"))])
+    [(_, value)] = dlq.acked
+    letter = orjson.loads(value)
+    assert (letter["kind"], letter["reason"]) == (
+        "decode",
+        "decode [raw-article]: not valid UTF-8: byte 0xff at offset 0 (invalid start byte)",
+    )
+
+
 async def test_good_and_poison_each_end_one_way(pipeline: Any) -> None:
     enriched, dlq = FakeTopic("news.enriched"), FakeTopic("news.dlq")
     h = handler(pipeline, enriched, dlq)

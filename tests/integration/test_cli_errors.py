@@ -111,7 +111,7 @@ def test_run_twice_into_one_out_says_what_was_new(tmp_path: Path) -> None:
     lines = first.stdout.splitlines()
     assert (
         "replayed: 3 records (1 article) from 1 file, 0 could not be replayed, "
-        "0 .jsonl lines dead-lettered" in lines
+        "0 records dead-lettered" in lines
     )
     assert "enriched: 1 (under out/: 1 new, 0 already there)" in lines
     assert "  absorbed:  2 (the same article again: not emitted twice)" in lines
@@ -137,7 +137,7 @@ async def test_replay_of_a_folder_tree_is_incomplete_when_a_line_is_dead_lettere
     lines = result.stderr.splitlines()
     assert lines[0] == f"ignored {tree / 'notes.md'}: not a seed file (.txt or .jsonl)"
     assert lines[-1] == (
-        "newswire replay: incomplete: 1 .jsonl line went to the dead-letter topic "
+        "newswire replay: incomplete: 1 record went to the dead-letter topic "
         "(see 'newswire dlq list --service replay')"
     )
     raw = [orjson.loads(m.value) for m in await read_topic(settings, settings.topics.raw)]
@@ -157,13 +157,13 @@ def test_run_with_a_dead_lettered_line_is_incomplete_and_names_its_origin(tmp_pa
     lines = result.stdout.splitlines()
     assert (
         "replayed: 4 records (4 articles) from 4 files, 0 could not be replayed, "
-        "1 .jsonl line dead-lettered, 1 file ignored (not .txt/.jsonl)" in lines
+        "1 record dead-lettered, 1 file ignored (not .txt/.jsonl)" in lines
     )
     assert "dead letters: 1 (replay/decode=1)" in lines
     assert any(line.startswith("  - replay/decode b/records.jsonl:2: ") for line in lines)
     # run's own broker is stopped by now: 'dlq list' would find nothing to ask
     assert result.stderr.splitlines()[-1] == (
-        "newswire run: incomplete: 1 .jsonl line went to the dead-letter topic "
+        "newswire run: incomplete: 1 record went to the dead-letter topic "
         "(see the dead letters listed above)"
     )
 
@@ -187,18 +187,61 @@ async def test_control_characters_never_reach_the_topic(settings: Settings) -> N
 # --- 5. output a person can read ----------------------------------------------------------
 
 
-def test_a_refused_huge_text_is_quoted_as_an_excerpt(settings: Settings, tmp_path: Path) -> None:
+async def test_a_line_over_the_message_limit_is_dead_lettered_naming_the_setting(
+    settings: Settings,
+) -> None:
+    """Tester s8, finding 3: line 2 of 3 over the limit was "skipped" naming aiokafka's
+    max_request_size, and never reached news.dlq. Now it is there with its origin and
+    reason (``dlq list`` shows it), lines 1 and 3 are sent, and the exit status is 1."""
+    env = {"KAFKA_MAX_MESSAGE_BYTES": "65536"}
+    result = newswire(settings, "replay", str(REPLAY / "bigmid.jsonl"), env=env)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == "produced=2 articles=2 files=1 dead_letters=1 unreadable=0\n"
+    assert "max_request_size" not in result.stderr and "skipped" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "newswire replay: incomplete: 1 record went to the dead-letter topic "
+        "(see 'newswire dlq list --service replay')"
+    )
+    raw = [orjson.loads(m.value)["title"] for m in await read_topic(settings, settings.topics.raw)]
+    assert sorted(raw) == ["bm-1", "bm-3"]
+    [message] = await read_topic(settings, settings.topics.dlq)
+    letter = orjson.loads(message.value)
+    assert (letter["kind"], letter["origin"]) == ("too_large", {"file": "bigmid.jsonl", "line": 2})
+    assert letter["reason"].startswith("too_large: the record is ")
+    assert "over the 65,536-byte message limit (KAFKA_MAX_MESSAGE_BYTES)" in letter["reason"]
+    assert len(message.value) < 65536 and letter["payload_truncated"]
+
+    listed = newswire(settings, "dlq", "list", "--service", "replay", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "bigmid.jsonl:2" in listed.stdout and "too_large" in listed.stdout
+
+
+async def test_a_refused_huge_text_is_dead_lettered_with_its_reason_as_an_excerpt(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Over the raw schema's 2,000,000 characters: refused by the contract like a bad
+    .jsonl line (tester s8, finding 3: it was "skipped", files=0, not in news.dlq)."""
     big = tmp_path / "big.txt"
     big.write_text("word " * 4_200_000)  # 21 MB, over the raw schema's 2,000,000 characters
     result = newswire(settings, "replay", str(big), env={"REPLAY_MAX_FILE_BYTES": "30000000"})
     assert result.returncode == 1
-    assert len(result.stderr) < 1000, f"{len(result.stderr):,} bytes of stderr"
-    skipped = result.stderr.splitlines()[0]
+    assert len(result.stderr) < 2000, f"{len(result.stderr):,} bytes of stderr"
+    assert "skipped" not in result.stderr
+    assert result.stdout == "produced=0 articles=0 files=1 dead_letters=1 unreadable=0\n"
+    [message] = await read_topic(settings, settings.topics.dlq)
+    letter = orjson.loads(message.value)
+    assert (letter["service"], letter["kind"], letter["origin"]) == (
+        "replay",
+        "schema",
+        {"file": "big.txt", "line": 1},
+    )
     assert re.fullmatch(
-        rf"skipped {re.escape(str(big))}: not a valid raw article: schema \[raw-article\]: "
-        r'at text: "(word ){16}"… \(20,999,999 characters\) is longer than 2000000 characters',
-        skipped,
-    ), skipped
+        r'schema \[raw-article\]: at text: "(word ){16}"… \(20,999,999 characters\) is longer '
+        r"than 2000000 characters",
+        letter["reason"],
+    ), letter["reason"]
+    assert letter["payload_truncated"] and letter["payload_size"] == 21_000_000
+    assert len(message.value) < settings.kafka.max_message_bytes
 
 
 def test_piped_replay_prints_progress_while_it_runs(settings: Settings) -> None:

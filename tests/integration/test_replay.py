@@ -126,11 +126,15 @@ async def test_bad_arguments_fail_before_producing(
         await replay(settings, [SEEDS], **kwargs)
 
 
-async def test_record_too_large_for_the_producer_is_reported_not_fatal(
+async def test_record_too_large_for_the_producer_is_dead_lettered_not_fatal(
     settings: Settings, tmp_path: Path
 ) -> None:
+    """Schema-valid but over KAFKA_MAX_MESSAGE_BYTES: dead-lettered once (not per pass)
+    with its origin and the head of its bytes, in a letter that fits the limit; the
+    rest of the seeds still go out."""
+    limit = 64 * 1024
     settings = settings.model_copy(
-        update={"kafka": settings.kafka.model_copy(update={"max_message_bytes": 64 * 1024})}
+        update={"kafka": settings.kafka.model_copy(update={"max_message_bytes": limit})}
     )
     big = tmp_path / "a_big.txt"
     big.write_text("word " * 20_000)  # schema-valid, but over the 64 KiB message limit
@@ -138,9 +142,17 @@ async def test_record_too_large_for_the_producer_is_reported_not_fatal(
     report = await replay(settings, [tmp_path], loop=2)
 
     assert report.produced == 2  # the small one, twice
-    [error] = report.file_errors  # the big one, reported once
-    assert error.path == str(big) and "too large" in error.reason
+    assert (report.dead_letters, report.file_errors, report.files) == (1, [], 2)
     assert len(await read_topic(settings, settings.topics.raw)) == 2
+    [message] = await read_topic(settings, settings.topics.dlq)
+    assert len(message.value) <= limit // 2 * 4 // 3 + 2048  # the cap, base64, the rest
+    letter = orjson.loads(message.value)
+    assert (letter["kind"], letter["origin"]) == ("too_large", {"file": "a_big.txt", "line": 1})
+    assert letter["reason"].endswith(
+        f"over the {limit:,}-byte message limit (KAFKA_MAX_MESSAGE_BYTES)"
+    )
+    assert letter["payload_truncated"] and letter["payload_size"] > limit
+    assert len(base64.b64decode(letter["payload_b64"])) == limit // 2
 
 
 async def test_two_folders_replayed_at_once_keep_their_files_apart(

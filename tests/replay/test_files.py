@@ -146,10 +146,19 @@ def test_unreadable_files_raise_seed_file_error(tmp_path: Path, make, reason: st
     assert reason in caught.value.reason
 
 
-def test_text_the_schema_cannot_take_is_a_file_error(tmp_path: Path) -> None:
-    path = _write(tmp_path / "huge.txt", b"word " * 400_001)  # > 2,000,000 characters
-    with pytest.raises(SeedFileError, match="not a valid raw article"):
-        read_seed_file(path, max_bytes=MAX_BYTES)
+def test_text_the_schema_cannot_take_is_a_failure_for_the_dead_letter_topic(
+    tmp_path: Path,
+) -> None:
+    """Refused by the contract like a bad .jsonl line, not skipped as an unreadable file."""
+    data = b"word " * 400_001  # > 2,000,000 characters
+    path = _write(tmp_path / "huge.txt", data)
+    seed = read_seed_file(path, max_bytes=MAX_BYTES, ref="day/huge.txt")
+    assert seed.records == ()
+    [failure] = seed.failures
+    assert failure.origin == {"file": "day/huge.txt", "line": 1}
+    assert failure.payload == data
+    assert failure.error.kind is ErrorKind.SCHEMA
+    assert "is longer than 2000000 characters" in failure.error.reason
 
 
 def _write(path: Path, data: bytes) -> Path:
