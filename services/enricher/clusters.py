@@ -106,13 +106,15 @@ def published_labels(versions: Iterable[tuple[str, str, str, Head]]) -> list[tup
     nothing files it under a cluster of its own (its own id), though its record joined
     a cluster found on another partition: that id was never published. Article X's
     record started cluster X only if X matched nothing, and then no partition filed X
-    under another cluster; and where one did, X's record lists that cluster. So when a
-    version shows X filed elsewhere, the label X is replaced by those clusters (its head
-    claim kept). Only the filing counts as evidence, not a partition's later resolution
-    through its merges: those come from local placements whose records may not report
-    them. Without this a later copy takes the unpublished id (it ties with the real
-    cluster on the head, X itself) and reports a merge that never happened (tester s8
-    finding 1: a copy, its earlier original, a second copy).
+    under another cluster; where one did, X's record lists that cluster. So a version
+    of X under its own id is read as X under those clusters (its head claim kept).
+    Only the filing is evidence, not a partition's later resolution through its
+    merges: those come from local placements whose records may not report them. Only
+    X's own versions are read so: another article filed under X on that partition may
+    have carried X in its record, and a consumer needs that link. Without this a later
+    copy takes the unpublished id (it ties with the real cluster on the head, X itself)
+    and reports a merge that never happened (tester s8 finding 1: a copy, its earlier
+    original, a second copy).
     """
     versions = list(versions)
     elsewhere: dict[str, set[str]] = {}
@@ -120,8 +122,8 @@ def published_labels(versions: Iterable[tuple[str, str, str, Head]]) -> list[tup
         if filed != article_id:
             elsewhere.setdefault(article_id, set()).add(filed)
     labels: list[tuple[str, Head]] = []
-    for _, _, cluster_id, head in versions:
-        real = sorted(elsewhere.get(cluster_id, ()))
+    for article_id, _, cluster_id, head in versions:
+        real = sorted(elsewhere.get(cluster_id, ())) if cluster_id == article_id else []
         labels.extend((label, head) for label in real or [cluster_id])
     return labels
 

@@ -344,6 +344,28 @@ def consumer_groups(records: Iterable[EnrichedArticle]) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values()}
 
 
+def documented_groups(records: Iterable[EnrichedArticle]) -> set[frozenset[str]]:
+    """The README's rule to the letter: an article is in its record's ``cluster_id``
+    group, and every id in ``merged_clusters`` names the same group (no use of the
+    record's own id, which :func:`consumer_groups` adds)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    records = list(records)
+    for record in records:
+        dedupe = record["dedupe"]
+        for absorbed in dedupe["merged_clusters"]:
+            parent[find(absorbed)] = find(dedupe["cluster_id"])
+    groups: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        groups[find(record["dedupe"]["cluster_id"])].add(record["id"])
+    return {frozenset(g) for g in groups.values()}
+
+
 def _matched(a: Emit, b: Emit) -> bool:
     """The detector's own judgement of a pair, as the stream makes it (a shared probe
     band, then the exact text or containment with the Jaccard floor), either way round."""
@@ -427,6 +449,7 @@ def test_any_arrival_order_gives_the_same_groups_and_the_earliest_head(
     records = [r for batch in cut for r in batch]
     groups = consumer_groups(records)
     assert groups == _expected_groups(salt)
+    assert documented_groups(records) == groups
 
     by_id = {r["id"]: r for r in records}
     for group in groups:
