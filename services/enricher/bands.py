@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from newswire.enricher.clusters import ClusterBook, Head, Placement, place
+from newswire.enricher.clusters import ClusterBook, Head, Placement, place, published_labels
 from newswire.enricher.overlap import PROBE_BANDS, PROBE_ROWS, SKETCH_BITS, judge
 from newswire.enricher.similarity import band_keys
 
@@ -129,6 +129,10 @@ class Member:
     head_at: float | None = None
     merged: tuple[str, ...] = ()
     shingles: int | None = None  # distinct shingle count; None in an old-format delta
+    #: The cluster it was filed under when it joined, told only when the partition's book
+    #: resolved ``cluster_id`` to another (a survivor): evidence of where the article
+    #: itself was placed (clusters.py :func:`published_labels`), which a merge is not.
+    filed: str | None = None
 
     @property
     def key(self) -> Head:
@@ -161,6 +165,8 @@ class Member:
             ext |= {"h": self.head_id, "hk": self.head_at}
         if self.merged:
             ext["mc"] = list(self.merged)
+        if self.filed is not None and self.filed != self.cluster_id:
+            ext["f"] = self.filed
         if ext:
             data.append(ext)
         return data
@@ -183,6 +189,7 @@ class Member:
             head_at,
             tuple(ext.get("mc", ())),
             shingles=_shingle_count(data, 5),
+            filed=ext.get("f"),
         )
 
 
@@ -346,7 +353,24 @@ def best_candidate(
 
 
 def placement(article_id: str, at: float, found: Iterable[Match]) -> Placement:
-    """The newcomer's cluster given its matches (clusters.py :func:`place`)."""
+    """The newcomer's record's cluster given every match it heard (clusters.py
+    :func:`place`), each matched article under the labels its own record could have
+    published (:func:`~newswire.enricher.clusters.published_labels`)."""
+    versions = (
+        (
+            m.member.article_id,
+            m.member.filed or m.member.cluster_id,
+            m.member.cluster_id,
+            m.member.head,
+        )
+        for m in found
+    )
+    return place(article_id, at, published_labels(versions))
+
+
+def local_placement(article_id: str, at: float, found: Iterable[Match]) -> Placement:
+    """The cluster a band partition files a newcomer under, from its own matches as
+    they are labelled there: what its book learns and later copies hear there."""
     return place(article_id, at, ((m.member.cluster_id, m.member.head) for m in found))
 
 
@@ -401,7 +425,7 @@ def join_buckets(
     found = matches(
         probe.text_hash, probe.sketch, heard, threshold=threshold, own_shingles=probe.shingles
     )
-    placed = placement(probe.article_id, probe.key.at, found)
+    placed = local_placement(probe.article_id, probe.key.at, found)
     newcomer = Member(
         probe.article_id,
         probe.text_hash,
@@ -432,7 +456,10 @@ def resolved(member: Member, book: ClusterBook) -> Member:
     cluster_id, head = book.resolve(member.cluster_id, member.head)
     if cluster_id == member.cluster_id and head == member.head:
         return member
-    return replace(member, cluster_id=cluster_id, head_id=head.article_id, head_at=head.at)
+    filed = member.filed or member.cluster_id
+    return replace(
+        member, cluster_id=cluster_id, head_id=head.article_id, head_at=head.at, filed=filed
+    )
 
 
 def learn_all(book: ClusterBook, members: Iterable[Member]) -> None:

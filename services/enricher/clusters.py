@@ -96,6 +96,38 @@ def place(article_id: str, at: float, matched: Iterable[tuple[str, Head]]) -> Pl
     return Placement(survivor, min(heads[survivor], own), merged)
 
 
+def published_labels(versions: Iterable[tuple[str, str, str, Head]]) -> list[tuple[str, Head]]:
+    """The (cluster id, head claim) pairs to place a newcomer on, from the (article id,
+    cluster it was filed under when it joined, cluster id now, head claim) of every
+    member version it matched.
+
+    A band partition places a newcomer on the matches in its own buckets only; the
+    worker places its record on every partition's answers. A partition where it matched
+    nothing files it under a cluster of its own (its own id), though its record joined
+    a cluster found on another partition: that id was never published. Article X's
+    record started cluster X only if X matched nothing, and then no partition filed X
+    under another cluster; where one did, X's record lists that cluster. So a version
+    of X under its own id is read as X under those clusters (its head claim kept).
+    Only the filing is evidence, not a partition's later resolution through its
+    merges: those come from local placements whose records may not report them. Only
+    X's own versions are read so: another article filed under X on that partition may
+    have carried X in its record, and a consumer needs that link. Without this a later
+    copy takes the unpublished id (it ties with the real cluster on the head, X itself)
+    and reports a merge that never happened (tester s8 finding 1: a copy, its earlier
+    original, a second copy).
+    """
+    versions = list(versions)
+    elsewhere: dict[str, set[str]] = {}
+    for article_id, filed, _, _ in versions:
+        if filed != article_id:
+            elsewhere.setdefault(article_id, set()).add(filed)
+    labels: list[tuple[str, Head]] = []
+    for article_id, _, cluster_id, head in versions:
+        real = sorted(elsewhere.get(cluster_id, ())) if cluster_id == article_id else []
+        labels.extend((label, head) for label in real or [cluster_id])
+    return labels
+
+
 class ClusterBook:
     """What one band partition knows about clusters: absorbed ids and earliest heads.
 
