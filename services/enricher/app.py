@@ -12,6 +12,7 @@ All state is in changelogged tables or on the app instance; nothing at module le
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ import faust
 from faust.types import TP
 
 from newswire.common.kafka import faust_options
+from newswire.common.malloc import can_trim, interval_for, trim
 from newswire.common.prometheus import exposition
 from newswire.common.settings import BrokerProfile, Settings
 from newswire.enricher.batch import BatchHandler, EnricherMetrics
@@ -208,6 +210,7 @@ def build_app(settings: Settings, *, pipeline: EnrichmentPipeline | None = None)
             exchange.receive_replies(payload)
 
     _add_health_pages(app, metrics)
+    _add_allocator_trim(app, interval_for(window))
     install_status(app, settings, metrics)
     return app
 
@@ -219,6 +222,17 @@ def _async(callback: Callable[[], None]) -> Callable[[], Awaitable[None]]:
         callback()
 
     return call
+
+
+def _add_allocator_trim(app: faust.App, every_s: float) -> None:
+    """What expires is freed, but glibc keeps it resident (common/malloc.py): hand it
+    back every EVERY_S, off the event loop and out of the batch path."""
+    if not can_trim():
+        return
+
+    @app.timer(every_s, name="newswire-malloc-trim")
+    async def trim_allocator() -> None:
+        await asyncio.to_thread(trim)
 
 
 def _add_health_pages(app: faust.App, metrics: EnricherMetrics) -> None:

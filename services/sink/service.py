@@ -30,6 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from newswire.common.health import HealthServer
 from newswire.common.kafka import new_consumer, new_producer
+from newswire.common.malloc import interval_for, trim_every
 from newswire.common.publish import Publisher
 from newswire.common.settings import Settings
 from newswire.common.signals import stop_on_signals
@@ -135,6 +136,9 @@ async def _consume(
         consumer.subscribe([settings.topics.enriched], listener=RevokeListener(loop))
         monitor = Monitor(consumer, writers, metrics, readiness, MONITOR_INTERVAL_S)
         tasks.append(asyncio.create_task(monitor.run(), name="sink-monitor"))
+        # The index's expired keys are freed, but glibc keeps them resident (malloc.py).
+        trimming = trim_every(interval_for(settings.sink.index_window_s))
+        tasks.append(asyncio.create_task(trimming, name="sink-malloc-trim"))
         log.info("sink consuming %s as group %s", settings.topics.enriched, settings.sink.group_id)
         await loop.run()
     finally:

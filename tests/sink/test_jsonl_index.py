@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from newswire.sink.writers import JsonLinesWriter
 from newswire.sink.writers.jsonl import key_digest
-from newswire.sink.writers.keyindex import WindowedKeys, first_day_kept
+from newswire.sink.writers.keyindex import WindowedKeys, bucket_width, first_day_kept
 from tests.sink.helpers import enriched_record, keys, output_lines
 
 DAY_S = 24 * 3600.0
@@ -164,7 +164,7 @@ async def test_keys_older_than_the_window_are_dropped_while_running(tmp_path: Pa
         await writer.close()
 
 
-# -- property: never forgotten within the window, always forgotten after it + 2 days ----
+# -- property: never forgotten within the window, always forgotten after it + 2 buckets --
 
 
 @given(
@@ -176,8 +176,25 @@ async def test_keys_older_than_the_window_are_dropped_while_running(tmp_path: Pa
 def test_windowed_keys_remember_exactly_the_window_give_or_take_the_slack(
     steps: list[tuple[float, bool]], window_s: float
 ) -> None:
+    check_window(steps, window_s)
+
+
+@given(
+    steps=st.lists(st.tuples(st.floats(min_value=0, max_value=120.0), st.booleans()), max_size=80),
+    window_s=st.floats(min_value=0.5, max_value=600.0),
+)
+def test_a_short_window_is_remembered_as_exactly_with_narrow_buckets(
+    steps: list[tuple[float, bool]], window_s: float
+) -> None:
+    check_window(steps, window_s)
+
+
+def check_window(steps: list[tuple[float, bool]], window_s: float) -> None:
+    """Every key younger than the window is known; none older than the window plus two
+    buckets (a quarter of the window each, within [1 s, 1 day]) is."""
     clock = FakeClock(NOW)
     index = WindowedKeys(window_s=window_s, clock=clock)
+    width = bucket_width(window_s)
     added: dict[bytes, float] = {}
     for n, (advance, add) in enumerate(steps):
         clock.advance(advance)
@@ -190,5 +207,85 @@ def test_windowed_keys_remember_exactly_the_window_give_or_take_the_slack(
             age = clock() - at
             if age <= window_s:
                 assert digest in index
-            if age > window_s + 2 * DAY_S:
+            if age > window_s + 2 * width:
                 assert digest not in index
+        assert index.buckets <= window_s / width + 3
+
+
+@pytest.mark.parametrize(
+    ("window_s", "width_s"),
+    [(0.2, 1.0), (20.0, 5.0), (3600.0, 900.0), (4 * DAY_S, DAY_S), (WEEK_S, DAY_S)],
+)
+def test_buckets_are_a_quarter_of_the_window_within_a_second_and_a_day(
+    window_s: float, width_s: float
+) -> None:
+    assert bucket_width(window_s) == width_s
+
+
+def test_with_a_day_wide_bucket_the_buckets_are_the_utc_days() -> None:
+    """The default window keeps the layout it always had: one bucket per UTC day."""
+    index = WindowedKeys(window_s=WEEK_S, clock=FakeClock(NOW))
+    index.add(b"a" * 16, NOW.timestamp())
+    index.add(b"b" * 16, NOW.replace(hour=0).timestamp())
+    index.add(b"c" * 16, NOW.replace(hour=0).timestamp() - 1)
+    assert index.days == [date(2026, 2, 28), date(2026, 3, 1)]
+    assert index.buckets == 2
+
+
+# -- a short window: restart and a long run keep a window of keys, not a day ---------
+
+
+async def write_one(writer: JsonLinesWriter, record: dict[str, Any]) -> int:
+    await add_all(writer, [record])
+    return (await writer.flush()).written
+
+
+async def test_a_restart_with_a_short_window_knows_what_it_wrote_within_it(
+    tmp_path: Path,
+) -> None:
+    """Keys written within the window are read back at start and a redelivery of them
+    is skipped; files older than the window plus two buckets are not even read."""
+    out = tmp_path / "out"
+    window = 60.0
+    clock = FakeClock(NOW)
+    writer = JsonLinesWriter(out_dir=out, index_window_s=window, clock=clock)
+    records = [enriched_record(fetched_at="2026-03-01T11:00:00Z") for _ in range(20)]
+    written_at: list[float] = []
+    for record in records:  # one every 10 s: 200 s of history, 60 s of window
+        assert await write_one(writer, record) == 1
+        written_at.append(clock())
+        clock.advance(10.0)
+    await writer.close()
+
+    clock.advance(5.0)
+    second = JsonLinesWriter(out_dir=out, index_window_s=window, clock=clock)
+    try:
+        width = bucket_width(window)
+        recent = [r for r, at in zip(records, written_at, strict=True) if clock() - at <= window]
+        stale = [
+            r
+            for r, at in zip(records, written_at, strict=True)
+            if clock() - at > window + 2 * width
+        ]
+        assert recent and stale
+        assert len(recent) <= second.known_keys <= len(records) - len(stale)
+        assert second.scan.files_skipped >= len(stale)
+        for record in recent:  # a redelivery inside the window: never a second line
+            assert await write_one(second, record) == 0
+    finally:
+        await second.close()
+    lines = keys(output_lines(out))
+    assert all(lines[k] == 1 for k in keys(recent))
+
+
+async def test_a_short_window_holds_a_plateau_of_keys_over_a_long_run(tmp_path: Path) -> None:
+    clock = FakeClock(NOW)
+    writer = JsonLinesWriter(out_dir=tmp_path / "out", index_window_s=20.0, clock=clock)
+    try:
+        for _ in range(300):  # one record a second for five minutes
+            await write_one(writer, enriched_record(fetched_at="2026-03-01T11:00:00Z"))
+            clock.advance(1.0)
+        # 20 s of window plus at most two 5-second buckets
+        assert 20 <= writer.known_keys <= 30
+    finally:
+        await writer.close()

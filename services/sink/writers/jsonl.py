@@ -25,15 +25,17 @@ already drop on the same pair) are in :mod:`newswire.sink.writers.keyindex`.
 
 At start the index is read back from the files written within the window only:
 
-- a ``date=D`` directory is listed if ``D`` is no more than one day before the first
-  day kept (``D`` is the day of ``fetched_at``, and a record is written after it was
-  fetched, give or take clock skew: hence the day of slack), or if the directory's
-  mtime is within the window: a record fetched long ago but written recently (a
-  lagging sink, a replay of old seeds) is renamed into an old directory, and the
-  rename updates the directory's mtime;
+- a ``date=D`` directory is listed if ``D`` is no more than one day before the UTC day
+  of the first write time kept (``D`` is the day of ``fetched_at``, and a record is
+  written after it was fetched, give or take clock skew: hence the day of slack), or
+  if the directory's mtime is within the window: a record fetched long ago but
+  written recently (a lagging sink, a replay of old seeds) is renamed into an old
+  directory, and the rename updates the directory's mtime;
 - in a listed directory, a file is read if the UTC timestamp its name starts with
-  (its write time) is on or after the first day kept; a name without one falls back to
-  the file's mtime.
+  (its write time, taken just before the write) falls in a bucket still kept; a name
+  without one falls back to the file's mtime. The bucket is the one a live writer
+  put its keys in, so a restart forgets no key the running writer still knew (give or
+  take the write's own duration, well inside the bucket of slack).
 
 So start-up reads and holds about a window of output, whatever the history on disk.
 """
@@ -74,6 +76,8 @@ LOCK_FILE = ".lock"
 DATE_DIR_PREFIX = "date="
 SUFFIX = ".jsonl"
 NEWLINE = b"\n"
+#: A file name's write time (UTC, to the microsecond; a ``Z`` follows it).
+STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
 #: Buffers one ``writev`` may take (the system's limit, 1024 on Linux).
 IOV_MAX = max(2, os.sysconf("SC_IOV_MAX")) // 2 * 2
 #: The default index window: the enricher's default dedupe window.
@@ -216,7 +220,7 @@ class JsonLinesWriter(BatchingWriter[Line]):
         self._out_dir = Path(out_dir)
         self._prefix = prefix
         self._clock = clock
-        self._stamp = re.compile(rf"{re.escape(prefix)}-(\d{{8}})T\d{{12}}Z-")
+        self._stamp = re.compile(rf"{re.escape(prefix)}-(\d{{8}}T\d{{12}})Z-")
         self._tmp_dir = self._out_dir / TMP_DIR
         self._token = secrets.token_hex(4)
         self._seq = 0
@@ -313,10 +317,10 @@ class JsonLinesWriter(BatchingWriter[Line]):
 
     def _settle_placed(self, placed: list[tuple[list[BatchItem[Line]], Path]]) -> None:
         """Move the keys of files that reached their final place into the index."""
-        today = self._index.today()
+        now = self._clock()
         for batch, _ in placed:
             # New keys only (_fresh left out the known ones): one merge, no check per key.
-            self._index.add_bucket(today, {item.value.digest for item in batch})
+            self._index.add_bucket(now, {item.value.digest for item in batch})
             for item in batch:
                 item.durable = True
 
@@ -338,16 +342,16 @@ class JsonLinesWriter(BatchingWriter[Line]):
         of each line only the two key fields are kept."""
         started = time.perf_counter()
         scan = IndexScan()
-        first = self._index.first_day_kept()
+        first = self._index.first_time_kept()
         for directory in sorted(self._out_dir.glob(f"{DATE_DIR_PREFIX}*")):
             if not directory.is_dir():
                 continue
-            if not self._may_hold_files_since(directory, first):
+            if not self._may_hold_files_since(directory, utc_day(first)):
                 scan.dirs_skipped += 1
                 continue
             scan.dirs_read += 1
             for path in sorted(directory.glob(f"{self._prefix}-*{SUFFIX}")):
-                written = self._written_day(path)
+                written = self._written_at(path)
                 if written < first:
                     scan.files_skipped += 1
                     continue
@@ -365,13 +369,15 @@ class JsonLinesWriter(BatchingWriter[Line]):
             return True
         return utc_day(directory.stat().st_mtime) >= first
 
-    def _written_day(self, path: Path) -> date:
-        """UTC day the file was written: its name's timestamp, else its mtime."""
+    def _written_at(self, path: Path) -> float:
+        """When the file was written (epoch seconds): its name's UTC timestamp, else
+        its mtime."""
         match = self._stamp.match(path.name)
         if match:
             with contextlib.suppress(ValueError):
-                return datetime.strptime(match.group(1), "%Y%m%d").replace(tzinfo=UTC).date()
-        return utc_day(path.stat().st_mtime)
+                stamp = datetime.strptime(match.group(1), STAMP_FORMAT)
+                return stamp.replace(tzinfo=UTC).timestamp()
+        return path.stat().st_mtime
 
     @staticmethod
     def _read_keys(path: Path) -> set[bytes]:
@@ -404,7 +410,7 @@ class JsonLinesWriter(BatchingWriter[Line]):
     def _write_file(self, day: str, texts: list[bytes]) -> Path:
         """Write, fsync, rename into place; returns the final path."""
         self._seq += 1
-        stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.fromtimestamp(self._clock(), UTC).strftime(f"{STAMP_FORMAT}Z")
         name = f"{self._prefix}-{stamp}-{self._token}-{self._seq:06d}{SUFFIX}"
         temp = self._tmp_dir / name
         final_dir = self._out_dir / f"{DATE_DIR_PREFIX}{day}"
