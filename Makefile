@@ -18,15 +18,23 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/newswire run --seeds seeds --out out
 
+## Tests run in PYTEST_WORKERS processes (pytest-xdist), one per core of the 2-core CI
+## machine: more workers starved the chaos/SIGKILL tests' services of CPU on a loaded
+## machine (see NOTES-citime.md). Each worker starts its own broker and PostgreSQL (free
+## ports, own data dirs); --dist loadfile keeps a file's tests on one worker, so module
+## fixtures (a file's running services, a loaded model) are built once. 0: serial.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 ## The whole test suite: unit, property and integration (real broker, real worker).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not integration"
+	$(PYTEST) -m "not integration"
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest -q -m integration
+	$(PYTEST) -m integration
 
 ## Lint, format and type check (ruff, mypy; settings in pyproject.toml); `ruff format`
 ## fixes formatting. mypy checks services/ under its import name `newswire` through a
