@@ -13,6 +13,7 @@ All state is in changelogged tables or on the app instance; nothing at module le
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -262,4 +263,19 @@ def run_enricher(settings: Settings) -> None:
         app, loglevel=settings.log_level.lower(), override_logging=False, quiet=True
     )
     worker.spinner = None  # even quiet, it writes "\b\x1b[?25h" to stdout at start
+    freeze_startup_heap()
     worker.execute_from_commandline()
+
+
+def freeze_startup_heap() -> None:
+    """Keep what start-up built (Faust, the compiled taxonomy, the language model: about
+    150,000 objects that live as long as the worker) out of the collector's passes.
+
+    Every full collection walked all of it again, ~90 ms of CPU each, charged to
+    whichever thread allocated last, mostly the stage thread: measured 0.27 ms of the
+    worker's CPU per article in full collections, 0.08 ms once frozen (NOTES-enperf),
+    a cost the stages alone (the bench's (c), a smaller heap) never pay. Collected
+    once first, so no garbage is frozen for good; what the stream allocates is
+    collected as before."""
+    gc.collect()
+    gc.freeze()

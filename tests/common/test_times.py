@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newswire.common.kafka import default_partition
+from newswire.common.kafka import default_partition, murmur2
 from newswire.common.records import utc_now
 from newswire.common.times import parse_rfc3339
 
@@ -42,3 +43,24 @@ def test_newswire_timestamps_naive_values_and_leap_seconds() -> None:
 def test_default_partition_is_kafkas_default_partitioner(key: bytes, partitions: int) -> None:
     every = list(range(partitions))
     assert default_partition(key, partitions) == DefaultPartitioner()(key, every, every)
+
+
+@given(st.binary(max_size=80))
+def test_murmur2_gives_aiokafkas_values(data: bytes) -> None:
+    """Every length mod 4 (the tail bytes) and the empty key included."""
+    assert murmur2(data) == aiokafka_murmur2(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "signed"),
+    [  # Apache Kafka's own cases (UtilsTest.testMurmur2), as Java's signed ints
+        (b"21", -973932308),
+        (b"foobar", -790332482),
+        (b"a-little-bit-long-string", -985981536),
+        (b"a-little-bit-longer-string", -1486304829),
+        (b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+        (b"abc", 479470107),
+    ],
+)
+def test_murmur2_gives_javas_values(data: bytes, signed: int) -> None:
+    assert murmur2(data) == signed % 2**32
