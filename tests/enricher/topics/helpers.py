@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,41 @@ def label_sets_by_class(probes: list[dict[str, Any]]) -> dict[str, dict[str, set
         signs = by_class.setdefault(case["class"], {}).setdefault(case["language"], set())
         signs.add(tuple(sorted(case["topics"])))
     return by_class
+
+
+def assert_classes_in_languages(
+    probes: list[dict[str, Any]], only: Mapping[str, set[str]] | None = None
+) -> None:
+    """A pattern is a class of language: each class is probed in all five languages, or
+    in those ONLY names for it (a class of one language's grammar or spelling)."""
+    exceptions = only or {}
+    by_class = languages_by_class(probes)
+    for name, languages in by_class.items():
+        assert languages == exceptions.get(name, LANGUAGES), (name, languages)
+
+
+def assert_each_class_has_a_lookalike(probes: list[dict[str, Any]]) -> None:
+    """Each class has a look-alike that must stay out: fewer topics than its positive."""
+    for name in languages_by_class(probes):
+        cases = [c for c in probes if c["class"] == name]
+        most = max(len(c["topics"]) for c in cases)
+        assert any(len(c["topics"]) < most for c in cases), name
+
+
+def assert_each_class_in_and_out_of(
+    probes: list[dict[str, Any]], label_of: Callable[[dict[str, Any]], str]
+) -> None:
+    """Each class has a positive given its label (LABEL_OF a probe) and a look-alike
+    that must stay out of it."""
+    for name in languages_by_class(probes):
+        cases = [c for c in probes if c["class"] == name]
+        assert len({label_of(c) for c in cases}) == 1, name
+        assert any(label_of(c) not in c["topics"] for c in cases), name
+        assert any(label_of(c) in c["topics"] for c in cases), name
+
+
+def assert_each_language_has_both_sides(probes: list[dict[str, Any]]) -> None:
+    """In each class and language, a positive next to a look-alike that must get other
+    labels: two or more distinct label sets."""
+    for name, languages in label_sets_by_class(probes).items():
+        assert all(len(signs) >= 2 for signs in languages.values()), name

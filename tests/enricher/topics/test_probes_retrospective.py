@@ -14,9 +14,9 @@ import pytest
 
 from newswire.enricher.topics import TopicClassifier
 from tests.enricher.topics.helpers import (
-    LANGUAGES,
+    assert_classes_in_languages,
+    assert_each_class_has_a_lookalike,
     assert_labelled,
-    languages_by_class,
     load_probes,
     probe_param,
     repeated_names,
@@ -36,14 +36,8 @@ def test_retrospective_probe(classifier: TopicClassifier, case: dict[str, Any]) 
 def test_every_class_has_every_language_and_a_negative() -> None:
     """A pattern is a class of language, so each one is probed in all five languages,
     with at least one look-alike that must stay out (fewer topics than a positive)."""
-    by_class = languages_by_class(_PROBES)
-    assert all(
-        languages == _ONE_LANGUAGE.get(name, LANGUAGES) for name, languages in by_class.items()
-    ), by_class
-    for name in by_class:
-        cases = [c for c in _PROBES if c["class"] == name]
-        most = max(len(c["topics"]) for c in cases)
-        assert any(len(c["topics"]) < most for c in cases), name
+    assert_classes_in_languages(_PROBES, _ONE_LANGUAGE)
+    assert_each_class_has_a_lookalike(_PROBES)
 
 
 def test_probe_names_are_unique() -> None:

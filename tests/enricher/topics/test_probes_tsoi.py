@@ -14,9 +14,9 @@ import pytest
 
 from newswire.enricher.topics import TopicClassifier
 from tests.enricher.topics.helpers import (
-    LANGUAGES,
+    assert_classes_in_languages,
+    assert_each_language_has_both_sides,
     assert_labelled,
-    label_sets_by_class,
     load_probes,
     probe_param,
     repeated_names,
@@ -36,10 +36,8 @@ def test_strikes_on_iran_probe(classifier: TopicClassifier, case: dict[str, Any]
 def test_every_class_has_every_language_a_positive_and_a_negative() -> None:
     """A pattern is a class of language: each is probed in all five languages, and in
     each language with a positive and a look-alike that must get other labels."""
-    by_class = label_sets_by_class(_PROBES)
-    for name, languages in by_class.items():
-        assert set(languages) == _ONE_LANGUAGE.get(name, LANGUAGES), name
-        assert all(len(signs) >= 2 for signs in languages.values()), name
+    assert_classes_in_languages(_PROBES, _ONE_LANGUAGE)
+    assert_each_language_has_both_sides(_PROBES)
 
 
 def test_probe_names_are_unique() -> None:

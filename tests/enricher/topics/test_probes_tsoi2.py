@@ -17,8 +17,9 @@ from newswire.enricher.topics import TopicClassifier
 from tests.enricher.topics.helpers import (
     LANGUAGES,
     SHIPPED,
+    assert_classes_in_languages,
+    assert_each_language_has_both_sides,
     assert_labelled,
-    label_sets_by_class,
     load_probes,
     probe_param,
     repeated_names,
@@ -43,10 +44,8 @@ def test_tsoi2_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
 def test_every_class_has_its_languages_a_positive_and_a_negative() -> None:
     """A pattern is a class of language: each is probed in every language it exists in,
     and in each with a positive and a look-alike that must get other labels."""
-    by_class = label_sets_by_class(_PROBES)
-    for name, languages in by_class.items():
-        assert set(languages) == _SOME_LANGUAGES.get(name, LANGUAGES), name
-        assert all(len(signs) >= 2 for signs in languages.values()), name
+    assert_classes_in_languages(_PROBES, _SOME_LANGUAGES)
+    assert_each_language_has_both_sides(_PROBES)
 
 
 def test_probe_names_are_unique() -> None:

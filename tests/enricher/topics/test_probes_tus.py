@@ -14,9 +14,9 @@ import pytest
 
 from newswire.enricher.topics import TopicClassifier
 from tests.enricher.topics.helpers import (
-    LANGUAGES,
+    assert_classes_in_languages,
+    assert_each_class_in_and_out_of,
     assert_labelled,
-    languages_by_class,
     load_probes,
     probe_param,
     repeated_names,
@@ -33,13 +33,8 @@ def test_tus_probe(classifier: TopicClassifier, case: dict[str, Any]) -> None:
 def test_every_class_has_every_language_and_a_negative() -> None:
     """A pattern is a class of language, so each one is probed in all five languages,
     with at least one look-alike that must stay out of the class's topic (``label``)."""
-    by_class = languages_by_class(_PROBES)
-    assert all(languages == LANGUAGES for languages in by_class.values()), by_class
-    for name in by_class:
-        cases = [c for c in _PROBES if c["class"] == name]
-        assert len({c["label"] for c in cases}) == 1, name
-        assert any(c["label"] not in c["topics"] for c in cases), name
-        assert any(c["label"] in c["topics"] for c in cases), name
+    assert_classes_in_languages(_PROBES)
+    assert_each_class_in_and_out_of(_PROBES, lambda case: case["label"])
 
 
 def test_probe_names_are_unique() -> None:
