@@ -350,3 +350,16 @@ def caught_up(
     committed: Mapping[TopicPartition, int], targets: Mapping[TopicPartition, int]
 ) -> bool:
     return all(committed.get(tp, -1) >= target for tp, target in targets.items() if target > 0)
+
+
+#: First and longest wait between two attempts at a send the broker failed for now.
+FIRST_RESEND_DELAY_S = 0.2
+MAX_RESEND_DELAY_S = 30.0
+
+
+def resend_delay(attempt: int) -> float:
+    """Seconds to wait before resending after ATTEMPT failed sends (0 = the first):
+    doubling from 0.2 s up to 30 s. A send the cluster fails for now is retried for as
+    long as it takes (the offsets do not move meanwhile), without hammering a broker
+    that is away."""
+    return min(MAX_RESEND_DELAY_S, FIRST_RESEND_DELAY_S * 2**attempt)

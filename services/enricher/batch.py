@@ -32,6 +32,7 @@ from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from newswire.common.errors import ErrorKind, InvalidRecord
+from newswire.common.kafka import resend_delay
 from newswire.common.records import dead_letter, dead_letter_payload_cap, encode, topic_origin
 from newswire.common.schemas import SchemaName, record_headers
 from newswire.enricher.bands import Probe
@@ -60,7 +61,6 @@ from newswire.enricher.seen import SeenStore
 
 log = logging.getLogger(__name__)
 
-MAX_SEND_BACKOFF_S = 30.0
 DUPLICATE_STATUSES = frozenset({"duplicate", "near_duplicate"})
 #: Errors that no retry can cure: the record itself is too large for the cluster.
 PERMANENT_SEND_ERRORS = (MessageSizeTooLargeError, RecordTooLargeError)
@@ -494,7 +494,7 @@ class BatchHandler:
             if not retry:
                 return delivered
             transient = [r for r in results if isinstance(r, BaseException)]
-            delay = min(MAX_SEND_BACKOFF_S, 0.2 * 2**attempt)
+            delay = resend_delay(attempt)
             log.error("%d sends failed (%r); retrying in %.1fs", len(retry), transient[0], delay)
             self._metrics.send_retries.inc(len(retry))
             outgoing = retry

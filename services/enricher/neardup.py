@@ -43,7 +43,7 @@ import faust
 import orjson
 from faust.types import TableT
 
-from newswire.common.kafka import default_partition
+from newswire.common.kafka import default_partition, resend_delay
 from newswire.enricher.bands import Member, Probe
 from newswire.enricher.buckets import BucketIndex, Delta, delta_key
 
@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 INTERRUPT_POLL_S = 0.1
 #: The probe message layout this worker sends (see the module doc).
 EXCHANGE_VERSION = 2
-#: Longest wait between two attempts to send a withdrawal.
-MAX_WITHDRAW_BACKOFF_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +205,7 @@ class NearDuplicateExchange:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                delay = min(MAX_WITHDRAW_BACKOFF_S, 0.2 * 2**attempt)
+                delay = resend_delay(attempt)
                 log.error("withdrawal failed (%r); sending it again in %.1fs", exc, delay)
                 attempt += 1
                 await asyncio.sleep(delay)
