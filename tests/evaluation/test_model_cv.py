@@ -27,12 +27,7 @@ from newswire.evaluation.model_cv import (
     union,
 )
 from newswire.evaluation.rule_outputs import RuleOutput, rule_outputs
-
-EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
-REPO = Path(__file__).resolve().parents[2]
-
-labels = st.frozensets(st.sampled_from(LABELS))
-probabilities = st.fixed_dictionaries({label: st.floats(0, 1) for label in LABELS})
+from tests.evaluation.model_strategies import EVAL, REPO, labels, probabilities
 
 
 def _item(item_id: str, event: str, topics: frozenset[str] = frozenset()) -> dict[str, object]:

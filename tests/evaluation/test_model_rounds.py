@@ -29,12 +29,8 @@ from newswire.evaluation.model_rounds import (
     verdict,
 )
 from newswire.evaluation.rule_outputs import RuleOutput
+from tests.evaluation.model_strategies import EVAL, REPO, labels, probabilities
 
-EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
-REPO = Path(__file__).resolve().parents[2]
-
-labels = st.frozensets(st.sampled_from(LABELS))
-probabilities = st.fixed_dictionaries({label: st.floats(0, 1) for label in LABELS})
 scored = st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=60)
 
 
