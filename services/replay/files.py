@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from newswire.common.contract import RawArticle
+from newswire.common.encoding_guess import guess_encoding
 from newswire.common.errors import ErrorKind, InvalidRecord, SeedFileError
 from newswire.common.records import raw_article
 from newswire.common.schemas import SchemaName, decode_json_object, validate
 from newswire.common.text import clean_plain_text, has_control_chars, strip_control_chars
-from newswire.fetcher.parse.detect import guess_encoding
 
 log = logging.getLogger(__name__)
 

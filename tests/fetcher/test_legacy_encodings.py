@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from newswire.common.encoding_guess import implausible_words
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.clock import ManualClock
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics
 from newswire.fetcher.parse import decode_body
-from newswire.fetcher.parse.detect import implausible_words
 from newswire.fetcher.poller import Poller
 from newswire.fetcher.sources import Source, SourceKind
 from newswire.fetcher.state import SourceState

@@ -25,7 +25,7 @@ UTF-8 where a parser wants bytes):
    unlabelled legacy web pages) ranks every legacy encoding by how plausible the
    decoded text is (letter-pair statistics per script), not by the first code page that
    decodes without errors, and its guess is checked against windows-1256 and
-   ISO-8859-6 word by word (``detect.py``): charset-normalizer alone took a
+   ISO-8859-6 word by word (``common/encoding_guess.py``): charset-normalizer alone took a
    windows-1256 Arabic feed for mac_cyrillic, and short titles for Thai or Turkish.
    charset-normalizer remains the fallback when no candidate decodes strictly.
 
@@ -40,8 +40,8 @@ import codecs
 import re
 from dataclasses import dataclass, replace
 
+from newswire.common.encoding_guess import SAMPLE_CHARS, guess_encoding, implausible_words
 from newswire.fetcher.errors import FetchError, FetchErrorKind
-from newswire.fetcher.parse.detect import SAMPLE_CHARS, guess_encoding, implausible_words
 
 ARABIC_SCRIPT_LANGUAGES = frozenset({"ar", "fa", "ckb", "ku", "ur", "ps", "sd", "ug", "ks"})
 ARABIC_SCRIPT_ENCODINGS = ["utf_8", "cp1256", "iso8859_6", "cp720", "cp864"]
