@@ -253,6 +253,14 @@ def bench_fetch(
     per_host: Annotated[
         int, typer.Option("--per-host", min=1, help="Fleet bench: requests in flight per host.")
     ] = 2,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            "--rounds",
+            min=1,
+            help="Warm pairs (fetcher, bare loop) measured; the last line is their median.",
+        ),
+    ] = 3,
 ) -> None:
     """Fetcher vs a bare httpx+feedparser loop on a local server; last line ratio=R.
     With --replicas N: fetcher replicas in one group (throughput for 1..N replicas, and
@@ -267,4 +275,6 @@ def bench_fetch(
         )
     from newswire.fetcher.bench import bench_command
 
-    raise typer.Exit(bench_command(sources=sources, hosts=hosts, concurrency=concurrency))
+    raise typer.Exit(
+        bench_command(sources=sources, hosts=hosts, concurrency=concurrency, rounds=rounds)
+    )

@@ -16,21 +16,26 @@ def test_bench_hosts_are_loopback_and_distinct() -> None:
 
 async def test_bench_prints_rates_and_a_last_ratio_line() -> None:
     out = io.StringIO()
-    await run_bench(sources=12, hosts=4, concurrency=4, out=out)
+    await run_bench(sources=12, hosts=4, concurrency=4, out=out, rounds=2)
     lines = out.getvalue().splitlines()
-    # The warm pass delivers every item again: the feeds changed, nothing was skipped as
-    # unchanged or seen, and the bare loop parsed as many.
-    for line, name in zip(
-        lines[1:5],
-        ("cold fetcher", "cold bare loop", "warm fetcher", "warm bare loop"),
-        strict=True,
-    ):
+    # Every warm pass delivers every item again: the feeds changed, nothing was skipped
+    # as unchanged or seen, and the bare loop parsed as many.
+    names = ("cold fetcher", "cold bare loop")
+    names += ("warm fetcher #1", "warm bare loop #1", "warm fetcher #2", "warm bare loop #2")
+    for line, name in zip(lines[1:7], names, strict=True):
         assert line.startswith(f"{name}: 12 sources") and "(240 items, 0 errors)" in line, line
-    assert re.fullmatch(
-        r"cpu: cold_ratio=\d+\.\d\d warm_ratio=\d+\.\d\d \(bare / fetcher\)", lines[-3]
+    by_round = re.fullmatch(
+        r"warm ratio by round: (\d+\.\d\d) (\d+\.\d\d) \(median (\d+\.\d\d)\)", lines[-4]
     )
-    assert re.fullmatch(r"cold_ratio=\d+\.\d\d warm_ratio=(\d+\.\d\d)", lines[-2])
-    assert lines[-1] == "ratio=" + lines[-2].rsplit("=", 1)[1]
+    assert by_round, lines[-4]
+    assert re.fullmatch(
+        r"cpu: cold_ratio=\d+\.\d\d warm_ratio=\d+\.\d\d "
+        r"\(bare / fetcher; warm by round: \d+\.\d\d \d+\.\d\d\)",
+        lines[-3],
+    )
+    last = re.fullmatch(r"cold_ratio=\d+\.\d\d warm_ratio=(\d+\.\d\d)", lines[-2])
+    assert last and last[1] == by_round[3]
+    assert lines[-1] == f"ratio={last[1]}"
 
 
 def test_each_generation_of_a_feed_is_all_new_items() -> None:
