@@ -4,11 +4,16 @@ on every attempt and the source never moved on."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ipaddress
+import os
 import random
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,9 +24,11 @@ from newswire.common.kafka import create_missing_topics, new_producer
 from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName, validate
 from newswire.common.settings import BrokerProfile, FetcherSettings, KafkaSettings, Settings
+from newswire.common.settings_env import as_environment
 from newswire.common.topics import declared_topics
 from newswire.fetcher.fetch.client import HttpClient
-from newswire.fetcher.outputs import KafkaSink
+from newswire.fetcher.outputs import DeadLettered, KafkaSink
+from newswire.fetcher.records import RawRecord
 from newswire.fetcher.service import FetcherService, RunReport
 from newswire.fetcher.sources import Source, SourceKind
 from newswire.fetcher.statestore import KafkaStateStore
@@ -60,7 +67,29 @@ async def server() -> AsyncIterator[FixtureServer]:
     await running.stop()
 
 
-async def poll(settings: Settings, group: FetcherSettings, source: Source) -> FetcherService:
+class CrashAfterDelivery(Exception):
+    """Stands for the process dying after the records were acked and dead-lettered."""
+
+
+class CrashingSink(KafkaSink):
+    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
+        await super().deliver(records)
+        raise CrashAfterDelivery
+
+
+def fetcher_group() -> FetcherSettings:
+    return FetcherSettings(
+        allow_networks=[ipaddress.ip_network("127.0.0.1/32")],
+        per_host_spacing_s=0.0,
+        web_port=0,
+        state_topic=f"fetcher-state-{uuid.uuid4().hex[:8]}",
+        total_timeout_s=5.0,
+    )
+
+
+async def poll(
+    settings: Settings, group: FetcherSettings, source: Source, *, crash: bool = False
+) -> FetcherService:
     """One ``--once`` run in a process of its own (state read from and saved to Kafka)."""
     producer = new_producer(settings.kafka)
     await producer.start()
@@ -72,7 +101,7 @@ async def poll(settings: Settings, group: FetcherSettings, source: Source) -> Fe
             service = FetcherService(
                 [source],
                 group,
-                sink=KafkaSink(publisher, settings.topics.raw),
+                sink=(CrashingSink if crash else KafkaSink)(publisher, settings.topics.raw),
                 store=store,
                 http=http,
                 rng=random.Random(3),
@@ -102,13 +131,7 @@ async def letters(settings: Settings) -> list[tuple[bytes | None, dict[str, Any]
 async def test_an_item_too_large_is_dead_lettered_and_the_others_delivered(
     small: Settings, server: FixtureServer
 ) -> None:
-    group = FetcherSettings(
-        allow_networks=[ipaddress.ip_network("127.0.0.1/32")],
-        per_host_spacing_s=0.0,
-        web_port=0,
-        state_topic=f"fetcher-state-{uuid.uuid4().hex[:8]}",
-        total_timeout_s=5.0,
-    )
+    group = fetcher_group()
     url = server.route("/rss", sequence(static(FEED), static(GROWN)))
     source = Source(id="wire", name="Wire", kind=SourceKind.FEED, url=url)
 
@@ -143,3 +166,49 @@ async def test_an_item_too_large_is_dead_lettered_and_the_others_delivered(
     assert (report_of(second).records, report_of(second).dead_lettered) == (1, 0)
     assert await raw_guids(small) == ["n1", "n2", "n3", "n4"]
     assert len(await letters(small)) == 1, "the big item is not dead-lettered again"
+
+
+async def test_a_crash_after_the_dead_letter_dead_letters_it_once_more(
+    small: Settings, server: FixtureServer
+) -> None:
+    """The write-ahead ``pending`` finds the short items on the raw topic, not the big
+    one (it is on the DLQ): at most twice, never lost, no raw record sent twice."""
+    group = fetcher_group()
+    url = server.route("/rss", static(FEED))
+    source = Source(id="wire", name="Wire", kind=SourceKind.FEED, url=url)
+    with pytest.raises(CrashAfterDelivery):
+        await poll(small, group, source, crash=True)
+    again = await poll(small, group, source)
+    assert (report_of(again).records, report_of(again).dead_lettered) == (0, 1)
+    assert await raw_guids(small) == ["n1", "n2", "n3"]
+    assert [letter["origin"]["guid"] for _, letter in await letters(small)] == ["big", "big"]
+    third = await poll(small, group, source)
+    assert (report_of(third).records, report_of(third).dead_lettered) == (0, 0)
+    assert len(await letters(small)) == 2
+
+
+async def test_fetch_once_says_it_and_exits_1(
+    small: Settings, server: FixtureServer, tmp_path: Path
+) -> None:
+    """The command an operator runs: no traceback, one closing line naming the dead
+    letter and where to read it, exit 1 (not everything reached the raw topic)."""
+    url = server.route("/rss", static(FEED))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f'sources:\n  - {{id: wire, name: Wire, kind: feed, url: "{url}"}}\n')
+    env = dict(os.environ) | as_environment(small) | {"FETCHER_WEB_PORT": "0"}
+    env["FETCHER_STATE_TOPIC"] = f"fetcher-state-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "newswire", "fetch", "--sources", str(sources), "--once"]
+    command += ["--allow-network", "127.0.0.1/32"]
+    # Off the event loop: the fixture server runs on it.
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "newswire fetch: incomplete: 1 item went to the dead-letter topic, too large for "
+        "Kafka (see 'newswire dlq list --service fetcher'); 1 source polled, 3 items"
+    )
+    assert "dead_lettered=1 (too_large: 1)" in done.stderr
+    assert await raw_guids(small) == ["n1", "n2", "n3"]
+    assert [letter["origin"]["guid"] for _, letter in await letters(small)] == ["big"]
