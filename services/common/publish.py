@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -20,6 +21,25 @@ log = logging.getLogger(__name__)
 
 #: A record's delivery: resolves to the broker's metadata once it has the record.
 Delivery = asyncio.Future[RecordMetadata]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record to publish, keyed by KEY, with the ``origin`` its dead letter would carry
+    (where an operator finds the item again: it never reached a topic position)."""
+
+    key: str
+    record: Mapping[str, Any]
+    origin: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An :class:`Outgoing` (its INDEX in the batch) the cluster could not take, and why;
+    it went to the dead-letter topic instead."""
+
+    index: int
+    error: InvalidRecord
 
 
 class Publisher:
@@ -79,7 +99,7 @@ class Publisher:
                 topic, value, key=key_bytes, headers=headers, partition=partition
             )
         except MessageSizeTooLargeError as exc:
-            size = len(value) + len(key_bytes) + sum(len(k) + len(v) for k, v in headers)
+            size = _message_size(value, key_bytes, headers)
             raise too_large(size, self._settings.kafka.max_message_bytes) from exc
 
     async def tombstone(self, topic: str, key: str, *, partition: int | None = None) -> Delivery:
@@ -105,6 +125,66 @@ class Publisher:
         if failure is not None:
             raise failure
         return outcomes
+
+    async def publish_or_dead_letter(
+        self,
+        topic: str,
+        records: Sequence[Outgoing],
+        schema: SchemaName,
+        *,
+        validated: bool = False,
+    ) -> list[Refused]:
+        """:meth:`publish` each record and wait for every ack, like :meth:`publish_many`,
+        except that a record the cluster cannot take goes to the dead-letter topic and
+        the others are delivered all the same. Returns those dead-lettered, in order.
+
+        Cannot take: refused before it is queued (``InvalidRecord``: over
+        KAFKA_MAX_MESSAGE_BYTES, or invalid when not ``validated``), or refused by the
+        broker on its delivery future (``MessageSizeTooLargeError``: the topic's or
+        broker's limit is below ours). That is bad input, and retrying cannot cure it.
+        Any other failure (broker down, timeout) raises once every delivery settled,
+        and nothing is dead-lettered: the caller retries the whole batch, and the
+        refused records are dead-lettered by the retry that gets through.
+        """
+        queued: list[tuple[int, Delivery]] = []
+        refused: list[Refused] = []
+        try:
+            for index, out in enumerate(records):
+                try:
+                    future = await self.publish(
+                        topic, out.key, out.record, schema, validated=validated
+                    )
+                except InvalidRecord as error:
+                    refused.append(Refused(index, error))
+                else:
+                    queued.append((index, future))
+        finally:  # a send that raised otherwise must not leave earlier futures unawaited
+            outcomes = await self.deliveries([future for _, future in queued])
+        for (index, _), outcome in zip(queued, outcomes, strict=True):
+            if isinstance(outcome, MessageSizeTooLargeError):
+                refused.append(Refused(index, self._refused_by_broker(records[index], schema)))
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        refused.sort(key=lambda r: r.index)
+        for refusal in refused:
+            out = records[refusal.index]
+            await self.dead_letter(
+                error=refusal.error,
+                payload=encode(out.record),
+                origin=out.origin,
+                key=out.key.encode(),
+            )
+        return refused
+
+    def _refused_by_broker(self, out: Outgoing, schema: SchemaName) -> InvalidRecord:
+        size = _message_size(encode(out.record), out.key.encode(), self._headers[schema])
+        return InvalidRecord(
+            ErrorKind.TOO_LARGE,
+            f"the broker refused the record of {size:,} bytes with its key and headers as "
+            "too large: the topic's max.message.bytes (or the broker's message.max.bytes) "
+            f"is below KAFKA_MAX_MESSAGE_BYTES ({self._settings.kafka.max_message_bytes:,}); "
+            "set them alike",
+        )
 
     @staticmethod
     async def deliveries(futures: Sequence[Delivery]) -> list[RecordMetadata | BaseException]:
@@ -138,6 +218,11 @@ class Publisher:
             headers=self._headers[SchemaName.DEAD_LETTER],
         )
         return await future
+
+
+def _message_size(value: bytes, key: bytes, headers: Sequence[tuple[str, bytes]]) -> int:
+    """What the size limits count of a record: value, key and headers."""
+    return len(value) + len(key) + sum(len(k) + len(v) for k, v in headers)
 
 
 def too_large(size: int, limit: int) -> InvalidRecord:

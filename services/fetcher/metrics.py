@@ -57,6 +57,13 @@ class FetcherMetrics:
             ["kind"],
             registry=r,
         )
+        self.items_dead_lettered = Counter(
+            "fetcher_items_dead_lettered_total",
+            "Records sent to the dead-letter topic instead of the raw topic (too_large: over"
+            " KAFKA_MAX_MESSAGE_BYTES or the broker's limit), by source kind and reason.",
+            ["kind", "reason"],
+            registry=r,
+        )
         self.bytes = Counter(
             "fetcher_bytes_total", "Body bytes received (after decompression).", registry=r
         )
@@ -141,8 +148,13 @@ class FetcherMetrics:
             self.robots_ignored.labels(result.source.id).inc()
 
     def delivered(self, result: PollResult) -> None:
-        if result.records:
-            self.items.labels(result.source.kind.value).inc(len(result.records))
+        """RESULT's records are handled: emitted, or (``dead_lettered``) dead-lettered."""
+        kind = result.source.kind.value
+        dead = sum(result.dead_lettered.values())
+        if len(result.records) > dead:
+            self.items.labels(kind).inc(len(result.records) - dead)
+        for reason, count in result.dead_lettered.items():
+            self.items_dead_lettered.labels(kind, reason).inc(count)
 
     def released(self, result: PollResult) -> None:
         """A poll whose source was released before delivery: a poll outcome of its own,

@@ -5,22 +5,39 @@ written and flushed - because the caller saves the polling state right after.
 
 Records reach a sink already validated against the raw schema: the poller checks each
 one once (and drops an invalid one), so neither sink validates again.
+
+A record the cluster cannot take (a long article over KAFKA_MAX_MESSAGE_BYTES) is not
+a delivery failure: retrying it would fail on every poll and hold back the source's
+other items for ever. The Kafka sink dead-letters it and returns it, so the caller
+counts it and treats its item as handled.
 """
 
 from __future__ import annotations
 
-from typing import BinaryIO, Protocol
+import base64
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
 
 import orjson
 
-from newswire.common.publish import Publisher
+from newswire.common.errors import InvalidRecord
+from newswire.common.publish import Outgoing, Publisher
 from newswire.common.schemas import SchemaName
 from newswire.fetcher.records import RawRecord
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLettered:
+    """A record sent to the dead-letter topic instead of the raw topic, and why."""
+
+    record: RawRecord
+    error: InvalidRecord
+
+
 class RecordSink(Protocol):
-    async def deliver(self, records: list[RawRecord]) -> None:
-        """Make ``records`` durable, in order, or raise."""
+    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
+        """Make ``records`` durable, in order, or raise; returns those dead-lettered
+        instead (durable on the dead-letter topic), which count as handled."""
 
 
 class JsonLinesSink:
@@ -30,30 +47,54 @@ class JsonLinesSink:
         self._stream = stream
         self.written = 0
 
-    async def deliver(self, records: list[RawRecord]) -> None:
-        if not records:
-            return
-        self._stream.write(b"".join(orjson.dumps(r.value) + b"\n" for r in records))
-        self._stream.flush()
-        self.written += len(records)
+    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
+        """A stream takes a line of any length: nothing is dead-lettered here."""
+        if records:
+            self._stream.write(b"".join(orjson.dumps(r.value) + b"\n" for r in records))
+            self._stream.flush()
+            self.written += len(records)
+        return []
 
 
 class KafkaSink:
     """Records to the raw topic, keyed by article id, with the raw schema's headers,
-    through :meth:`Publisher.publish_many` (the one produce-and-await path) with
-    ``validated=True``: every record here was validated by the poller already (see the
-    module docstring)."""
+    through :meth:`Publisher.publish_or_dead_letter` (the one produce-and-await path)
+    with ``validated=True``: every record here was validated by the poller already (see
+    the module docstring). A record too large for the cluster goes to the dead-letter
+    topic with :func:`dead_letter_origin`; any other failure raises."""
 
     def __init__(self, publisher: Publisher, topic: str) -> None:
         self._publisher = publisher
         self._topic = topic
         self.produced = 0
+        self.dead_lettered = 0
 
-    async def deliver(self, records: list[RawRecord]) -> None:
-        await self._publisher.publish_many(
+    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
+        refused = await self._publisher.publish_or_dead_letter(
             self._topic,
-            ((record.article_id, record.value) for record in records),
+            [Outgoing(r.article_id, r.value, dead_letter_origin(r)) for r in records],
             SchemaName.RAW,
             validated=True,
         )
-        self.produced += len(records)
+        dead = [DeadLettered(records[r.index], r.error) for r in refused]
+        self.produced += len(records) - len(dead)
+        self.dead_lettered += len(dead)
+        return dead
+
+
+def dead_letter_origin(record: RawRecord) -> dict[str, Any]:
+    """Where an operator finds a fetched item whose record never reached a topic: its
+    source, its URL, the source's own id for it (``guid``), the fetcher's item id (as
+    in the polling state's ``seen``) and the article id (``key_b64`` is the key it
+    would have had, as in the dead letters of the other services)."""
+    value = record.value
+    origin: dict[str, Any] = {
+        "source_id": value["source"].get("id"),
+        "url": value.get("url"),
+        "item_id": record.item_id,
+        "article_id": record.article_id,
+        "key_b64": base64.b64encode(record.article_id.encode()).decode("ascii"),
+    }
+    if guid := value.get("guid"):
+        origin["guid"] = guid
+    return origin

@@ -88,6 +88,9 @@ class PollResult:
     #: (encoding, what was wrong, kind) when the body decoded despite a defect
     #: (stray invalid UTF-8, an implausible declared charset).
     encoding_defect: tuple[str, str, str] | None = None
+    #: Of ``records``, those the sink dead-lettered instead of delivering (too large
+    #: for the cluster), by ErrorKind value; set once delivered (``FetcherService``).
+    dead_lettered: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
@@ -98,6 +101,9 @@ class PollResult:
             status = f" status={self.error.status}" if self.error.status is not None else ""
             return f"{head} error={self.error.kind}{status} detail={self.error.detail!r}"
         parts = [head, f"items={len(self.records)}", f"listed={self.listed}"]
+        if dead := sum(self.dead_lettered.values()):
+            reasons = "; ".join(f"{why}: {n}" for why, n in sorted(self.dead_lettered.items()))
+            parts.append(f"dead_lettered={dead} ({reasons})")
         if self.deferred:
             parts.append(f"deferred={self.deferred}")
         if self.dropped:

@@ -14,6 +14,7 @@ import contextlib
 import heapq
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 Report = Callable[[PollResult], None]
 #: Longest the scheduler sleeps without looking at the stop flag or new due times.
 TICK_S = 1.0
+#: Where ``fetch --once`` points for its dead letters.
+DLQ_LIST_HINT = "'newswire dlq list --service fetcher'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class RunReport:
     results: list[PollResult] = field(default_factory=list)
     #: Records delivered by the polls of this run.
     records: int = 0
+    #: Records sent to the dead-letter topic instead (too large for the cluster).
+    dead_lettered: int = 0
     #: Polls whose source was released while they fetched, and the items they read but
     #: did not deliver (the source's new owner fetches them again).
     released_polls: int = 0
@@ -68,7 +73,9 @@ class RunReport:
             self.released_polls += 1
             self.released_items += result.items
             return
-        self.records += len(result.records)
+        dead = sum(result.dead_lettered.values())
+        self.records += len(result.records) - dead
+        self.dead_lettered += dead
         self.results.append(replace(result, records=[]))
 
     @property
@@ -91,6 +98,11 @@ class RunReport:
         if self.incomplete:
             cut = f"{self.incomplete} source{'s' if self.incomplete != 1 else ''}"
             problems.append(f"{cut} read only in part (outcome=incomplete)")
+        if self.dead_lettered:
+            dead = f"{self.dead_lettered} item{'s' if self.dead_lettered != 1 else ''}"
+            problems.append(
+                f"{dead} went to the dead-letter topic, too large for Kafka (see {DLQ_LIST_HINT})"
+            )
         if not problems:
             return 0, f"newswire fetch: ok: {counts}"
         return 1, f"newswire fetch: incomplete: {', '.join(problems)}; {counts}"
@@ -242,14 +254,22 @@ class FetcherService:
             return Released(source_id, len(result.records))
         self._delivering.add(source_id)  # no await since the check: release waits now
         try:
-            await self._deliver(source, before, result)
+            result = await self._deliver(source, before, result)
         finally:
             self._delivering.discard(source_id)
         if self._report is not None:
             self._report(result)
         return result
 
-    async def _deliver(self, source: Source, before: SourceState, result: PollResult) -> None:
+    async def _deliver(self, source: Source, before: SourceState, result: PollResult) -> PollResult:
+        """RESULT delivered and its state saved; returned with what was dead-lettered.
+
+        A dead-lettered record (too large for the cluster) counts as handled: its item
+        goes into ``seen`` with the rest, so no later poll sends it again. A crash after
+        it was dead-lettered and before the state save leaves it ``pending`` and not on
+        the raw topic, so the next poll reads it as new and dead-letters it once more:
+        at most twice, never lost.
+        """
         self.metrics.observe(result)
         partition = self.partition_of(source)
         if result.records:
@@ -265,10 +285,12 @@ class FetcherService:
                 await self._store.save(pending, partition=partition)
                 # if delivery fails, the next poll settles the pending delivery first
                 self.states[source.id] = pending
-            await self._sink.deliver(result.records)
+            dead = await self._sink.deliver(result.records)
+            result = replace(result, dead_lettered=dict(Counter(d.error.kind.value for d in dead)))
             self.metrics.delivered(result)
         await self._store.save(result.state, partition=partition)
         self.states[source.id] = result.state
+        return result
 
     async def _settled(self, state: SourceState) -> SourceState:
         """``state`` with a pending delivery (left by a failed delivery) resolved."""

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from newswire.common.settings import FetcherSettings
 from newswire.fetcher.fetch.client import HttpClient
+from newswire.fetcher.outputs import DeadLettered
 from newswire.fetcher.records import RawRecord
 from newswire.fetcher.service import stream_service
 from newswire.fetcher.sources import Source, SourceKind
@@ -93,10 +94,11 @@ class GatedSink:
         self.go = asyncio.Event()
         self.delivered: list[RawRecord] = []
 
-    async def deliver(self, records: list[RawRecord]) -> None:
+    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
         self.delivering.set()
         await self.go.wait()
         self.delivered += records
+        return []
 
 
 async def test_a_poll_delivering_is_awaited_on_release(

@@ -16,7 +16,7 @@ from newswire.common.publish import Publisher
 from newswire.common.schemas import SchemaName, validate
 from newswire.common.settings import FetcherSettings, Settings
 from newswire.fetcher.fetch.client import HttpClient
-from newswire.fetcher.outputs import KafkaSink
+from newswire.fetcher.outputs import DeadLettered, KafkaSink
 from newswire.fetcher.records import RawRecord
 from newswire.fetcher.service import FetcherService
 from newswire.fetcher.sources import Source, SourceKind
@@ -47,7 +47,7 @@ class CrashAfterDelivery(Exception):
 
 
 class CrashingSink(KafkaSink):
-    async def deliver(self, records: list[RawRecord]) -> None:
+    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
         await super().deliver(records)
         raise CrashAfterDelivery
 
