@@ -342,10 +342,15 @@ def excerpt(text: str, limit: int) -> str:
 
 
 def origin_text(origin: dict[str, Any]) -> str:
+    """Where the failed record came from, in one column: a topic position, a replayed
+    file's line, or (the fetcher's, which never reached a topic) its source and URL."""
     if "topic" in origin:
         return f"{origin['topic']}:{origin.get('partition')}:{origin.get('offset')}"
     if "file" in origin:
         return f"{origin['file']}:{origin.get('line')}"
+    if "source_id" in origin:
+        where = origin.get("url") or origin.get("guid") or origin.get("item_id")
+        return f"{origin['source_id']} {where}" if where else str(origin["source_id"])
     return "?"
 
 

@@ -38,6 +38,7 @@ from newswire.replay.dlq_view import (
     LetterQuery,
     decode_payload,
     list_lines,
+    origin_text,
     parse_origin,
     parse_position,
     parse_time,
@@ -295,6 +296,15 @@ def test_a_list_line_has_offset_time_service_kind_origin_and_a_reason_excerpt() 
         "news.raw:3:1187",
     ]
     assert line.endswith("…") and "\x1b" not in line and len(line) < 200
+
+
+def test_a_fetcher_dead_letter_shows_its_source_and_url_as_origin() -> None:
+    """A record too large for Kafka never had a topic position: its source says where."""
+    fetched = {"source_id": "rudaw-ar", "url": "https://www.rudaw.net/a/1", "item_id": "g:1"}
+    assert origin_text(fetched) == "rudaw-ar https://www.rudaw.net/a/1"
+    assert origin_text({**fetched, "url": None}) == "rudaw-ar g:1"
+    assert origin_text({"file": "seeds/a.txt", "line": 1}) == "seeds/a.txt:1"
+    assert origin_text({}) == "?"
 
 
 def test_show_is_the_whole_letter_with_the_payload_as_text() -> None:
