@@ -13,6 +13,7 @@ from newswire.enricher.bands import (
     Probe,
     answer_probe,
     best_candidate,
+    learn_all,
     sketch,
     sketch_similarity,
 )
@@ -23,6 +24,7 @@ from newswire.enricher.buckets import (
     delta_key,
     delta_key_partition,
 )
+from newswire.enricher.clusters import ClusterBook
 from newswire.enricher.overlap import SKETCH_BITS
 
 WEEK = 7 * 24 * 3600.0
@@ -486,3 +488,33 @@ def test_withdrawing_a_head_forgets_it_in_the_cluster_book() -> None:
     index.withdraw(0, "refused", ("3:abc",), 1001.0)
     heard = index.answer(0, probe("third", 1002.0, story_at=900.0))[1]
     assert [(m.article_id, m.head.article_id) for m in heard] == [("sent", "sent")]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("abcdef"),
+            st.lists(st.sampled_from(["1:x", "2:y", "3:z", "4:w"]), min_size=1, unique=True),
+            st.sampled_from([7, 8]),
+        ),
+        max_size=25,
+    )
+)
+def test_the_rebuilt_cluster_book_learns_each_version_once_as_if_from_every_member(
+    probes: list[tuple[str, list[str], int]],
+) -> None:
+    """The rebuild after a prune learns each article version once, not once per band it
+    sits in: the book answers as one learnt from every member of every bucket."""
+    index = BucketIndex(window_s=WEEK, capacity=3, threshold=0.5)
+    for n, (article, bands, signature) in enumerate(probes):
+        probe = Probe(article, tuple(bands), "t-" + article, sketch(_signature(signature)),
+                      1000.0 + n, 0, shingles=100)  # fmt: skip
+        index.answer(0, probe)
+    index._relearn(0)
+    every = ClusterBook()
+    members = [m for bucket in index._buckets.get(0, {}).values() for m in bucket]
+    learn_all(every, sorted(members, key=lambda m: m.seen_at))
+    clusters = {m.cluster_id for m in members} | {c for m in members for c in m.merged}
+    for cluster in sorted(clusters):
+        claim = (9e9, "~")
+        assert index._books[0].resolve(cluster, claim) == every.resolve(cluster, claim)
