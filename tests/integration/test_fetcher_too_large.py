@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import os
-import random
 import subprocess
 import sys
 import uuid
@@ -20,21 +18,24 @@ import orjson
 import pytest
 
 from newswire.common.broker import EmbeddedBroker
-from newswire.common.kafka import create_missing_topics, new_producer
-from newswire.common.publish import Publisher
+from newswire.common.kafka import create_missing_topics
 from newswire.common.schemas import SchemaName, validate
-from newswire.common.settings import BrokerProfile, FetcherSettings, KafkaSettings, Settings
+from newswire.common.settings import BrokerProfile, KafkaSettings, Settings
 from newswire.common.settings_env import as_environment
 from newswire.common.topics import declared_topics
-from newswire.fetcher.fetch.client import HttpClient
-from newswire.fetcher.outputs import DeadLettered, KafkaSink
-from newswire.fetcher.records import RawRecord
-from newswire.fetcher.service import FetcherService, RunReport
 from newswire.fetcher.sources import Source, SourceKind
-from newswire.fetcher.statestore import KafkaStateStore
 from tests.conftest import SettingsFactory
 from tests.fetcher.server import FixtureServer, fixture_bytes, sequence, static
 from tests.integration.conftest import read_topic
+from tests.integration.fetcher_runs import CrashAfterDelivery, fetcher_group, run_once
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FixtureServer]:
+    running = await FixtureServer().start()
+    yield running
+    await running.stop()
+
 
 #: The smallest limit the settings allow: the fixture's long Arabic item (81,000 bytes
 #: of text in UTF-8) is over it, its three short items far below.
@@ -60,64 +61,6 @@ async def small(make_settings: SettingsFactory, broker: EmbeddedBroker) -> Setti
     return built
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FixtureServer]:
-    running = await FixtureServer().start()
-    yield running
-    await running.stop()
-
-
-class CrashAfterDelivery(Exception):
-    """Stands for the process dying after the records were acked and dead-lettered."""
-
-
-class CrashingSink(KafkaSink):
-    async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
-        await super().deliver(records)
-        raise CrashAfterDelivery
-
-
-def fetcher_group() -> FetcherSettings:
-    return FetcherSettings(
-        allow_networks=[ipaddress.ip_network("127.0.0.1/32")],
-        per_host_spacing_s=0.0,
-        web_port=0,
-        state_topic=f"fetcher-state-{uuid.uuid4().hex[:8]}",
-        total_timeout_s=5.0,
-    )
-
-
-async def poll(
-    settings: Settings, group: FetcherSettings, source: Source, *, crash: bool = False
-) -> FetcherService:
-    """One ``--once`` run in a process of its own (state read from and saved to Kafka)."""
-    producer = new_producer(settings.kafka)
-    await producer.start()
-    store = KafkaStateStore(settings, producer, topic=group.state_topic)
-    await store.start()
-    try:
-        async with HttpClient(group) as http:
-            publisher = Publisher(settings=settings, producer=producer, service="fetcher")
-            service = FetcherService(
-                [source],
-                group,
-                sink=(CrashingSink if crash else KafkaSink)(publisher, settings.topics.raw),
-                store=store,
-                http=http,
-                rng=random.Random(3),
-            )
-            service.last_report = await service.run_once()  # type: ignore[attr-defined]
-            return service
-    finally:
-        await store.stop()
-        await producer.stop()
-
-
-def report_of(service: FetcherService) -> RunReport:
-    report: RunReport = service.last_report  # type: ignore[attr-defined]
-    return report
-
-
 async def raw_guids(settings: Settings) -> list[str]:
     return sorted(
         orjson.loads(m.value)["guid"] for m in await read_topic(settings, settings.topics.raw)
@@ -135,7 +78,7 @@ async def test_an_item_too_large_is_dead_lettered_and_the_others_delivered(
     url = server.route("/rss", sequence(static(FEED), static(GROWN)))
     source = Source(id="wire", name="Wire", kind=SourceKind.FEED, url=url)
 
-    first = await poll(small, group, source)
+    first, first_report = await run_once(small, group, [source])
     assert await raw_guids(small) == ["n1", "n2", "n3"]
     [(key, letter)] = await letters(small)
     validate(SchemaName.DEAD_LETTER, letter)
@@ -147,9 +90,8 @@ async def test_an_item_too_large_is_dead_lettered_and_the_others_delivered(
     assert key == origin["article_id"].encode() == base64.b64decode(origin["key_b64"])
     assert origin["item_id"] in first.states["wire"].seen, "handled: not polled as new again"
     assert letter["payload_size"] > LIMIT and letter["payload_truncated"] is True
-    report = report_of(first)
-    assert (report.records, report.dead_lettered) == (3, 1)
-    code, line = report.closing()
+    assert (first_report.records, first_report.dead_lettered) == (3, 1)
+    code, line = first_report.closing()
     assert code == 1 and "1 item went to the dead-letter topic" in line
     assert (
         first.metrics.registry.get_sample_value(
@@ -162,8 +104,8 @@ async def test_an_item_too_large_is_dead_lettered_and_the_others_delivered(
         == 3
     )
 
-    second = await poll(small, group, source)  # a new process, the feed has grown by one
-    assert (report_of(second).records, report_of(second).dead_lettered) == (1, 0)
+    _, second_report = await run_once(small, group, [source])  # a new process; the feed grew
+    assert (second_report.records, second_report.dead_lettered) == (1, 0)
     assert await raw_guids(small) == ["n1", "n2", "n3", "n4"]
     assert len(await letters(small)) == 1, "the big item is not dead-lettered again"
 
@@ -177,13 +119,13 @@ async def test_a_crash_after_the_dead_letter_dead_letters_it_once_more(
     url = server.route("/rss", static(FEED))
     source = Source(id="wire", name="Wire", kind=SourceKind.FEED, url=url)
     with pytest.raises(CrashAfterDelivery):
-        await poll(small, group, source, crash=True)
-    again = await poll(small, group, source)
-    assert (report_of(again).records, report_of(again).dead_lettered) == (0, 1)
+        await run_once(small, group, [source], crash=True)
+    _, again_report = await run_once(small, group, [source])
+    assert (again_report.records, again_report.dead_lettered) == (0, 1)
     assert await raw_guids(small) == ["n1", "n2", "n3"]
     assert [letter["origin"]["guid"] for _, letter in await letters(small)] == ["big", "big"]
-    third = await poll(small, group, source)
-    assert (report_of(third).records, report_of(third).dead_lettered) == (0, 0)
+    _, third_report = await run_once(small, group, [source])
+    assert (third_report.records, third_report.dead_lettered) == (0, 0)
     assert len(await letters(small)) == 2
 
 
