@@ -2,8 +2,10 @@
 
 After the cause is fixed (a schema bug, a taxonomy error, a database that refused a
 row), operators replay the dead letters. The original key and bytes are restored
-exactly; letters whose payload was cut (too large to carry) are skipped and listed,
-since their original must be re-driven from its own topic by offset.
+exactly. Letters that cannot be sent back from the letter alone are skipped, each
+with advice that fits where it came from (:func:`skip_advice`): a cut payload (too
+large to carry) whose original stays on its topic, a replayed file's line, or a
+fetched item that never reached a topic.
 
 The re-drive runs as its own consumer group and commits after each batch is acked,
 so running it again continues where it stopped instead of sending twice; and it
@@ -42,19 +44,52 @@ class LetterFilter:
         )
 
 
+#: Advice lines ``describe`` prints; the counts cover the rest.
+ADVICE_SHOWN = 20
+
+
 @dataclass
 class RedriveReport:
     redriven: Counter[str] = field(default_factory=Counter)  # by destination topic
     skipped_filtered: int = 0
-    skipped_truncated: list[str] = field(default_factory=list)  # origin descriptions
-    skipped_no_topic: int = 0
+    skipped_truncated: list[str] = field(default_factory=list)  # advice, one per letter
+    skipped_no_topic: int = 0  # a replayed file's line or a fetched item
     unreadable: int = 0
+    #: What to do about each skipped letter, in reading order (see skip_advice).
+    advice: list[str] = field(default_factory=list)
 
 
-def _origin_text(origin: dict[str, Any]) -> str:
-    if "topic" in origin:
-        return f"{origin['topic']}[{origin.get('partition')}]@{origin.get('offset')}"
-    return f"{origin.get('file')}:{origin.get('line')}"
+def skip_advice(origin: dict[str, Any], *, truncated: bool) -> str:
+    """What an operator can actually do about a letter ``dlq replay`` does not send.
+
+    Each kind of origin has its own remedy: a topic's record is still on that topic
+    (for its retention) and only its position helps; a replayed file's line is
+    replayed again from the file; a fetched item never reached a topic, and the
+    fetcher saved it as seen, so no poll brings it back by itself."""
+    cut = " (truncated)" if truncated else ""
+    if origin.get("topic"):
+        topic, partition, offset = origin["topic"], origin.get("partition"), origin.get("offset")
+        return (
+            f"{topic}:{partition}:{offset}{cut}: the original stays on {topic}, partition "
+            f"{partition}, offset {offset} (for its retention); this letter carries only its "
+            f"first bytes, so copy the record back from there with a Kafka client "
+            f"(newswire dlq show --origin {topic}:{partition}:{offset} shows the letter)"
+        )
+    if "file" in origin:
+        name = origin["file"]
+        return (
+            f"{name}:{origin.get('line')}{cut}: a replayed file's line; fix the line (or raise "
+            f"KAFKA_MAX_MESSAGE_BYTES) and run newswire replay {name} again"
+        )
+    if "source_id" in origin:
+        where = origin.get("url") or origin.get("guid") or origin.get("item_id") or "?"
+        return (
+            f"source {origin['source_id']} {where}{cut}: fetched, never on a topic; the "
+            "fetcher saved it as seen and will not fetch it again by itself (no newswire "
+            "command forgets one item); raising KAFKA_MAX_MESSAGE_BYTES and the topics' "
+            "max.message.bytes lets later items of this size through"
+        )
+    return f"{cut.strip() or 'skipped'}: the letter names no origin; see newswire dlq show"
 
 
 def plan_redrive(
@@ -64,13 +99,17 @@ def plan_redrive(
     if not only.accepts(letter):
         report.skipped_filtered += 1
         return None
-    origin = letter.get("origin", {})
-    if letter.get("payload_truncated"):
-        report.skipped_truncated.append(_origin_text(origin))
-        return None
+    origin = letter.get("origin")
+    origin = origin if isinstance(origin, dict) else {}
+    truncated = bool(letter.get("payload_truncated"))
     topic = origin.get("topic")
-    if not topic:  # a replayed file line: re-run the replay of that file instead
-        report.skipped_no_topic += 1
+    if truncated or not topic:
+        advice = skip_advice(origin, truncated=truncated)
+        report.advice.append(advice)
+        if truncated:
+            report.skipped_truncated.append(advice)
+        else:  # a replayed file's line or a fetched item: there is no topic to send to
+            report.skipped_no_topic += 1
         return None
     key_b64 = origin.get("key_b64")
     key = base64.b64decode(key_b64) if key_b64 else None
@@ -156,10 +195,9 @@ def describe(report: RedriveReport, *, dry_run: bool) -> list[str]:
     lines.append(
         f"skipped: {report.skipped_filtered} filtered out, "
         f"{len(report.skipped_truncated)} truncated, "
-        f"{report.skipped_no_topic} from files, {report.unreadable} unreadable"
+        f"{report.skipped_no_topic} with no topic, {report.unreadable} unreadable"
     )
-    lines += [
-        f"  truncated, re-drive from its topic: {origin}"
-        for origin in report.skipped_truncated[:20]
-    ]
+    lines += [f"  {advice}" for advice in report.advice[:ADVICE_SHOWN]]
+    if len(report.advice) > ADVICE_SHOWN:
+        lines.append(f"  ... and {len(report.advice) - ADVICE_SHOWN} more (newswire dlq list)")
     return lines
