@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("newswire broker --port 19092",),
     ),
     "postgres": (
-        "Run an embedded PostgreSQL in the foreground; prints SINK_POSTGRES_DSN.",
+        "Run an embedded PostgreSQL in the foreground (no Docker needed).",
         ("newswire postgres", "newswire postgres --port 15433 --data .newswire/postgres"),
     ),
     "topics create": (
