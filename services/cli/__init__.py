@@ -97,7 +97,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "dlq replay": (
         "Send dead letters' bytes back to their origin topics (resumable).",
-        ("newswire dlq replay --kind processing --dry-run", "newswire dlq replay --service sink"),
+        (
+            "newswire dlq replay --kind processing --dry-run",
+            "newswire dlq replay --service sink --by-offset",
+        ),
     ),
     "audit": (
         "Account for every raw record by article id; exit 1 if any is lost.",
@@ -776,9 +779,20 @@ def dlq_replay(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
     ] = False,
+    by_offset: Annotated[
+        bool,
+        typer.Option(
+            "--by-offset",
+            help="Also send truncated letters' originals, read at their topic position "
+            "(sent only if still there and its SHA-256 matches the letter's).",
+        ),
+    ] = False,
     kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
     """Send dead letters' original bytes back to their origin topics (resumable).
+
+    Letters it cannot send (truncated, from a replayed file, from the fetcher) are
+    counted and listed, each with what to do about it.
 
     Exit status: 0 done; 2 usage error; 3 Kafka did not answer.
     """
@@ -787,7 +801,13 @@ def dlq_replay(
 
     only = LetterFilter(service, kind)
     raise typer.Exit(
-        dlq_replay_command(_settings(), only=only, dry_run=dry_run, kafka_timeout_s=kafka_timeout)
+        dlq_replay_command(
+            _settings(),
+            only=only,
+            dry_run=dry_run,
+            by_offset=by_offset,
+            kafka_timeout_s=kafka_timeout,
+        )
     )
 
 

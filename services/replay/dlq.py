@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -72,8 +73,7 @@ def skip_advice(origin: dict[str, Any], *, truncated: bool) -> str:
         return (
             f"{topic}:{partition}:{offset}{cut}: the original stays on {topic}, partition "
             f"{partition}, offset {offset} (for its retention); this letter carries only its "
-            f"first bytes, so copy the record back from there with a Kafka client "
-            f"(newswire dlq show --origin {topic}:{partition}:{offset} shows the letter)"
+            "first bytes: newswire dlq replay --by-offset sends the original from there"
         )
     if "file" in origin:
         name = origin["file"]
@@ -92,10 +92,27 @@ def skip_advice(origin: dict[str, Any], *, truncated: bool) -> str:
     return f"{cut.strip() or 'skipped'}: the letter names no origin; see newswire dlq show"
 
 
+#: A record to send again: (topic, key, value).
+Planned = tuple[str, bytes | None, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ByOffset:
+    """A cut letter's original, to be read at its topic position and sent again
+    (``--by-offset``): only if it is still there and is the record the letter cut."""
+
+    topic: str
+    partition: int
+    offset: int
+    sha256: str
+    advice: str  # what to say if it cannot be read
+
+
 def plan_redrive(
-    letter: dict[str, Any], report: RedriveReport, only: LetterFilter
-) -> tuple[str, bytes | None, bytes] | None:
-    """(topic, key, value) to send again, or None with the reason counted in REPORT."""
+    letter: dict[str, Any], report: RedriveReport, only: LetterFilter, *, by_offset: bool = False
+) -> Planned | ByOffset | None:
+    """(topic, key, value) to send again, a cut letter's original to read first (with
+    BY_OFFSET), or None with the reason counted in REPORT."""
     if not only.accepts(letter):
         report.skipped_filtered += 1
         return None
@@ -103,6 +120,10 @@ def plan_redrive(
     origin = origin if isinstance(origin, dict) else {}
     truncated = bool(letter.get("payload_truncated"))
     topic = origin.get("topic")
+    partition, offset = origin.get("partition"), origin.get("offset")
+    if by_offset and truncated and topic and isinstance(partition, int) and isinstance(offset, int):
+        sha256 = str(letter.get("payload_sha256") or "")
+        return ByOffset(topic, partition, offset, sha256, skip_advice(origin, truncated=True))
     if truncated or not topic:
         advice = skip_advice(origin, truncated=truncated)
         report.advice.append(advice)
@@ -116,21 +137,83 @@ def plan_redrive(
     return topic, key, base64.b64decode(letter["payload_b64"])
 
 
+async def read_record_at(consumer: Any, tp: Any, offset: int) -> Any:
+    """The record at OFFSET of TP (a ConsumerRecord), or a sentence saying why there is
+    none: past the end, or gone with the topic's retention. CONSUMER has no group."""
+    consumer.assign([tp])
+    start = (await consumer.beginning_offsets([tp]))[tp]
+    end = (await consumer.end_offsets([tp]))[tp]
+    where = f"{tp.topic}[{tp.partition}]"
+    if offset >= end:
+        return f"no record at offset {offset} of {where}: it ends at {end}"
+    if offset < start:
+        return (
+            f"the record at offset {offset} of {where} is gone (retention); "
+            f"the earliest kept is at {start}"
+        )
+    consumer.seek(tp, offset)
+    batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
+    for record in batch.get(tp, []):
+        if record.offset == offset:
+            return record
+    return f"no record at offset {offset} of {where}"
+
+
+class Originals:
+    """Reads cut letters' originals at their topic positions, with one group-less
+    consumer started on first use (a run without ``--by-offset`` never starts it)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._consumer: Any = None
+
+    async def resolve(self, wanted: ByOffset, report: RedriveReport) -> Planned | None:
+        """The original to send again, or None with why counted in REPORT: a record that
+        is gone, or is not the one the letter cut (its SHA-256 differs), is not sent."""
+        from aiokafka import TopicPartition
+
+        if self._consumer is None:
+            self._consumer = new_consumer(
+                self._settings.kafka, group_id=None, enable_auto_commit=False
+            )
+            await self._consumer.start()
+        tp = TopicPartition(wanted.topic, wanted.partition)
+        try:
+            found = await read_record_at(self._consumer, tp, wanted.offset)
+        except (KeyError, ValueError, AssertionError):  # no such topic or partition
+            found = f"{wanted.topic} has no partition {wanted.partition}"
+        if not isinstance(found, str):
+            if hashlib.sha256(found.value or b"").hexdigest() == wanted.sha256:
+                return wanted.topic, found.key, found.value
+            found = "the record there is not the one this letter cut (its SHA-256 differs)"
+        advice = f"{wanted.advice}; by offset: {found}"
+        report.advice.append(advice)
+        report.skipped_truncated.append(advice)
+        return None
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
 async def redrive(
     settings: Settings,
     *,
     only: LetterFilter,
     dry_run: bool = False,
+    by_offset: bool = False,
     progress: Progress | None = None,
 ) -> RedriveReport:
-    """Send every dead letter that ONLY accepts back to its origin topic, once.
+    """Send every dead letter that ONLY accepts back to its origin topic, once; with
+    BY_OFFSET also the cut ones whose original is still on its topic (read from there).
 
     ``progress`` counts the dead letters read, out of those the run will read."""
     report = RedriveReport()
     shown = progress or NoProgress()
     consumer = new_consumer(settings.kafka, group_id=REDRIVE_GROUP, auto_offset_reset="earliest")
     producer = new_producer(settings.kafka)
-    try:  # both clients are stopped whatever happens, also when a start fails
+    originals = Originals(settings)
+    try:  # every client is stopped whatever happens, also when a start fails
         await consumer.start()
         await producer.start()
         await _resume_where_last_run_stopped(consumer, settings.topics.dlq)
@@ -146,7 +229,9 @@ async def redrive(
                     if message.offset >= stop_at.get(tp, 0):
                         continue
                     read += 1
-                    planned = _plan(message.value, report, only)
+                    planned = _plan(message.value, report, only, by_offset=by_offset)
+                    if isinstance(planned, ByOffset):
+                        planned = await originals.resolve(planned, report)
                     if planned is None:
                         continue
                     topic, key, value = planned
@@ -161,18 +246,22 @@ async def redrive(
     finally:
         await consumer.stop()
         await producer.stop()
+        await originals.close()
     return report
 
 
 def _plan(
-    value: bytes | None, report: RedriveReport, only: LetterFilter
-) -> tuple[str, bytes | None, bytes] | None:
+    value: bytes | None, report: RedriveReport, only: LetterFilter, *, by_offset: bool
+) -> Planned | ByOffset | None:
     try:
         letter = orjson.loads(value or b"")
     except orjson.JSONDecodeError:
         report.unreadable += 1
         return None
-    return plan_redrive(letter, report, only)
+    if not isinstance(letter, dict):
+        report.unreadable += 1
+        return None
+    return plan_redrive(letter, report, only, by_offset=by_offset)
 
 
 async def _resume_where_last_run_stopped(consumer: Any, topic: str) -> None:

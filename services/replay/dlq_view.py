@@ -26,7 +26,7 @@ import orjson
 from newswire.common.errors import ErrorKind
 from newswire.common.records import MAX_DEAD_LETTER_PAYLOAD, ServiceName
 from newswire.common.settings import Settings
-from newswire.replay.dlq import skip_advice
+from newswire.replay.dlq import read_record_at, skip_advice
 
 #: The fixed sets a letter's ``service`` and ``kind`` come from.
 SERVICES: tuple[str, ...] = get_args(ServiceName)
@@ -302,28 +302,15 @@ async def read_letter(settings: Settings, partition: int, offset: int) -> Letter
         return (
             f"{topic} has no partition {partition} (partitions: {', '.join(map(str, partitions))})"
         )
-    tp = TopicPartition(topic, partition)
     consumer = new_consumer(settings.kafka, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        consumer.assign([tp])
-        start = (await consumer.beginning_offsets([tp]))[tp]
-        end = (await consumer.end_offsets([tp]))[tp]
-        if offset >= end:
-            return f"no dead letter at offset {offset} of {topic}[{partition}]: it ends at {end}"
-        if offset < start:
-            return (
-                f"the dead letter at offset {offset} of {topic}[{partition}] is gone "
-                f"(retention); the earliest kept is at {start}"
-            )
-        consumer.seek(tp, offset)
-        batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
-        for record in batch.get(tp, []):
-            if record.offset == offset:
-                return Letter.from_record(partition, offset, record.timestamp, record.value)
-        return f"no dead letter at offset {offset} of {topic}[{partition}]"
+        record = await read_record_at(consumer, TopicPartition(topic, partition), offset)
     finally:
         await consumer.stop()
+    if isinstance(record, str):
+        return record.replace("record", "dead letter", 1)
+    return Letter.from_record(partition, offset, record.timestamp, record.value)
 
 
 # -- rendering -----------------------------------------------------------------------

@@ -10,7 +10,14 @@ from typing import Any
 
 from newswire.common.errors import ErrorKind, InvalidRecord
 from newswire.common.records import dead_letter, topic_origin
-from newswire.replay.dlq import ADVICE_SHOWN, LetterFilter, RedriveReport, describe, plan_redrive
+from newswire.replay.dlq import (
+    ADVICE_SHOWN,
+    ByOffset,
+    LetterFilter,
+    RedriveReport,
+    describe,
+    plan_redrive,
+)
 
 FETCHED = {
     "source_id": "rudaw",
@@ -54,11 +61,22 @@ def test_a_replayed_line_says_to_replay_its_file_again() -> None:
     assert "topic" not in advice
 
 
-def test_a_topic_record_names_its_position_and_how_to_see_it() -> None:
+def test_a_topic_record_names_its_position_and_the_option_that_sends_it() -> None:
     _, lines = _skipped(topic_origin("news.raw", 2, 4, b"k"))
     (advice,) = lines[2:]
     assert "the original stays on news.raw, partition 2, offset 4" in advice
-    assert "newswire dlq show --origin news.raw:2:4" in advice
+    assert "newswire dlq replay --by-offset sends the original from there" in advice
+
+
+def test_by_offset_plans_to_read_the_original_at_its_position() -> None:
+    report = RedriveReport()
+    letter = _letter(topic_origin("news.raw", 2, 4, b"k"), 5000)
+    planned = plan_redrive(letter, report, LetterFilter(), by_offset=True)
+    assert isinstance(planned, ByOffset)
+    assert (planned.topic, planned.partition, planned.offset) == ("news.raw", 2, 4)
+    assert planned.sha256 == letter["payload_sha256"] and report.advice == []
+    fetched = plan_redrive(_letter(FETCHED, 5000), report, LetterFilter(), by_offset=True)
+    assert fetched is None and len(report.skipped_truncated) == 1, "no topic: nothing to read"
 
 
 def test_a_whole_letter_with_no_topic_gets_advice_too() -> None:
