@@ -61,11 +61,6 @@ class RunAs:
     uid: int | None = None
     gid: int | None = None
 
-    def subprocess_options(self) -> dict[str, object]:
-        if self.uid is None:
-            return {}
-        return {"user": self.uid, "group": self.gid, "extra_groups": []}
-
 
 def ensure_system_user(name: str = SYSTEM_USER) -> RunAs:
     """Create the unprivileged system user once; a concurrent creator is not an error."""
@@ -248,7 +243,9 @@ class EmbeddedPostgres:
             text=True,
             cwd=self.root,
             timeout=START_TIMEOUT_S + 30,
-            **self.run_as.subprocess_options(),  # type: ignore[arg-type]
+            user=self.run_as.uid,  # None: as ourselves
+            group=self.run_as.gid,
+            extra_groups=None if self.run_as.uid is None else [],
         )
         if check and result.returncode != 0:
             raise PostgresUnavailable(
