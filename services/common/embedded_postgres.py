@@ -246,6 +246,9 @@ class EmbeddedPostgres:
             user=self.run_as.uid,  # None: as ourselves
             group=self.run_as.gid,
             extra_groups=None if self.run_as.uid is None else [],
+            # its own session: a Ctrl-C in the terminal reaches us, not the postmaster
+            # (which would shut down under us); we stop it, once
+            start_new_session=True,
         )
         if check and result.returncode != 0:
             raise PostgresUnavailable(

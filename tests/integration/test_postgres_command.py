@@ -43,6 +43,7 @@ def running_postgres(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as in a terminal of its own
     )
     try:
         assert process.stdout is not None
@@ -91,6 +92,17 @@ def open_folder() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_ctrl_c_to_the_terminal_s_process_group_stops_it_with_0() -> None:
+    """Ctrl-C signals the whole foreground process group, not only the command: it
+    still ends in a clean stop, exit 0 and nothing on stderr."""
+    with running_postgres("--port", str(free_port())) as (process, dsn):
+        connection = await asyncpg.connect(dsn)
+        await connection.close()
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=START_WAIT_S)
+    assert (process.returncode, stderr) == (0, "")
 
 
 async def test_a_data_folder_is_kept_across_runs(open_folder: Path) -> None:
