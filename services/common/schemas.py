@@ -175,13 +175,15 @@ def _undecodable(payload: bytes, error: orjson.JSONDecodeError) -> str:
     """Why PAYLOAD is no JSON. orjson says bytes that are not UTF-8 in its own terms
     (``str is not valid UTF-8: surrogates not allowed``), which names neither the
     byte nor where it is: those get the first bad byte and its offset instead. Only
-    a payload already refused is decoded again, so good records pay nothing."""
+    a payload already refused is decoded again, so good records pay nothing. Bytes
+    that are UTF-8 but not JSON (``{"not json``) say "not JSON": blaming the encoding
+    would send the reader looking for a bad byte that is not there."""
     try:
         payload.decode("utf-8")
     except UnicodeDecodeError as bad:
         byte = payload[bad.start]
         return f"not valid UTF-8: byte 0x{byte:02x} at offset {bad.start} ({bad.reason})"
-    return f"not valid UTF-8 JSON: {error}"
+    return f"not JSON: {error}"
 
 
 def record_headers(name: SchemaName) -> list[tuple[str, bytes]]:

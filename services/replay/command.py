@@ -113,7 +113,12 @@ def shortfall(report: ReplayReport, *, dead_letters_at: str = DLQ_LIST_HINT) -> 
 
 
 def dlq_replay_command(
-    settings: Settings, *, only: LetterFilter, dry_run: bool, kafka_timeout_s: float
+    settings: Settings,
+    *,
+    only: LetterFilter,
+    dry_run: bool,
+    kafka_timeout_s: float,
+    by_offset: bool = False,
 ) -> int:
     """Re-drive (or count, with DRY_RUN) the dead letters; returns the exit status."""
     with progress_on(sys.stderr, "dlq replay") as progress:
@@ -121,7 +126,9 @@ def dlq_replay_command(
             "dlq replay",
             settings.kafka,
             kafka_timeout_s,
-            lambda: redrive(settings, only=only, dry_run=dry_run, progress=progress),
+            lambda: redrive(
+                settings, only=only, dry_run=dry_run, by_offset=by_offset, progress=progress
+            ),
         )
     for line in describe(report, dry_run=dry_run):
         print(line)

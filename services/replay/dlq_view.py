@@ -24,8 +24,9 @@ from typing import Any, get_args
 import orjson
 
 from newswire.common.errors import ErrorKind
-from newswire.common.records import ServiceName
+from newswire.common.records import MAX_DEAD_LETTER_PAYLOAD, ServiceName
 from newswire.common.settings import Settings
+from newswire.replay.dlq import read_record_at, skip_advice
 
 #: The fixed sets a letter's ``service`` and ``kind`` come from.
 SERVICES: tuple[str, ...] = get_args(ServiceName)
@@ -37,6 +38,12 @@ PAYLOAD_EXCERPT_CHARS = 2000
 REASON_EXCERPT_CHARS = 100
 #: Bytes of a payload that is not UTF-8 shown as hex.
 HEX_EXCERPT_BYTES = 256
+#: How much of a payload a letter carries (records.dead_letter_payload_cap), said where
+#: a cut letter is shown: the cut follows the failing service's message limit.
+CUT_RULE = (
+    f"a letter carries at most {MAX_DEAD_LETTER_PAYLOAD // 1024} KiB of a payload, "
+    "or half of KAFKA_MAX_MESSAGE_BYTES when that is less"
+)
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -295,28 +302,15 @@ async def read_letter(settings: Settings, partition: int, offset: int) -> Letter
         return (
             f"{topic} has no partition {partition} (partitions: {', '.join(map(str, partitions))})"
         )
-    tp = TopicPartition(topic, partition)
     consumer = new_consumer(settings.kafka, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        consumer.assign([tp])
-        start = (await consumer.beginning_offsets([tp]))[tp]
-        end = (await consumer.end_offsets([tp]))[tp]
-        if offset >= end:
-            return f"no dead letter at offset {offset} of {topic}[{partition}]: it ends at {end}"
-        if offset < start:
-            return (
-                f"the dead letter at offset {offset} of {topic}[{partition}] is gone "
-                f"(retention); the earliest kept is at {start}"
-            )
-        consumer.seek(tp, offset)
-        batch = await consumer.getmany(tp, timeout_ms=5000, max_records=1)
-        for record in batch.get(tp, []):
-            if record.offset == offset:
-                return Letter.from_record(partition, offset, record.timestamp, record.value)
-        return f"no dead letter at offset {offset} of {topic}[{partition}]"
+        record = await read_record_at(consumer, TopicPartition(topic, partition), offset)
     finally:
         await consumer.stop()
+    if isinstance(record, str):
+        return record.replace("record", "dead letter", 1)
+    return Letter.from_record(partition, offset, record.timestamp, record.value)
 
 
 # -- rendering -----------------------------------------------------------------------
@@ -438,7 +432,9 @@ def show_lines(letter: Letter, *, topic: str, full: bool = False) -> list[str]:
     payload = letter.payload()
     size = letter.payload_size()
     if letter.truncated:
-        carried = f"truncated: the first {len(payload):,} of {size:,} bytes are carried here"
+        carried = (
+            f"truncated: the first {len(payload):,} of {size:,} bytes are carried here ({CUT_RULE})"
+        )
         digest = f"sha256 of the whole: {letter.payload_sha256()}"
     else:
         carried = f"{size:,} bytes, whole"
@@ -462,6 +458,8 @@ def show_lines(letter: Letter, *, topic: str, full: bool = False) -> list[str]:
             f"  {'':<10} the original stays on {origin['topic']} at partition "
             f"{origin.get('partition')}, offset {origin.get('offset')} (for its retention)"
         )
+    elif letter.truncated:  # a file's line or a fetched item: no topic keeps the original
+        lines.append(f"  {'':<10} {skip_advice(origin, truncated=True)}")
     lines.append("")
     text = decode_payload(payload, truncated=letter.truncated)
     if text is None:

@@ -329,6 +329,7 @@ def test_show_a_truncated_letter_cut_inside_a_character() -> None:
     assert decode_payload(carried, truncated=True) == "é" * 24_575
     text = "\n".join(show_lines(letter, topic="news.dlq"))
     assert "truncated: the first 49,151 of 80,000 bytes are carried here" in text
+    assert "at most 48 KiB of a payload, or half of KAFKA_MAX_MESSAGE_BYTES when that is" in text
     assert f"sha256 of the whole: {hashlib.sha256(original).hexdigest()}" in text
     assert "the original stays on news.raw at partition 3, offset 1187" in text
     assert "the first 2,000 of 24,575 characters; --full for all" in text
@@ -459,3 +460,22 @@ def test_sink_status_line_reads_the_metrics() -> None:
         "sink: 12 in (6.0/s), 10 written to jsonl, 1 skipped by jsonl, "
         "1 dead letters (schema 1), lag ?"
     )
+
+
+def test_show_a_truncated_fetched_item_says_what_can_be_done() -> None:
+    """Tester s9, finding 3: a fetched item has no topic to keep its original."""
+    fetched = {"source_id": "rudaw-ar", "url": "https://www.rudaw.net/a/1", "item_id": "g:1"}
+    letter = _letter(
+        12,
+        kind="too_large",
+        origin=fetched,
+        payload_b64=base64.b64encode(b"x" * 100).decode(),
+        payload_size=70_000,
+        payload_truncated=True,
+        payload_sha256="0" * 64,
+    )
+    text = "\n".join(show_lines(letter, topic="news.dlq"))
+    assert (
+        "source rudaw-ar https://www.rudaw.net/a/1 (truncated): fetched, never on a topic" in text
+    )
+    assert "saved it as seen" in text and "the original stays on" not in text

@@ -102,6 +102,19 @@ def test_a_payload_is_called_not_utf8_exactly_when_it_is_not(payload: bytes) -> 
     assert said_not_utf8 == (expected is not None), (payload, caught.value.reason)
     if expected is not None:
         assert caught.value.reason.startswith(expected)
+    elif caught.value.kind is ErrorKind.DECODE:
+        assert caught.value.reason.startswith("not JSON: "), (payload, caught.value.reason)
+
+
+@pytest.mark.parametrize("payload", [b'{"not json', b"caf\xc3\xa9 au lait", b"{'single': 1}"])
+def test_utf8_that_is_not_json_is_called_not_json(payload: bytes) -> None:
+    """Tester s9, finding 9: ``{"not json`` read "not valid UTF-8 JSON" although every
+    byte is UTF-8; the reason must not send the reader after the encoding."""
+    with pytest.raises(InvalidRecord) as caught:
+        decode_json_object(payload, SchemaName.RAW)
+    assert caught.value.kind is ErrorKind.DECODE
+    assert caught.value.reason.startswith("not JSON: ")
+    assert "UTF-8" not in caught.value.reason
 
 
 def test_violation_names_the_field() -> None:

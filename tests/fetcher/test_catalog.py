@@ -33,7 +33,7 @@ def test_a_record_round_trips_to_the_source() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "kind", "words"),
     [
-        (b"x", b"not json", ErrorKind.DECODE, "not valid UTF-8 JSON"),
+        (b"x", b"not json", ErrorKind.DECODE, "not JSON"),
         (b"x", None, ErrorKind.DECODE, "empty message"),
         (b"x", encoded(entry("x", kind="podcast")), ErrorKind.SCHEMA, "at source/kind"),
         (b"x", encoded(entry("x", url="ftp://x")), ErrorKind.SCHEMA, "at source/url"),

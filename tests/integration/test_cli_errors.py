@@ -279,10 +279,15 @@ async def test_dlq_replay_counts_the_letters_it_reads(settings: Settings) -> Non
 
     result = newswire(settings, "dlq", "replay", "--dry-run")
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.splitlines() == [
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
         "would re-drive 0 dead letters",
-        "skipped: 0 filtered out, 0 truncated, 2 from files, 0 unreadable",
+        "skipped: 0 filtered out, 0 truncated, 2 with no topic, 0 unreadable",
     ]
+    assert len(lines) == 4, lines  # one advice line per skipped letter: replay its file
+    for line in lines[2:]:
+        assert re.match(r"  records\.jsonl:\d+: a replayed file's line", line), line
+        assert line.endswith("run newswire replay records.jsonl again"), line
 
 
 @pytest.mark.parametrize("args", [["topics", "create"], ["dlq", "replay", "--dry-run"]])

@@ -23,6 +23,7 @@ import pytest
 from aiokafka.structs import TopicPartition
 
 from newswire.common.broker import free_port
+from newswire.common.embedded_postgres import EmbeddedPostgres
 from newswire.common.kafka import committed_offsets
 from newswire.common.settings import Settings
 from newswire.sink import loop, service
@@ -31,7 +32,7 @@ from newswire.sink.migrations import load_migrations
 from newswire.sink.writers import JsonLinesWriter, RecordRejected, Writer
 from newswire.sink.writers.postgres import MigrationError, PostgresWriter, migrate
 from tests.integration.conftest import eventually
-from tests.integration.postgres import EmbeddedPostgres, create_database
+from tests.integration.postgres import create_database
 from tests.integration.test_sink import read_dead_letters
 from tests.integration.test_sink_crash import Placement, produce_placed
 from tests.sink.helpers import (
