@@ -263,9 +263,10 @@ class SinkSettings(BaseSettings):
         ge=1,
         description="A sink that has just caught up with the broker (the end of a burst "
         "or a catch-up) flushes what it holds at once; one that stays caught up (a "
-        "trickle) flushes once it holds this many records, fewer wait for "
-        "SINK_BATCH_MAX_AGE_S or an idle poll, so a trickle still makes files and "
-        "transactions of some size.",
+        "steady trickle) flushes once it holds this many records, fewer wait for "
+        "SINK_BATCH_MAX_AGE_S or an idle poll. It does not hold a batch open across "
+        "pauses: a trickle with pauses over SINK_BATCH_MAX_AGE_S writes a file per short "
+        "burst, often per record; raise SINK_BATCH_MAX_AGE_S for fewer, larger files.",
     )
     writers: str | None = Field(
         default=None,
