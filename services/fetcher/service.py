@@ -58,6 +58,8 @@ class RunReport:
     records: int = 0
     #: Records sent to the dead-letter topic instead (too large for the cluster).
     dead_lettered: int = 0
+    #: Records written to a stream (``--output -``) that Kafka mode would dead-letter.
+    would_dead_letter: int = 0
     #: Polls whose source was released while they fetched, and the items they read but
     #: did not deliver (the source's new owner fetches them again).
     released_polls: int = 0
@@ -73,9 +75,9 @@ class RunReport:
             self.released_polls += 1
             self.released_items += result.items
             return
-        dead = sum(result.dead_lettered.values())
-        self.records += len(result.records) - dead
-        self.dead_lettered += dead
+        self.records += result.emitted
+        self.dead_lettered += sum(result.dead_lettered.values())
+        self.would_dead_letter += sum(result.would_dead_letter.values())
         self.results.append(replace(result, records=[]))
 
     @property
@@ -102,6 +104,13 @@ class RunReport:
             dead = f"{self.dead_lettered} item{'s' if self.dead_lettered != 1 else ''}"
             problems.append(
                 f"{dead} went to the dead-letter topic, too large for Kafka (see {DLQ_LIST_HINT})"
+            )
+        if self.would_dead_letter:
+            n = self.would_dead_letter
+            problems.append(
+                f"{n} item{'s' if n != 1 else ''} would go to the dead-letter topic in Kafka "
+                "mode, too large for Kafka (over KAFKA_MAX_MESSAGE_BYTES; written here all "
+                "the same)"
             )
         if not problems:
             return 0, f"newswire fetch: ok: {counts}"
@@ -286,7 +295,11 @@ class FetcherService:
                 # if delivery fails, the next poll settles the pending delivery first
                 self.states[source.id] = pending
             dead = await self._sink.deliver(result.records)
-            result = replace(result, dead_lettered=dict(Counter(d.error.kind.value for d in dead)))
+            result = replace(
+                result,
+                dead_lettered=dict(Counter(d.error.kind.value for d in dead if not d.written)),
+                would_dead_letter=dict(Counter(d.error.kind.value for d in dead if d.written)),
+            )
             self.metrics.delivered(result)
         await self._store.save(result.state, partition=partition)
         self.states[source.id] = result.state
@@ -398,13 +411,16 @@ def stream_service(
     *,
     stream: BinaryIO,
     http: HttpClient,
+    max_message_bytes: int | None = None,
     **options: Any,
 ) -> FetcherService:
-    """A service writing JSON Lines to ``stream``, state in memory (``--output -``, bench)."""
+    """A service writing JSON Lines to ``stream``, state in memory (``--output -``, bench);
+    with ``max_message_bytes`` (KAFKA_MAX_MESSAGE_BYTES) it says which records Kafka mode
+    would dead-letter as too large."""
     return FetcherService(
         sources,
         settings,
-        sink=JsonLinesSink(stream),
+        sink=JsonLinesSink(stream, max_message_bytes),
         store=MemoryStateStore(),
         http=http,
         **options,
