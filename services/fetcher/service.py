@@ -37,6 +37,8 @@ Report = Callable[[PollResult], None]
 TICK_S = 1.0
 #: Where ``fetch --once`` points for its dead letters.
 DLQ_LIST_HINT = "'newswire dlq list --service fetcher'"
+#: Sources named on the closing line for a doubtful declared charset; the rest counted.
+DOUBTFUL_NAMED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +114,34 @@ class RunReport:
                 "mode, too large for Kafka (over KAFKA_MAX_MESSAGE_BYTES; written here all "
                 "the same)"
             )
+        doubtful = self._doubtful_charsets()
         if not problems:
-            return 0, f"newswire fetch: ok: {counts}"
-        return 1, f"newswire fetch: incomplete: {', '.join(problems)}; {counts}"
+            return 0, f"newswire fetch: ok: {counts}{doubtful}"
+        return 1, f"newswire fetch: incomplete: {', '.join(problems)}; {counts}{doubtful}"
+
+    def _doubtful_charsets(self) -> str:
+        """``; N sources decoded with a doubtful declared charset (...)`` or "": the
+        declaration wins (as in browsers), so it is no failure and the exit status
+        stays, but mojibake would go downstream unless the operator sets ``encoding``,
+        and one status line among hundreds is easy to miss."""
+        doubtful = [
+            r
+            for r in self.results
+            if r.encoding_defect is not None and r.encoding_defect[2] == "declared_implausible"
+        ]
+        if not doubtful:
+            return ""
+        named = ", ".join(
+            f"source={r.source.id} encoding={r.encoding_defect[0]} ({r.encoding_defect[1]})"
+            for r in doubtful[:DOUBTFUL_NAMED]
+            if r.encoding_defect is not None
+        )
+        more = f", {len(doubtful) - DOUBTFUL_NAMED} more" if len(doubtful) > DOUBTFUL_NAMED else ""
+        noun = "source" if len(doubtful) == 1 else "sources"
+        return (
+            f"; {len(doubtful)} {noun} decoded with a doubtful declared charset ({named}{more};"
+            " see its status line, set the source's encoding)"
+        )
 
 
 class FetcherService:

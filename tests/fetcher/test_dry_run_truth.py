@@ -135,3 +135,35 @@ def test_fetch_help_lists_the_too_large_dead_letter_as_an_exit_1_cause() -> None
     assert done.returncode == 0, done.stderr
     assert "or an item was dead-lettered as too large for Kafka" in text
     assert "KAFKA_MAX_MESSAGE_BYTES" in text
+
+
+async def test_a_doubtful_declared_charset_is_named_on_the_closing_line_exit_0(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    """The declaration wins (as in browsers), so the run is ok, but the closing line
+    says mojibake may go downstream: an operator does not read every status line."""
+    mislabel = server.route("/mislabel", fixture("latin1-declared-1256.xml", "text/xml"))
+    rss = server.route("/rss", fixture("rss2.xml"))
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n"
+        f'  - {{id: mislabel, name: M, kind: feed, url: "{mislabel}"}}\n'
+        f'  - {{id: wire, name: Wire, kind: feed, url: "{rss}"}}\n'
+    )
+    code, _, stderr = await fetch_once_cli(path)
+    assert code == 0, stderr.decode()
+    last = stderr.decode().splitlines()[-1]
+    assert last.startswith("newswire fetch: ok: 2 sources polled, ")
+    assert last.endswith(
+        "; 1 source decoded with a doubtful declared charset (source=mislabel "
+        "encoding=iso-8859-1 (declared, looks like windows-1256); see its status line, "
+        "set the source's encoding)"
+    )
+
+
+async def test_a_run_without_doubt_says_nothing_of_charsets(
+    server: FixtureServer, fetcher_settings: FetcherSettings
+) -> None:
+    out, err = io.BytesIO(), io.StringIO()
+    report = await fetch_once_to_stream(wire(server), fetcher_settings, out, err)
+    assert "charset" not in report.closing()[1]
