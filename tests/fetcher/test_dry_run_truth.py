@@ -5,6 +5,7 @@ its status line and on the closing line, and the run exits 1 as Kafka mode would
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -167,3 +168,26 @@ async def test_a_run_without_doubt_says_nothing_of_charsets(
     out, err = io.BytesIO(), io.StringIO()
     report = await fetch_once_to_stream(wire(server), fetcher_settings, out, err)
     assert "charset" not in report.closing()[1]
+
+
+async def test_a_blocked_loopback_source_says_it_in_one_line(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    """One cause, one line: the status line. The robots.txt request, refused by the
+    same network guard, used to add a JSON warning before it."""
+    url = server.route("/rss", fixture("rss2.xml"))
+    path = tmp_path / "sources.yaml"
+    path.write_text(f'sources:\n  - {{id: local, name: L, kind: feed, url: "{url}"}}\n')
+    command = [sys.executable, "-m", "newswire", "fetch", "--sources", str(path), "--once"]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--output", "-"],  # no --allow-network: loopback is refused
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stdout == "" and sum(server.hits.values()) == 0
+    status, closing = done.stderr.splitlines()
+    assert status.startswith("source=local kind=feed outcome=error error=blocked_address ")
+    assert closing == "newswire fetch: incomplete: 1 source failed; 1 source polled, 0 items"
