@@ -62,7 +62,9 @@ def fetch(
 ) -> None:
     """Poll the sources into news.raw (or, with --once --output -, to stdout).
 
-    Exit status: 0 ok; 1 a source failed or a feed was cut short and read only in part
+    Exit status: 0 ok; 1 a source failed, a feed was cut short and read only in part,
+    or an item was dead-lettered as too large for Kafka (over KAFKA_MAX_MESSAGE_BYTES;
+    with --output -, an item Kafka mode would dead-letter: it is printed all the same)
     (--once, whose last line says which); 2 the sources file is unusable (every
     problem is printed as ``newswire sources check`` prints it) or a bad option; 3 Kafka
     did not answer (not with --output -, which needs no Kafka).

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import RecordMetadata
 
 from newswire.common.errors import ErrorKind, InvalidRecord
@@ -94,6 +95,9 @@ class Publisher:
         if not validated:
             validate(schema, record)
         value, key_bytes, headers = encode(record), key.encode(), self._headers[schema]
+        refusal = oversize(value, key_bytes, headers, self._settings.kafka.max_message_bytes)
+        if refusal is not None:
+            raise refusal
         try:
             return await self._producer.send(
                 topic, value, key=key_bytes, headers=headers, partition=partition
@@ -223,6 +227,31 @@ class Publisher:
 def _message_size(value: bytes, key: bytes, headers: Sequence[tuple[str, bytes]]) -> int:
     """What the size limits count of a record: value, key and headers."""
     return len(value) + len(key) + sum(len(k) + len(v) for k, v in headers)
+
+
+def oversize(
+    value: bytes, key: bytes, headers: Sequence[tuple[str, bytes]], limit: int
+) -> InvalidRecord | None:
+    """The one definition of "too large for Kafka": the ``too_large`` refusal of a
+    record over LIMIT (KAFKA_MAX_MESSAGE_BYTES), else None.
+
+    Over means what the producer itself refuses (``max_request_size`` is set to the
+    limit): aiokafka's own estimate of the record in a batch, so a record this lets
+    through is never refused by the producer, and ``fetch --output -`` predicts exactly
+    what Kafka mode dead-letters. The size named is :func:`_message_size`'s.
+    """
+    if DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers) <= limit:
+        return None
+    return too_large(_message_size(value, key, headers), limit)
+
+
+def too_large_for_kafka(
+    key: str, record: Mapping[str, Any], schema: SchemaName, limit: int
+) -> InvalidRecord | None:
+    """:func:`oversize` of RECORD keyed by KEY with SCHEMA's headers, encoded as
+    :meth:`Publisher.publish` encodes it: for a sink that does not produce (``fetch
+    --output -``) but must say what Kafka mode would do."""
+    return oversize(encode(record), key.encode(), record_headers(schema), limit)
 
 
 def too_large(size: int, limit: int) -> InvalidRecord:

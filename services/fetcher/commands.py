@@ -56,7 +56,8 @@ def fetch(
     Without a file (``sources_path`` None) this replica joins the fetcher group on the
     sources topic and polls the partitions it is assigned (``fleet.py``).
 
-    Exit codes: 0 ok; 1 some source failed (``--once`` only); 2 unusable sources file or
+    Exit codes: 0 ok; 1 some source failed or an item was (``--output -``: would be)
+    dead-lettered as too large (``--once`` only); 2 unusable sources file or
     topics that are not co-partitioned. A service that cannot start (its port taken)
     raises :class:`~newswire.common.errors.CannotStart`, which the command runner
     (``cli.exits.command_failures``) reports in one line with exit 2, as for every command.
@@ -80,7 +81,15 @@ def fetch(
         if output != "-":
             print("--output takes only '-' (standard output)", file=sys.stderr)
             return 2
-        report = asyncio.run(fetch_once_to_stream(sources, group, sys.stdout.buffer, sys.stderr))
+        report = asyncio.run(
+            fetch_once_to_stream(
+                sources,
+                group,
+                sys.stdout.buffer,
+                sys.stderr,
+                max_message_bytes=settings.kafka.max_message_bytes,
+            )
+        )
         return _closing(report)
     if once:
         report = asyncio.run(fetch_once_to_kafka(settings, sources, group, sys.stderr))
@@ -111,12 +120,24 @@ def _log_poll(result: PollResult) -> None:
 
 
 async def fetch_once_to_stream(
-    sources: Sequence[Source], group: FetcherSettings, stream: BinaryIO, err: TextIO
+    sources: Sequence[Source],
+    group: FetcherSettings,
+    stream: BinaryIO,
+    err: TextIO,
+    *,
+    max_message_bytes: int | None = None,
 ) -> RunReport:
-    """``--once --output -``: records as JSON Lines on ``stream``, no Kafka at all."""
+    """``--once --output -``: records as JSON Lines on ``stream``, no Kafka at all; a
+    record over ``max_message_bytes`` (KAFKA_MAX_MESSAGE_BYTES) is written and said as
+    one Kafka mode would dead-letter (the dry run tells the truth about Kafka mode)."""
     async with HttpClient(group) as http:
         service = stream_service(
-            sources, group, stream=stream, http=http, report=_stderr_reporter(err)
+            sources,
+            group,
+            stream=stream,
+            http=http,
+            max_message_bytes=max_message_bytes,
+            report=_stderr_reporter(err),
         )
         return await service.run_once()
 

@@ -150,9 +150,8 @@ class FetcherMetrics:
     def delivered(self, result: PollResult) -> None:
         """RESULT's records are handled: emitted, or (``dead_lettered``) dead-lettered."""
         kind = result.source.kind.value
-        dead = sum(result.dead_lettered.values())
-        if len(result.records) > dead:
-            self.items.labels(kind).inc(len(result.records) - dead)
+        if result.emitted:
+            self.items.labels(kind).inc(result.emitted)
         for reason, count in result.dead_lettered.items():
             self.items_dead_lettered.labels(kind, reason).inc(count)
 

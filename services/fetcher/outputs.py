@@ -9,7 +9,10 @@ one once (and drops an invalid one), so neither sink validates again.
 A record the cluster cannot take (a long article over KAFKA_MAX_MESSAGE_BYTES) is not
 a delivery failure: retrying it would fail on every poll and hold back the source's
 other items for ever. The Kafka sink dead-letters it and returns it, so the caller
-counts it and treats its item as handled.
+counts it and treats its item as handled. The JSON Lines sink (``--output -``, the way
+to try a source) writes it all the same but returns it too, marked ``written``, so the
+dry run says what Kafka mode would dead-letter (one definition of "too large":
+:func:`~newswire.common.publish.too_large_for_kafka`).
 """
 
 from __future__ import annotations
@@ -21,17 +24,19 @@ from typing import Any, BinaryIO, Protocol
 import orjson
 
 from newswire.common.errors import InvalidRecord
-from newswire.common.publish import Outgoing, Publisher
+from newswire.common.publish import Outgoing, Publisher, too_large_for_kafka
 from newswire.common.schemas import SchemaName
 from newswire.fetcher.records import RawRecord
 
 
 @dataclass(frozen=True, slots=True)
 class DeadLettered:
-    """A record sent to the dead-letter topic instead of the raw topic, and why."""
+    """A record sent to the dead-letter topic instead of the raw topic, and why; or,
+    ``written``, one a stream took but Kafka mode would dead-letter (``--output -``)."""
 
     record: RawRecord
     error: InvalidRecord
+    written: bool = False
 
 
 class RecordSink(Protocol):
@@ -41,19 +46,31 @@ class RecordSink(Protocol):
 
 
 class JsonLinesSink:
-    """One JSON object per line on a binary stream (standard output for ``--output -``)."""
+    """One JSON object per line on a binary stream (standard output for ``--output -``).
 
-    def __init__(self, stream: BinaryIO) -> None:
+    With ``max_message_bytes`` (KAFKA_MAX_MESSAGE_BYTES), a record Kafka mode would
+    dead-letter as too large is written all the same (the user asked for the output)
+    and returned as ``written`` :class:`DeadLettered`, so the run says so."""
+
+    def __init__(self, stream: BinaryIO, max_message_bytes: int | None = None) -> None:
         self._stream = stream
+        self._limit = max_message_bytes
         self.written = 0
 
     async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
-        """A stream takes a line of any length: nothing is dead-lettered here."""
+        """A stream takes a line of any length: nothing is dead-lettered here, and
+        those Kafka would refuse are returned, marked ``written``."""
         if records:
             self._stream.write(b"".join(orjson.dumps(r.value) + b"\n" for r in records))
             self._stream.flush()
             self.written += len(records)
-        return []
+        if self._limit is None:
+            return []
+        limit = self._limit
+        refusals = [
+            (r, too_large_for_kafka(r.article_id, r.value, SchemaName.RAW, limit)) for r in records
+        ]
+        return [DeadLettered(r, error, written=True) for r, error in refusals if error is not None]
 
 
 class KafkaSink:

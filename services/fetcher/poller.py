@@ -91,6 +91,16 @@ class PollResult:
     #: Of ``records``, those the sink dead-lettered instead of delivering (too large
     #: for the cluster), by ErrorKind value; set once delivered (``FetcherService``).
     dead_lettered: dict[str, int] = field(default_factory=dict)
+    #: Of ``records``, those written to a stream (``--output -``) that Kafka mode would
+    #: dead-letter, by ErrorKind value (``too_large``); set once delivered.
+    would_dead_letter: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def emitted(self) -> int:
+        """Records delivered (to the raw topic or the stream), dead letters not counted:
+        the ``items=`` of the status line, the closing line's items, the metric's."""
+        # 0, not negative, once a run report has let go of the records (RunReport.add)
+        return max(0, len(self.records) - sum(self.dead_lettered.values()))
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""
@@ -100,10 +110,15 @@ class PollResult:
         if self.error is not None:
             status = f" status={self.error.status}" if self.error.status is not None else ""
             return f"{head} error={self.error.kind}{status} detail={self.error.detail!r}"
-        parts = [head, f"items={len(self.records)}", f"listed={self.listed}"]
+        parts = [head, f"items={self.emitted}", f"listed={self.listed}"]
         if dead := sum(self.dead_lettered.values()):
             reasons = "; ".join(f"{why}: {n}" for why, n in sorted(self.dead_lettered.items()))
             parts.append(f"dead_lettered={dead} ({reasons})")
+        if would := sum(self.would_dead_letter.values()):
+            parts.append(
+                f"would_dead_letter={would} (too large for Kafka, over KAFKA_MAX_MESSAGE_BYTES;"
+                " written here all the same)"
+            )
         if self.deferred:
             parts.append(f"deferred={self.deferred}")
         if self.dropped:

@@ -37,6 +37,8 @@ Report = Callable[[PollResult], None]
 TICK_S = 1.0
 #: Where ``fetch --once`` points for its dead letters.
 DLQ_LIST_HINT = "'newswire dlq list --service fetcher'"
+#: Sources named on the closing line for a doubtful declared charset; the rest counted.
+DOUBTFUL_NAMED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class RunReport:
     records: int = 0
     #: Records sent to the dead-letter topic instead (too large for the cluster).
     dead_lettered: int = 0
+    #: Records written to a stream (``--output -``) that Kafka mode would dead-letter.
+    would_dead_letter: int = 0
     #: Polls whose source was released while they fetched, and the items they read but
     #: did not deliver (the source's new owner fetches them again).
     released_polls: int = 0
@@ -73,9 +77,9 @@ class RunReport:
             self.released_polls += 1
             self.released_items += result.items
             return
-        dead = sum(result.dead_lettered.values())
-        self.records += len(result.records) - dead
-        self.dead_lettered += dead
+        self.records += result.emitted
+        self.dead_lettered += sum(result.dead_lettered.values())
+        self.would_dead_letter += sum(result.would_dead_letter.values())
         self.results.append(replace(result, records=[]))
 
     @property
@@ -103,9 +107,41 @@ class RunReport:
             problems.append(
                 f"{dead} went to the dead-letter topic, too large for Kafka (see {DLQ_LIST_HINT})"
             )
+        if self.would_dead_letter:
+            n = self.would_dead_letter
+            problems.append(
+                f"{n} item{'s' if n != 1 else ''} would go to the dead-letter topic in Kafka "
+                "mode, too large for Kafka (over KAFKA_MAX_MESSAGE_BYTES; written here all "
+                "the same)"
+            )
+        doubtful = self._doubtful_charsets()
         if not problems:
-            return 0, f"newswire fetch: ok: {counts}"
-        return 1, f"newswire fetch: incomplete: {', '.join(problems)}; {counts}"
+            return 0, f"newswire fetch: ok: {counts}{doubtful}"
+        return 1, f"newswire fetch: incomplete: {', '.join(problems)}; {counts}{doubtful}"
+
+    def _doubtful_charsets(self) -> str:
+        """``; N sources decoded with a doubtful declared charset (...)`` or "": the
+        declaration wins (as in browsers), so it is no failure and the exit status
+        stays, but mojibake would go downstream unless the operator sets ``encoding``,
+        and one status line among hundreds is easy to miss."""
+        doubtful = [
+            r
+            for r in self.results
+            if r.encoding_defect is not None and r.encoding_defect[2] == "declared_implausible"
+        ]
+        if not doubtful:
+            return ""
+        named = ", ".join(
+            f"source={r.source.id} encoding={r.encoding_defect[0]} ({r.encoding_defect[1]})"
+            for r in doubtful[:DOUBTFUL_NAMED]
+            if r.encoding_defect is not None
+        )
+        more = f", {len(doubtful) - DOUBTFUL_NAMED} more" if len(doubtful) > DOUBTFUL_NAMED else ""
+        noun = "source" if len(doubtful) == 1 else "sources"
+        return (
+            f"; {len(doubtful)} {noun} decoded with a doubtful declared charset ({named}{more};"
+            " see its status line, set the source's encoding)"
+        )
 
 
 class FetcherService:
@@ -286,7 +322,11 @@ class FetcherService:
                 # if delivery fails, the next poll settles the pending delivery first
                 self.states[source.id] = pending
             dead = await self._sink.deliver(result.records)
-            result = replace(result, dead_lettered=dict(Counter(d.error.kind.value for d in dead)))
+            result = replace(
+                result,
+                dead_lettered=dict(Counter(d.error.kind.value for d in dead if not d.written)),
+                would_dead_letter=dict(Counter(d.error.kind.value for d in dead if d.written)),
+            )
             self.metrics.delivered(result)
         await self._store.save(result.state, partition=partition)
         self.states[source.id] = result.state
@@ -398,13 +438,16 @@ def stream_service(
     *,
     stream: BinaryIO,
     http: HttpClient,
+    max_message_bytes: int | None = None,
     **options: Any,
 ) -> FetcherService:
-    """A service writing JSON Lines to ``stream``, state in memory (``--output -``, bench)."""
+    """A service writing JSON Lines to ``stream``, state in memory (``--output -``, bench);
+    with ``max_message_bytes`` (KAFKA_MAX_MESSAGE_BYTES) it says which records Kafka mode
+    would dead-letter as too large."""
     return FetcherService(
         sources,
         settings,
-        sink=JsonLinesSink(stream),
+        sink=JsonLinesSink(stream, max_message_bytes),
         store=MemoryStateStore(),
         http=http,
         **options,

@@ -58,7 +58,10 @@ async def test_once_to_a_stream(
 
 async def test_the_cli_end_to_end(tmp_path: Path, server: FixtureServer) -> None:
     path = sources_file(tmp_path, server)
-    code, stdout, stderr = await fetch_once_cli(path, env={"FETCHER_PER_HOST_CONCURRENCY": "8"})
+    # As above, every source in flight at once (and not spaced): one queued behind the
+    # 429 would be told the host is paused, not read.
+    env = {"FETCHER_PER_HOST_CONCURRENCY": "8", "FETCHER_PER_HOST_SPACING_S": "0"}
+    code, stdout, stderr = await fetch_once_cli(path, env=env)
     assert code == 1, stderr.decode()  # two sources failed, and said so
     titles = {orjson.loads(line)["title"] for line in stdout.splitlines()}
     assert "رئيس الوزراء يلتقي وفدا من إقليم كردستان في بغداد" in titles

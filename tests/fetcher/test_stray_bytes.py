@@ -101,7 +101,7 @@ async def test_a_wrong_declared_latin_charset_is_flagged_and_counted(
     )
     metrics.observe(result)
     assert result.outcome == "items"  # the declaration wins, as in browsers and Miniflux
-    assert "encoding=iso8859-1 (declared, looks like windows-1256)" in result.summary()
+    assert "encoding=iso-8859-1 (declared, looks like windows-1256)" in result.summary()
     assert metrics.encoding_defects.labels("declared_implausible")._value.get() == 1
 
 

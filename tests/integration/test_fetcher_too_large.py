@@ -151,6 +151,7 @@ async def test_fetch_once_says_it_and_exits_1(
         "newswire fetch: incomplete: 1 item went to the dead-letter topic, too large for "
         "Kafka (see 'newswire dlq list --service fetcher'); 1 source polled, 3 items"
     )
-    assert "dead_lettered=1 (too_large: 1)" in done.stderr
+    # items= is what reached the raw topic, as on the closing line (not 4 of 3)
+    assert "items=3 listed=4 dead_lettered=1 (too_large: 1)" in done.stderr
     assert await raw_guids(small) == ["n1", "n2", "n3"]
     assert [letter["origin"]["guid"] for _, letter in await letters(small)] == ["big"]

@@ -9,9 +9,10 @@ fixed kind; a ``304`` is a normal outcome (``FetchResponse.not_modified``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -43,6 +44,11 @@ _CHALLENGE_MARKERS = (
     b"please enable js and disable any ad blocker",
 )
 DEFAULT_RATE_LIMIT_PAUSE_S = 60.0
+#: Longest host pause (a 429's or 503's Retry-After) a request waits out; a longer one
+#: fails it at once as ``rate_limited`` (host paused), polled again after the pause. A
+#: short Retry-After is worth its wait; minutes of it held a fetch slot and, before the
+#: deadline excluded the wait, made healthy sources look like the server's timeout.
+HOST_PAUSE_MAX_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +142,7 @@ class HttpClient:
             concurrency=settings.per_host_concurrency,
             spacing_s=settings.per_host_spacing_s,
             clock=self._clock,
+            max_pause_wait_s=min(HOST_PAUSE_MAX_WAIT_S, settings.total_timeout_s),
         )
         self.policy = AddressPolicy(settings.allow_networks)
         self._client = httpx.AsyncClient(
@@ -177,13 +184,25 @@ class HttpClient:
         with the URL of every request, redirect hops included, and may refuse it by
         raising a :class:`FetchError` (the poller's robots.txt check). ``spaced=False``
         exempts the request from the host's spacing, not from its concurrency
-        (:meth:`HostLimiter.slot`)."""
+        (:meth:`HostLimiter.slot`).
+
+        The deadline (``timeout_s``, else FETCHER_TOTAL_TIMEOUT_S) runs only while a
+        request is allowed to run: not while it waits for its host's slot or turn (the
+        spacing, a 429's Retry-After pause) nor for ``before_request`` (robots.txt has
+        its own deadline). A timeout is the server's slowness, never the host limiter's
+        wait: that is reported as what it is (``rate_limited``, host paused)."""
         started = time.perf_counter()
         deadline = timeout_s or self._settings.total_timeout_s
         try:
-            async with asyncio.timeout(deadline):
+            async with asyncio.timeout(None) as timer:
                 return await self._follow(
-                    url, dict(headers or {}), started, max_bytes, before_request, spaced
+                    url,
+                    dict(headers or {}),
+                    started,
+                    max_bytes,
+                    before_request,
+                    spaced,
+                    _Deadline(timer, deadline),
                 )
         except TimeoutError as exc:
             raise FetchError(
@@ -198,13 +217,14 @@ class HttpClient:
         max_bytes: int | None,
         before_request: Callable[[str], Awaitable[None]] | None,
         spaced: bool,
+        deadline: _Deadline,
     ) -> FetchResponse:
         seen = [url]
         for _ in range(self._settings.max_redirects + 1):
             if before_request is not None:
                 await before_request(url)
             status, response_headers, body = await self._one_request(
-                url, headers, max_bytes, spaced
+                url, headers, max_bytes, spaced, deadline
             )
             if status not in REDIRECT_STATUSES:
                 return self._classify(
@@ -226,27 +246,33 @@ class HttpClient:
         )
 
     async def _one_request(
-        self, url: str, headers: dict[str, str], max_bytes: int | None, spaced: bool = True
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int | None,
+        spaced: bool,
+        deadline: _Deadline,
     ) -> tuple[int, httpx.Headers, bytes]:
         host = _host_of(url)
         async with self.limiter.slot(host, spaced=spaced):
-            try:
-                async with self._client.stream("GET", url, headers=headers) as response:
-                    body = await self._read_body(response, max_bytes)
-                    return response.status_code, response.headers, body
-            except FetchError as error:
-                error.url = error.url or url
-                raise
-            except httpx.TimeoutException as exc:
-                raise FetchError(
-                    FetchErrorKind.TIMEOUT, f"{type(exc).__name__}: {exc}", url=url
-                ) from exc
-            except httpx.UnsupportedProtocol as exc:
-                raise FetchError(FetchErrorKind.UNSUPPORTED, str(exc), url=url) from exc
-            except (httpx.TransportError, httpx.InvalidURL) as exc:
-                raise FetchError(
-                    FetchErrorKind.NETWORK, f"{type(exc).__name__}: {exc}", url=url
-                ) from exc
+            with deadline.running():
+                try:
+                    async with self._client.stream("GET", url, headers=headers) as response:
+                        body = await self._read_body(response, max_bytes)
+                        return response.status_code, response.headers, body
+                except FetchError as error:
+                    error.url = error.url or url
+                    raise
+                except httpx.TimeoutException as exc:
+                    raise FetchError(
+                        FetchErrorKind.TIMEOUT, f"{type(exc).__name__}: {exc}", url=url
+                    ) from exc
+                except httpx.UnsupportedProtocol as exc:
+                    raise FetchError(FetchErrorKind.UNSUPPORTED, str(exc), url=url) from exc
+                except (httpx.TransportError, httpx.InvalidURL) as exc:
+                    raise FetchError(
+                        FetchErrorKind.NETWORK, f"{type(exc).__name__}: {exc}", url=url
+                    ) from exc
 
     async def _read_body(self, response: httpx.Response, max_bytes: int | None) -> bytes:
         status = response.status_code
@@ -313,7 +339,9 @@ class HttpClient:
             kind = FetchErrorKind.BOT_CHALLENGE
         elif status == 429 or (status == 503 and retry_after is not None):
             kind = FetchErrorKind.RATE_LIMITED
-            self.limiter.slow_down(_host_of(url), retry_after or DEFAULT_RATE_LIMIT_PAUSE_S)
+            pause = retry_after or DEFAULT_RATE_LIMIT_PAUSE_S
+            said = f"Retry-After {pause:.0f} s" if retry_after else f"{pause:.0f} s, no Retry-After"
+            self.limiter.slow_down(_host_of(url), pause, f"{status}, {said}")
         elif status in (401, 403, 451):
             kind = FetchErrorKind.FORBIDDEN
         elif status >= 500:
@@ -324,6 +352,28 @@ class HttpClient:
         return FetchError(
             kind, reason or f"HTTP {status}", url=url, status=status, retry_after_s=retry_after
         )
+
+
+class _Deadline:
+    """One GET's whole-request deadline on an ``asyncio.timeout``, counted only while a
+    request of it runs (:meth:`running`): the waits between (the host's slot and turn,
+    robots.txt) are not the server's time."""
+
+    def __init__(self, timer: asyncio.Timeout, seconds: float) -> None:
+        self._timer = timer
+        self._left = seconds
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        self._timer.reschedule(loop.time() + self._left)
+        try:
+            yield
+        finally:
+            when = self._timer.when()
+            if when is not None and not self._timer.expired():
+                self._left = max(0.0, when - loop.time())
+                self._timer.reschedule(None)
 
 
 def _redirect_target(url: str, headers: httpx.Headers) -> str:

@@ -151,6 +151,13 @@ class RobotsRules:
 
     def _failed(self, origin: str, error: FetchError, now: float) -> tuple[_Entry, RobotsFetch]:
         status = error.status
+        if error.kind is FetchErrorKind.BLOCKED_ADDRESS and _origin(error.url or "") == origin:
+            # The network guard refused the host itself (not a redirect hop elsewhere):
+            # it refuses the source's own request too, and that poll's status line says
+            # so. No warning of its own here: one cause, one line (a "robots.txt
+            # unusable" warning named the same refusal again, before it).
+            entry = _Entry(expires=now + self.settings.robots_retry_s)
+            return entry, RobotsFetch(origin, RobotsResult.UNAVAILABLE, error.kind.value)
         if error.kind in _UNREACHABLE_KINDS or (status is not None and status >= 500):
             why = f"HTTP {status}" if status is not None else f"{error.kind}: {error.detail}"
             label = f"http_{status}" if status is not None else error.kind.value

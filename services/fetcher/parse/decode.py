@@ -40,7 +40,12 @@ import codecs
 import re
 from dataclasses import dataclass, replace
 
-from newswire.common.encoding_guess import SAMPLE_CHARS, guess_encoding, implausible_words
+from newswire.common.encoding_guess import (
+    SAMPLE_CHARS,
+    canonical_encoding,
+    guess_encoding,
+    implausible_words,
+)
 from newswire.fetcher.errors import FetchError, FetchErrorKind
 
 ARABIC_SCRIPT_LANGUAGES = frozenset({"ar", "fa", "ckb", "ku", "ur", "ps", "sd", "ug", "ks"})
@@ -66,15 +71,20 @@ MAX_REPLACEMENT_SHARE = 0.01
 #: windows-1256 letter pair can form a valid sequence by chance); UTF-8 with a stray
 #: byte has tens or hundreds.
 STRAY_RATIO = 1
-#: Declared charsets whose every byte decodes, so a wrong one never fails: checked.
-LATIN_SINGLE_BYTE = frozenset({"latin-1", "iso8859-1", "cp1252", "iso8859-15"})
+#: Declared charsets whose every byte decodes, so a wrong one never fails: checked
+#: (canonical names, as :attr:`Decoded.encoding` holds them).
+LATIN_SINGLE_BYTE = frozenset({"iso-8859-1", "windows-1252", "iso-8859-15"})
 #: Implausible words a declared Latin charset may yield before it is questioned.
 MIN_IMPLAUSIBLE_WORDS = 2
 
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    """Decoded text, the codec used, and why it was chosen (for the operator and tests)."""
+    """Decoded text, the codec used, and why it was chosen (for the operator and tests).
+
+    ``encoding`` is always the canonical spelling (:func:`canonical_encoding`:
+    ``windows-1256``, never ``cp1256``), whichever rule or library chose it: it is what
+    the status line shows and the label ``fetcher_encoding_guessed_total`` counts by."""
 
     text: str
     encoding: str
@@ -84,6 +94,9 @@ class Decoded:
     note: str | None = None
     #: The kind of ``note`` for ``fetcher_encoding_defects_total``.
     defect: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encoding", canonical_encoding(self.encoding))
 
     @property
     def guessed(self) -> bool:
@@ -193,11 +206,11 @@ def _checked_declared(body: bytes, decoded: Decoded) -> Decoded:
     if implausible < MIN_IMPLAUSIBLE_WORDS:
         return decoded
     guessed = guess_encoding(body)
-    if guessed is None or guessed[1] == decoded.encoding:
+    if guessed is None or canonical_encoding(guessed[1]) == decoded.encoding:
         return decoded
     if implausible_words(guessed[0][:SAMPLE_CHARS]) * 4 > implausible:
         return decoded
-    note = f"declared, looks like {guessed[1]}"
+    note = f"declared, looks like {canonical_encoding(guessed[1])}"
     return replace(decoded, note=note, defect="declared_implausible")
 
 
