@@ -343,6 +343,13 @@ class FetcherSettings(BaseSettings):
         gt=0,
         description="Deadline for one whole request, body included (stops trickling servers).",
     )
+    host_pause_max_wait_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Longest host pause (a 429's or 503's Retry-After) a request waits out "
+        "(at most the request deadline); a longer one fails it at once as rate_limited "
+        "(host paused), and its source is polled again after the pause.",
+    )
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, description="Body size cap, applied after decompression."
     )

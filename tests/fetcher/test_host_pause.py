@@ -84,3 +84,28 @@ async def test_the_deadline_starts_when_the_request_may_start(
     out, err = io.BytesIO(), io.StringIO()
     report = await fetch_once_to_stream(sources, settings, out, err)
     assert report.errors == 0, err.getvalue()
+
+
+async def test_a_short_pause_is_waited_out_up_to_the_setting(
+    server: FixtureServer, fetcher_settings: FetcherSettings
+) -> None:
+    """A 2 s Retry-After is waited out under the default FETCHER_HOST_PAUSE_MAX_WAIT_S
+    (10 s): the host's other source is read after it. With the setting at 1 s, the same
+    pause is not waited out: that source is told the host is paused."""
+    server.route("/busy", static(b"", status=429, headers={"Retry-After": "2"}))
+    limited = Source(id="busy", name="B", kind=SourceKind.FEED, url=server.url("/busy"))
+    healthy = Source(
+        id="a", name="a", kind=SourceKind.FEED, url=server.route("/a", fixture("rss2.xml"))
+    )
+    outcomes = []
+    for wait in (fetcher_settings.host_pause_max_wait_s, 1.0):
+        settings = fetcher_settings.model_copy(update={"host_pause_max_wait_s": wait})
+        async with HttpClient(settings) as http:
+            poller = Poller(http, settings, clock=SystemClock(), rng=random.Random(1))
+            await poller.poll(limited, SourceState("busy"))
+            outcomes.append(await poller.poll(healthy, SourceState("a")))
+    waited, refused = outcomes
+    assert fetcher_settings.host_pause_max_wait_s == 10.0
+    assert waited.error is None and waited.records, waited.summary()
+    assert refused.error is not None and refused.error.kind is FetchErrorKind.RATE_LIMITED
+    assert refused.error.detail.startswith("host paused (429, Retry-After 2 s; ")

@@ -44,11 +44,6 @@ _CHALLENGE_MARKERS = (
     b"please enable js and disable any ad blocker",
 )
 DEFAULT_RATE_LIMIT_PAUSE_S = 60.0
-#: Longest host pause (a 429's or 503's Retry-After) a request waits out; a longer one
-#: fails it at once as ``rate_limited`` (host paused), polled again after the pause. A
-#: short Retry-After is worth its wait; minutes of it held a fetch slot and, before the
-#: deadline excluded the wait, made healthy sources look like the server's timeout.
-HOST_PAUSE_MAX_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +137,10 @@ class HttpClient:
             concurrency=settings.per_host_concurrency,
             spacing_s=settings.per_host_spacing_s,
             clock=self._clock,
-            max_pause_wait_s=min(HOST_PAUSE_MAX_WAIT_S, settings.total_timeout_s),
+            # A short Retry-After is worth its wait; minutes of it held a fetch slot and,
+            # before the deadline excluded the wait, made healthy sources look like the
+            # server's timeout (FETCHER_HOST_PAUSE_MAX_WAIT_S).
+            max_pause_wait_s=min(settings.host_pause_max_wait_s, settings.total_timeout_s),
         )
         self.policy = AddressPolicy(settings.allow_networks)
         self._client = httpx.AsyncClient(

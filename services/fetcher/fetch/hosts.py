@@ -7,7 +7,7 @@ the whole host down (``slow_down``), not only the source that saw it, since seve
 sources often share one site.
 
 A request that would wait out more of such a pause than ``max_pause_wait_s``
-(``client.HOST_PAUSE_MAX_WAIT_S``) is not queued behind it: it fails at once as ``rate_limited``,
+(``FETCHER_HOST_PAUSE_MAX_WAIT_S``) is not queued behind it: it fails at once as ``rate_limited``,
 ``host paused (429, Retry-After 120 s; ...)``, with the pause left as its
 ``retry_after_s``, so the poll is tried again after the pause (as FreshRSS's domain-wide
 Retry-After cooldown skips a domain's feeds). Waiting instead held a fetch slot for
