@@ -12,7 +12,7 @@ other items for ever. The Kafka sink dead-letters it and returns it, so the call
 counts it and treats its item as handled. The JSON Lines sink (``--output -``, the way
 to try a source) writes it all the same but returns it too, marked ``written``, so the
 dry run says what Kafka mode would dead-letter (one definition of "too large":
-:func:`~newswire.common.publish.too_large_for_kafka`).
+:func:`~newswire.common.publish.oversize`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ import base64
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-import orjson
-
 from newswire.common.errors import InvalidRecord
-from newswire.common.publish import Outgoing, Publisher, too_large_for_kafka
-from newswire.common.schemas import SchemaName
+from newswire.common.publish import Outgoing, Publisher, oversize
+from newswire.common.records import encode
+from newswire.common.schemas import SchemaName, record_headers
 from newswire.fetcher.records import RawRecord
 
 
@@ -55,20 +54,24 @@ class JsonLinesSink:
     def __init__(self, stream: BinaryIO, max_message_bytes: int | None = None) -> None:
         self._stream = stream
         self._limit = max_message_bytes
+        self._headers = record_headers(SchemaName.RAW)  # what Kafka mode would send
         self.written = 0
 
     async def deliver(self, records: list[RawRecord]) -> list[DeadLettered]:
         """A stream takes a line of any length: nothing is dead-lettered here, and
-        those Kafka would refuse are returned, marked ``written``."""
-        if records:
-            self._stream.write(b"".join(orjson.dumps(r.value) + b"\n" for r in records))
-            self._stream.flush()
-            self.written += len(records)
+        those Kafka would refuse are returned, marked ``written``. Each record is
+        encoded once, for its line and for the size check (as the producer encodes it)."""
+        if not records:
+            return []
+        values = [encode(r.value) for r in records]
+        self._stream.write(b"".join(value + b"\n" for value in values))
+        self._stream.flush()
+        self.written += len(records)
         if self._limit is None:
             return []
-        limit = self._limit
         refusals = [
-            (r, too_large_for_kafka(r.article_id, r.value, SchemaName.RAW, limit)) for r in records
+            (r, oversize(value, r.article_id.encode(), self._headers, self._limit))
+            for r, value in zip(records, values, strict=True)
         ]
         return [DeadLettered(r, error, written=True) for r, error in refusals if error is not None]
 
