@@ -60,6 +60,19 @@ class RedriveReport:
     advice: list[str] = field(default_factory=list)
 
 
+def origin_text(origin: dict[str, Any]) -> str:
+    """Where the failed record came from, in one column: a topic position, a replayed
+    file's line, or (the fetcher's, which never reached a topic) its source and URL."""
+    if "topic" in origin:
+        return f"{origin['topic']}:{origin.get('partition')}:{origin.get('offset')}"
+    if "file" in origin:
+        return f"{origin['file']}:{origin.get('line')}"
+    if "source_id" in origin:
+        where = origin.get("url") or origin.get("guid") or origin.get("item_id")
+        return f"{origin['source_id']} {where}" if where else str(origin["source_id"])
+    return "?"
+
+
 def skip_advice(origin: dict[str, Any], *, truncated: bool) -> str:
     """What an operator can actually do about a letter ``dlq replay`` does not send.
 
@@ -71,20 +84,18 @@ def skip_advice(origin: dict[str, Any], *, truncated: bool) -> str:
     if origin.get("topic"):
         topic, partition, offset = origin["topic"], origin.get("partition"), origin.get("offset")
         return (
-            f"{topic}:{partition}:{offset}{cut}: the original stays on {topic}, partition "
+            f"{origin_text(origin)}{cut}: the original stays on {topic}, partition "
             f"{partition}, offset {offset} (for its retention); this letter carries only its "
             "first bytes: newswire dlq replay --by-offset sends the original from there"
         )
     if "file" in origin:
-        name = origin["file"]
         return (
-            f"{name}:{origin.get('line')}{cut}: a replayed file's line; fix the line (or raise "
-            f"KAFKA_MAX_MESSAGE_BYTES) and run newswire replay {name} again"
+            f"{origin_text(origin)}{cut}: a replayed file's line; fix the line (or raise "
+            f"KAFKA_MAX_MESSAGE_BYTES) and run newswire replay {origin['file']} again"
         )
     if "source_id" in origin:
-        where = origin.get("url") or origin.get("guid") or origin.get("item_id") or "?"
         return (
-            f"source {origin['source_id']} {where}{cut}: fetched, never on a topic; the "
+            f"source {origin_text(origin)}{cut}: fetched, never on a topic; the "
             "fetcher saved it as seen and will not fetch it again by itself (no newswire "
             "command forgets one item); raising KAFKA_MAX_MESSAGE_BYTES and the topics' "
             "max.message.bytes lets later items of this size through"
@@ -137,18 +148,19 @@ def plan_redrive(
     return topic, key, base64.b64decode(letter["payload_b64"])
 
 
-async def read_record_at(consumer: Any, tp: Any, offset: int) -> Any:
+async def read_record_at(consumer: Any, tp: Any, offset: int, *, what: str = "record") -> Any:
     """The record at OFFSET of TP (a ConsumerRecord), or a sentence saying why there is
-    none: past the end, or gone with the topic's retention. CONSUMER has no group."""
+    none, naming it WHAT: past the end, or gone with the topic's retention. CONSUMER
+    has no group."""
     consumer.assign([tp])
     start = (await consumer.beginning_offsets([tp]))[tp]
     end = (await consumer.end_offsets([tp]))[tp]
     where = f"{tp.topic}[{tp.partition}]"
     if offset >= end:
-        return f"no record at offset {offset} of {where}: it ends at {end}"
+        return f"no {what} at offset {offset} of {where}: it ends at {end}"
     if offset < start:
         return (
-            f"the record at offset {offset} of {where} is gone (retention); "
+            f"the {what} at offset {offset} of {where} is gone (retention); "
             f"the earliest kept is at {start}"
         )
     consumer.seek(tp, offset)
@@ -156,7 +168,7 @@ async def read_record_at(consumer: Any, tp: Any, offset: int) -> Any:
     for record in batch.get(tp, []):
         if record.offset == offset:
             return record
-    return f"no record at offset {offset} of {where}"
+    return f"no {what} at offset {offset} of {where}"
 
 
 class Originals:

@@ -26,7 +26,7 @@ import orjson
 from newswire.common.errors import ErrorKind
 from newswire.common.records import MAX_DEAD_LETTER_PAYLOAD, ServiceName
 from newswire.common.settings import Settings
-from newswire.replay.dlq import read_record_at, skip_advice
+from newswire.replay.dlq import origin_text, read_record_at, skip_advice
 
 #: The fixed sets a letter's ``service`` and ``kind`` come from.
 SERVICES: tuple[str, ...] = get_args(ServiceName)
@@ -305,11 +305,13 @@ async def read_letter(settings: Settings, partition: int, offset: int) -> Letter
     consumer = new_consumer(settings.kafka, group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
-        record = await read_record_at(consumer, TopicPartition(topic, partition), offset)
+        record = await read_record_at(
+            consumer, TopicPartition(topic, partition), offset, what="dead letter"
+        )
     finally:
         await consumer.stop()
     if isinstance(record, str):
-        return record.replace("record", "dead letter", 1)
+        return record
     return Letter.from_record(partition, offset, record.timestamp, record.value)
 
 
@@ -333,19 +335,6 @@ def excerpt(text: str, limit: int) -> str:
     """TEXT on one line, at most LIMIT characters (an ellipsis marks a cut)."""
     flat = printable(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def origin_text(origin: dict[str, Any]) -> str:
-    """Where the failed record came from, in one column: a topic position, a replayed
-    file's line, or (the fetcher's, which never reached a topic) its source and URL."""
-    if "topic" in origin:
-        return f"{origin['topic']}:{origin.get('partition')}:{origin.get('offset')}"
-    if "file" in origin:
-        return f"{origin['file']}:{origin.get('line')}"
-    if "source_id" in origin:
-        where = origin.get("url") or origin.get("guid") or origin.get("item_id")
-        return f"{origin['source_id']} {where}" if where else str(origin["source_id"])
-    return "?"
 
 
 def time_text(at: datetime | None) -> str:
