@@ -95,10 +95,8 @@ class Publisher:
         if not validated:
             validate(schema, record)
         value, key_bytes, headers = encode(record), key.encode(), self._headers[schema]
-        refusal = oversize(value, key_bytes, headers, self._settings.kafka.max_message_bytes)
-        if refusal is not None:
-            raise refusal
-        try:
+        try:  # aiokafka refuses an oversize record in send(), before queueing it, by the
+            # same estimate as oversize() (max_request_size is KAFKA_MAX_MESSAGE_BYTES)
             return await self._producer.send(
                 topic, value, key=key_bytes, headers=headers, partition=partition
             )
@@ -235,10 +233,11 @@ def oversize(
     """The one definition of "too large for Kafka": the ``too_large`` refusal of a
     record over LIMIT (KAFKA_MAX_MESSAGE_BYTES), else None.
 
-    Over means what the producer itself refuses (``max_request_size`` is set to the
-    limit): aiokafka's own estimate of the record in a batch, so a record this lets
-    through is never refused by the producer, and ``fetch --output -`` predicts exactly
-    what Kafka mode dead-letters. The size named is :func:`_message_size`'s.
+    Over means what the producer itself refuses in ``send`` (``max_request_size`` is
+    set to the limit): aiokafka's own estimate of the record in a batch, so ``fetch
+    --output -``, which produces nothing, predicts exactly what Kafka mode
+    dead-letters (:meth:`Publisher.publish` leaves the check to the producer, not to
+    make it twice per record). The size named is :func:`_message_size`'s.
     """
     if DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers) <= limit:
         return None
