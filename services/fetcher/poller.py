@@ -99,8 +99,7 @@ class PollResult:
     def emitted(self) -> int:
         """Records delivered (to the raw topic or the stream), dead letters not counted:
         the ``items=`` of the status line, the closing line's items, the metric's."""
-        # 0, not negative, once a run report has let go of the records (RunReport.add)
-        return max(0, len(self.records) - sum(self.dead_lettered.values()))
+        return len(self.records) - sum(self.dead_lettered.values())
 
     def summary(self) -> str:
         """One line for an operator (``--once`` writes it to stderr)."""

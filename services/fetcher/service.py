@@ -80,7 +80,8 @@ class RunReport:
         self.records += result.emitted
         self.dead_lettered += sum(result.dead_lettered.values())
         self.would_dead_letter += sum(result.would_dead_letter.values())
-        self.results.append(replace(result, records=[]))
+        # its records and their counts are in the totals above; the outcome is kept
+        self.results.append(replace(result, records=[], dead_lettered={}, would_dead_letter={}))
 
     @property
     def errors(self) -> int:
