@@ -25,6 +25,7 @@ from newswire.fetcher.clock import Clock, SystemClock
 from newswire.fetcher.fetch.client import HttpClient
 from newswire.fetcher.metrics import FetcherMetrics
 from newswire.fetcher.outputs import JsonLinesSink, RecordSink
+from newswire.fetcher.parse.decode import DECLARED_IMPLAUSIBLE
 from newswire.fetcher.poller import Poller, PollResult
 from newswire.fetcher.sources import Source
 from newswire.fetcher.state import Pending, SourceState
@@ -128,7 +129,7 @@ class RunReport:
         doubtful = [
             r
             for r in self.results
-            if r.encoding_defect is not None and r.encoding_defect[2] == "declared_implausible"
+            if r.encoding_defect is not None and r.encoding_defect[2] == DECLARED_IMPLAUSIBLE
         ]
         if not doubtful:
             return ""

@@ -74,6 +74,9 @@ STRAY_RATIO = 1
 #: Declared charsets whose every byte decodes, so a wrong one never fails: checked
 #: (canonical names, as :attr:`Decoded.encoding` holds them).
 LATIN_SINGLE_BYTE = frozenset({"iso-8859-1", "windows-1252", "iso-8859-15"})
+#: The defect kinds of :attr:`Decoded.defect` (``fetcher_encoding_defects_total{defect}``).
+INVALID_UTF8 = "invalid_utf8"
+DECLARED_IMPLAUSIBLE = "declared_implausible"
 #: Implausible words a declared Latin charset may yield before it is questioned.
 MIN_IMPLAUSIBLE_WORDS = 2
 
@@ -191,7 +194,7 @@ def _nearly_utf8(body: bytes, *, declared: bool) -> Decoded | None:
     if not (nearly or (declared and bad <= MAX_REPLACEMENT_SHARE * max(len(text), 1))):
         return None
     noun = "sequence" if bad == 1 else "sequences"
-    return Decoded(text, "utf-8", "utf-8", f"{bad} invalid UTF-8 {noun} replaced", "invalid_utf8")
+    return Decoded(text, "utf-8", "utf-8", f"{bad} invalid UTF-8 {noun} replaced", INVALID_UTF8)
 
 
 def _checked_declared(body: bytes, decoded: Decoded) -> Decoded:
@@ -211,7 +214,7 @@ def _checked_declared(body: bytes, decoded: Decoded) -> Decoded:
     if implausible_words(guessed[0][:SAMPLE_CHARS]) * 4 > implausible:
         return decoded
     note = f"declared, looks like {canonical_encoding(guessed[1])}"
-    return replace(decoded, note=note, defect="declared_implausible")
+    return replace(decoded, note=note, defect=DECLARED_IMPLAUSIBLE)
 
 
 def _decode_override(body: bytes, override: str) -> Decoded:
